@@ -1,0 +1,82 @@
+"""One exception root for mecm.
+
+    MecmError
+    ├── ApiError                 carries a SPEC status (section 4) and, where one applies, the parameter
+    │   ├── NotFound             NOT_FOUND: no such method or wrong segment count
+    │   ├── BadSignature         BAD_SIGNATURE: any authentication failure, deliberately vague
+    │   ├── InvalidParameter     INVALID_PARAMETER: names the parameter and the reason
+    │   ├── RateLimited          RATE_LIMITED
+    │   └── NotEnoughFunds       NOT_ENOUGH_FUNDS
+    ├── ConfigError              the settings cannot be loaded
+    └── StoreError               the database refused or failed (wrapped at the store boundary)
+
+Pure domain functions raise InvalidParameter directly so that the API can answer with the name and
+reason unchanged.
+"""
+
+from __future__ import annotations
+
+
+class MecmError(Exception):
+    """Root of every error mecm raises on purpose."""
+
+
+class ApiError(MecmError):
+    status = "ERROR"
+    http_status = 500
+
+    def __init__(self, description: str = "Internal error") -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class NotFound(ApiError):
+    status = "NOT_FOUND"
+    http_status = 404
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"Unknown method {path}")
+        self.path = path
+
+
+class BadSignature(ApiError):
+    status = "BAD_SIGNATURE"
+    http_status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Invalid signature, access denied")
+
+
+class InvalidParameter(ApiError):
+    status = "INVALID_PARAMETER"
+    http_status = 400
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"Invalid parameter {name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class RateLimited(ApiError):
+    status = "RATE_LIMITED"
+    http_status = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"Too many requests, retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class NotEnoughFunds(ApiError):
+    status = "NOT_ENOUGH_FUNDS"
+    http_status = 402
+
+    def __init__(self) -> None:
+        super().__init__("Not enough funds")
+
+
+class ConfigError(MecmError):
+    """The settings file or environment holds a value mecm cannot use."""
+
+
+class StoreError(MecmError):
+    """A database operation failed; the original driver error is chained as __cause__."""
