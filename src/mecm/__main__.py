@@ -1,0 +1,3 @@
+from mecm.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The ASGI application: the OGANGI API on /rest/api/, health on /healthz, under one lifespan.
+
+Requests under /rest/api/ go straight to the OGANGI endpoint (the hot path); everything else goes
+through Starlette.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mecm.api.ogangi import PREFIX, OgangiApi
+from mecm.config import Settings
+from mecm.runtime import Runtime
+
+
+def create_app(settings: Settings, *, deliver: bool = True) -> Any:
+    runtime = Runtime(settings, deliver=deliver)
+    ogangi = OgangiApi(runtime)
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    starlette = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    starlette.state.runtime = runtime
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await ogangi(scope, receive, send)
+        else:
+            await starlette(scope, receive, send)
+
+    app.runtime = runtime  # type: ignore[attr-defined]
+    return app

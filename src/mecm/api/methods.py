@@ -1,0 +1,146 @@
+"""The seven methods (SPEC section 1), each a function of the authenticated call.
+
+Parameters arrive percent-decoded, in path order. Each function validates in path order and raises
+InvalidParameter naming the first bad one; only then does it write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from mecm.api import trees
+from mecm.api.render import Node
+from mecm.domain import b64
+from mecm.domain import pin as pin_policy
+from mecm.domain.descriptor import parse_fire_descriptor
+from mecm.domain.flags import Flags, parse_flags
+from mecm.domain.search import parse_search
+from mecm.errors import InvalidParameter
+from mecm.runtime import Runtime
+from mecm.services import reports
+from mecm.services.catalog import ApiKey, Workspace
+from mecm.services.inbound import InboundMO
+from mecm.services.sending import SendRequest
+
+
+@dataclass(frozen=True)
+class Call:
+    runtime: Runtime
+    workspace: Workspace
+    key: ApiKey
+    params: list[str]  # percent-decoded path parameters, instanceId first
+    raw_params: list[str]  # as they appeared in the URL
+    body: bytes
+
+
+Handler = Callable[[Call], Awaitable[list[Node]]]
+
+
+def _carrier(value: str) -> str | None:
+    return None if value == "null" else value
+
+
+async def _send(call: Call, kind: str, carrier: str, sender: str, number: str, text: str, flags: Flags) -> list[Node]:
+    runtime = call.runtime
+    request = SendRequest(call.workspace, call.key.public_key, kind, _carrier(carrier), sender, number, text, flags)
+    message = await runtime.sending.send(request, runtime.catalog)
+    return trees.message_tree(message, call.workspace.timezone)
+
+
+async def send_sms(call: Call) -> list[Node]:
+    _, carrier, sender, number_b64, text_b64 = call.params
+    number = b64.decode_param(number_b64, "mobileNumber")
+    text = b64.decode_param(text_b64, "text")
+    return await _send(call, "sms", carrier, sender, number, text, Flags())
+
+
+async def send_mt(call: Call) -> list[Node]:
+    _, sender, carrier, number, text_b64 = call.params[:5]
+    text = b64.decode_param(text_b64, "text")
+    flags = parse_flags(call.params[5]) if len(call.params) == 6 else Flags()
+    return await _send(call, "mt", carrier, sender, number, text, flags)
+
+
+async def send_pin(call: Call) -> list[Node]:
+    _, carrier, sender, number, text_b64, length_raw = call.params
+    text = b64.decode_param(text_b64, "text")
+    length = pin_policy.parse_length(length_raw)
+    runtime = call.runtime
+    request = SendRequest(call.workspace, call.key.public_key, "pin", _carrier(carrier), sender, number, text)
+    pin = await runtime.sending.send_pin(request, runtime.catalog, length)
+    return trees.pin_tree(pin, call.workspace.timezone)
+
+
+async def fire_message_get(call: Call) -> list[Node]:
+    _, number, text_b64 = call.params
+    text = b64.decode_param(text_b64, "text")
+    code = call.workspace.default_code
+    if code is None:
+        raise InvalidParameter("instanceId", "the workspace has no code to receive on")
+    return await _fire(call, number, code, text, "mobileNumber")
+
+
+async def fire_message_post(call: Call) -> list[Node]:
+    fire = parse_fire_descriptor(call.body)
+    code = fire.sender or call.workspace.default_code
+    if code is None:
+        raise InvalidParameter("sender_id_id", "absent and the workspace has no default code")
+    if not call.runtime.catalog.owns_code(call.workspace.id, code):
+        raise InvalidParameter("sender_id_id", "code not assigned to this workspace")
+    return await _fire(call, fire.recipient, code, fire.text, "recipient_address")
+
+
+async def _fire(call: Call, number: str, code: str, text: str, number_param: str) -> list[Node]:
+    runtime = call.runtime
+    mo = InboundMO(call.workspace, number, code, text, client_id=call.key.public_key)
+    view = await runtime.inbound.receive(mo, runtime.catalog, number_param=number_param)
+    return trees.fired_tree(view, call.workspace.timezone)
+
+
+def _whole_number(raw: str, name: str, low: int, high: int | None) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidParameter(name, "must be a whole number")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low}" if high is None else f"{low} to {high}"
+        raise InvalidParameter(name, f"must be {bounds}")
+    return value
+
+
+async def get_mo_messages(call: Call) -> list[Node]:
+    page = _whole_number(call.params[1], "page", 1, None)
+    per_page = _whole_number(call.params[2], "resultsPerPage", 1, 1000)
+    # SPEC section 6: split on the raw separators first, so use the segment as it was in the URL.
+    search = parse_search(call.raw_params[3])
+    workspace_id = call.workspace.id
+    result = await call.runtime.writer.read(  # type: ignore[union-attr]
+        lambda c: reports.search_mo(c, workspace_id, search, page, per_page)
+    )
+    return trees.mo_page_tree(result, call.workspace.timezone)
+
+
+async def get_message(call: Call) -> list[Node]:
+    raw = call.params[1]
+    if not raw.isdigit() or len(raw) > 19:
+        raise InvalidParameter("messageId", "must be a message id")
+    message_id, workspace_id = int(raw), call.workspace.id
+    message = await call.runtime.writer.read(  # type: ignore[union-attr]
+        lambda c: reports.get_message(c, workspace_id, message_id)
+    )
+    if message is None:
+        raise InvalidParameter("messageId", "no such message in this workspace")
+    return trees.message_tree(message, call.workspace.timezone)
+
+
+# (HTTP method, API method, number of parameters before publicKey) -> handler
+METHODS: dict[tuple[str, str, int], Handler] = {
+    ("GET", "sendSMS", 5): send_sms,
+    ("GET", "sendMT", 5): send_mt,
+    ("GET", "sendMT", 6): send_mt,
+    ("GET", "sendSMSPinMobileNumberConfirm", 6): send_pin,
+    ("GET", "fireMessage", 3): fire_message_get,
+    ("POST", "fireMessage", 1): fire_message_post,
+    ("GET", "getMOMessages", 4): get_mo_messages,
+    ("GET", "getMessage", 2): get_message,
+}

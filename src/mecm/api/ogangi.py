@@ -1,0 +1,125 @@
+"""The OGANGI-compatible endpoint: ``/rest/api/[tools/]{method}/{p1}/.../{pN}/{publicKey}/{signature}``.
+
+A bare ASGI callable rather than a Starlette route: it must split the *raw* path (a percent-encoded
+``/`` inside a Base64 segment must not split it), and it is the hot path, so it skips the framework's
+request and response objects.
+
+Checks run in the SPEC's order: route (NOT_FOUND), authentication (BAD_SIGNATURE), parameters
+(INVALID_PARAMETER). Anything unexpected answers ERROR and is logged with a request id; since every
+write is one transaction, nothing half-done is kept.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from typing import Any
+from urllib.parse import unquote
+
+from mecm.api.methods import METHODS, Call
+from mecm.api.render import render_json, render_xml
+from mecm.domain.signature import verify
+from mecm.errors import ApiError, BadSignature, NotFound
+from mecm.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/rest/api/"
+_MAX_BODY = 64 * 1024
+_request_ids = itertools.count(1)
+_ID_PREFIX = os.urandom(3).hex()
+
+
+class OgangiApi:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        wants_json = _accepts_json(scope)
+        method_name = "unknown"
+        try:
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            path = raw_path.decode("latin-1").split("?", 1)[0]
+            segments = path[len(PREFIX):].rstrip("/").split("/")
+            if segments and segments[0] == "tools":
+                segments = segments[1:]
+            method_name = segments[0] if segments else ""
+            handler = METHODS.get((scope["method"], method_name, len(segments) - 3))
+            if handler is None or len(segments) < 4:
+                raise NotFound(path)
+            raw_params = segments[1:-2]
+            body = await _read_body(receive) if scope["method"] == "POST" else b""
+            call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body)
+            result = await handler(call)
+            status, description = "OK", "Completed"
+        except ApiError as error:
+            result, status, description = [], error.status, error.description
+            http_status = error.http_status
+        except Exception:  # noqa: BLE001 - answer ERROR, never a stack trace
+            request_id = f"{_ID_PREFIX}-{next(_request_ids)}"
+            log.exception("request %s (%s) failed", request_id, method_name)
+            result, status, description = [], "ERROR", "Internal error"
+            http_status = 500
+        else:
+            http_status = 200
+        render = render_json if wants_json else render_xml
+        body_out = render(method_name, status, description, result)
+        if not self.runtime.settings.http_error_codes:
+            http_status = 200
+        content_type = b"application/json" if wants_json else b"application/xml; charset=utf-8"
+        await send({
+            "type": "http.response.start",
+            "status": http_status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body_out)).encode()),
+                (b"x-mecm-status", status.encode()),
+            ],
+        })
+        await send({"type": "http.response.body", "body": body_out})
+
+    async def _authenticate(self, raw_params: list[str], public_key: str, signature: str, body: bytes) -> Call:
+        """SPEC section 2: every failure is the same BAD_SIGNATURE, whatever part was wrong."""
+        runtime = self.runtime
+        instance = raw_params[0]
+        if not instance.isdigit() or len(instance) > 9:
+            raise BadSignature()
+        found = runtime.catalog.workspace_key(int(instance), public_key)
+        if found is None and await runtime.reload_on_miss():
+            found = runtime.catalog.workspace_key(int(instance), public_key)
+        if found is None:
+            raise BadSignature()
+        workspace, key = found
+        params = [unquote(p) for p in raw_params]
+        if not verify(key.private_key, "/".join(raw_params), signature) and not (
+            params != raw_params and verify(key.private_key, "/".join(params), signature)
+        ):
+            raise BadSignature()
+        return Call(runtime, workspace, key, params, raw_params, body)
+
+
+def _accepts_json(scope: dict[str, Any]) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept":
+            return b"application/json" in value
+    return False
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_BODY:
+            from mecm.errors import InvalidParameter
+
+            raise InvalidParameter("body", f"larger than {_MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

@@ -1,0 +1,72 @@
+"""Result trees of SPEC section 4, built from the views the services return."""
+
+from __future__ import annotations
+
+from mecm.api.render import Node
+from mecm.domain.dates import format_date
+from mecm.domain.message import MessageView, MOView, PinView
+from mecm.domain.status import DESCRIPTIONS, Status
+from mecm.services.reports import MOPage
+
+
+def message_tree(message: MessageView, timezone: str) -> list[Node]:
+    return [("messages", [("message", message_fields(message, timezone))])]
+
+
+def message_fields(m: MessageView, timezone: str) -> list[Node]:
+    return [
+        ("id", str(m.id)),
+        ("carrier", m.carrier),
+        ("from", m.sender),
+        ("to", m.recipient),
+        ("text", m.text),
+        ("status", m.status),
+        ("statusDescription", DESCRIPTIONS[Status(m.status)]),
+        ("encoding", "UTF-8"),
+        ("date", format_date(m.created_at_ms, timezone)),
+        ("timezone", timezone),
+        ("clientId", m.client_id),
+        ("segments", str(m.segments)),
+        ("dataCoding", m.data_coding),
+        ("flags", m.flags),
+    ]
+
+
+def pin_tree(pin: PinView, timezone: str) -> list[Node]:
+    return [
+        ("PinSMSConfirmation", [
+            ("pin", pin.pin),
+            ("messageId", str(pin.message_id)),
+            ("expiresAt", format_date(pin.expires_at_ms, timezone)),
+        ])
+    ]
+
+
+def mo_fields(mo: MOView, timezone: str) -> list[Node]:
+    return [
+        ("id", str(mo.id)),
+        ("text", mo.text),
+        ("from", mo.sender),
+        ("to", mo.code),
+        ("encoding", "UTF-8"),
+        ("keyword", mo.keyword),
+        ("carrier", mo.carrier),
+        ("sendDate", format_date(mo.received_at_ms, timezone)),
+    ]
+
+
+def fired_tree(mo: MOView, timezone: str) -> list[Node]:
+    fields = mo_fields(mo, timezone)
+    fields.append(("campaign", mo.campaign_name))
+    fields.append(("responseMessageId", "" if mo.response_message_id is None else str(mo.response_message_id)))
+    return [("MOMessage", fields)]
+
+
+def mo_page_tree(page: MOPage, timezone: str) -> list[Node]:
+    children: list[Node] = [
+        ("records", str(page.records)),
+        ("page", str(page.page)),
+        ("resultsPerPage", str(page.results_per_page)),
+    ]
+    children.extend(("MOMessage", mo_fields(mo, timezone)) for mo in page.messages)
+    return [("MOMessageList", children)]

@@ -1,0 +1,143 @@
+"""``mecm serve``, ``mecm db upgrade`` and ``mecm demo``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import Engine, select
+
+from mecm.cli.output import JsonOption, emit, friendly_errors
+from mecm.config import Settings, load_settings
+from mecm.domain.signature import sign
+from mecm.store import admin as store_admin
+from mecm.store import engine as store_engine
+from mecm.store.crypto import Vault, load_master_key, write_secret_file
+from mecm.store.tables import api_keys, workspaces
+
+db_app = typer.Typer(no_args_is_help=True)
+
+DEMO_CODE = "19893653744"
+DEMO_CARRIER = "movistar"
+DEMO_NUMBER = "13056708084"
+
+
+def open_store(settings: Settings) -> tuple[Engine, Vault]:
+    engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous)
+    store_engine.upgrade(engine)
+    return engine, Vault(load_master_key(settings))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)
+    app.add_typer(db_app, name="db", help="Database schema.")
+
+
+def serve(
+    host: str = typer.Option(None, help="Listen address [env MECM_HOST, default 127.0.0.1]"),
+    port: int = typer.Option(None, help="Listen port [env MECM_PORT, default 8080]"),
+    no_deliver: bool = typer.Option(False, "--no-deliver", help="Accept and store only; run no dispatcher."),
+) -> None:
+    """Run the API, the dispatcher and the carrier connectors in one process."""
+    import uvicorn
+
+    from mecm.api.app import create_app
+
+    with friendly_errors(False):
+        settings = load_settings(host=host, port=port)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        app = create_app(settings, deliver=not no_deliver)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: bool = JsonOption) -> None:
+    """Bring the database schema to the latest migration (also done at every start)."""
+    with friendly_errors(as_json):
+        settings = load_settings()
+        open_store(settings)[0].dispose()
+    emit({"database_url": settings.database_url, "schema": "up to date"}, as_json,
+         f"schema of {settings.database_url} is up to date")
+
+
+def demo_credentials_path(settings: Settings) -> Path:
+    return settings.var_path / "demo-credentials.json"
+
+
+def ensure_demo(settings: Settings) -> dict[str, Any]:
+    """Create the demo workspace, key pair, code, carrier and campaign once; return its credentials."""
+    path = demo_credentials_path(settings)
+    engine, vault = open_store(settings)
+    try:
+        with engine.begin() as connection:
+            if path.exists():
+                creds = json.loads(path.read_text())
+                key_ok = connection.execute(
+                    select(api_keys.c.id).where(
+                        api_keys.c.public_key == creds["public_key"], api_keys.c.revoked_at_ms.is_(None)
+                    )
+                ).first()
+                ws_ok = connection.execute(
+                    select(workspaces.c.id).where(workspaces.c.id == creds["instance_id"])
+                ).first()
+                if key_ok and ws_ok:
+                    return creds
+            if not store_admin.list_carriers(connection):
+                store_admin.add_carrier(
+                    connection, DEMO_CARRIER, "simulator", [], {"delivery_delay_ms": 50, "failure_rate": 0.0}
+                )
+            carrier = store_admin.list_carriers(connection)[0]["name"]
+            workspace = store_admin.create_workspace(connection, "demo", "America/Caracas", carrier)
+            instance_id = workspace["instance_id"]
+            codes_taken = {c["code"] for c in store_admin.list_codes(connection)}
+            code = DEMO_CODE if DEMO_CODE not in codes_taken else str(int(DEMO_CODE) + instance_id)
+            store_admin.add_code(connection, instance_id, code, is_default=True)
+            store_admin.add_campaign(connection, instance_id, code, "welcome", "^OGANGI",
+                                     "Thanks for writing to OGANGI! Reply STOP to opt out.", 10)
+            pair = store_admin.create_key(connection, vault, instance_id)
+            creds = {"instance_id": instance_id, "public_key": pair.public_key,
+                     "private_key": pair.private_key, "code": code, "carrier": carrier}
+        write_secret_file(path, json.dumps(creds, indent=2) + "\n")
+        return creds
+    finally:
+        engine.dispose()
+
+
+def demo(as_json: bool = JsonOption) -> None:
+    """Create the demo workspace once (idempotent) and print its credentials and a ready example."""
+    with friendly_errors(as_json):
+        settings = load_settings()
+        creds = ensure_demo(settings)
+    base_url = f"http://{settings.host}:{settings.port}"
+    if as_json:
+        emit({**creds, "base_url": base_url, "credentials_file": str(demo_credentials_path(settings))}, True)
+        return
+    example_sig = sign(creds["private_key"], f"{creds['instance_id']}/{creds['carrier']}/{creds['code']}/"
+                       "MTMwNTY3MDgwODQ=/SGVsbG8gZnJvbSBtZWNt")
+    print(f"""
+mecm demo workspace (credentials kept in {demo_credentials_path(settings)}, mode 0600)
+  instance id : {creds['instance_id']}
+  public key  : {creds['public_key']}
+  private key : {creds['private_key']}
+  code        : {creds['code']}   carrier: {creds['carrier']} (simulated)
+
+Send "Hello from mecm" to {DEMO_NUMBER} (paste into another shell while the server runs):
+  curl '{base_url}/rest/api/tools/sendSMS/{creds['instance_id']}/{creds['carrier']}/{creds['code']}/MTMwNTY3MDgwODQ=/SGVsbG8gZnJvbSBtZWNt/{creds['public_key']}/{example_sig}'
+
+or with the SDK's CLI:
+  .venv/bin/mecm send sms {DEMO_NUMBER} "Hello from mecm"
+""", flush=True)

@@ -1,0 +1,78 @@
+"""The one contract every carrier connector keeps (DESIGN principle 5, Courier's handler habit).
+
+A connector moves messages to a carrier and reports what happened as one of a few fixed outcomes.
+It never decides on retries: the dispatcher does. Receipts (and, later, MOs) come back through the
+``ReceiptSink`` the dispatcher hands it at start.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mecm.store.queue import Claimed
+
+
+class OutcomeKind(enum.Enum):
+    ACCEPTED = "accepted"  # the carrier took it; carrier_message_id identifies it there
+    RETRY = "retry"  # not taken this time (throttled, queue full, disconnected before sending)
+    FAILED = "failed"  # refused for good; status says which final status
+    UNKNOWN = "unknown"  # only from query(): the carrier has no record of it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    carrier_message_id: str | None = None
+    status: str | None = None  # a final status, for FAILED
+    detail: str | None = None
+    retry_after_s: float | None = None
+
+    @classmethod
+    def accepted(cls, carrier_message_id: str) -> Outcome:
+        return cls(OutcomeKind.ACCEPTED, carrier_message_id=carrier_message_id)
+
+    @classmethod
+    def retry(cls, detail: str, after_s: float | None = None) -> Outcome:
+        return cls(OutcomeKind.RETRY, detail=detail, retry_after_s=after_s)
+
+    @classmethod
+    def failed(cls, status: str, detail: str) -> Outcome:
+        return cls(OutcomeKind.FAILED, status=status, detail=detail)
+
+    @classmethod
+    def unknown(cls) -> Outcome:
+        return cls(OutcomeKind.UNKNOWN)
+
+
+# (carrier name, [(carrier message id, final status, detail)]); returns once the receipts are stored.
+ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
+
+
+class Connector(abc.ABC):
+    """A connection to one carrier, configured by that carrier's settings."""
+
+    def __init__(self, name: str, settings: dict[str, Any]) -> None:
+        self.name = name
+        self.settings = settings
+
+    async def start(self, receipts: ReceiptSink) -> None:
+        self._receipts = receipts
+
+    @abc.abstractmethod
+    async def submit(self, message: Claimed) -> Outcome:
+        """Hand one message to the carrier."""
+
+    async def query(self, message: Claimed) -> Outcome:
+        """For a message whose submit outcome was lost (a crash): what does the carrier know of it?
+
+        ACCEPTED when the carrier has it, UNKNOWN when it does not. Connectors that cannot ask
+        return UNKNOWN, and the dispatcher's policy decides.
+        """
+        return Outcome.unknown()
+
+    async def stop(self) -> None:
+        """Finish what is in flight and disconnect."""

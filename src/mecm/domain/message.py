@@ -1,0 +1,40 @@
+"""What a client sees of an MT or an MO: plain values, rendered by the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    carrier: str
+    sender: str
+    recipient: str
+    text: str
+    status: str
+    created_at_ms: int
+    client_id: str
+    segments: int
+    data_coding: str
+    flags: str
+
+
+@dataclass(frozen=True)
+class MOView:
+    id: int
+    text: str
+    sender: str  # the subscriber
+    code: str
+    keyword: str
+    carrier: str
+    received_at_ms: int
+    campaign_name: str = ""
+    response_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PinView:
+    pin: str
+    message_id: int
+    expires_at_ms: int

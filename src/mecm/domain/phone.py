@@ -1,0 +1,103 @@
+"""Mobile numbers: what an MT may be sent to, what an MO may come from (SPEC section 1).
+
+Numbers are stored and shown as international digits without "+" (E.164 minus the plus, as in
+the documented samples ``13056708084``). Clients may add a leading "+" or "00"; anything else
+that is not a digit (spaces inside, dashes, letters) is refused rather than guessed at.
+
+An MT is a request we are about to pay for, so its number must pass phonenumbers'
+`is_valid_number`. An MO is a fact reported by a carrier (or fired through the API), so any
+3 to 15 digits are kept: refusing it would lose the subscriber's message.
+
+phonenumbers costs tens of microseconds per call; the same subscribers come back all the time,
+so the parsing is cached per digit string.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import carrier as _carrier
+
+from mecm.errors import InvalidParameter
+
+_MAX_E164_DIGITS = 15
+
+
+def _strip_prefix(raw: str) -> str:
+    """Whitespace around, then one leading "+" or "00"; the rest is returned unchecked."""
+    s = raw.strip()
+    if s.startswith("+"):
+        return s[1:]
+    if s.startswith("00"):
+        return s[2:]
+    return s
+
+
+def _is_digits(s: str) -> bool:
+    # isascii first: str.isdigit alone accepts "١٢٣" and superscripts.
+    return s.isascii() and s.isdigit()
+
+
+@lru_cache(maxsize=65536)
+def _valid_e164_digits(digits: str) -> str | None:
+    """The canonical E.164 digits when phonenumbers calls the number valid, else None."""
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def normalize_mt_number(raw: str, name: str = "mobileNumber") -> str:
+    """Digits-only E.164 for a number an MT may be sent to, or InvalidParameter(name, ...)."""
+    digits = _strip_prefix(raw)
+    if not _is_digits(digits) or len(digits) > _MAX_E164_DIGITS:
+        raise InvalidParameter(name, "not a valid phone number")
+    normalized = _valid_e164_digits(digits)
+    if normalized is None:
+        raise InvalidParameter(name, "not a valid phone number")
+    return normalized
+
+
+def normalize_mo_number(raw: str, name: str = "mobileNumber") -> str:
+    """Digits of an MO sender: any 3 to 15 digits after the optional "+" / "00" prefix."""
+    digits = _strip_prefix(raw)
+    if not _is_digits(digits) or not 3 <= len(digits) <= _MAX_E164_DIGITS:
+        raise InvalidParameter(name, "must be 3 to 15 digits")
+    return digits
+
+
+@lru_cache(maxsize=65536)
+def _parse_or_none(number: str) -> phonenumbers.PhoneNumber | None:
+    digits = _strip_prefix(number)
+    if not _is_digits(digits):
+        return None
+    try:
+        return phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+@lru_cache(maxsize=65536)
+def carrier_hint(number: str) -> str | None:
+    """The operator phonenumbers associates with the number's range (English), or None.
+
+    Only a hint for routing: numbers get ported, and many ranges (e.g. the US) have no data.
+    """
+    parsed = _parse_or_none(number)
+    if parsed is None:
+        return None
+    return _carrier.name_for_number(parsed, "en") or None
+
+
+@lru_cache(maxsize=65536)
+def region_of(number: str) -> str | None:
+    """ISO 3166 region code ("US", "VE") of a digits-only number, or None when unknown."""
+    parsed = _parse_or_none(number)
+    if parsed is None:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    return region if region and region != "ZZ" else None

@@ -1,0 +1,107 @@
+"""An in-memory snapshot of what changes rarely: workspaces, keys, codes, carriers, campaigns.
+
+Every request needs these; reading them from the database each time would cost more than the send
+itself. The snapshot is rebuilt from the database every ``catalog_refresh_s`` seconds (and at once
+when a request names something it does not know, at most every 200 ms), so a change made by the CLI
+in another process, such as a revoked key, takes effect within that interval.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from mecm.domain.keywords import KeywordRule
+from mecm.store.crypto import Vault
+from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: int
+    name: str
+    timezone: str
+    default_carrier: str | None
+    default_code: str | None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    public_key: str
+    private_key: str
+    workspace_id: int
+
+
+@dataclass(frozen=True)
+class Carrier:
+    name: str
+    connector: str
+    prefixes: tuple[str, ...]
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    workspaces: dict[int, Workspace] = field(default_factory=dict)
+    keys: dict[str, ApiKey] = field(default_factory=dict)  # active keys only, by public key
+    code_owner: dict[str, int] = field(default_factory=dict)  # code -> workspace id
+    carriers: dict[str, Carrier] = field(default_factory=dict)
+    # (workspace id, code) -> rules, already in matching order
+    rules: dict[tuple[int, str], tuple[KeywordRule, ...]] = field(default_factory=dict)
+
+    def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
+        key = self.keys.get(public_key)
+        if key is None or key.workspace_id != instance_id:
+            return None
+        workspace = self.workspaces.get(instance_id)
+        return None if workspace is None else (workspace, key)
+
+    def owns_code(self, workspace_id: int, code: str) -> bool:
+        return self.code_owner.get(code) == workspace_id
+
+
+_decrypted: dict[str, str] = {}
+
+
+def load_catalog(connection: Connection, vault: Vault) -> Catalog:
+    default_codes: dict[int, str] = {}
+    code_owner: dict[str, int] = {}
+    for row in connection.execute(select(codes.c.workspace_id, codes.c.code, codes.c.is_default)):
+        code_owner[row.code] = row.workspace_id
+        if row.is_default or row.workspace_id not in default_codes:
+            default_codes[row.workspace_id] = row.code
+
+    workspace_map = {
+        row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id))
+        for row in connection.execute(select(workspaces))
+    }
+
+    keys: dict[str, ApiKey] = {}
+    for row in connection.execute(select(api_keys).where(api_keys.c.revoked_at_ms.is_(None))):
+        private = _decrypted.get(row.private_key_enc)
+        if private is None:
+            private = _decrypted[row.private_key_enc] = vault.decrypt(row.private_key_enc)
+        keys[row.public_key] = ApiKey(row.public_key, private, row.workspace_id)
+
+    carrier_map = {
+        row.name: Carrier(
+            row.name,
+            row.connector,
+            tuple(p for p in row.prefixes.split(",") if p),
+            json.loads(row.settings),
+        )
+        for row in connection.execute(select(carriers).where(carriers.c.is_active.is_(True)))
+    }
+
+    grouped: dict[tuple[int, str], list[KeywordRule]] = {}
+    query = select(campaigns).where(campaigns.c.is_active.is_(True))
+    for row in connection.execute(query):
+        rule = KeywordRule(row.id, row.name, row.keyword, row.priority, row.reply)
+        grouped.setdefault((row.workspace_id, row.code), []).append(rule)
+    rules = {
+        key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
+    }
+    return Catalog(workspace_map, keys, code_owner, carrier_map, rules)

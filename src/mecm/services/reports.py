@@ -1,0 +1,69 @@
+"""Reading back: one MT by id (getMessage), MOs by search string (getMOMessages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from mecm.domain.message import MessageView, MOView
+from mecm.domain.search import MOSearch
+from mecm.services.inbound import mo_view_of
+from mecm.store.tables import messages, mo_messages
+
+
+@dataclass(frozen=True)
+class MOPage:
+    records: int
+    page: int
+    results_per_page: int
+    messages: list[MOView]
+
+
+def get_message(connection: Connection, workspace_id: int, message_id: int) -> MessageView | None:
+    row = connection.execute(
+        select(messages).where(messages.c.id == message_id, messages.c.workspace_id == workspace_id)
+    ).mappings().first()
+    if row is None:
+        return None
+    return MessageView(
+        id=row["id"],
+        carrier=row["carrier"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        text=row["text"],
+        status=row["status"],
+        created_at_ms=row["created_at_ms"],
+        client_id=row["client_id"],
+        segments=row["segments"],
+        data_coding=row["data_coding"],
+        flags=row["flags"],
+    )
+
+
+def search_mo(
+    connection: Connection, workspace_id: int, search: MOSearch, page: int, results_per_page: int
+) -> MOPage:
+    conditions = [mo_messages.c.workspace_id == workspace_id]
+    if search.from_numbers:
+        conditions.append(mo_messages.c.sender.in_(search.from_numbers))
+    if search.to_codes:
+        conditions.append(mo_messages.c.code.in_(search.to_codes))
+    if search.carriers:
+        conditions.append(func.lower(mo_messages.c.carrier).in_(search.carriers))
+    if search.keywords:
+        # regexp() is google-re2, registered on every SQLite connection (store.engine).
+        conditions.append(or_(*(func.regexp(k, mo_messages.c.text) == 1 for k in search.keywords)))
+    if search.since_ms is not None:
+        conditions.append(mo_messages.c.received_at_ms >= search.since_ms)
+    if search.until_ms is not None:
+        conditions.append(mo_messages.c.received_at_ms <= search.until_ms)
+    where = and_(*conditions)
+
+    records = connection.execute(select(func.count()).select_from(mo_messages).where(where)).scalar_one()
+    order = mo_messages.c.id.asc() if search.order == "asc" else mo_messages.c.id.desc()
+    rows = connection.execute(
+        select(mo_messages).where(where).order_by(order)
+        .limit(results_per_page).offset((page - 1) * results_per_page)
+    ).mappings().all()
+    return MOPage(records, page, results_per_page, [mo_view_of(r) for r in rows])

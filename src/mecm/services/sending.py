@@ -1,0 +1,174 @@
+"""Accepting an MT: validate, route, encode, and store it PENDING with one grouped commit.
+
+The answer goes back only after the row is committed (DESIGN principle 1). Every check runs before
+anything is written, so a refused send leaves no row.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mecm.config import Settings
+from mecm.delivery.router import route
+from mecm.domain import pin as pin_policy
+from mecm.domain.flags import Flags
+from mecm.domain.ids import IdGenerator
+from mecm.domain.message import MessageView, PinView
+from mecm.domain.phone import normalize_mt_number
+from mecm.domain.status import Status
+from mecm.domain.text import check_text
+from mecm.errors import InvalidParameter
+from mecm.services.catalog import Catalog, Workspace
+from mecm.store.tables import messages, pins
+from mecm.store.writer import GroupCommitWriter, Insert
+
+_PRIORITY = {"high": 0, "normal": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    workspace: Workspace
+    client_id: str
+    kind: str  # sms | mt | pin | reply
+    carrier: str | None  # None: let the router choose
+    sender: str
+    recipient: str  # as given; normalised here
+    text: str
+    flags: Flags = Flags()
+    mo_id: int | None = None
+
+
+class SendingService:
+    def __init__(self, settings: Settings, writer: GroupCommitWriter, ids: IdGenerator, pin_key: bytes) -> None:
+        self._settings = settings
+        self._writer = writer
+        self._ids = ids
+        self._pin_key = pin_key
+        self.on_accepted: list[Any] = []  # callables woken after a commit (the dispatcher)
+
+    def prepare(self, request: SendRequest, catalog: Catalog, *, checked: bool = True) -> dict[str, Any]:
+        """Build the message row, raising InvalidParameter for any bad input.
+
+        With ``checked=False`` (replies to MOs, which are facts, not requests) a bad number or an
+        unroutable carrier does not raise: the row is stored with that final status instead.
+        """
+        workspace = request.workspace
+        status = Status.PENDING
+        detail: str | None = None
+
+        carrier = request.carrier
+        if carrier is not None and carrier not in catalog.carriers:
+            raise InvalidParameter("carrier", f"unknown carrier {carrier!r}")
+        if not catalog.owns_code(workspace.id, request.sender):
+            raise InvalidParameter("from", "code not assigned to this workspace")
+        try:
+            recipient = normalize_mt_number(request.recipient, "mobileNumber")
+        except InvalidParameter:
+            if checked:
+                raise
+            recipient, status, detail = _digits(request.recipient), Status.BAD_TO, "Invalid mobile number"
+        info = check_text(request.text, "text")
+
+        if carrier is None:
+            carrier = route(recipient, catalog, workspace)
+            if carrier is None:
+                carrier = ""
+                if status is Status.PENDING:
+                    status, detail = Status.BAD_CARRIER, "No carrier serves this number"
+
+        now = _now_ms()
+        flags = request.flags
+        not_before = max(now, flags.at_ms or 0)
+        validity = flags.validity_minutes or self._settings.default_validity_minutes
+        return {
+            "id": self._ids.next_id(),
+            "workspace_id": workspace.id,
+            "client_id": request.client_id,
+            "kind": request.kind,
+            "carrier": carrier,
+            "sender": request.sender,
+            "recipient": recipient,
+            "text": request.text,
+            "flags": flags.raw(),
+            "data_coding": info.data_coding,
+            "segments": info.segments,
+            "priority": _PRIORITY.get(flags.priority, 1),
+            "status": status.value,
+            "status_detail": detail,
+            "created_at_ms": now,
+            "updated_at_ms": now,
+            "next_attempt_at_ms": not_before,
+            "attempts": 0,
+            "expires_at_ms": not_before + validity * 60_000,
+            "carrier_message_id": None,
+            "mo_id": request.mo_id,
+        }
+
+    async def send(self, request: SendRequest, catalog: Catalog) -> MessageView:
+        row = self.prepare(request, catalog)
+        await self._writer.write(Insert(messages, [row]))
+        self._wake()
+        return view_of(row)
+
+    async def send_pin(self, request: SendRequest, catalog: Catalog, length: int) -> PinView:
+        pin = pin_policy.generate_pin(length)
+        rendered = pin_policy.render_pin_text(request.text, pin)
+        row = self.prepare(
+            SendRequest(
+                request.workspace, request.client_id, "pin", request.carrier, request.sender,
+                request.recipient, rendered, request.flags,
+            ),
+            catalog,
+        )
+        expires_at = row["created_at_ms"] + self._settings.pin_ttl_s * 1000
+        pin_row = {
+            "message_id": row["id"],
+            "workspace_id": row["workspace_id"],
+            "recipient": row["recipient"],
+            "pin_hash": pin_policy.hash_pin(pin, self._pin_key),
+            "expires_at_ms": expires_at,
+            "attempts": 0,
+        }
+        await self._writer.write(_insert_both(row, pin_row))
+        self._wake()
+        return PinView(pin, row["id"], expires_at)
+
+    def _wake(self) -> None:
+        for callback in self.on_accepted:
+            callback()
+
+
+def _insert_both(message_row: dict[str, Any], pin_row: dict[str, Any]):  # noqa: ANN202
+    def write(connection: Connection) -> None:
+        connection.execute(messages.insert(), [message_row])
+        connection.execute(pins.insert(), [pin_row])
+
+    return write
+
+
+def view_of(row: dict[str, Any]) -> MessageView:
+    return MessageView(
+        id=row["id"],
+        carrier=row["carrier"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        text=row["text"],
+        status=row["status"],
+        created_at_ms=row["created_at_ms"],
+        client_id=row["client_id"],
+        segments=row["segments"],
+        data_coding=row["data_coding"],
+        flags=row["flags"],
+    )
+
+
+def _digits(raw: str) -> str:
+    return "".join(ch for ch in raw if ch.isdigit())[:20]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

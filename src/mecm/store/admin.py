@@ -1,0 +1,210 @@
+"""Administration statements: workspaces, key pairs, codes, carriers, campaigns.
+
+Plain functions over a connection, used by the CLI (and later the admin API). Each validates its
+input and raises InvalidParameter naming the option, before writing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from mecm.domain import keywords
+from mecm.domain.dates import is_valid_timezone
+from mecm.errors import InvalidParameter
+from mecm.store.crypto import Vault
+from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
+
+CONNECTORS = ("simulator",)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def create_workspace(
+    connection: Connection, name: str, timezone: str = "America/Caracas", default_carrier: str | None = None
+) -> dict[str, Any]:
+    if not name.strip():
+        raise InvalidParameter("name", "empty")
+    if not is_valid_timezone(timezone):
+        raise InvalidParameter("timezone", f"unknown time zone {timezone!r}")
+    if default_carrier is not None:
+        _require_carrier(connection, default_carrier, "default-carrier")
+    row = {"name": name, "timezone": timezone, "default_carrier": default_carrier, "created_at_ms": _now_ms()}
+    workspace_id = connection.execute(workspaces.insert().values(row)).inserted_primary_key[0]
+    return {"instance_id": workspace_id, **row}
+
+
+def set_default_carrier(connection: Connection, workspace_id: int, carrier: str) -> None:
+    _require_workspace(connection, workspace_id)
+    _require_carrier(connection, carrier, "carrier")
+    connection.execute(
+        update(workspaces).where(workspaces.c.id == workspace_id).values(default_carrier=carrier)
+    )
+
+
+def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(workspaces).order_by(workspaces.c.id)).mappings().all()
+    return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
+
+
+def _require_workspace(connection: Connection, workspace_id: int) -> None:
+    found = connection.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id)).first()
+    if found is None:
+        raise InvalidParameter("workspace", f"no workspace {workspace_id}")
+
+
+def _require_carrier(connection: Connection, name: str, option: str) -> None:
+    found = connection.execute(select(carriers.c.id).where(carriers.c.name == name)).first()
+    if found is None:
+        raise InvalidParameter(option, f"no carrier named {name!r}")
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    workspace_id: int
+    public_key: str
+    private_key: str
+
+
+def create_key(connection: Connection, vault: Vault, workspace_id: int) -> KeyPair:
+    _require_workspace(connection, workspace_id)
+    public_key = uuid.uuid4().hex.upper()
+    private_key = secrets.token_urlsafe(32)
+    connection.execute(
+        api_keys.insert().values(
+            workspace_id=workspace_id,
+            public_key=public_key,
+            private_key_enc=vault.encrypt(private_key),
+            created_at_ms=_now_ms(),
+        )
+    )
+    return KeyPair(workspace_id, public_key, private_key)
+
+
+def revoke_key(connection: Connection, public_key: str) -> None:
+    result = connection.execute(
+        update(api_keys)
+        .where(api_keys.c.public_key == public_key, api_keys.c.revoked_at_ms.is_(None))
+        .values(revoked_at_ms=_now_ms())
+    )
+    if result.rowcount == 0:
+        raise InvalidParameter("public-key", "no such active key")
+
+
+def list_keys(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(api_keys.c.workspace_id, api_keys.c.public_key, api_keys.c.created_at_ms,
+                   api_keys.c.revoked_at_ms).order_by(api_keys.c.id)
+    if workspace_id is not None:
+        query = query.where(api_keys.c.workspace_id == workspace_id)
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
+def add_code(connection: Connection, workspace_id: int, code: str, is_default: bool = False) -> dict[str, Any]:
+    _require_workspace(connection, workspace_id)
+    code = code.strip().lstrip("+")
+    if not code.isdigit() or not 3 <= len(code) <= 15:
+        raise InvalidParameter("code", "must be 3 to 15 digits")
+    owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
+    if owner is not None:
+        raise InvalidParameter("code", f"already assigned to workspace {owner[0]}")
+    if is_default:
+        connection.execute(update(codes).where(codes.c.workspace_id == workspace_id).values(is_default=False))
+    row = {"workspace_id": workspace_id, "code": code, "is_default": is_default, "created_at_ms": _now_ms()}
+    connection.execute(codes.insert().values(row))
+    return row
+
+
+def list_codes(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(codes.c.workspace_id, codes.c.code, codes.c.is_default).order_by(codes.c.id)
+    if workspace_id is not None:
+        query = query.where(codes.c.workspace_id == workspace_id)
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
+def add_carrier(
+    connection: Connection,
+    name: str,
+    connector: str,
+    prefixes: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if not name.strip() or "/" in name:
+        raise InvalidParameter("name", "must be non-empty and contain no '/'")
+    if connector not in CONNECTORS:
+        raise InvalidParameter("connector", f"must be one of {', '.join(CONNECTORS)}")
+    clean_prefixes = [p.strip().lstrip("+") for p in prefixes or [] if p.strip()]
+    for prefix in clean_prefixes:
+        if not prefix.isdigit():
+            raise InvalidParameter("prefix", f"{prefix!r} is not digits")
+    if connector == "simulator":
+        _check_simulator_settings(settings or {})
+    exists = connection.execute(select(carriers.c.id).where(carriers.c.name == name)).first()
+    if exists is not None:
+        raise InvalidParameter("name", f"a carrier named {name!r} exists")
+    row = {
+        "name": name,
+        "connector": connector,
+        "prefixes": ",".join(clean_prefixes),
+        "settings": json.dumps(settings or {}, sort_keys=True),
+        "is_active": True,
+        "created_at_ms": _now_ms(),
+    }
+    connection.execute(carriers.insert().values(row))
+    return {**row, "settings": settings or {}}
+
+
+def _check_simulator_settings(settings: dict[str, Any]) -> None:
+    if not 0.0 <= float(settings.get("failure_rate", 0.0)) <= 1.0:
+        raise InvalidParameter("failure-rate", "must be 0 to 1")
+    if int(settings.get("delivery_delay_ms", 0)) < 0:
+        raise InvalidParameter("delivery-delay-ms", "must be 0 or more")
+
+
+def list_carriers(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(carriers).order_by(carriers.c.id)).mappings().all()
+    return [{**dict(r), "settings": json.loads(r["settings"])} for r in rows]
+
+
+def add_campaign(
+    connection: Connection,
+    workspace_id: int,
+    code: str,
+    name: str,
+    keyword: str,
+    reply: str,
+    priority: int = 100,
+) -> dict[str, Any]:
+    _require_workspace(connection, workspace_id)
+    owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
+    if owner is None or owner[0] != workspace_id:
+        raise InvalidParameter("code", "not assigned to this workspace")
+    if not name.strip():
+        raise InvalidParameter("name", "empty")
+    keywords.compile_keyword(keyword, "keyword")
+    row = {
+        "workspace_id": workspace_id,
+        "code": code,
+        "name": name,
+        "keyword": keyword,
+        "reply": reply,
+        "priority": priority,
+        "is_active": True,
+        "created_at_ms": _now_ms(),
+    }
+    campaign_id = connection.execute(campaigns.insert().values(row)).inserted_primary_key[0]
+    return {"id": campaign_id, **row}
+
+
+def list_campaigns(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(campaigns).order_by(campaigns.c.id)
+    if workspace_id is not None:
+        query = query.where(campaigns.c.workspace_id == workspace_id)
+    return [dict(r) for r in connection.execute(query).mappings().all()]

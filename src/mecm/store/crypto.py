@@ -1,0 +1,65 @@
+"""The master key: kept outside the database, it encrypts private keys and keys the PIN hashes.
+
+Taken from the ``master_key`` setting (``MECM_MASTER_KEY``) when set, else from ``var/master.key``,
+created on first start with mode 0600. Losing it makes stored private keys unreadable: back it up
+apart from the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from mecm.config import Settings
+from mecm.errors import ConfigError
+
+
+def load_master_key(settings: Settings) -> bytes:
+    if settings.master_key:
+        key = settings.master_key.encode()
+    else:
+        path = settings.var_path / "master.key"
+        if not path.exists():
+            _create_secret_file(path, Fernet.generate_key())
+        key = path.read_bytes().strip()
+    try:
+        Fernet(key)
+    except ValueError:
+        raise ConfigError("master key: must be 32 url-safe Base64-encoded bytes (Fernet key)") from None
+    return key
+
+
+def _create_secret_file(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+def write_secret_file(path: Path, content: str) -> None:
+    """Write a file readable by its owner only (created 0600, never world-readable for a moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+
+
+class Vault:
+    def __init__(self, master_key: bytes) -> None:
+        self._fernet = Fernet(master_key)
+        # A separate key for PIN hashes, derived so the two uses never share key material.
+        self.pin_key = hmac.new(master_key, b"mecm pin hash", hashlib.sha256).digest()
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError("a stored private key cannot be decrypted: wrong master key?") from None

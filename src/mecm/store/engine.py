@@ -1,0 +1,65 @@
+"""Engines and migrations.
+
+SQLite runs in WAL mode so readers never wait for the single writer; ``synchronous`` comes from the
+settings (FULL by default: the WAL is fsynced at every commit, and commits are grouped so that costs
+one fsync per batch, not per message).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+from mecm.domain.keywords import regex_search
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix):
+        return Path(database_url[len(prefix):])
+    return None
+
+
+def make_engine(database_url: str, synchronous: str = "FULL") -> Engine:
+    path = sqlite_path(database_url)
+    if path is None:
+        raise NotImplementedError(
+            f"database {database_url.split(':', 1)[0]!r} is not supported yet; use sqlite:///path"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+        # getMOMessages' keyword filter: linear-time google-re2, never Python's backtracking re.
+        dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
+
+    return engine
+
+
+def _regexp(pattern: str, value: str | None) -> int:
+    return int(value is not None and regex_search(pattern, value))
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the latest revision (idempotent; run at every start)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,170 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations must match these; a test checks it.
+
+Times are integers of epoch milliseconds: cheap to compare, the same on SQLite and PostgreSQL, and
+rendered in each workspace's time zone only at the edge.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# On SQLite only "INTEGER PRIMARY KEY" is the rowid itself (64-bit anyway); BIGINT there would add a
+# second index to every insert.
+Id64 = BigInteger().with_variant(Integer(), "sqlite")
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    # Carrier used when a send names carrier "null" and no prefix or hint decides.
+    Column("default_carrier", String(100), nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("public_key", String(64), nullable=False, unique=True),
+    # Fernet token of the private key under the master key; the clear key is shown once.
+    Column("private_key_enc", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+)
+
+codes = Table(
+    "codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    # A short or long code belongs to one workspace, so an MO on it finds its workspace.
+    Column("code", String(32), nullable=False, unique=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+carriers = Table(
+    "carriers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("connector", String(32), nullable=False),
+    # Comma-separated number prefixes (digits) for routing carrier=null.
+    Column("prefixes", Text, nullable=False, default=""),
+    # Connector settings as JSON (simulator: delivery_delay_ms, failure_rate).
+    Column("settings", Text, nullable=False, default="{}"),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("keyword", Text, nullable=False),
+    Column("reply", Text, nullable=False),
+    # Lower runs first.
+    Column("priority", Integer, nullable=False, default=100),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+# MT messages. The row is both the message and its place in the delivery queue (DESIGN principle 2).
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=False),
+    Column("workspace_id", Integer, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),  # sms | mt | pin | reply
+    Column("carrier", String(100), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("flags", Text, nullable=False, default=""),
+    Column("data_coding", String(4), nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("priority", Integer, nullable=False, default=1),  # 0 high, 1 normal, 2 low
+    Column("status", String(24), nullable=False),
+    Column("status_detail", Text, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    # Not before this time (at= flag, retry backoff).
+    Column("next_attempt_at_ms", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # No receipt by then: EXPIRED.
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("carrier_message_id", String(64), nullable=True),
+    Column("mo_id", BigInteger, nullable=True),
+)
+Index("ix_messages_queue", messages.c.status, messages.c.priority, messages.c.next_attempt_at_ms)
+Index("ix_messages_carrier_ref", messages.c.carrier, messages.c.carrier_message_id)
+
+pins = Table(
+    "pins",
+    metadata,
+    Column("message_id", Id64, primary_key=True, autoincrement=False),
+    Column("workspace_id", Integer, nullable=False),
+    Column("recipient", String(20), nullable=False),
+    Column("pin_hash", String(128), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+)
+
+mo_messages = Table(
+    "mo_messages",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=False),
+    Column("workspace_id", Integer, nullable=False),
+    Column("sender", String(20), nullable=False),  # the subscriber
+    Column("code", String(32), nullable=False),  # the short or long code it was sent to
+    Column("text", Text, nullable=False),
+    Column("carrier", String(100), nullable=False, default=""),
+    Column("keyword", Text, nullable=False, default=""),
+    Column("campaign_id", Integer, nullable=True),
+    Column("campaign_name", String(200), nullable=False, default=""),
+    Column("response_message_id", BigInteger, nullable=True),
+    Column("received_at_ms", BigInteger, nullable=False),
+)
+Index("ix_mo_workspace_time", mo_messages.c.workspace_id, mo_messages.c.received_at_ms)
+
+# Receipts whose carrier message id is not (yet) known: the receipt came before the submit response
+# was stored. Applied when the id arrives (DESIGN: never dropped).
+pending_receipts = Table(
+    "pending_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("carrier", String(100), nullable=False),
+    Column("carrier_message_id", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("received_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("carrier", "carrier_message_id", name="uq_pending_receipt"),
+)
+
+settings_kv = Table(
+    "settings_kv",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

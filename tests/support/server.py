@@ -1,0 +1,117 @@
+"""Start a real ``mecm serve`` process on a fresh database, for API and integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from mecm.domain.signature import sign
+
+MECM = [sys.executable, "-m", "mecm"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(env: dict[str, str], *args: str) -> dict:
+    """Run ``mecm ... --json`` and return its one JSON object."""
+    done = subprocess.run([*MECM, *args, "--json"], env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"mecm {' '.join(args)} failed ({done.returncode}): {done.stdout} {done.stderr}")
+    return json.loads(done.stdout)
+
+
+@dataclass
+class Server:
+    home: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    creds: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "mecm.db"
+
+    def cli(self, *args: str) -> dict:
+        return run_cli(self.env, *args)
+
+    def start(self) -> None:
+        log = open(self.home / "server.log", "ab")
+        self.process = subprocess.Popen([*MECM, "serve"], env=self.env, stdout=log, stderr=log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {(self.home / 'server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start within 30 s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    # -- helpers for tests --------------------------------------------------------------------
+
+    def count(self, table: str, where: str = "1=1", *args: object) -> int:
+        with sqlite3.connect(self.db_path) as connection:
+            return connection.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", args).fetchone()[0]
+
+    def query(self, sql: str, *args: object) -> list[tuple]:
+        with sqlite3.connect(self.db_path) as connection:
+            return connection.execute(sql, args).fetchall()
+
+    def signed_path(self, method: str, params: list[str], *, tools: bool = True, creds: dict | None = None,
+                    encode: bool = True) -> str:
+        creds = creds or self.creds
+        raw = [quote(p, safe="") if encode else p for p in params]
+        signature = sign(creds["private_key"], "/".join(raw))
+        prefix = "tools/" if tools else ""
+        return f"/rest/api/{prefix}{method}/{'/'.join(raw)}/{creds['public_key']}/{signature}"
+
+
+def make_server(home: Path, **settings: str) -> Server:
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
+    env.update({
+        "MECM_DATABASE_URL": f"sqlite:///{home / 'mecm.db'}",
+        "MECM_VAR_DIR": str(home),
+        "MECM_PORT": str(port),
+        "MECM_CATALOG_REFRESH_S": "0.2",
+        "MECM_CONFIG": str(home / "mecm.toml"),
+    })
+    (home / "mecm.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
+    server = Server(home, port, env)
+    server.creds = server.cli("demo")
+    return server

@@ -1,0 +1,114 @@
+"""The delivery queue's statements on a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from mecm.store import engine as store_engine
+from mecm.store import queue
+from mecm.store.tables import messages
+from mecm.store.writer import GroupCommitWriter, Insert
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> Engine:
+    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    store_engine.upgrade(e)
+    yield e
+    e.dispose()
+
+
+def row(i: int, **overrides: object) -> dict:
+    base = {
+        "id": i, "workspace_id": 1, "client_id": "K", "kind": "sms", "carrier": "sim", "sender": "123",
+        "recipient": "13056708084", "text": f"m{i}", "flags": "", "data_coding": "GSM7", "segments": 1,
+        "priority": 1, "status": "PENDING", "status_detail": None, "created_at_ms": 0, "updated_at_ms": 0,
+        "next_attempt_at_ms": 0, "attempts": 0, "expires_at_ms": 10**13, "carrier_message_id": None,
+        "mo_id": None,
+    }
+    base.update(overrides)
+    return base
+
+
+def status_of(connection: Connection, message_id: int) -> str:
+    return connection.execute(text("SELECT status FROM messages WHERE id = :i"), {"i": message_id}).scalar_one()
+
+
+def test_claim_takes_due_messages_by_priority_once(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1), row(2, priority=0), row(3, next_attempt_at_ms=10**12)])
+        claimed = queue.claim_pending(c, now_ms=1000, limit=10)
+        assert {m.id for m in claimed} == {1, 2}
+        assert all(m.attempts == 1 for m in claimed)
+        assert queue.claim_pending(c, now_ms=1000, limit=10) == []
+        assert status_of(c, 1) == "SENDING"
+        assert [m.id for m in queue.in_doubt(c)] == [1, 2]
+
+
+def test_claim_orders_high_priority_first(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1), row(2, priority=0)])
+        (first,) = queue.claim_pending(c, now_ms=1000, limit=1)
+        assert first.id == 2
+
+
+def test_receipt_before_response_is_buffered_then_applied(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING")])
+        assert queue.apply_receipts(c, "sim", [("ref-1", "DELIVERED_TO_DEVICE", None)], 5) == 1
+        assert status_of(c, 1) == "SENDING"
+        queue.mark_sent(c, "sim", [(1, "ref-1")], 6)
+        assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
+        assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
+
+
+def test_final_status_never_moves(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING")])
+        queue.mark_sent(c, "sim", [(1, "r")], 1)
+        assert queue.apply_receipts(c, "sim", [("r", "UNDELIVERED", "err")], 2) == 0
+        assert queue.apply_receipts(c, "sim", [("r", "DELIVERED_TO_DEVICE", None)], 3) == 0
+        assert status_of(c, 1) == "UNDELIVERED"
+        queue.mark_sent(c, "sim", [(1, "r2")], 4)
+        queue.mark_retry(c, [(1, 0, "again")], 5)
+        assert status_of(c, 1) == "UNDELIVERED"
+        assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
+
+
+def test_expiry_moves_only_waiting_messages(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [
+            row(1, status="SENT_TO_CARRIER", expires_at_ms=100),
+            row(2, status="SENDING", expires_at_ms=100),
+            row(3, status="DELIVERED_TO_DEVICE", expires_at_ms=100),
+            row(4, status="SENT_TO_CARRIER", expires_at_ms=10**13),
+        ])
+        assert queue.expire_overdue(c, 200) == 1
+        assert [status_of(c, i) for i in (1, 2, 3, 4)] == ["EXPIRED", "SENDING", "DELIVERED_TO_DEVICE",
+                                                           "SENT_TO_CARRIER"]
+
+
+def test_group_commit_groups_and_isolates_a_failing_write(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine)
+
+    def fail(_c: Connection) -> None:
+        raise ValueError("bad write")
+
+    async def scenario() -> list[object]:
+        writes = [writer.write(Insert(messages, [row(i)])) for i in range(1, 201)]
+        writes.insert(50, writer.write(fail))
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        writer.close()
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and "bad write" in str(errors[0])
+    with engine.connect() as c:
+        assert c.execute(text("SELECT COUNT(*) FROM messages")).scalar_one() == 200
+    assert writer.commits < 201  # grouped, not one commit per write

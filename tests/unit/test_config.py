@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mecm.config import load_settings
+from mecm.errors import ConfigError
+
+
+def test_defaults() -> None:
+    settings = load_settings(env={})
+    assert settings.database_url == "sqlite:///./var/mecm.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    config = tmp_path / "mecm.toml"
+    config.write_text('port = 9000\nhost = "0.0.0.0"\nhttp_error_codes = true\n')
+    settings = load_settings(env={"MECM_CONFIG": str(config), "MECM_PORT": "9100"})
+    assert settings.port == 9100 and settings.host == "0.0.0.0" and settings.http_error_codes is True
+
+
+def test_bad_values_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="port"):
+        load_settings(env={"MECM_PORT": "eighty"})
+    config = tmp_path / "mecm.toml"
+    config.write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+        load_settings(env={"MECM_CONFIG": str(config)})
