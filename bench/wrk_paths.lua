@@ -2,7 +2,7 @@
 -- and counts responses whose XML status is OK.
 local paths = {}
 local index = 0
-local ok_count = 0
+ok_count = 0
 local threads = {}
 
 function setup(thread)

@@ -71,6 +71,7 @@ class Runtime:
             await connector.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+            log.info("writer: %d writes in %d commits", self.writer.writes, self.writer.commits)
         self.engine.dispose()
 
     async def reload_catalog(self) -> None:

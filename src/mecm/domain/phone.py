@@ -8,8 +8,9 @@ An MT is a request we are about to pay for, so its number must pass phonenumbers
 `is_valid_number`. An MO is a fact reported by a carrier (or fired through the API), so any
 3 to 15 digits are kept: refusing it would lose the subscriber's message.
 
-phonenumbers costs tens of microseconds per call; the same subscribers come back all the time,
-so the parsing is cached per digit string.
+Validity comes from mecm.domain.numbering: phonenumbers' own answer, from precompiled tables
+(phonenumbers' parse-and-validate costs tens of microseconds on every send otherwise). Routing
+hints still use phonenumbers directly, cached per digit string.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import carrier as _carrier
 
+from mecm.domain.numbering import valid_e164_digits
 from mecm.errors import InvalidParameter
 
 _MAX_E164_DIGITS = 15
@@ -39,24 +41,12 @@ def _is_digits(s: str) -> bool:
     return s.isascii() and s.isdigit()
 
 
-@lru_cache(maxsize=65536)
-def _valid_e164_digits(digits: str) -> str | None:
-    """The canonical E.164 digits when phonenumbers calls the number valid, else None."""
-    try:
-        parsed = phonenumbers.parse("+" + digits, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
-
-
 def normalize_mt_number(raw: str, name: str = "mobileNumber") -> str:
     """Digits-only E.164 for a number an MT may be sent to, or InvalidParameter(name, ...)."""
     digits = _strip_prefix(raw)
     if not _is_digits(digits) or len(digits) > _MAX_E164_DIGITS:
         raise InvalidParameter(name, "not a valid phone number")
-    normalized = _valid_e164_digits(digits)
+    normalized = valid_e164_digits(digits)
     if normalized is None:
         raise InvalidParameter(name, "not a valid phone number")
     return normalized

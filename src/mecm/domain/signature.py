@@ -11,8 +11,10 @@ both sides are compared as bytes rather than as hex text.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Sequence
+from functools import lru_cache
 
 _DIGEST = "sha256"
 _HEX_LENGTH = 64
@@ -23,9 +25,31 @@ def signed_string(segments: Sequence[str]) -> str:
     return "/".join(segments)
 
 
+_BLOCK = 64  # SHA-256 block size in bytes
+
+
+@lru_cache(maxsize=1024)
+def _pads(private_key: str) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states that have absorbed the key XOR ipad and XOR opad (RFC 2104)."""
+    key = private_key.encode("utf-8")
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
+
+
 def _mac(private_key: str, message: str) -> bytes:
-    # hmac.digest is the one-shot OpenSSL path: about a microsecond for a URL-sized message.
-    return hmac.digest(private_key.encode("utf-8"), message.encode("utf-8"), _DIGEST)
+    # HMAC from per-key precomputed pad states: half the work of hmac.digest, and unlike
+    # hmac.digest (which releases the GIL around OpenSSL on every call) it keeps the GIL for a
+    # URL-sized message, so the event loop does not queue behind the writer thread on each request.
+    inner, outer = _pads(private_key)
+    inner = inner.copy()
+    inner.update(message.encode("utf-8"))
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def sign(private_key: str, message: str) -> str:

@@ -21,6 +21,7 @@ the connector sends.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mecm.errors import InvalidParameter
@@ -108,7 +109,8 @@ def analyze(text: str) -> TextInfo:
             return TextInfo(GSM7, units, 1)
         if not ext:
             return TextInfo(GSM7, units, math.ceil(units / GSM7_MULTI))
-        return TextInfo(GSM7, units, len(_split(text, GSM7_MULTI, _gsm_units)))
+        parts = _split(text, GSM7_MULTI, lambda part: _gsm_units(part, ext))
+        return TextInfo(GSM7, units, len(parts))
     units = _ucs2_units(text)
     if units <= UCS2_SINGLE:
         return TextInfo(UCS2, units, 1)
@@ -117,21 +119,24 @@ def analyze(text: str) -> TextInfo:
     return TextInfo(UCS2, units, len(_split(text, UCS2_MULTI, _ucs2_units)))
 
 
-def _split(text: str, limit: int, units_of) -> list[str]:
+def _split(text: str, limit: int, units_of: Callable[[str], int]) -> list[str]:
     """Greedy cut into parts of at most `limit` units, never inside a 2-unit character.
 
-    Each character is at least one unit, so a part holds at most `limit` characters: take that
-    many, then drop characters from the end until the part fits. A 2-unit character that would
-    straddle the boundary is thereby moved whole into the next part.
+    Every character is 1 or 2 units, so a part holds at most `limit` characters: start from
+    that many and, while the part is `over` units too long, drop ceil(over / 2) characters from
+    its end. The longest part that fits needs at least that many dropped (each removes at most
+    2 units), so this never drops too much, and it converges in a few C-speed unit counts
+    instead of a Python step per character. A 2-unit character that would straddle the
+    boundary is thereby moved whole into the next part.
     """
     parts: list[str] = []
     i, n = 0, len(text)
     while i < n:
         j = min(n, i + limit)
-        units = units_of(text[i:j])
-        while units > limit:
-            j -= 1
-            units -= units_of(text[j])
+        over = units_of(text[i:j]) - limit
+        while over > 0:
+            j -= (over + 1) // 2
+            over = units_of(text[i:j]) - limit
         parts.append(text[i:j])
         i = j
     return parts

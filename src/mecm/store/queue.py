@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from mecm.store.bulk import executemany
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -91,7 +93,7 @@ def mark_sent(connection: Connection, carrier: str, accepted: Sequence[tuple[int
     """Record the carrier's message id; apply any receipt that arrived before this response."""
     if not accepted:
         return
-    connection.execute(_MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref in accepted])
+    executemany(connection, _MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref in accepted])
     if connection.execute(_ANY_BUFFERED).first() is None:
         return  # the usual case: no receipt ever beat its response
     for _, ref in accepted:
@@ -113,7 +115,7 @@ _RETRY = text(
 def mark_retry(connection: Connection, retries: Sequence[tuple[int, int, str]], now_ms: int) -> None:
     """Back to PENDING, due again at the given time: (id, next_attempt_at_ms, detail)."""
     if retries:
-        connection.execute(_RETRY, [{"id": i, "at": at, "detail": d, "now": now_ms} for i, at, d in retries])
+        executemany(connection, _RETRY, [{"id": i, "at": at, "detail": d, "now": now_ms} for i, at, d in retries])
 
 
 _FINAL_BY_ID = text(
@@ -127,9 +129,7 @@ _FINAL_BY_ID = text(
 def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | None]], now_ms: int) -> None:
     """(id, final status, detail); a message already final keeps its status."""
     if finals:
-        connection.execute(
-            _FINAL_BY_ID, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals]
-        )
+        executemany(connection, _FINAL_BY_ID, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
 
 
 _FINAL_BY_REF = text(
@@ -169,7 +169,7 @@ def apply_receipts(
         {"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
         for ref, status, detail in receipts
     ]
-    if connection.execute(_FINAL_BY_REF, params).rowcount == len(params):
+    if executemany(connection, _FINAL_BY_REF, params) == len(params):
         return 0  # the usual case: every receipt found its message
     buffered = 0
     for row in params:

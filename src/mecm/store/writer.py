@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Table
+from sqlalchemy import Connection, Engine, Table, TextClause
 
 from mecm.errors import StoreError
+from mecm.store.bulk import executemany
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +44,7 @@ class Insert:
 class ExecuteMany:
     """Run one statement (a module-level constant, compared by identity) for each parameter set."""
 
-    statement: Executable
+    statement: TextClause
     rows: Sequence[dict[str, Any]]
 
 
@@ -155,9 +156,7 @@ class GroupCommitWriter:
                 while j < len(writes) and _merge_key(writes[j]) is key:
                     rows.extend(writes[j].rows)  # type: ignore[union-attr]
                     j += 1
-                statement = write.table.insert() if isinstance(write, Insert) else write.statement
-                if rows:
-                    connection.execute(statement, rows)
+                executemany(connection, write.table if isinstance(write, Insert) else write.statement, rows)
                 i = j
             else:
                 results[i] = write(connection)

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     receipt_sent INTEGER NOT NULL DEFAULT 0
 )
 """
+_INDEX_UNSENT = "CREATE INDEX IF NOT EXISTS ix_submissions_unsent ON submissions (receipt_sent) WHERE receipt_sent = 0"
 _RECORD = text(
     """
     INSERT INTO submissions (client_ref, carrier_message_id, recipient, submit_count, submitted_at_ms,
@@ -49,8 +50,11 @@ _RECORD = text(
     ON CONFLICT (client_ref) DO UPDATE SET submit_count = submit_count + 1
     """
 )
-_MARK_RECEIPT_SENT = text("UPDATE submissions SET receipt_sent = 1 WHERE carrier_message_id = :ref")
-_UNSENT = text("SELECT receipt_due_ms, carrier_message_id, receipt_status FROM submissions WHERE receipt_sent = 0")
+# By primary key: the heap keeps each receipt's client_ref, so no lookup by carrier message id.
+_MARK_RECEIPT_SENT = text("UPDATE submissions SET receipt_sent = 1 WHERE client_ref = :client_ref")
+_UNSENT = text(
+    "SELECT receipt_due_ms, carrier_message_id, receipt_status, client_ref FROM submissions WHERE receipt_sent = 0"
+)
 _LOOKUP = text("SELECT carrier_message_id FROM submissions WHERE client_ref = :client_ref")
 
 _MIX = 0x9E3779B97F4A7C15  # odd, so multiplying by it is a bijection on 64-bit ids
@@ -68,7 +72,7 @@ class SimulatorConnector(Connector):
         self.delay_ms = int(settings.get("delivery_delay_ms", 50))
         self.failure_rate = float(settings.get("failure_rate", 0.0))
         self.state_path = Path(settings.get("state_path") or var_dir / f"simulator-{name}.db")
-        self._due: list[tuple[int, str, str]] = []  # heap of (due ms, carrier message id, status)
+        self._due: list[tuple[int, str, str, int]] = []  # heap of (due ms, carrier message id, status, client ref)
         self._pump: asyncio.Task[None] | None = None
         self._writer: GroupCommitWriter | None = None
 
@@ -84,6 +88,7 @@ class SimulatorConnector(Connector):
 
         with engine.begin() as connection:
             connection.execute(text(_SCHEMA))
+            connection.execute(text(_INDEX_UNSENT))
             self._due = [tuple(row) for row in connection.execute(_UNSENT)]  # type: ignore[misc]
         heapq.heapify(self._due)
         self._writer = GroupCommitWriter(engine)
@@ -98,7 +103,7 @@ class SimulatorConnector(Connector):
         row = {"client_ref": message.id, "carrier_message_id": ref, "recipient": message.recipient,
                "now": now, "due": due, "status": status}
         await self._writer.write(ExecuteMany(_RECORD, [row]))  # durable before we answer, as an SMSC
-        heapq.heappush(self._due, (due, ref, status))
+        heapq.heappush(self._due, (due, ref, status, message.id))
         return Outcome.accepted(ref)
 
     async def query(self, message: Claimed) -> Outcome:
@@ -111,20 +116,21 @@ class SimulatorConnector(Connector):
         while True:
             await asyncio.sleep(_TICK_S)
             now = int(time.time() * 1000)
-            batch: list[tuple[str, str, str | None]] = []
-            while self._due and self._due[0][0] <= now and len(batch) < 5000:
-                _, ref, status = heapq.heappop(self._due)
-                batch.append((ref, status, None if status == "DELIVERED_TO_DEVICE" else "err:001"))
+            due: list[tuple[int, str, str, int]] = []
+            while self._due and self._due[0][0] <= now and len(due) < 5000:
+                due.append(heapq.heappop(self._due))
+            batch = [(ref, status, None if status == "DELIVERED_TO_DEVICE" else "err:001") for _, ref, status, _ in due]
             if not batch:
                 continue
             try:
                 await self._receipts(self.name, batch)
             except Exception:  # noqa: BLE001 - keep them due; a carrier resends unacknowledged receipts
                 log.exception("receipts not accepted; will resend")
-                for ref, status, _ in batch:
-                    heapq.heappush(self._due, (now + 1000, ref, status))
+                for _, ref, status, client_ref in due:
+                    heapq.heappush(self._due, (now + 1000, ref, status, client_ref))
                 continue
-            await self._writer.write(ExecuteMany(_MARK_RECEIPT_SENT, [{"ref": ref} for ref, _, _ in batch]))
+            sent = [{"client_ref": client_ref} for _, _, _, client_ref in due]
+            await self._writer.write(ExecuteMany(_MARK_RECEIPT_SENT, sent))
 
     async def stop(self) -> None:
         if self._pump is not None:
