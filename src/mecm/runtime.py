@@ -16,7 +16,8 @@ from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
 from mecm.services.catalog import Catalog, load_catalog
-from mecm.services.inbound import InboundService
+from mecm.errors import InvalidParameter
+from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
@@ -53,7 +54,7 @@ class Runtime:
             receipts = Receipts(self.writer)
             for carrier in self.catalog.carriers.values():
                 connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(receipts.deliver)
+                await connector.start(receipts.deliver, mo=self.receive_mo)
                 self.connectors[carrier.name] = connector
             self.receipts = receipts
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors)
@@ -73,6 +74,26 @@ class Runtime:
             await asyncio.to_thread(self.writer.close)
             log.info("writer: %d writes in %d commits", self.writer.writes, self.writer.commits)
         self.engine.dispose()
+
+    async def receive_mo(self, carrier: str, source: str, code: str, text: str) -> None:
+        """An MO from a carrier: the same inbound path as fireMessage (store, campaigns, reply).
+
+        Returns once it is stored, so the connector acknowledges it only then. An MO that cannot be
+        stored anywhere (a code no workspace owns, a sender that is not a number) is logged and
+        dropped: refusing it would only make the carrier send it again forever.
+        """
+        owner = self.catalog.code_owner.get(code)
+        if owner is None and await self.reload_on_miss():
+            owner = self.catalog.code_owner.get(code)
+        workspace = self.catalog.workspaces.get(owner) if owner is not None else None
+        if workspace is None:
+            log.warning("MO from carrier %s to code %s dropped: no workspace owns that code", carrier, code)
+            return
+        try:
+            await self.inbound.receive(InboundMO(workspace, source, code, text, carrier=carrier), self.catalog,
+                                       number_param="source_addr")
+        except InvalidParameter as error:
+            log.warning("MO from carrier %s to code %s dropped: %s", carrier, code, error.description)
 
     async def reload_catalog(self) -> None:
         assert self.writer is not None
@@ -101,7 +122,7 @@ class Runtime:
         for carrier in self.catalog.carriers.values():
             if carrier.name not in self.connectors:
                 connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(self.receipts.deliver)
+                await connector.start(self.receipts.deliver, mo=self.receive_mo)
                 self.connectors[carrier.name] = connector
                 log.info("carrier %s connected", carrier.name)
 

@@ -81,6 +81,13 @@ _MARK_SENT = text(
      WHERE id = :id AND status IN ('PENDING', 'SENDING')
     """
 )
+_ADD_PART = text(
+    """
+    INSERT INTO message_parts (carrier, carrier_message_id, message_id, part_index)
+    VALUES (:carrier, :ref, :id, :index)
+    ON CONFLICT (carrier, carrier_message_id) DO NOTHING
+    """
+)
 _TAKE_BUFFERED = text(
     "SELECT carrier_message_id, status, detail FROM pending_receipts"
     " WHERE carrier = :carrier AND carrier_message_id = :ref"
@@ -89,33 +96,55 @@ _DROP_BUFFERED = text("DELETE FROM pending_receipts WHERE carrier = :carrier AND
 _ANY_BUFFERED = text("SELECT 1 FROM pending_receipts LIMIT 1")
 
 
-def mark_sent(connection: Connection, carrier: str, accepted: Sequence[tuple[int, str]], now_ms: int) -> None:
-    """Record the carrier's message id; apply any receipt that arrived before this response."""
+def mark_sent(
+    connection: Connection, carrier: str, accepted: Sequence[tuple[int, str, Sequence[str]]], now_ms: int
+) -> None:
+    """Record the carrier's message id, and each part's id for a message sent in several parts:
+    (message id, first carrier message id, every part's carrier message id or empty).
+
+    Then apply any receipt that arrived before this response.
+    """
     if not accepted:
         return
-    executemany(connection, _MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref in accepted])
+    executemany(connection, _MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref, _ in accepted])
+    parts = [
+        {"carrier": carrier, "ref": part_ref, "id": i, "index": index}
+        for i, _, part_refs in accepted if len(part_refs) > 1
+        for index, part_ref in enumerate(part_refs)
+    ]
+    executemany(connection, _ADD_PART, parts)
     if connection.execute(_ANY_BUFFERED).first() is None:
         return  # the usual case: no receipt ever beat its response
-    for _, ref in accepted:
-        buffered = connection.execute(_TAKE_BUFFERED, {"carrier": carrier, "ref": ref}).first()
-        if buffered is not None:
-            _set_final_by_ref(connection, carrier, ref, buffered.status, buffered.detail, now_ms)
-            connection.execute(_DROP_BUFFERED, {"carrier": carrier, "ref": ref})
+    early: list[tuple[str, str, str | None]] = []
+    for _, ref, part_refs in accepted:
+        for candidate in part_refs or (ref,):
+            buffered = connection.execute(_TAKE_BUFFERED, {"carrier": carrier, "ref": candidate}).first()
+            if buffered is not None:
+                early.append((candidate, buffered.status, buffered.detail))
+                connection.execute(_DROP_BUFFERED, {"carrier": carrier, "ref": candidate})
+    apply_receipts(connection, carrier, early, now_ms)
 
 
 _RETRY = text(
     """
     UPDATE messages SET status = 'PENDING', next_attempt_at_ms = :at, status_detail = :detail,
-                        updated_at_ms = :now
+                        updated_at_ms = :now, attempts = attempts - :refund
      WHERE id = :id AND status = 'SENDING'
     """
 )
 
 
-def mark_retry(connection: Connection, retries: Sequence[tuple[int, int, str]], now_ms: int) -> None:
-    """Back to PENDING, due again at the given time: (id, next_attempt_at_ms, detail)."""
-    if retries:
-        executemany(connection, _RETRY, [{"id": i, "at": at, "detail": d, "now": now_ms} for i, at, d in retries])
+def mark_retry(
+    connection: Connection, retries: Sequence[tuple[int, int, str]], now_ms: int, *, counts_as_attempt: bool = True
+) -> None:
+    """Back to PENDING, due again at the given time: (id, next_attempt_at_ms, detail).
+
+    ``counts_as_attempt=False`` (the carrier asked us to slow down) gives back the attempt the claim
+    counted, so throttling never exhausts a message's tries.
+    """
+    refund = 0 if counts_as_attempt else 1
+    rows = [{"id": i, "at": at, "detail": d, "now": now_ms, "refund": refund} for i, at, d in retries]
+    executemany(connection, _RETRY, rows)
 
 
 _FINAL_BY_ID = text(
@@ -149,11 +178,19 @@ _BUFFER = text(
 )
 
 
-def _set_final_by_ref(
-    connection: Connection, carrier: str, ref: str, status: str, detail: str | None, now_ms: int
-) -> int:
-    params = {"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
-    return connection.execute(_FINAL_BY_REF, params).rowcount
+_ANY_PARTS = text("SELECT 1 FROM message_parts LIMIT 1")
+_PART_OF = text("SELECT message_id FROM message_parts WHERE carrier = :carrier AND carrier_message_id = :ref")
+_SET_PART = text(
+    "UPDATE message_parts SET status = :status WHERE carrier = :carrier AND carrier_message_id = :ref"
+)
+_PARTS_STATE = text(
+    """
+    SELECT COUNT(*) AS parts,
+           SUM(CASE WHEN status IS NULL THEN 1 ELSE 0 END) AS waiting,
+           MIN(CASE WHEN status <> 'DELIVERED_TO_DEVICE' THEN status END) AS failed
+      FROM message_parts WHERE message_id = :id
+    """
+)
 
 
 def apply_receipts(
@@ -161,10 +198,16 @@ def apply_receipts(
 ) -> int:
     """Apply (carrier_message_id, final status, detail) receipts; buffer those for unknown ids.
 
-    Returns how many were buffered. A receipt for a message that is already final changes nothing.
+    A receipt for one part of a multi-part message settles that part; the message becomes final
+    when any part failed (with that part's status) or every part was delivered. Returns how many
+    receipts were buffered. A receipt for a message that is already final changes nothing.
     """
     if not receipts:
         return 0
+    if connection.execute(_ANY_PARTS).first() is not None:
+        receipts = _apply_part_receipts(connection, carrier, receipts, now_ms)
+        if not receipts:
+            return 0
     params = [
         {"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
         for ref, status, detail in receipts
@@ -177,6 +220,30 @@ def apply_receipts(
             connection.execute(_BUFFER, row)
             buffered += 1
     return buffered
+
+
+def _apply_part_receipts(
+    connection: Connection, carrier: str, receipts: Sequence[tuple[str, str, str | None]], now_ms: int
+) -> list[tuple[str, str, str | None]]:
+    """Settle the receipts that belong to parts; return the others, untouched."""
+    others: list[tuple[str, str, str | None]] = []
+    touched: dict[int, str | None] = {}
+    for ref, status, detail in receipts:
+        part_of = connection.execute(_PART_OF, {"carrier": carrier, "ref": ref}).scalar()
+        if part_of is None:
+            others.append((ref, status, detail))
+            continue
+        connection.execute(_SET_PART, {"carrier": carrier, "ref": ref, "status": status})
+        touched[part_of] = detail if status != "DELIVERED_TO_DEVICE" else touched.get(part_of)
+    finals: list[tuple[int, str, str | None]] = []
+    for message_id, detail in touched.items():
+        state = connection.execute(_PARTS_STATE, {"id": message_id}).one()
+        if state.failed is not None:
+            finals.append((message_id, state.failed, detail or "A part was not delivered"))
+        elif state.waiting == 0:
+            finals.append((message_id, "DELIVERED_TO_DEVICE", None))
+    mark_final(connection, finals, now_ms)
+    return others
 
 
 _EXPIRE = text(

@@ -162,6 +162,20 @@ pending_receipts = Table(
     UniqueConstraint("carrier", "carrier_message_id", name="uq_pending_receipt"),
 )
 
+# The parts of a message the carrier took as several submits (a long SMS), each with its own carrier
+# message id and receipt. Only multi-part messages have rows here. The message becomes
+# DELIVERED_TO_DEVICE when every part is delivered, and final as soon as any part fails.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("carrier", String(100), primary_key=True),
+    Column("carrier_message_id", String(64), primary_key=True),
+    Column("message_id", Id64, nullable=False),
+    Column("part_index", Integer, nullable=False),
+    Column("status", String(24), nullable=True),  # the part's final status, once its receipt came
+)
+Index("ix_message_parts_message", message_parts.c.message_id)
+
 settings_kv = Table(
     "settings_kv",
     metadata,

@@ -61,7 +61,7 @@ def test_receipt_before_response_is_buffered_then_applied(engine: Engine) -> Non
         c.execute(messages.insert(), [row(1, status="SENDING")])
         assert queue.apply_receipts(c, "sim", [("ref-1", "DELIVERED_TO_DEVICE", None)], 5) == 1
         assert status_of(c, 1) == "SENDING"
-        queue.mark_sent(c, "sim", [(1, "ref-1")], 6)
+        queue.mark_sent(c, "sim", [(1, "ref-1", ())], 6)
         assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
         assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
 
@@ -69,13 +69,47 @@ def test_receipt_before_response_is_buffered_then_applied(engine: Engine) -> Non
 def test_final_status_never_moves(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(messages.insert(), [row(1, status="SENDING")])
-        queue.mark_sent(c, "sim", [(1, "r")], 1)
+        queue.mark_sent(c, "sim", [(1, "r", ())], 1)
         assert queue.apply_receipts(c, "sim", [("r", "UNDELIVERED", "err")], 2) == 0
         assert queue.apply_receipts(c, "sim", [("r", "DELIVERED_TO_DEVICE", None)], 3) == 0
         assert status_of(c, 1) == "UNDELIVERED"
-        queue.mark_sent(c, "sim", [(1, "r2")], 4)
+        queue.mark_sent(c, "sim", [(1, "r2", ())], 4)
         queue.mark_retry(c, [(1, 0, "again")], 5)
         assert status_of(c, 1) == "UNDELIVERED"
+        assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
+
+
+def test_multi_part_message_is_delivered_when_every_part_is(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=3)])
+        queue.mark_sent(c, "sim", [(1, "p1", ("p1", "p2", "p3"))], 1)
+        queue.apply_receipts(c, "sim", [("p1", "DELIVERED_TO_DEVICE", None)], 2)
+        queue.apply_receipts(c, "sim", [("p3", "DELIVERED_TO_DEVICE", None)], 3)
+        assert status_of(c, 1) == "SENT_TO_CARRIER"  # part 2 has not reported yet
+        queue.apply_receipts(c, "sim", [("p2", "DELIVERED_TO_DEVICE", None)], 4)
+        assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
+
+
+def test_multi_part_message_fails_when_any_part_fails(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=2)])
+        queue.mark_sent(c, "sim", [(1, "p1", ("p1", "p2"))], 1)
+        queue.apply_receipts(c, "sim", [("p2", "UNDELIVERED", "err:001")], 2)
+        assert status_of(c, 1) == "UNDELIVERED"
+        queue.apply_receipts(c, "sim", [("p1", "DELIVERED_TO_DEVICE", None)], 3)
+        assert status_of(c, 1) == "UNDELIVERED"
+
+
+def test_part_receipts_before_the_response_are_applied_when_it_comes(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=2), row(2, status="SENDING")])
+        early = [("p1", "DELIVERED_TO_DEVICE", None), ("p2", "DELIVERED_TO_DEVICE", None)]
+        assert queue.apply_receipts(c, "sim", early, 1) == 2
+        queue.mark_sent(c, "sim", [(1, "p1", ("p1", "p2")), (2, "single", ())], 2)
+        assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
+        assert status_of(c, 2) == "SENT_TO_CARRIER"
+        queue.apply_receipts(c, "sim", [("single", "DELIVERED_TO_DEVICE", None)], 3)
+        assert status_of(c, 2) == "DELIVERED_TO_DEVICE"
         assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
 
 
@@ -90,6 +124,16 @@ def test_expiry_moves_only_waiting_messages(engine: Engine) -> None:
         assert queue.expire_overdue(c, 200) == 1
         assert [status_of(c, i) for i in (1, 2, 3, 4)] == ["EXPIRED", "SENDING", "DELIVERED_TO_DEVICE",
                                                            "SENT_TO_CARRIER"]
+
+
+def test_slow_down_retry_gives_the_attempt_back(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1), row(2)])
+        queue.claim_pending(c, now_ms=1000, limit=10)
+        queue.mark_retry(c, [(1, 0, "throttled")], 1001, counts_as_attempt=False)
+        queue.mark_retry(c, [(2, 0, "bind lost")], 1001)
+        attempts = dict(c.execute(text("SELECT id, attempts FROM messages")).all())
+        assert attempts == {1: 0, 2: 1}
 
 
 def test_group_commit_groups_and_isolates_a_failing_write(engine: Engine) -> None:

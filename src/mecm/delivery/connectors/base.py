@@ -1,8 +1,8 @@
 """The one contract every carrier connector keeps (DESIGN principle 5, Courier's handler habit).
 
 A connector moves messages to a carrier and reports what happened as one of a few fixed outcomes.
-It never decides on retries: the dispatcher does. Receipts (and, later, MOs) come back through the
-``ReceiptSink`` the dispatcher hands it at start.
+It never decides on retries: the dispatcher does. Receipts come back through the ``ReceiptSink``
+and mobile-originated messages through the optional ``MOSink`` handed to it at start.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ class Outcome:
     status: str | None = None  # a final status, for FAILED
     detail: str | None = None
     retry_after_s: float | None = None
+    # ACCEPTED: every part's carrier message id, in order (carrier_message_id is the first one);
+    # connectors that never split a message may leave it empty.
+    part_ids: tuple[str, ...] = ()
+    # RETRY only: False when the carrier asked us to slow down (throttled, queue full), so the
+    # dispatcher does not spend one of the message's attempts on it.
+    counts_as_attempt: bool = True
+    # RETRY only: True when the submit may have reached the carrier (the answer was lost), so the
+    # dispatcher applies the carrier's on_unknown policy instead of resending blindly.
+    in_doubt: bool = False
 
     @classmethod
     def accepted(cls, carrier_message_id: str) -> Outcome:
@@ -50,6 +59,8 @@ class Outcome:
 
 # (carrier name, [(carrier message id, final status, detail)]); returns once the receipts are stored.
 ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
+# (carrier name, source number, destination code, text); returns once the MO is stored.
+MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
 
 class Connector(abc.ABC):
@@ -59,8 +70,9 @@ class Connector(abc.ABC):
         self.name = name
         self.settings = settings
 
-    async def start(self, receipts: ReceiptSink) -> None:
+    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None) -> None:
         self._receipts = receipts
+        self._mo = mo
 
     @abc.abstractmethod
     async def submit(self, message: Claimed) -> Outcome:

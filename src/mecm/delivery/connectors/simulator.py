@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
-from mecm.delivery.connectors.base import Connector, Outcome, ReceiptSink
+from mecm.delivery.connectors.base import Connector, MOSink, Outcome, ReceiptSink
 from mecm.store.queue import Claimed
 from mecm.store.writer import ExecuteMany, GroupCommitWriter
 
@@ -76,8 +76,8 @@ class SimulatorConnector(Connector):
         self._pump: asyncio.Task[None] | None = None
         self._writer: GroupCommitWriter | None = None
 
-    async def start(self, receipts: ReceiptSink) -> None:
-        await super().start(receipts)
+    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None) -> None:
+        await super().start(receipts, mo=mo)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{self.state_path}", connect_args={"check_same_thread": False})
 
