@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli import admin, client_commands, server
+from mecm.cli import admin, client_commands, server, smsc_sim
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="mecm: Mobile Engagement Campaign Manager")
 server.register(app)
 app.add_typer(admin.app, name="admin", help="Workspaces, keys, codes, carriers, campaigns.")
 client_commands.register(app)
+smsc_sim.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,217 @@
+"""What the simulator remembers: the submits (SQLite, so query_sm and the duplicate count survive a
+restart), the PDUs it saw (memory and a JSON-lines file), and its counters."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mecm.smpp.parts import decode_short_message, parse_udh
+from mecm.smpp.pdu import ESM_CLASS_UDHI, MESSAGE_PAYLOAD, Pdu
+
+# Message ids start here so that their hex and decimal forms differ visibly ("2a000001" / "704643073").
+FIRST_MESSAGE_ID = 0x2A000001
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submits (
+    id INTEGER PRIMARY KEY,
+    system_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    source_ton INTEGER NOT NULL,
+    source_npi INTEGER NOT NULL,
+    destination TEXT NOT NULL,
+    dest_ton INTEGER NOT NULL,
+    dest_npi INTEGER NOT NULL,
+    data_coding INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    dup_key TEXT NOT NULL,
+    registered_delivery INTEGER NOT NULL,
+    submitted_at REAL NOT NULL,
+    done_at REAL NOT NULL,
+    stat TEXT NOT NULL,
+    err INTEGER NOT NULL,
+    receipt_sent INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS submits_dup_key ON submits (dup_key);
+"""
+
+
+@dataclass
+class Submit:
+    id: int
+    system_id: str
+    source: str
+    source_ton: int
+    source_npi: int
+    destination: str
+    dest_ton: int
+    dest_npi: int
+    data_coding: int
+    text: str
+    dup_key: str
+    registered_delivery: int
+    submitted_at: float
+    done_at: float  # when the final state is reached and the receipt is due
+    stat: str  # the final receipt stat: DELIVRD or UNDELIV
+    err: int
+    receipt_sent: int = 0
+
+
+def duplicate_key(pdu: Pdu) -> str:
+    """Same destination, same short_message (its UDH reference included), same payload and same SAR
+    TLVs: a resend of the same part."""
+    digest = hashlib.sha256()
+    digest.update(pdu.fields["destination_addr"].encode("latin-1") + b"\0")
+    digest.update(pdu.fields["short_message"] + b"\0")
+    for tag in sorted(pdu.tlvs):
+        digest.update(tag.to_bytes(2, "big") + pdu.tlvs[tag])
+    return digest.hexdigest()
+
+
+def message_text(pdu: Pdu) -> str:
+    """Best-effort text of a submit_sm/deliver_sm, header stripped ("" when undecodable)."""
+    data = pdu.fields.get("short_message", b"") or pdu.tlvs.get(MESSAGE_PAYLOAD, b"")
+    if pdu.fields.get("esm_class", 0) & ESM_CLASS_UDHI:
+        udh = parse_udh(data)
+        data = udh[3] if udh else data[1 + data[0]:] if data else data
+    try:
+        return decode_short_message(data, pdu.fields.get("data_coding", 0))
+    except ValueError:
+        return ""
+
+
+class SubmitStore:
+    """The submits, in SQLite: a file when `path` is given (WAL, a commit per submit), else memory."""
+
+    def __init__(self, path: str | None) -> None:
+        self._db = sqlite3.connect(path or ":memory:", isolation_level=None)
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._next_id = self._first_free_id()
+
+    def _first_free_id(self) -> int:
+        (highest,) = self._db.execute("SELECT MAX(id) FROM submits").fetchone()
+        return FIRST_MESSAGE_ID if highest is None else highest + 1
+
+    def next_id(self) -> int:
+        value, self._next_id = self._next_id, self._next_id + 1
+        return value
+
+    def add(self, submit: Submit) -> None:
+        values = vars(submit)
+        columns = ", ".join(values)
+        self._db.execute(f"INSERT INTO submits ({columns}) VALUES ({', '.join('?' * len(values))})",
+                         tuple(values.values()))
+
+    def get(self, message_id: int) -> Submit | None:
+        row = self._db.execute("SELECT * FROM submits WHERE id = ?", (message_id,)).fetchone()
+        return Submit(*row) if row else None
+
+    def mark_receipt_sent(self, message_id: int) -> None:
+        self._db.execute("UPDATE submits SET receipt_sent = 1 WHERE id = ?", (message_id,))
+
+    def receipts_due(self) -> list[Submit]:
+        """Submits whose receipt was wanted but not sent (a restart came in between)."""
+        rows = self._db.execute("SELECT * FROM submits WHERE receipt_sent = 0 AND registered_delivery & 3 != 0")
+        return [Submit(*row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(submits, duplicates): every accepted submit_sm, and those that repeated an earlier one."""
+        total, distinct = self._db.execute("SELECT COUNT(*), COUNT(DISTINCT dup_key) FROM submits").fetchone()
+        return total, total - distinct
+
+    def clear(self) -> None:
+        self._db.execute("DELETE FROM submits")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def pdu_json(pdu: Pdu) -> dict[str, Any]:
+    """A decoded PDU as JSON values: octet strings in hex, TLV tags as "0x020c"."""
+    out: dict[str, Any] = {
+        "command_id": pdu.command_id,
+        "name": pdu.name,
+        "command_status": pdu.command_status,
+        "sequence": pdu.sequence,
+        "fields": {k: v.hex() if isinstance(v, bytes) else v for k, v in pdu.fields.items()},
+        "tlvs": {f"0x{tag:04x}": value.hex() for tag, value in pdu.tlvs.items()},
+    }
+    if "short_message" in pdu.fields:
+        out["text"] = message_text(pdu)
+    return out
+
+
+class PduLog:
+    """Every PDU in and out, newest `limit` in memory; all of them appended to `path` if given."""
+
+    def __init__(self, path: str | None, limit: int) -> None:
+        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
+        self._count = 0
+        # Open for the simulator's whole life, one line flushed per PDU; closed by close().
+        self._file = open(path, "a", buffering=1, encoding="utf-8") if path else None  # noqa: SIM115
+
+    def add(self, direction: str, session: int, raw: bytes, pdu: Pdu | None, error: str | None = None) -> None:
+        entry: dict[str, Any] = {"n": self._count, "t": time.time(), "direction": direction,
+                                 "session": session, "hex": raw.hex()}
+        if pdu is not None:
+            entry["pdu"] = pdu_json(pdu)
+        if error is not None:
+            entry["error"] = error
+        self._count += 1
+        self._entries.append(entry)
+        if self._file is not None:
+            self._file.write(json.dumps(entry) + "\n")
+
+    def entries(self, direction: str = "in", since: int = 0, name: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in self._entries
+                if e["n"] >= since and direction in ("all", e["direction"])
+                and (name is None or e.get("pdu", {}).get("name") == name)]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+@dataclass
+class Stats:
+    """Counters since start (or POST /reset). Submits and duplicates come from the SubmitStore."""
+
+    binds: int = 0
+    bind_failures: int = 0
+    unbinds: int = 0
+    submit_sm: int = 0  # every submit_sm received while bound, whatever the answer
+    throttled: int = 0
+    errors_injected: int = 0
+    receipts_sent: int = 0
+    mo_sent: int = 0
+    deliver_sm_acked: int = 0
+    deliver_sm_refused: int = 0
+    deliver_sm_redelivered: int = 0
+    enquire_links: int = 0
+    query_sm: int = 0
+    generic_nacks: int = 0
+
+    def __post_init__(self) -> None:
+        self.per_second: dict[int, int] = {}  # epoch second -> submit_sm accepted
+
+    def count_accepted(self, now: float) -> None:
+        second = int(now)
+        self.per_second[second] = self.per_second.get(second, 0) + 1
+        if len(self.per_second) > 3600:
+            del self.per_second[min(self.per_second)]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in vars(self).items() if k != "per_second"}
+        out["per_second"] = {str(k): v for k, v in sorted(self.per_second.items())}
+        return out
