@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mecm.api.carrier_status import carrier_status
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
 from mecm.runtime import Runtime
@@ -35,7 +36,8 @@ def create_app(settings: Settings, *, deliver: bool = True) -> Any:
         finally:
             await runtime.stop()
 
-    starlette = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    routes = [Route("/healthz", healthz), Route("/admin/carriers/status", carrier_status)]
+    starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.runtime = runtime
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -12,6 +12,10 @@ from sqlalchemy import Connection
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.cli.server import open_store
 from mecm.config import load_settings
+from mecm.delivery.router import route
+from mecm.domain.phone import carrier_hint, normalize_mt_number
+from mecm.errors import ConfigError, InvalidParameter
+from mecm.services.catalog import Catalog, load_catalog
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
@@ -23,11 +27,13 @@ key_app = typer.Typer(no_args_is_help=True, help="API key pairs.")
 code_app = typer.Typer(no_args_is_help=True, help="Short and long codes.")
 carrier_app = typer.Typer(no_args_is_help=True, help="Carriers (connections to operators).")
 campaign_app = typer.Typer(no_args_is_help=True, help="Keyword campaigns.")
+route_app = typer.Typer(no_args_is_help=True, help="Routing of numbers to carriers.")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
 app.add_typer(code_app, name="code")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(route_app, name="route")
 
 
 def _in_transaction(as_json: bool, action: Callable[[Connection, Vault], T]) -> T:
@@ -107,16 +113,44 @@ def code_list(workspace: int = typer.Option(None, help="Only this workspace."), 
 @carrier_app.command("add")
 def carrier_add(
     name: str = typer.Option(..., help="Carrier name, as used in the API (case-sensitive)."),
-    connector: str = typer.Option(..., help="Connector: simulator."),
+    connector: str = typer.Option(..., help="Connector: simulator or smpp."),
     prefix: list[str] = typer.Option(None, help="Number prefix routed to this carrier (repeatable)."),
     delivery_delay_ms: int = typer.Option(50, help="simulator: receipt delay."),
     failure_rate: float = typer.Option(0.0, help="simulator: share of messages UNDELIVERED (0 to 1)."),
+    host: str = typer.Option(None, help="smpp: SMSC host."),
+    port: int = typer.Option(None, help="smpp: SMSC port."),
+    system_id: str = typer.Option(None, help="smpp: system_id (login)."),
+    password: str = typer.Option(
+        None, envvar="MECM_SMPP_PASSWORD",
+        help="smpp: password, stored encrypted (env MECM_SMPP_PASSWORD; asked for when missing).",
+    ),
+    system_type: str = typer.Option(None, help="smpp: system_type, when the carrier wants one."),
+    bind: str = typer.Option(None, help="smpp: transceiver (default) or tx-rx (a transmitter and a receiver)."),
+    window: int = typer.Option(None, help="smpp: submits awaiting a response, at most (default 10)."),
+    tps: float = typer.Option(None, help="smpp: submits per second, one per part; 0 = no limit (default 0)."),
+    tls: bool = typer.Option(None, "--tls/--no-tls", help="smpp: connect over TLS (default no)."),
+    tls_verify: bool = typer.Option(None, "--tls-verify/--no-tls-verify", help="smpp: check the TLS certificate (default yes)."),
+    concat: str = typer.Option(None, help="smpp: long messages as udh (default), sar or payload."),
+    gsm_packed: bool = typer.Option(None, "--gsm-packed/--no-gsm-packed", help="smpp: pack GSM 7-bit text (default no)."),
+    on_unknown: str = typer.Option(None, help="smpp: a submit with a lost answer: query (default), resend or fail."),
+    enquire_link_s: float = typer.Option(None, help="smpp: seconds between enquire_link; a peer silent that long is dead (default 30)."),
+    id_format: str = typer.Option(None, help="smpp: as-is (default), decimal or hex: how receipt ids meet submit ids."),
     as_json: bool = JsonOption,
 ) -> None:
     settings: dict[str, Any] = {}
     if connector == "simulator":
         settings = {"delivery_delay_ms": delivery_delay_ms, "failure_rate": failure_rate}
-    row = _in_transaction(as_json, lambda c, _: store_admin.add_carrier(c, name, connector, prefix, settings))
+    elif connector == "smpp":
+        if password is None and system_id is not None:
+            password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)
+        given = {
+            "host": host, "port": port, "system_id": system_id, "password": password,
+            "system_type": system_type, "bind": bind, "window": window, "tps": tps, "tls": tls,
+            "tls_verify": tls_verify, "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
+            "enquire_link_s": enquire_link_s, "id_format": id_format,
+        }
+        settings = {k: v for k, v in given.items() if v is not None}
+    row = _in_transaction(as_json, lambda c, v: store_admin.add_carrier(c, name, connector, prefix, settings, v))
     emit(row, as_json, f"carrier {name} ({connector}) added")
 
 
@@ -145,3 +179,93 @@ def campaign_add(
 def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
     rows = _in_transaction(as_json, lambda c, _: store_admin.list_campaigns(c, workspace))
     emit_table("campaigns", rows, as_json, "Campaigns")
+
+
+@carrier_app.command("status")
+def carrier_status(
+    host: str = typer.Option(None, help="The running server's address [env MECM_HOST]."),
+    port: int = typer.Option(None, help="The running server's port [env MECM_PORT]."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Binds, window, rate and counters of each carrier, as the running server sees them."""
+    import httpx
+
+    with friendly_errors(as_json):
+        settings = load_settings(host=host, port=port)
+        url = f"http://{settings.host}:{settings.port}/admin/carriers/status"
+        try:
+            response = httpx.get(url, timeout=10)
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise ConfigError(f"cannot read {url}: {error} (is `mecm serve` running?)") from None
+        carriers = response.json()["carriers"]
+    if as_json:
+        emit({"carriers": carriers}, True)
+        return
+    emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers")
+
+
+def _status_row(status: dict[str, Any]) -> dict[str, Any]:
+    sessions = status.get("sessions") or {}
+    row = {
+        "carrier": status.get("carrier"),
+        "connector": status.get("connector"),
+        "binds": ", ".join(f"{role}: {state}" for role, state in sessions.items()) or status.get("state", ""),
+    }
+    if "window" in status:
+        configured = status.get("tps") or "no limit"
+        row.update({
+            "window": f"{status['window_in_use']}/{status['window']}",
+            "tps now/max": f"{status.get('current_tps', 0)}/{configured}",
+            **{k: status.get(k, 0) for k in ("submits", "throttled", "in_doubt", "reconnects")},
+        })
+    return row
+
+
+@route_app.command("test")
+def route_test(
+    number: str = typer.Argument(..., help="The mobile number to route."),
+    workspace: int = typer.Option(None, help="Workspace (instance) id, for its default carrier."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Which carrier a message to NUMBER with carrier=null goes to, and why."""
+
+    def explain(connection: Connection, vault: Vault) -> dict[str, Any]:
+        digits = normalize_mt_number(number, "number")
+        catalog = load_catalog(connection, vault)
+        ws = None
+        if workspace is not None:
+            ws = catalog.workspaces.get(workspace)
+            if ws is None:
+                raise InvalidParameter("workspace", f"no workspace {workspace}")
+        carrier = route(digits, catalog, ws)
+        return {"number": digits, "carrier": carrier or None, "status": None if carrier else "BAD_CARRIER",
+                "reason": _route_reason(digits, catalog, ws, carrier)}
+
+    result = _in_transaction(as_json, explain)
+    text = (f"{result['number']} -> {result['carrier']} ({result['reason']})" if result["carrier"]
+            else f"{result['number']} -> no carrier: BAD_CARRIER ({result['reason']})")
+    emit(result, as_json, text)
+
+
+def _route_reason(number: str, catalog: Catalog, workspace: Any, carrier: str | None) -> str:
+    """Why ``route`` chose ``carrier``, in router order: prefix, phonenumbers hint, workspace default."""
+    if carrier is not None:
+        prefixes = [p for p in catalog.carriers[carrier].prefixes if number.startswith(p)]
+        if prefixes:
+            return f"longest matching prefix {max(prefixes, key=len)!r}"
+        hint = carrier_hint(number)
+        if hint and hint.lower() == carrier.lower():
+            return f"phonenumbers names the operator {hint!r}"
+        return f"default carrier of workspace {workspace.id}" if workspace is not None else "router choice"
+    hint = carrier_hint(number)
+    parts = ["no configured prefix matches"]
+    parts.append(f"phonenumbers names {hint!r}, not a configured carrier" if hint
+                 else "phonenumbers names no operator")
+    if workspace is None:
+        parts.append("no workspace given (--workspace)")
+    elif workspace.default_carrier:
+        parts.append(f"workspace default {workspace.default_carrier!r} is not configured")
+    else:
+        parts.append(f"workspace {workspace.id} has no default carrier")
+    return "; ".join(parts)

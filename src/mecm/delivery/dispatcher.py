@@ -152,28 +152,35 @@ class Dispatcher:
 
     async def _deliver(self, batch: list[Claimed]) -> None:
         try:
-            outcomes = await asyncio.gather(*(self._submit(m) for m in batch))
+            by_carrier: dict[str, list[Claimed]] = {}
+            for message in batch:
+                by_carrier.setdefault(message.carrier, []).append(message)
+            groups = list(by_carrier.values())
+            results = await asyncio.gather(*(self._submit_group(group) for group in groups))
+            messages = [m for group in groups for m in group]
+            outcomes = [o for group_outcomes in results for o in group_outcomes]
             self.submitted += sum(1 for o in outcomes if o.kind is OutcomeKind.ACCEPTED)
-            settled = [(m, o) for m, o in zip(batch, outcomes) if not o.in_doubt]
-            for message, outcome in zip(batch, outcomes):
+            settled = [(m, o) for m, o in zip(messages, outcomes) if not o.in_doubt]
+            for message, outcome in zip(messages, outcomes):
                 if outcome.in_doubt:  # stays SENDING until settled by the carrier's on_unknown policy
                     self._spawn(self._settle_in_doubt(message))
             await self._writer.write(self._recorder([m for m, _ in settled], [o for _, o in settled]))
-        except Exception:  # noqa: BLE001 - they stay SENDING and are reconciled at the next start
+        except Exception:  # noqa: BLE001 - they stay SENDING and are settled at the next start
             log.exception("recording a batch of %d outcomes failed", len(batch))
         finally:
             self._slots.release()
             self._wake.set()
 
-    async def _submit(self, message: Claimed) -> Outcome:
-        connector = self.connectors.get(message.carrier)
+    async def _submit_group(self, group: list[Claimed]) -> list[Outcome]:
+        """One carrier's share of a batch; a connector that fails as a whole has every message retried."""
+        connector = self.connectors.get(group[0].carrier)
         if connector is None:
-            return Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured")
+            return [Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured")] * len(group)
         try:
-            return await connector.submit(message)
+            return await connector.submit_many(group)
         except Exception as exc:  # noqa: BLE001
-            log.warning("submit of message %d to %s failed: %s", message.id, message.carrier, exc)
-            return Outcome.retry(f"submit failed: {exc.__class__.__name__}")
+            log.warning("submit of %d messages to %s failed: %r", len(group), connector.name, exc)
+            return [Outcome.retry(f"submit failed: {exc.__class__.__name__}")] * len(group)
 
     def _recorder(self, messages: Sequence[Claimed], outcomes: Sequence[Outcome]):  # noqa: ANN202
         now = _ms()

@@ -66,6 +66,26 @@ class Catalog:
 _decrypted: dict[str, str] = {}
 
 
+def _carrier_settings(raw: str, vault: Vault) -> dict[str, Any]:
+    """A carrier's settings, with its stored ``password_enc`` (an SMPP password) decrypted into
+    ``password`` for the connector. The encrypted form stays out of the result."""
+    settings = json.loads(raw)
+    encrypted = settings.pop("password_enc", None)
+    if encrypted:
+        password = _decrypted.get(encrypted)
+        if password is None:
+            password = _decrypted[encrypted] = vault.decrypt(encrypted)
+        settings["password"] = Secret(password)
+    return settings
+
+
+class Secret(str):
+    """A str that does not show itself in a repr, so a logged Carrier or settings dict hides it."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     default_codes: dict[int, str] = {}
     code_owner: dict[str, int] = {}
@@ -91,7 +111,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
             row.name,
             row.connector,
             tuple(p for p in row.prefixes.split(",") if p),
-            json.loads(row.settings),
+            _carrier_settings(row.settings, vault),
         )
         for row in connection.execute(select(carriers).where(carriers.c.is_active.is_(True)))
     }

@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from mecm.delivery.smpp.config import SmppSettings
 from mecm.domain import keywords
 from mecm.domain.dates import is_valid_timezone
 from mecm.errors import InvalidParameter
 from mecm.store.crypto import Vault
 from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
 
-CONNECTORS = ("simulator",)
+CONNECTORS = ("simulator", "smpp")
 
 
 def _now_ms() -> int:
@@ -135,7 +136,10 @@ def add_carrier(
     connector: str,
     prefixes: list[str] | None = None,
     settings: dict[str, Any] | None = None,
+    vault: Vault | None = None,
 ) -> dict[str, Any]:
+    """Add a carrier. An smpp carrier's settings are validated by SmppSettings and its password is
+    stored encrypted with ``vault`` (as ``password_enc``); the returned row never holds it."""
     if not name.strip() or "/" in name:
         raise InvalidParameter("name", "must be non-empty and contain no '/'")
     if connector not in CONNECTORS:
@@ -144,8 +148,12 @@ def add_carrier(
     for prefix in clean_prefixes:
         if not prefix.isdigit():
             raise InvalidParameter("prefix", f"{prefix!r} is not digits")
+    stored = dict(settings or {})
+    shown = stored
     if connector == "simulator":
-        _check_simulator_settings(settings or {})
+        _check_simulator_settings(stored)
+    elif connector == "smpp":
+        stored, shown = _smpp_settings(stored, vault)
     exists = connection.execute(select(carriers.c.id).where(carriers.c.name == name)).first()
     if exists is not None:
         raise InvalidParameter("name", f"a carrier named {name!r} exists")
@@ -153,12 +161,26 @@ def add_carrier(
         "name": name,
         "connector": connector,
         "prefixes": ",".join(clean_prefixes),
-        "settings": json.dumps(settings or {}, sort_keys=True),
+        "settings": json.dumps(stored, sort_keys=True),
         "is_active": True,
         "created_at_ms": _now_ms(),
     }
     connection.execute(carriers.insert().values(row))
-    return {**row, "settings": settings or {}}
+    return {**row, "settings": shown}
+
+
+def _smpp_settings(settings: dict[str, Any], vault: Vault | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what is stored, what is shown): validated, the password encrypted in one and absent from the other."""
+    parsed = SmppSettings.parse(settings)
+    stored = {k: v for k, v in settings.items() if k != "password" and v is not None}
+    if parsed.password:
+        if vault is None:
+            raise InvalidParameter("password", "cannot be stored without the master key")
+        stored["password_enc"] = vault.encrypt(parsed.password)
+    shown = {k: v for k, v in stored.items() if k != "password_enc"}
+    if parsed.password:
+        shown["password"] = "(encrypted)"
+    return stored, shown
 
 
 def _check_simulator_settings(settings: dict[str, Any]) -> None:
@@ -170,7 +192,15 @@ def _check_simulator_settings(settings: dict[str, Any]) -> None:
 
 def list_carriers(connection: Connection) -> list[dict[str, Any]]:
     rows = connection.execute(select(carriers).order_by(carriers.c.id)).mappings().all()
-    return [{**dict(r), "settings": json.loads(r["settings"])} for r in rows]
+    return [{**dict(r), "settings": _shown_settings(json.loads(r["settings"]))} for r in rows]
+
+
+def _shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings fit to print: an encrypted password shows as "(encrypted)", never its ciphertext."""
+    if "password_enc" in settings:
+        settings = {k: v for k, v in settings.items() if k != "password_enc"}
+        settings["password"] = "(encrypted)"
+    return settings
 
 
 def add_campaign(

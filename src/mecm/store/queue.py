@@ -32,6 +32,7 @@ class Claimed:
     segments: int
     attempts: int
     expires_at_ms: int
+    carrier_message_id: str | None  # set when a submit was answered before (a resend, or in doubt)
 
 
 _CLAIM = text(
@@ -42,7 +43,8 @@ _CLAIM = text(
                    WHERE status = 'PENDING' AND next_attempt_at_ms <= :now
                    ORDER BY priority, next_attempt_at_ms, id
                    LIMIT :limit)
-    RETURNING id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms
+    RETURNING id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,
+              carrier_message_id
     """
 )
 
@@ -58,8 +60,8 @@ def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claim
 
 
 _SENDING = text(
-    "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms"
-    " FROM messages WHERE status = 'SENDING' ORDER BY id"
+    "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
+    " carrier_message_id FROM messages WHERE status = 'SENDING' ORDER BY id"
 )
 
 

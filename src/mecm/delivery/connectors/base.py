@@ -8,12 +8,16 @@ and mobile-originated messages through the optional ``MOSink`` handed to it at s
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mecm.store.queue import Claimed
+
+log = logging.getLogger(__name__)
 
 
 class OutcomeKind(enum.Enum):
@@ -63,6 +67,15 @@ ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[N
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
 
+def _as_outcome(carrier: str, message: Claimed, result: Outcome | BaseException) -> Outcome:
+    if isinstance(result, Outcome):
+        return result
+    if not isinstance(result, Exception):
+        raise result  # cancellation and the like are not a carrier's answer
+    log.warning("submit of message %d to %s failed: %r", message.id, carrier, result)
+    return Outcome.retry(f"submit failed: {result.__class__.__name__}")
+
+
 class Connector(abc.ABC):
     """A connection to one carrier, configured by that carrier's settings."""
 
@@ -77,6 +90,16 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def submit(self, message: Claimed) -> Outcome:
         """Hand one message to the carrier."""
+
+    async def submit_many(self, messages: Sequence[Claimed]) -> list[Outcome]:
+        """Hand several messages to the carrier, one outcome each, in order.
+
+        By default each is submitted concurrently (a window or rate limit inside ``submit`` paces
+        them) and a submit that raised is retried later. A connector that can take a batch for less
+        than the sum of its messages (one durable write, as the simulator does) overrides this.
+        """
+        results = await asyncio.gather(*(self.submit(m) for m in messages), return_exceptions=True)
+        return [_as_outcome(self.name, m, r) for m, r in zip(messages, results)]
 
     async def query(self, message: Claimed) -> Outcome:
         """For a message whose submit outcome was lost (a crash): what does the carrier know of it?

@@ -18,6 +18,7 @@ import heapq
 import logging
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +96,23 @@ class SimulatorConnector(Connector):
         self._pump = asyncio.create_task(self._send_receipts(), name=f"simulator-{self.name}-receipts")
 
     async def submit(self, message: Claimed) -> Outcome:
+        (outcome,) = await self.submit_many([message])
+        return outcome
+
+    async def submit_many(self, messages: Sequence[Claimed]) -> list[Outcome]:
+        """Record the batch durably in one write (as an SMSC would before answering), then accept."""
         assert self._writer is not None, "connector not started"
-        ref = carrier_message_id_for(message.id)
         now = int(time.time() * 1000)
         due = now + self.delay_ms
-        status = "UNDELIVERED" if random.random() < self.failure_rate else "DELIVERED_TO_DEVICE"
-        row = {"client_ref": message.id, "carrier_message_id": ref, "recipient": message.recipient,
-               "now": now, "due": due, "status": status}
-        await self._writer.write(ExecuteMany(_RECORD, [row]))  # durable before we answer, as an SMSC
-        heapq.heappush(self._due, (due, ref, status, message.id))
-        return Outcome.accepted(ref)
+        rows = []
+        for message in messages:
+            status = "UNDELIVERED" if random.random() < self.failure_rate else "DELIVERED_TO_DEVICE"
+            rows.append({"client_ref": message.id, "carrier_message_id": carrier_message_id_for(message.id),
+                         "recipient": message.recipient, "now": now, "due": due, "status": status})
+        await self._writer.write(ExecuteMany(_RECORD, rows))
+        for row in rows:
+            heapq.heappush(self._due, (due, row["carrier_message_id"], row["status"], row["client_ref"]))
+        return [Outcome.accepted(row["carrier_message_id"]) for row in rows]
 
     async def query(self, message: Claimed) -> Outcome:
         assert self._writer is not None, "connector not started"

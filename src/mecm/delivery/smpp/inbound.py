@@ -1,0 +1,133 @@
+"""What an SMSC sends us in deliver_sm: delivery receipts and mobile-originated messages (MOs).
+
+``Inbound.handle`` returns the command_status of the deliver_sm_resp, and the session sends that
+answer only after ``handle`` returned, that is after the receipt or MO is stored: a crash before
+that loses nothing, since the SMSC delivers again what we did not answer.
+
+* A receipt (esm_class bit 0x04) is read from the receipted_message_id + message_state TLVs when
+  both are there, else from the receipt text. Its id goes to the receipt sink normalised as the
+  submit_sm_resp ids are (``id_format``), so the two meet; the store also tries the other forms.
+  Non-final states (ENROUTE, ACCEPTD) are acknowledged and ignored.
+* An MO is decoded (data_coding 0, 1, 3 or 8), its parts joined (UDH or SAR) by a ``Reassembler``;
+  a message still missing parts after ``mo_reassembly_s`` is handed on with the parts that came.
+  Parts already answered are held in memory until the message is whole (a crash loses those).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from mecm.delivery.connectors.base import MOSink, ReceiptSink
+from mecm.delivery.smpp.config import SmppSettings
+from mecm.delivery.smpp.outcomes import MESSAGE_STATE_STAT, normalise_id
+from mecm.domain.status import Status
+from mecm.smpp import pdu as P
+from mecm.smpp.parts import Reassembler, decode_short_message, parse_udh
+from mecm.smpp.receipt import final_status, parse_receipt_text
+
+log = logging.getLogger(__name__)
+
+
+class Inbound:
+    def __init__(
+        self,
+        carrier: str,
+        config: SmppSettings,
+        receipts: ReceiptSink,
+        mo: MOSink | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.carrier = carrier
+        self._config = config
+        self._receipts = receipts
+        self._mo = mo
+        self._clock = clock
+        self._reassembler = Reassembler()
+        self.receipts = 0
+        self.mos = 0
+
+    async def handle(self, pdu: P.Pdu) -> int:
+        if pdu.fields.get("esm_class", 0) & P.ESM_CLASS_RECEIPT:
+            return await self._receipt(pdu)
+        return await self._inbound_message(pdu)
+
+    # -- receipts --------------------------------------------------------------------------------
+
+    async def _receipt(self, pdu: P.Pdu) -> int:
+        text = _body(pdu).decode("latin-1")
+        parsed = parse_receipt_text(text)
+        tlv_id, tlv_state = pdu.tlvs.get(P.RECEIPTED_MESSAGE_ID), pdu.tlvs.get(P.MESSAGE_STATE)
+        if tlv_id and tlv_state:
+            # The spec (5.3.2.12) says this is the submit_sm_resp's id, but SMSCs print it as they
+            # print the receipt text: read it as a receipt id (the store tries the other forms).
+            carrier_id = normalise_id(P.tlv_cstring(tlv_id), self._config.id_format, from_response=False)
+            stat = MESSAGE_STATE_STAT.get(P.tlv_int(tlv_state), "UNKNOWN")
+            err = parsed.err if parsed else _network_error(pdu)
+        elif parsed is not None:
+            carrier_id = normalise_id(parsed.message_id, self._config.id_format, from_response=False)
+            stat, err = parsed.stat, parsed.err
+        else:
+            log.warning("smpp %s: a receipt without an id or a state was acknowledged and dropped", self.carrier)
+            return P.ESME_ROK
+        status = final_status(stat)
+        if status is None:
+            return P.ESME_ROK  # ENROUTE, ACCEPTD: not an answer yet
+        detail = None if status == Status.DELIVERED_TO_DEVICE.value else f"stat:{stat} err:{err or '-'}"
+        await self._receipts(self.carrier, [(carrier_id, status, detail)])
+        self.receipts += 1
+        return P.ESME_ROK
+
+    # -- MOs -------------------------------------------------------------------------------------
+
+    async def _inbound_message(self, pdu: P.Pdu) -> int:
+        source = str(pdu.fields.get("source_addr", ""))
+        destination = str(pdu.fields.get("destination_addr", ""))
+        data_coding = int(pdu.fields.get("data_coding", 0))
+        body = _body(pdu)
+        concat = None
+        if pdu.fields.get("esm_class", 0) & P.ESM_CLASS_UDHI:
+            header = parse_udh(body)
+            if header is not None:
+                ref, total, seq, body = header
+                concat = (ref, total, seq)
+        elif P.SAR_MSG_REF_NUM in pdu.tlvs and P.SAR_TOTAL_SEGMENTS in pdu.tlvs:
+            concat = tuple(P.tlv_int(pdu.tlvs.get(tag, b"\x01"))
+                           for tag in (P.SAR_MSG_REF_NUM, P.SAR_TOTAL_SEGMENTS, P.SAR_SEGMENT_SEQNUM))
+        try:
+            text = decode_short_message(body, data_coding)
+        except ValueError as error:
+            log.warning("smpp %s: an MO from %s refused: %s", self.carrier, source, error)
+            return P.ESME_RX_P_APPN
+        if concat is not None:
+            whole = self._reassembler.add((source, destination), *concat, text, self._clock())
+            if whole is None:
+                return P.ESME_ROK  # held until the other parts come
+            text = whole
+        await self._hand_on(source, destination, text)
+        return P.ESME_ROK
+
+    async def expire(self) -> None:
+        """Hand on, as they are, the MOs whose missing parts did not come within mo_reassembly_s."""
+        for (source, destination), text in self._reassembler.expire(self._clock(), self._config.mo_reassembly_s):
+            log.warning("smpp %s: an MO from %s came incomplete; handed on as received", self.carrier, source)
+            await self._hand_on(source, destination, text)
+
+    async def _hand_on(self, source: str, destination: str, text: str) -> None:
+        if self._mo is None:
+            log.warning("smpp %s: an MO from %s dropped: no MO sink is wired", self.carrier, source)
+            return
+        await self._mo(self.carrier, source, destination, text)
+        self.mos += 1
+
+
+def _body(pdu: P.Pdu) -> bytes:
+    """short_message, or the message_payload TLV when the text came there."""
+    return bytes(pdu.fields.get("short_message") or pdu.tlvs.get(P.MESSAGE_PAYLOAD, b""))
+
+
+def _network_error(pdu: P.Pdu) -> str:
+    """The code of the network_error_code TLV (type octet, then a 2-octet code), or ""."""
+    value = pdu.tlvs.get(P.NETWORK_ERROR_CODE, b"")
+    return str(int.from_bytes(value[1:3], "big")) if len(value) == 3 else ""
