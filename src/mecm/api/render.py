@@ -18,10 +18,13 @@ Node = tuple[str, Union[str, "list[Node]"]]
 REPEATABLE = frozenset({"message", "MOMessage"})
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<response>'
 
 
 def _escape(value: str) -> str:
+    if _NEEDS_WORK.search(value) is None:
+        return value  # the usual case: one C-speed scan
     if "&" in value:
         value = value.replace("&", "&amp;")
     if "<" in value:

@@ -58,3 +58,27 @@ def test_valid_zones(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "Mars/Olympus", "../etc/passwd", "/etc/passwd", "a\x00b", "+04:30"])
 def test_invalid_zones(name: str) -> None:
     assert not is_valid_timezone(name)
+
+
+_ZONES = ["America/Caracas", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe",
+          "Pacific/Chatham", "UTC", "America/St_Johns"]
+
+
+@given(
+    st.lists(st.tuples(st.integers(-2_000_000_000_000, 4_000_000_000_000), st.sampled_from(_ZONES),
+                       st.integers(0, 120_000)), min_size=1, max_size=20)
+)
+def test_the_per_minute_cache_writes_what_the_zone_database_says(calls: list[tuple[int, str, int]]) -> None:
+    """Calls close together (same minute, across a minute or a DST change) and far apart."""
+    from mecm.domain.dates import _format_date
+
+    for epoch_ms, zone, step_ms in calls:
+        for instant in (epoch_ms, epoch_ms + step_ms, epoch_ms + step_ms + 1):
+            assert format_date(instant, zone) == _format_date(instant, zone)
+
+
+def test_a_dst_change_inside_the_cached_minute_boundary_is_seen() -> None:
+    # 2024-03-10 07:00:00Z: New York moves from -05:00 to -04:00.
+    change_ms = 1_710_054_000_000
+    assert format_date(change_ms - 1, "America/New_York") == "2024-03-10T01:59:59.999-05:00"
+    assert format_date(change_ms, "America/New_York") == "2024-03-10T03:00:00.000-04:00"
