@@ -13,12 +13,13 @@ never move a final status (SPEC section 5). Each function runs inside the caller
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from mecm.store.bulk import executemany
+from mecm.store.bulk import Values, executemany
 
 @dataclass(frozen=True)
 class Claimed:
@@ -49,14 +50,41 @@ _CLAIM = text(
 )
 
 
+# SQLite: the due rows come back as ONE JSON array (one driver step), then are marked SENDING in one
+# statement. Row by row, the driver would release and re-take the GIL for every claimed row, each
+# time waiting on the busy event loop (see store/bulk.py). One transaction, one writer: atomic.
+_PICK_DUE_JSON = text(
+    """
+    SELECT json_group_array(json_array(id, carrier, sender, recipient, text, flags, data_coding, segments,
+                                       attempts + 1, expires_at_ms, carrier_message_id))
+      FROM (SELECT * FROM messages
+             WHERE status = 'PENDING' AND next_attempt_at_ms <= :now
+             ORDER BY priority, next_attempt_at_ms, id
+             LIMIT :limit)
+    """
+)
+_MARK_SENDING = text(
+    """
+    UPDATE messages SET status = 'SENDING', updated_at_ms = :now, attempts = attempts + 1
+     WHERE id IN (SELECT value FROM json_each(:ids))
+    """
+)
+
+
 def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claimed]:
     """Move up to ``limit`` due PENDING messages to SENDING and return them.
 
     SENDING is committed before any submit, so after a crash every message that may have reached
     the carrier is SENDING or later, and is reconciled rather than blindly resent.
     """
-    rows = connection.execute(_CLAIM, {"now": now_ms, "limit": limit}).all()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    if connection.dialect.name != "sqlite":
+        rows = connection.execute(_CLAIM, {"now": now_ms, "limit": limit}).all()
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    picked = json.loads(connection.execute(_PICK_DUE_JSON, {"now": now_ms, "limit": limit}).scalar_one())
+    if not picked:
+        return []
+    connection.execute(_MARK_SENDING, {"now": now_ms, "ids": json.dumps([row[0] for row in picked])})
+    return sorted((Claimed(*row) for row in picked), key=lambda c: c.id)
 
 
 _SENDING = text(
@@ -77,18 +105,20 @@ def next_due_ms(connection: Connection) -> int | None:
     return connection.execute(_NEXT_DUE).scalar()
 
 
-_MARK_SENT = text(
+_MARK_SENT = Values(
     """
-    UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = :ref, updated_at_ms = :now
-     WHERE id = :id AND status IN ('PENDING', 'SENDING')
-    """
+    UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now
+      FROM {rows} AS v
+     WHERE messages.id = v.id AND messages.status IN ('PENDING', 'SENDING')
+    """,
+    ("id", "ref", "now"),
 )
-_ADD_PART = text(
+_ADD_PART = Values(
     """
-    INSERT INTO message_parts (carrier, carrier_message_id, message_id, part_index)
-    VALUES (:carrier, :ref, :id, :index)
+    INSERT INTO message_parts (carrier, carrier_message_id, message_id, part_index) {values}
     ON CONFLICT (carrier, carrier_message_id) DO NOTHING
-    """
+    """,
+    ("carrier", "ref", "id", "index"),
 )
 _TAKE_BUFFERED = text(
     "SELECT carrier_message_id, status, detail FROM pending_receipts"
@@ -127,12 +157,14 @@ def mark_sent(
     apply_receipts(connection, carrier, early, now_ms)
 
 
-_RETRY = text(
+_RETRY = Values(
     """
-    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = :at, status_detail = :detail,
-                        updated_at_ms = :now, attempts = attempts - :refund
-     WHERE id = :id AND status = 'SENDING'
-    """
+    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = v.at, status_detail = v.detail,
+                        updated_at_ms = v.now, attempts = messages.attempts - v.refund
+      FROM {rows} AS v
+     WHERE messages.id = v.id AND messages.status = 'SENDING'
+    """,
+    ("id", "at", "detail", "now", "refund"),
 )
 
 
@@ -149,11 +181,13 @@ def mark_retry(
     executemany(connection, _RETRY, rows)
 
 
-_FINAL_BY_ID = text(
+_FINAL_BY_ID = Values(
     """
-    UPDATE messages SET status = :status, status_detail = :detail, updated_at_ms = :now
-     WHERE id = :id AND status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
-    """
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+      FROM {rows} AS v
+     WHERE messages.id = v.id AND messages.status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
+    """,
+    ("id", "status", "detail", "now"),
 )
 
 
@@ -163,12 +197,14 @@ def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | No
         executemany(connection, _FINAL_BY_ID, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
 
 
-_FINAL_BY_REF = text(
+_FINAL_BY_REF = Values(
     """
-    UPDATE messages SET status = :status, status_detail = :detail, updated_at_ms = :now
-     WHERE carrier = :carrier AND carrier_message_id = :ref
-       AND status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
-    """
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+      FROM {rows} AS v
+     WHERE messages.carrier = v.carrier AND messages.carrier_message_id = v.ref
+       AND messages.status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
+    """,
+    ("carrier", "ref", "status", "detail", "now"),
 )
 _KNOWN_REF = text("SELECT 1 FROM messages WHERE carrier = :carrier AND carrier_message_id = :ref LIMIT 1")
 _BUFFER = text(

@@ -9,7 +9,8 @@ If a grouped transaction fails, the writer rolls it back and replays each write 
 its own, so one bad write fails alone and the others still commit.
 
 Consecutive ``Insert`` writes into the same table, and consecutive ``ExecuteMany`` writes of the same
-statement object, are merged into one ``executemany``: hundreds of rows for the price of one call.
+statement object, are merged and written as multi-row statements (store/bulk.py): hundreds of rows
+for the price of one statement.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, TextClause
+from sqlalchemy import Connection, Engine, Table
 
 from mecm.errors import StoreError
-from mecm.store.bulk import executemany
+from mecm.store.bulk import Values, executemany
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,9 +43,9 @@ class Insert:
 
 @dataclass(frozen=True)
 class ExecuteMany:
-    """Run one statement (a module-level constant, compared by identity) for each parameter set."""
+    """Write rows with one ``Values`` statement (a module-level constant, compared by identity)."""
 
-    statement: TextClause
+    statement: Values
     rows: Sequence[dict[str, Any]]
 
 

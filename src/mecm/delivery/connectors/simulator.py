@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, event, text
 
 from mecm.delivery.connectors.base import Connector, MOSink, Outcome, ReceiptSink
 from mecm.store.queue import Claimed
+from mecm.store.bulk import Values
 from mecm.store.writer import ExecuteMany, GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,20 @@ CREATE TABLE IF NOT EXISTS submissions (
 )
 """
 _INDEX_UNSENT = "CREATE INDEX IF NOT EXISTS ix_submissions_unsent ON submissions (receipt_sent) WHERE receipt_sent = 0"
-_RECORD = text(
+_RECORD = Values(
     """
     INSERT INTO submissions (client_ref, carrier_message_id, recipient, submit_count, submitted_at_ms,
                              receipt_due_ms, receipt_status)
-    VALUES (:client_ref, :carrier_message_id, :recipient, 1, :now, :due, :status)
+    {values}
     ON CONFLICT (client_ref) DO UPDATE SET submit_count = submit_count + 1
-    """
+    """,
+    ("client_ref", "carrier_message_id", "recipient", "submit_count", "now", "due", "status"),
 )
 # By primary key: the heap keeps each receipt's client_ref, so no lookup by carrier message id.
-_MARK_RECEIPT_SENT = text("UPDATE submissions SET receipt_sent = 1 WHERE client_ref = :client_ref")
+_MARK_RECEIPT_SENT = Values(
+    "UPDATE submissions SET receipt_sent = 1 WHERE client_ref IN (SELECT client_ref FROM {rows})",
+    ("client_ref",),
+)
 _UNSENT = text(
     "SELECT receipt_due_ms, carrier_message_id, receipt_status, client_ref FROM submissions WHERE receipt_sent = 0"
 )
@@ -108,7 +113,8 @@ class SimulatorConnector(Connector):
         for message in messages:
             status = "UNDELIVERED" if random.random() < self.failure_rate else "DELIVERED_TO_DEVICE"
             rows.append({"client_ref": message.id, "carrier_message_id": carrier_message_id_for(message.id),
-                         "recipient": message.recipient, "now": now, "due": due, "status": status})
+                         "recipient": message.recipient, "submit_count": 1, "now": now, "due": due,
+                         "status": status})
         await self._writer.write(ExecuteMany(_RECORD, rows))
         for row in rows:
             heapq.heappush(self._due, (due, row["carrier_message_id"], row["status"], row["client_ref"]))
