@@ -122,6 +122,19 @@ async def test_resent_part_counts_as_a_duplicate(sim: SmscSim, esme: Esme) -> No
     assert sum(stats["per_second"].values()) == 9
 
 
+async def test_submits_sent_together_share_commits(sim: SmscSim, esme: Esme) -> None:
+    """A window of submits is committed in a few transactions, not one each, and every one is
+    answered with its own id."""
+    before = sim.stats()["commits"]
+    answers = await asyncio.gather(*(esme.submit(destination_addr=DEST, short_message=f"window {i}".encode())
+                                     for i in range(50)))
+    assert [a.command_status for a in answers] == [p.ESME_ROK] * 50
+    assert len({a.fields["message_id"] for a in answers}) == 50
+    stats = sim.stats()
+    assert stats["submits"] == 50
+    assert stats["commits"] - before < 25
+
+
 async def test_injected_mos_arrive_whole(sim: SmscSim, esme: Esme) -> None:
     sim.inject_mo("584149999999", "12345", "ALTA")
     single = await esme.next_deliver()
@@ -301,3 +314,29 @@ def test_record_survives_a_restart(tmp_path) -> None:
 
         answer = asyncio.run(query(first))
         assert (answer.command_status, answer.fields["message_state"]) == (p.ESME_ROK, p.ENROUTE)
+
+
+def test_every_answered_submit_survives_a_kill(tmp_path) -> None:
+    """A submit is answered only once committed: SIGKILL right after the answers loses none."""
+    with smsc_sim(tmp_path, receipt_delay_ms=60_000) as sim:
+        async def submit_window() -> list[str]:
+            client = await Esme.connect(sim.host, sim.port)
+            await client.bind(sim.system_id, sim.password)
+            answers = await asyncio.gather(*(client.submit(destination_addr=DEST, short_message=f"kill {i}".encode())
+                                             for i in range(30)))
+            await client.close()
+            return [a.fields["message_id"] for a in answers]
+
+        ids = asyncio.run(submit_window())
+        sim.restart()  # SIGKILL, then start on the same database
+
+        async def query_all() -> list[int]:
+            client = await Esme.connect(sim.host, sim.port)
+            await client.bind(sim.system_id, sim.password)
+            try:
+                return [(await client.request(Pdu(p.QUERY_SM, fields={"message_id": i}))).command_status for i in ids]
+            finally:
+                await client.close()
+
+        assert asyncio.run(query_all()) == [p.ESME_ROK] * 30
+        assert (sim.stats()["submits"], sim.stats()["duplicates"]) == (30, 0)

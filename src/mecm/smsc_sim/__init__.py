@@ -4,7 +4,8 @@
     server.py    Smsc: sessions, submit_sm / query_sm, receipts and MOs as deliver_sm; run()
     session.py   one ESME connection: bind state, answers, generic_nack
     mo.py        deliver_sm PDUs for injected MOs and for receipts (pure)
-    records.py   SQLite record of submits, PDU log (memory + JSON lines), counters
+    records.py   SQLite record of submits (grouped commits), PDU log (memory + JSON lines), counters
+    timers.py    Deadlines: many delayed calls (receipts, latencies, timeouts) on one loop timer
     control.py   HTTP control interface: /stats, /pdus, /config, /mo, /disconnect, /reset
 """
 

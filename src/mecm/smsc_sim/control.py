@@ -2,7 +2,8 @@
 library (one request per connection), so that it runs in the SMSC's event loop and needs no
 signal handling of its own.
 
-    GET  /stats        counters, submits, duplicates, per-second accepted submits, bound sessions
+    GET  /stats        counters, submits, duplicates, per-second accepted submits, bound sessions,
+                       commits (transactions of the submit record: many submits share one)
     GET  /pdus         recorded PDUs (hex + decoded); ?direction=in|out|all (default in),
                        ?since=N (entries numbered from 0), ?name=submit_sm
     GET  /config       the current settings (password hidden)

@@ -3,6 +3,7 @@ delivery receipt. Pure code."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from mecm.domain.text import encode_gsm7, encode_ucs2
@@ -115,16 +116,31 @@ def _fit(data: bytes) -> bytes:
     return data
 
 
+_NOT_PRINTABLE = re.compile(r"[^A-Za-z0-9 .,\-]")
+_minutes: dict[int, str] = {}  # epoch minute -> its local YYMMDDhhmm, for the receipts of that minute
+
+
 def _printable(text: str) -> str:
     """The receipt's text: field in plain ASCII, so the receipt reads the same in any coding."""
-    return "".join(ch if ch.isascii() and ch.isalnum() or ch in " .,-" else "." for ch in text)
+    return _NOT_PRINTABLE.sub(".", text)
+
+
+def _receipt_date(at: float) -> str:
+    """YYMMDDhhmm in local time (every time zone is a whole number of minutes off UTC)."""
+    minute = int(at // 60)
+    text = _minutes.get(minute)
+    if text is None:
+        if len(_minutes) > 100:
+            _minutes.clear()
+        text = _minutes[minute] = datetime.fromtimestamp(at).strftime("%y%m%d%H%M")
+    return text
 
 
 def build_receipt(submit: Submit, receipt_id: str) -> Pdu:
     """The deliver_sm receipt for one submitted part: back from the destination to the source."""
     delivered = submit.stat == "DELIVRD"
-    text = format_receipt_text(receipt_id, submit.stat, submit.err, datetime.fromtimestamp(submit.submitted_at),
-                               datetime.fromtimestamp(submit.done_at), _printable(submit.text))
+    text = format_receipt_text(receipt_id, submit.stat, submit.err, _receipt_date(submit.submitted_at),
+                               _receipt_date(submit.done_at), _printable(submit.text[:20]))
     tlvs = {RECEIPTED_MESSAGE_ID: cstring_tlv(receipt_id), MESSAGE_STATE: int_tlv(DELIVERED if delivered else UNDELIVERABLE)}
     if not delivered:  # network type 3 (GSM) and the error code
         tlvs[NETWORK_ERROR_CODE] = bytes((3,)) + int_tlv(submit.err, 2)

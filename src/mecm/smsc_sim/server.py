@@ -5,6 +5,9 @@ Deliveries behave like a real SMSC's: per system_id they wait in a queue until a
 is bound (and answering), at most `deliver_window` are unacknowledged per session, and one that is
 refused (non-zero deliver_sm_resp) or lost with its connection is delivered again. A receipt counts
 as sent in the durable record only once acknowledged, so it is sent again after a restart.
+
+Built to absorb far more than an ESME sends: at the end of each event-loop turn (`_tick`) the submits
+read in that turn are committed together and answered, and each session's PDUs go out in one write.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mecm.smpp.pdu import (
     ESME_RINVDSTADR,
     ESME_ROK,
     ESME_RQUERYFAIL,
+    ESME_RSYSERR,
     ESME_RTHROTTLED,
     UNDELIVERABLE,
     Pdu,
@@ -39,6 +43,7 @@ from mecm.smsc_sim.records import (
     message_text,
 )
 from mecm.smsc_sim.session import Delivery, Session
+from mecm.smsc_sim.timers import Deadlines
 
 UNDELIV_ERR = 1  # the err: of a failed receipt, and network_error_code
 
@@ -73,12 +78,17 @@ class Smsc:
         self._numbers = 0
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.deadlines: Deadlines | None = None  # delayed calls: receipts, latencies, deliver_sm timeouts
         self._mo_reference = self.random.randrange(256)
+        self._awaiting_receipt: dict[int, Submit] = {}  # submit id -> submit, until its receipt is queued
+        self._output: dict[Session, None] = {}  # sessions with PDUs to write at the end of this turn
+        self._tick_scheduled = False
 
     # --- life cycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.deadlines = Deadlines(self._loop)
         self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
         self.port = self._server.sockets[0].getsockname()[1]
         for submit in self.store.receipts_due():  # receipts a restart interrupted
@@ -106,7 +116,29 @@ class Smsc:
         self.log.clear()
         self.stats = Stats()
         self.queues.clear()
+        self._awaiting_receipt.clear()
         self.config.__dict__.update(vars(replace(self.initial_config)))
+
+    # --- the end of each event-loop turn: one commit, one write per session --------------------------
+
+    def _wake(self) -> None:
+        """Run _tick once the callbacks ready now have run (what they read is then handled)."""
+        if not self._tick_scheduled:
+            self._tick_scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self._tick)
+
+    def _tick(self) -> None:
+        self._tick_scheduled = False
+        self.store.flush()  # answers the submits it commits: they join the output below
+        output, self._output = self._output, {}
+        for session in output:
+            session.flush()
+
+    def output_pending(self, session: Session) -> None:
+        """`session` has PDUs to write: they go out together at the end of this turn."""
+        self._output[session] = None
+        self._wake()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._numbers += 1
@@ -132,11 +164,11 @@ class Smsc:
 
     # --- submit_sm and query_sm ---------------------------------------------------------------------
 
-    async def submit(self, session: Session, pdu: Pdu) -> None:
-        """Decide, record, wait the configured latency, answer; then the receipt, if asked for."""
+    def submit(self, session: Session, pdu: Pdu) -> None:
+        """Decide; an accepted submit is recorded (a grouped commit, see SubmitStore) and answered
+        once committed, after the configured latency; then its receipt, if asked for."""
         config = self.config
         self.stats.submit_sm += 1
-        submit = None
         if self.random.random() < config.throttle_share:
             self.stats.throttled += 1
             status = ESME_RTHROTTLED
@@ -146,15 +178,31 @@ class Smsc:
         elif not pdu.fields["destination_addr"]:
             status = ESME_RINVDSTADR
         else:
-            status = ESME_ROK
             submit = self._record(session, pdu)
-        if config.submit_latency_ms > 0:
-            await asyncio.sleep(config.submit_latency_ms / 1000)
-        if submit is None:
-            session.send(response(pdu, status))
+            self.store.add(submit, lambda ok: self._committed(session, pdu, submit, ok))
+            self._wake()
             return
+        self._after(config.submit_latency_ms, session.send, response(pdu, status))
+
+    def _after(self, delay_ms: float, callback: Callable[..., object], *args: object) -> None:
+        if delay_ms > 0:
+            assert self.deadlines is not None
+            self.deadlines.call_later(delay_ms / 1000, callback, *args)
+        else:
+            callback(*args)
+
+    def _committed(self, session: Session, pdu: Pdu, submit: Submit, ok: bool) -> None:
+        if not ok:  # not stored: refused, so the ESME sends it again
+            self._after(self.config.submit_latency_ms, session.send, response(pdu, ESME_RSYSERR))
+            return
+        self.stats.count_accepted(submit.submitted_at)
+        self._after(self.config.submit_latency_ms, self._answer, session, pdu, submit)
+
+    def _answer(self, session: Session, pdu: Pdu, submit: Submit) -> None:
+        config = self.config
         wanted = self._wants_receipt(submit)
         if wanted and config.receipt_before_response:
+            self._awaiting_receipt[submit.id] = submit
             self._receipt_due(submit.id)
         session.send(response(pdu, message_id=format_id(submit.id, config.message_id_format)))
         if wanted and not config.receipt_before_response:
@@ -165,7 +213,7 @@ class Smsc:
         fields = pdu.fields
         failed = self.random.random() < self.config.receipt_failure_share
         delay = 0.0 if self.config.receipt_before_response else self.config.receipt_delay_ms / 1000
-        submit = Submit(
+        return Submit(
             id=self.store.next_id(), system_id=session.system_id,
             source=fields["source_addr"], source_ton=fields["source_addr_ton"], source_npi=fields["source_addr_npi"],
             destination=fields["destination_addr"], dest_ton=fields["dest_addr_ton"],
@@ -174,9 +222,6 @@ class Smsc:
             submitted_at=now, done_at=now + delay, stat="UNDELIV" if failed else "DELIVRD",
             err=UNDELIV_ERR if failed else 0,
         )
-        self.store.add(submit)
-        self.stats.count_accepted(now)
-        return submit
 
     @staticmethod
     def _wants_receipt(submit: Submit) -> bool:
@@ -199,12 +244,13 @@ class Smsc:
     # --- deliveries: receipts and MOs ---------------------------------------------------------------
 
     def _schedule_receipt(self, submit: Submit) -> None:
-        assert self._loop is not None
-        self._loop.call_later(max(0.0, submit.done_at - time.time()), self._receipt_due, submit.id)
+        assert self.deadlines is not None
+        self._awaiting_receipt[submit.id] = submit
+        self.deadlines.call_later(submit.done_at - time.time(), self._receipt_due, submit.id)
 
     def _receipt_due(self, submit_id: int) -> None:
-        submit = self.store.get(submit_id)
-        if submit is None or submit.receipt_sent:  # reset in between, or sent before a restart
+        submit = self._awaiting_receipt.pop(submit_id, None)
+        if submit is None:  # reset in between
             return
         receipt_id = format_id(submit.id, self.config.receipt_id_format or self.config.message_id_format)
         self.enqueue([Delivery(build_receipt(submit, receipt_id), submit.system_id, receipt_for=submit.id)])
@@ -243,7 +289,8 @@ class Smsc:
             delivery.pdu.sequence = session.next_sequence()
             session.send(delivery.pdu)
             session.outstanding[delivery.pdu.sequence] = delivery
-            self._loop.call_later(self.config.deliver_timeout_s, self._unanswered, session, delivery)
+            # by sequence, not by delivery: an acknowledged one is not kept alive until its timeout
+            self.deadlines.call_later(self.config.deliver_timeout_s, self._unanswered, session, delivery.pdu.sequence)
             delivery.attempts += 1
             if delivery.attempts > 1:
                 self.stats.deliver_sm_redelivered += 1
@@ -261,16 +308,17 @@ class Smsc:
             self.stats.deliver_sm_acked += 1
             if delivery.receipt_for is not None:
                 self.store.mark_receipt_sent(delivery.receipt_for)
+                self._wake()
         else:
             self.stats.deliver_sm_refused += 1
             assert self._loop is not None
             self._loop.call_later(self.config.deliver_retry_s, self.enqueue, [delivery])
         self.pump(session.system_id)
 
-    def _unanswered(self, session: Session, delivery: Delivery) -> None:
+    def _unanswered(self, session: Session, sequence: int) -> None:
         """No deliver_sm_resp in time: take the delivery back and queue it again."""
-        if session.outstanding.get(delivery.pdu.sequence) is delivery:
-            del session.outstanding[delivery.pdu.sequence]
+        delivery = session.outstanding.pop(sequence, None)
+        if delivery is not None:
             self.enqueue([delivery])
 
     def resume(self) -> None:
@@ -280,7 +328,7 @@ class Smsc:
 
     def snapshot(self) -> dict:
         submits, duplicates = self.store.counts()
-        return {**self.stats.as_dict(), "submits": submits, "duplicates": duplicates,
+        return {**self.stats.as_dict(), "submits": submits, "duplicates": duplicates, "commits": self.store.commits,
                 "queued": sum(len(q) for q in self.queues.values()), "sessions": self.describe_sessions()}
 
 

@@ -62,7 +62,7 @@ class Session:
         self.outstanding: dict[int, Delivery] = {}  # our deliver_sm sequence -> delivery
         self.closed = False
         self._sequence = 0
-        self._tasks: set[asyncio.Task] = set()  # submits answered after a latency
+        self._out: list[bytes] = []  # encoded PDUs, written together at the end of the turn
         self._keepalive_task: asyncio.Task | None = None
 
     @property
@@ -82,22 +82,29 @@ class Session:
         return self._sequence
 
     def send(self, pdu: Pdu) -> bool:
-        """Write one PDU; False (nothing written) when closed or playing a half-dead peer."""
+        """Write one PDU (at the end of this event-loop turn, with the others sent in it); False
+        (nothing written) when closed or playing a half-dead peer."""
         if self.closed or not self.smsc.config.answer_enquire_link:
             return False
         raw = encode(pdu)
-        self.writer.write(raw)
+        if not self._out:
+            self.smsc.output_pending(self)
+        self._out.append(raw)
         self.smsc.log.add("out", self.number, raw, pdu)
         return True
 
+    def flush(self) -> None:
+        """Write what send() queued, in order, in one write."""
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()
+            if not self.writer.transport.is_closing():
+                self.writer.write(data)
+
     def close(self) -> None:
         self.closed = True
+        self.flush()
         self.writer.close()
-
-    def spawn(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def run(self) -> None:
         self._keepalive_task = asyncio.create_task(self._keepalive())
@@ -116,15 +123,16 @@ class Session:
                     self._refuse(error)
                     continue
                 self.smsc.log.add("in", self.number, raw, pdu)
-                await self._handle(pdu)
+                self._handle(pdu)
                 await self.writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
-            # Submits still waiting out their latency are not cancelled: they are stored already, and
-            # their response is simply lost with the connection, as with a real SMSC.
+            # Submits still waiting for their commit or their latency are not cancelled: they are
+            # stored, and their response is simply lost with the connection, as with a real SMSC.
             self.closed = True
             self._keepalive_task.cancel()
+            self.flush()
             self.writer.close()
             self.smsc.session_closed(self)
 
@@ -137,7 +145,7 @@ class Session:
         else:
             self.send(Pdu(GENERIC_NACK, error.command_status, error.sequence))
 
-    async def _handle(self, pdu: Pdu) -> None:
+    def _handle(self, pdu: Pdu) -> None:
         command = pdu.command_id
         if command == ENQUIRE_LINK:
             self.smsc.stats.enquire_links += 1
@@ -157,10 +165,8 @@ class Session:
         elif command == SUBMIT_SM:
             if not self.transmits:
                 self.send(response(pdu, ESME_RINVBNDSTS))
-            elif self.smsc.config.submit_latency_ms > 0:
-                self.spawn(self.smsc.submit(self, pdu))  # answer later, keep reading (a window)
             else:
-                await self.smsc.submit(self, pdu)
+                self.smsc.submit(self, pdu)  # answered once committed: keep reading (a window)
         elif command == QUERY_SM:
             self.send(self.smsc.query(pdu))
         else:  # deliver_sm from an ESME: an SMSC does not take those

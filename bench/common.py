@@ -1,0 +1,162 @@
+"""What the ``make bench`` scenarios share: ports, processes, wrk, signed paths, final statuses, RSS.
+
+    port = free_port()
+    env = mecm_env(work, port); creds = demo(env)      # a fresh SQLite database with the demo workspace
+    write_paths(creds, work / "paths.txt", carrier="movistar")
+    with process([*MECM, "serve"], env, work / "server.log") as server:
+        wait_http(f"http://127.0.0.1:{port}/healthz", server)
+        result = run_wrk(f"http://127.0.0.1:{port}", work / "paths.txt")
+        outcome = wait_final(work / "mecm.db", result["ok"])
+        peak_rss_mb(server.pid), cpu_s(server.pid)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from mecm.domain.b64 import encode as b64
+from mecm.domain.signature import sign
+
+HERE = Path(__file__).parent
+DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+PATH_COUNT = 200_000
+DRAIN_TIMEOUT_S = 120
+MECM = [sys.executable, "-m", "mecm"]
+FINAL = ("DELIVERED_TO_DEVICE", "UNDELIVERED", "EXPIRED", "UNREACHABLE", "NOT_SENT", "BAD_FROM", "BAD_TO",
+         "BAD_CARRIER", "NOT_ENOUGH_FUNDS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def process(command: list[str], env: dict[str, str] | None, log: Path, **popen: object) -> Iterator[subprocess.Popen]:
+    """A child process, stopped with SIGTERM (then SIGKILL) on exit; stderr goes to `log`."""
+    with open(log, "w") as err:
+        child = subprocess.Popen(command, env=env, stdout=popen.pop("stdout", subprocess.DEVNULL), stderr=err,
+                                 **popen)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(10)
+
+
+def wait_http(url: str, child: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if child.poll() is not None:
+            sys.exit(f"{child.args[:4]} exited with {child.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    sys.exit(f"{url} did not answer within {timeout} s")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM), read before it is stopped."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, paths_file: Path) -> dict:
+    """wrk (C, one thread, its own core) replaying pre-signed paths; its WRKJSON summary."""
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "10s",
+               "-s", str(HERE / "wrk_paths.lua"), url]
+    done = subprocess.run(command, env={**os.environ, "PATHS": str(paths_file)}, capture_output=True, text=True,
+                          check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON "):])
+    sys.exit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+
+
+def mecm_env(work: Path, port: int) -> dict[str, str]:
+    """The environment of a mecm on its own SQLite database and var directory in `work`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
+    env.update({"MECM_DATABASE_URL": f"sqlite:///{work / 'mecm.db'}", "MECM_VAR_DIR": str(work),
+                "MECM_PORT": str(port), "MECM_CONFIG": str(work / "none.toml")})
+    (work / "none.toml").write_text("")
+    return env
+
+
+def demo(env: dict[str, str]) -> dict:
+    """Create the demo workspace (simulated carrier "movistar"); its credentials."""
+    done = subprocess.run([*MECM, "demo", "--json"], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def write_paths(creds: dict, path: Path, carrier: str | None = None) -> None:
+    """PATH_COUNT signed sendSMS paths with unique texts, so every request is a distinct send."""
+    instance, code = str(creds["instance_id"]), creds["code"]
+    carrier = carrier or creds["carrier"]
+    with path.open("w") as out:
+        for i in range(PATH_COUNT):
+            number = f"1305{random.randint(2000000, 9999999)}"
+            params = [instance, carrier, code, b64(number), b64(f"Benchmark message {i}: your order has shipped")]
+            signature = sign(creds["private_key"], "/".join(params))
+            out.write(f"/rest/api/tools/sendSMS/{'/'.join(params)}/{creds['public_key']}/{signature}\n")
+
+
+def wait_final(db_path: Path, ok: int, timeout: float = DRAIN_TIMEOUT_S) -> dict:
+    """Wait until every stored message is final (or `timeout`), then count.
+
+    `ok` is how many OK answers wrk saw. Lost: OK answers without a stored message, plus stored
+    messages that never reached a final status. The load window runs from the first message's
+    creation to the last final status (both from the rows' own timestamps, in ms).
+    """
+    placeholders = ",".join("?" * len(FINAL))
+    db = sqlite3.connect(db_path)
+    try:
+        deadline = time.time() + timeout
+        while True:  # requests wrk left in flight may still be stored: count both every time
+            stored, final = db.execute(
+                f"SELECT COUNT(*), COUNT(CASE WHEN status IN ({placeholders}) THEN 1 END) FROM messages",
+                FINAL).fetchone()
+            if final >= stored or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        delivered = db.execute("SELECT COUNT(*) FROM messages WHERE status = 'DELIVERED_TO_DEVICE'").fetchone()[0]
+        first_ms, last_ms = db.execute(
+            f"SELECT MIN(created_at_ms), MAX(CASE WHEN status IN ({placeholders}) THEN updated_at_ms END) "
+            "FROM messages", FINAL).fetchone()
+        by_status = dict(db.execute("SELECT status, COUNT(*) FROM messages GROUP BY status").fetchall())
+    finally:
+        db.close()
+    window_s = (last_ms - first_ms) / 1000 if first_ms is not None and last_ms is not None else float("nan")
+    return {
+        "stored": stored, "final": final, "delivered": delivered, "by_status": by_status,
+        "lost": max(0, ok - stored) + (stored - final),
+        "first_created_ms": first_ms, "last_final_ms": last_ms, "window_s": window_s,
+        "delivered_per_s": delivered / window_s if window_s and window_s > 0 else 0.0,
+    }
