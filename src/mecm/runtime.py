@@ -63,6 +63,8 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
 
     async def stop(self) -> None:
+        for connector in self.connectors.values():
+            connector.stop_submitting()  # so the batches in flight end without draining a backlog
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         for task in self._tasks:

@@ -135,6 +135,18 @@ def carrier_add(
     on_unknown: str = typer.Option(None, help="smpp: a submit with a lost answer: query (default), resend or fail."),
     enquire_link_s: float = typer.Option(None, help="smpp: seconds between enquire_link; a peer silent that long is dead (default 30)."),
     id_format: str = typer.Option(None, help="smpp: as-is (default), decimal or hex: how receipt ids meet submit ids."),
+    throttle_pause_s: float = typer.Option(
+        None, help="smpp: pause after the SMSC throttles us; doubles while throttles go on, up to 30x (default 1)."
+    ),
+    supports_query: bool = typer.Option(
+        None, "--supports-query/--no-supports-query",
+        help="smpp: the SMSC answers query_sm (default yes); with no, on-unknown=query resends.",
+    ),
+    mo_reassembly_s: float = typer.Option(
+        None, help="smpp: seconds to wait for the missing parts of a long MO before taking it as it is (default 60)."
+    ),
+    reconnect_base_s: float = typer.Option(None, help="smpp: first wait before a rebind (default 1)."),
+    reconnect_max_s: float = typer.Option(None, help="smpp: longest wait between rebinds (default 60)."),
     as_json: bool = JsonOption,
 ) -> None:
     settings: dict[str, Any] = {}
@@ -147,7 +159,9 @@ def carrier_add(
             "host": host, "port": port, "system_id": system_id, "password": password,
             "system_type": system_type, "bind": bind, "window": window, "tps": tps, "tls": tls,
             "tls_verify": tls_verify, "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
-            "enquire_link_s": enquire_link_s, "id_format": id_format,
+            "enquire_link_s": enquire_link_s, "id_format": id_format, "throttle_pause_s": throttle_pause_s,
+            "supports_query": supports_query, "mo_reassembly_s": mo_reassembly_s,
+            "reconnect_base_s": reconnect_base_s, "reconnect_max_s": reconnect_max_s,
         }
         settings = {k: v for k, v in given.items() if v is not None}
     row = _in_transaction(as_json, lambda c, v: store_admin.add_carrier(c, name, connector, prefix, settings, v))
@@ -212,12 +226,16 @@ def _status_row(status: dict[str, Any]) -> dict[str, Any]:
         "connector": status.get("connector"),
         "binds": ", ".join(f"{role}: {state}" for role, state in sessions.items()) or status.get("state", ""),
     }
+    # Every row has every column (the table takes its columns from the first row): a carrier
+    # without a window (the simulator) shows them empty.
+    counters = ("submits", "throttled", "in_doubt", "reconnects")
+    row.update({"window": "", "tps now/max": "", **dict.fromkeys(counters, "")})
     if "window" in status:
         configured = status.get("tps") or "no limit"
         row.update({
             "window": f"{status['window_in_use']}/{status['window']}",
             "tps now/max": f"{status.get('current_tps', 0)}/{configured}",
-            **{k: status.get(k, 0) for k in ("submits", "throttled", "in_doubt", "reconnects")},
+            **{k: status.get(k, 0) for k in counters},
         })
     return row
 

@@ -4,14 +4,18 @@ happened, and decides on retries (connectors never do).
 A submit whose answer was lost (a crash, or a bind that dropped with the submit unanswered) is *in
 doubt*: the message stays SENDING and is settled by its carrier's ``on_unknown`` setting:
 
-- ``query`` (default): ask the carrier (``Connector.query``). What it has is recorded as
-  SENT_TO_CARRIER without a second submit; what it never saw goes back to PENDING. A carrier that
-  cannot be asked yet is asked again with backoff; one that cannot answer at all gets a resend.
+- ``query`` (default): ask the carrier (``Connector.query``). What it says it has is recorded as
+  SENT_TO_CARRIER without a second submit; what it says it never saw, or what cannot be asked
+  about (no carrier message id: over SMPP, a submit whose response never came), goes back to
+  PENDING and is sent again. A carrier that cannot be asked yet is asked again with backoff.
 - ``resend``: back to PENDING at once (the carrier may see the message twice).
 - ``fail``: NOT_SENT, never resent (the subscriber may get it once, or not at all).
 
-At start the messages a stop left SENDING are settled the same way. So no submit is ever repeated
-blindly, and the duplicates a carrier can see are those its ``on_unknown`` setting allows.
+At start the messages a stop left SENDING are settled the same way. Outcomes are recorded as they
+come (not when a whole batch is done), and a stop waits for the answers of the submits in flight,
+so the submits that can be in doubt are those sent and not yet answered (at most a carrier's
+window) plus, after a crash, answers that came within the last commit. Only those can reach a
+carrier twice, and only as its ``on_unknown`` allows.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy import Connection
 
 from mecm.config import Settings
 from mecm.delivery.connectors import Connector, Outcome, OutcomeKind
+from mecm.delivery.connectors.base import OutcomeCallback
 from mecm.domain.status import Status
 from mecm.store import queue
 from mecm.store.queue import Claimed
@@ -49,6 +54,8 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._loop_done = asyncio.Event()  # run() is not inside its loop (not started, or left it)
+        self._loop_done.set()
         self.submitted = 0
 
     def wake(self) -> None:
@@ -56,6 +63,13 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        self._loop_done.clear()
+        try:
+            await self._run()
+        finally:
+            self._loop_done.set()
+
+    async def _run(self) -> None:
         await self.reconcile()
         last_sweep = 0.0
         while not self._stopping:
@@ -64,6 +78,9 @@ class Dispatcher:
                 last_sweep = now
                 await self._writer.write(lambda c: queue.expire_overdue(c, _ms()))
             await self._slots.acquire()
+            if self._stopping:  # stop() came while we waited for a slot: claim nothing more
+                self._slots.release()
+                break
             try:
                 self._wake.clear()
                 batch = await self._writer.write(
@@ -84,11 +101,16 @@ class Dispatcher:
                 pass
 
     async def stop(self) -> None:
-        """Stop claiming; let the batches in flight finish and record their outcomes."""
+        """Stop claiming; let the batches in flight finish and record their outcomes.
+
+        The loop is waited for first: a batch it claimed while stop() was called is delivered and
+        recorded too, rather than left SENDING (to be settled as in doubt at the next start).
+        """
         self._stopping = True
         self._stopped.set()
         self._wake.set()
-        if self._tasks:
+        await self._loop_done.wait()
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def reconcile(self) -> None:
@@ -151,36 +173,45 @@ class Dispatcher:
         return None
 
     async def _deliver(self, batch: list[Claimed]) -> None:
+        """Submit a batch and record each outcome as soon as it is known (see _Recording): a paced
+        carrier takes many seconds over a batch, and an accepted submit whose carrier id is not yet
+        recorded is one a crash would leave SENDING, to be resent at the next start."""
+        recording = _Recording(self)
         try:
             by_carrier: dict[str, list[Claimed]] = {}
             for message in batch:
                 by_carrier.setdefault(message.carrier, []).append(message)
-            groups = list(by_carrier.values())
-            results = await asyncio.gather(*(self._submit_group(group) for group in groups))
-            messages = [m for group in groups for m in group]
-            outcomes = [o for group_outcomes in results for o in group_outcomes]
-            self.submitted += sum(1 for o in outcomes if o.kind is OutcomeKind.ACCEPTED)
-            settled = [(m, o) for m, o in zip(messages, outcomes) if not o.in_doubt]
-            for message, outcome in zip(messages, outcomes):
-                if outcome.in_doubt:  # stays SENDING until settled by the carrier's on_unknown policy
-                    self._spawn(self._settle_in_doubt(message))
-            await self._writer.write(self._recorder([m for m, _ in settled], [o for _, o in settled]))
-        except Exception:  # noqa: BLE001 - they stay SENDING and are settled at the next start
-            log.exception("recording a batch of %d outcomes failed", len(batch))
+            await asyncio.gather(*(self._submit_group(group, recording.add) for group in by_carrier.values()))
+        except Exception:  # noqa: BLE001 - those without an outcome stay SENDING, settled at the next start
+            log.exception("delivering a batch of %d messages failed", len(batch))
         finally:
-            self._slots.release()
-            self._wake.set()
+            try:
+                await recording.finished()
+            finally:
+                self._slots.release()
+                self._wake.set()
 
-    async def _submit_group(self, group: list[Claimed]) -> list[Outcome]:
-        """One carrier's share of a batch; a connector that fails as a whole has every message retried."""
+    async def _submit_group(self, group: list[Claimed], on_outcome: OutcomeCallback) -> None:
+        """One carrier's share of a batch; a connector that fails as a whole has every message it did
+        not answer for retried."""
         connector = self.connectors.get(group[0].carrier)
         if connector is None:
-            return [Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured")] * len(group)
+            for message in group:
+                on_outcome(message, Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured"))
+            return
+        answered: set[int] = set()
+
+        def report(message: Claimed, outcome: Outcome) -> None:
+            answered.add(message.id)
+            on_outcome(message, outcome)
+
         try:
-            return await connector.submit_many(group)
+            await connector.submit_each(group, report)
         except Exception as exc:  # noqa: BLE001
             log.warning("submit of %d messages to %s failed: %r", len(group), connector.name, exc)
-            return [Outcome.retry(f"submit failed: {exc.__class__.__name__}")] * len(group)
+            for message in group:
+                if message.id not in answered:
+                    on_outcome(message, Outcome.retry(f"submit failed: {exc.__class__.__name__}"))
 
     def _recorder(self, messages: Sequence[Claimed], outcomes: Sequence[Outcome]):  # noqa: ANN202
         now = _ms()
@@ -215,6 +246,43 @@ class Dispatcher:
             return int(outcome.retry_after_s * 1000)
         delay = self._settings.retry_base_s * 2 ** max(0, message.attempts - 1)
         return int(min(delay, self._settings.retry_max_s) * 1000)
+
+
+class _Recording:
+    """The outcomes of one batch, written as they come: while one write is in flight the next
+    outcomes gather, and the write after it takes them all, so a fast carrier still gets few
+    commits and a slow one has every answer recorded within about one commit of its arrival."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+        self._waiting: list[tuple[Claimed, Outcome]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    def add(self, message: Claimed, outcome: Outcome) -> None:
+        dispatcher = self._dispatcher
+        if outcome.in_doubt:  # stays SENDING until settled by the carrier's on_unknown policy
+            dispatcher._spawn(dispatcher._settle_in_doubt(message))
+            return
+        if outcome.kind is OutcomeKind.ACCEPTED:
+            dispatcher.submitted += 1
+        self._waiting.append((message, outcome))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._write_all())
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            pairs, self._waiting = self._waiting, []
+            try:
+                await self._dispatcher._writer.write(
+                    self._dispatcher._recorder([m for m, _ in pairs], [o for _, o in pairs])
+                )
+            except Exception:  # noqa: BLE001 - they stay SENDING and are settled at the next start
+                log.exception("recording %d outcomes failed", len(pairs))
+
+    async def finished(self) -> None:
+        """Every outcome added so far is written (or its write failed and was logged)."""
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
 
 
 def _ms() -> int:

@@ -63,6 +63,8 @@ class Outcome:
 
 # (carrier name, [(carrier message id, final status, detail)]); returns once the receipts are stored.
 ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
+# (message, its outcome): called by submit_each as each outcome is known.
+OutcomeCallback = Callable[[Claimed, Outcome], None]
 # (carrier name, source number, destination code, text); returns once the MO is stored.
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
@@ -101,6 +103,14 @@ class Connector(abc.ABC):
         results = await asyncio.gather(*(self.submit(m) for m in messages), return_exceptions=True)
         return [_as_outcome(self.name, m, r) for m, r in zip(messages, results)]
 
+    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
+        """Hand several messages to the carrier and call ``on_outcome(message, outcome)`` for each,
+        as soon as it is known; the dispatcher records it at once. This default reports them all
+        when ``submit_many`` returns; a connector whose submits take long (a paced window) reports
+        each as its answer comes, so that a crash finds few accepted submits unrecorded."""
+        for message, outcome in zip(messages, await self.submit_many(messages)):
+            on_outcome(message, outcome)
+
     async def query(self, message: Claimed) -> Outcome:
         """For a message whose submit outcome was lost (a crash): what does the carrier know of it?
 
@@ -108,6 +118,11 @@ class Connector(abc.ABC):
         return UNKNOWN, and the dispatcher's policy decides.
         """
         return Outcome.unknown()
+
+    def stop_submitting(self) -> None:
+        """Shutdown begins (called before the dispatcher stops): begin no new submit. A connector
+        that paces its submits returns those still waiting as RETRY with ``counts_as_attempt=False``
+        at once, so a stop need not wait for a backlog; those already sent still get their answers."""
 
     async def stop(self) -> None:
         """Finish what is in flight and disconnect."""

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,8 +31,10 @@ from mecm.delivery.connectors.base import (
     Connector,
     MOSink,
     Outcome,
+    OutcomeCallback,
     OutcomeKind,
     ReceiptSink,
+    _as_outcome,
 )
 from mecm.delivery.smpp import outcomes as O
 from mecm.delivery.smpp.config import SmppSettings
@@ -71,7 +74,11 @@ class SmppConnector(Connector):
         self._meter = RateMeter()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._throttle_streak = 0
+        self._closing = False  # stop_submitting() was called: no new message is begun
+        self._taking: set[asyncio.Future[None]] = set()  # token waits stop_submitting() interrupts
+        self._throttle_streak = 0  # throttle episodes in a row, each after a pause that did not help
+        self._paused_at = float("-inf")  # when the last throttle pause began (monotonic)
+        self._pause_s = 0.0
         self._late_ids: OrderedDict[int, str] = OrderedDict()  # answers that came after we gave up
         self._inbound: Inbound | None = None
         self.counters = {"submits": 0, "accepted": 0, "throttled": 0, "reconnects": 0, "in_doubt": 0}
@@ -85,8 +92,18 @@ class SmppConnector(Connector):
             self._tasks.append(asyncio.create_task(self._keep_bound(role), name=f"smpp-{self.name}-{role}"))
         self._tasks.append(asyncio.create_task(self._expire_fragments(), name=f"smpp-{self.name}-mo-expiry"))
 
+    def stop_submitting(self) -> None:
+        """Send no more messages: those waiting for the window or a token come back at once as
+        RETRY (no attempt spent; nothing was sent), so a stop does not wait for a backlog to drain at
+        ``tps``. Messages whose first part went out are finished. Submits already sent keep waiting
+        for their answers, so a clean stop leaves nothing in doubt."""
+        self._closing = True
+        for taking in list(self._taking):
+            taking.cancel()
+
     async def stop(self) -> None:
         """Stop taking submits, wait (at most enquire_link_s) for those in flight, unbind, close."""
+        self.stop_submitting()
         self._stopping = True
         deadline = time.monotonic() + self.config.enquire_link_s
         while self._window.in_use and time.monotonic() < deadline:
@@ -152,6 +169,18 @@ class SmppConnector(Connector):
 
     # -- submit ----------------------------------------------------------------------------------
 
+    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
+        """Each message's outcome is reported as its last answer comes, not when the batch ends."""
+
+        async def one(message: Claimed) -> None:
+            try:
+                outcome = await self.submit(message)
+            except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
+                outcome = _as_outcome(self.name, message, error)
+            on_outcome(message, outcome)
+
+        await asyncio.gather(*(one(m) for m in messages))
+
     async def submit(self, message: Claimed) -> Outcome:
         try:
             flags = parse_flags(message.flags)
@@ -192,22 +221,32 @@ class SmppConnector(Connector):
                     data_coding=O.flash_coding(part.data_coding) if fields["flash"] else part.data_coding)
         tries = _PART_SLOW_DOWN_TRIES if later_part else 1
         for attempt in range(1, tries + 1):
-            outcome = await self._submit_pdu(message, P.Pdu(P.SUBMIT_SM, fields=body, tlvs=dict(part.tlvs)))
+            pdu = P.Pdu(P.SUBMIT_SM, fields=body, tlvs=dict(part.tlvs))
+            # a message is held back at a stop only before its first part: once begun, it is finished
+            outcome = await self._submit_pdu(message, pdu, may_hold_back=not later_part)
             if outcome.counts_as_attempt or outcome.kind is not OutcomeKind.RETRY or attempt == tries:
                 return outcome
             await asyncio.sleep(outcome.retry_after_s or 1.0)
         raise AssertionError("unreachable")
 
-    async def _submit_pdu(self, message: Claimed, request: P.Pdu) -> Outcome:
+    async def _submit_pdu(self, message: Claimed, request: P.Pdu, *, may_hold_back: bool) -> Outcome:
+        if may_hold_back and self._closing:
+            return self._held_back()
         session = await self._ready_session()
         if session is None:
             return self._not_bound()
         async with self._window:
-            await self._bucket.take()  # after the window, so the token's time is the send's time
+            # after the window, so the token's time is the send's time
+            if may_hold_back:
+                if not await self._take_unless_closing():
+                    return self._held_back()
+            else:
+                await self._bucket.take()
             try:
                 answer_future = session.send(request)
             except SessionLost:
                 return self._not_bound()
+            sent_at = time.monotonic()
             self.counters["submits"] += 1
             self._meter.record()
             try:
@@ -223,12 +262,25 @@ class SmppConnector(Connector):
             raw_id = str(answer.fields.get("message_id", ""))
             return Outcome.accepted(O.normalise_id(raw_id, self.config.id_format, from_response=True))
         if O.is_slow_down(status):
-            self.counters["throttled"] += 1
-            self._throttle_streak += 1
-            delay = slow_down_delay(self._throttle_streak)
-            self._bucket.pause(delay)
-            return O.submit_outcome(status, delay)
+            return O.submit_outcome(status, self._slow_down(sent_at))
         return O.submit_outcome(status, 0.0)
+
+    def _slow_down(self, sent_at: float) -> float:
+        """The SMSC throttled a submit sent at ``sent_at``: pause every submit, and return the pause.
+
+        A throttle of a submit sent after the last pause began means the pause did not help: the
+        next pause doubles (``throttle_pause_s``, then twice that... up to 30 times it). Submits
+        that were already in flight when the pause began are the same episode: they neither
+        double it nor start another, so one burst answered "throttled" costs one pause.
+        """
+        self.counters["throttled"] += 1
+        if sent_at >= self._paused_at:
+            self._throttle_streak += 1
+            base = self.config.throttle_pause_s
+            self._pause_s = slow_down_delay(self._throttle_streak, base, 30 * base)
+            self._paused_at = time.monotonic()
+            self._bucket.pause(self._pause_s)
+        return self._pause_s
 
     async def _ready_session(self) -> Session | None:
         if self._stopping:
@@ -239,6 +291,30 @@ class SmppConnector(Connector):
                 await asyncio.wait_for(event.wait(), min(5.0, 2 * self.config.enquire_link_s))
         session = self._sessions[self._tx_role]
         return session if session is not None and session.state == "bound" else None
+
+    async def _take_unless_closing(self) -> bool:
+        """Take a token; False when stop_submitting() came first (no token taken, nothing sent)."""
+        if self._closing:
+            return False
+        if not self._bucket.may_wait():
+            await self._bucket.take()
+            return True
+        taking = asyncio.ensure_future(self._bucket.take())
+        self._taking.add(taking)
+        try:
+            await taking
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # we were cancelled, not interrupted by stop_submitting()
+            return False
+        finally:
+            self._taking.discard(taking)
+        return True
+
+    def _held_back(self) -> Outcome:
+        # Never sent, because mecm is stopping: back to PENDING, due at once, no attempt spent.
+        return replace(Outcome.retry("not sent: mecm was stopping", after_s=0), counts_as_attempt=False)
 
     def _not_bound(self) -> Outcome:
         # Never sent: not the message's fault, so it costs no attempt; validity still ends it.

@@ -29,6 +29,7 @@ class SmppSettings:
     bind: str = "transceiver"
     window: int = 10  # submit_sm outstanding without a response, at most
     tps: float = 0.0  # submit_sm per second (one per part), 0 = no limit
+    throttle_pause_s: float = 1.0  # the pause after ESME_RTHROTTLED, doubled while throttles go on
     tls: bool = False
     tls_verify: bool = True
     concat: str = "udh"
@@ -64,6 +65,7 @@ class SmppSettings:
         _require(self.bind in BINDS, "bind", f"must be one of {', '.join(BINDS)}")
         _require(1 <= self.window <= 1000, "window", "must be 1 to 1000")
         _require(0 <= self.tps <= 100_000, "tps", "must be 0 (no limit) to 100000")
+        _require(0.01 <= self.throttle_pause_s <= 60, "throttle-pause-s", "must be 0.01 to 60 seconds")
         _require(self.concat in CONCATS, "concat", f"must be one of {', '.join(CONCATS)}")
         _require(self.on_unknown in ON_UNKNOWN, "on-unknown", f"must be one of {', '.join(ON_UNKNOWN)}")
         _require(0.05 <= self.enquire_link_s <= 3600, "enquire-link-s", "must be 0.05 to 3600 seconds")

@@ -6,7 +6,7 @@ that loses nothing, since the SMSC delivers again what we did not answer.
 
 * A receipt (esm_class bit 0x04) is read from the receipted_message_id + message_state TLVs when
   both are there, else from the receipt text. Its id goes to the receipt sink normalised as the
-  submit_sm_resp ids are (``id_format``), so the two meet; the store also tries the other forms.
+  submit_sm_resp ids are (``id_format``), so the two meet; the store matches them exactly.
   Non-final states (ENROUTE, ACCEPTD) are acknowledged and ignored.
 * An MO is decoded (data_coding 0, 1, 3 or 8), its parts joined (UDH or SAR) by a ``Reassembler``;
   a message still missing parts after ``mo_reassembly_s`` is handed on with the parts that came.
@@ -61,7 +61,7 @@ class Inbound:
         tlv_id, tlv_state = pdu.tlvs.get(P.RECEIPTED_MESSAGE_ID), pdu.tlvs.get(P.MESSAGE_STATE)
         if tlv_id and tlv_state:
             # The spec (5.3.2.12) says this is the submit_sm_resp's id, but SMSCs print it as they
-            # print the receipt text: read it as a receipt id (the store tries the other forms).
+            # print the receipt text: read it as a receipt id.
             carrier_id = normalise_id(P.tlv_cstring(tlv_id), self._config.id_format, from_response=False)
             stat = MESSAGE_STATE_STAT.get(P.tlv_int(tlv_state), "UNKNOWN")
             err = parsed.err if parsed else _network_error(pdu)

@@ -68,6 +68,8 @@ class TokenBucket:
         delay = self.reserve()
         if delay > 0:
             await self._sleep(delay)
+        while self._clock() < self._paused_until:  # paused while this caller waited: a slot after it
+            await self._sleep(self.reserve())
         if not self._interval:
             return
         span = self._log.maxlen * self._interval  # type: ignore[operator]
@@ -75,8 +77,13 @@ class TokenBucket:
             await self._sleep(wait)
         self._log.append(self._clock())
 
+    def may_wait(self) -> bool:
+        """Whether take() can suspend the caller (a rate is set, or a pause is on)."""
+        return bool(self._interval) or self._clock() < self._paused_until
+
     def pause(self, seconds: float) -> None:
-        """No slot before ``seconds`` from now (the SMSC throttled us)."""
+        """No send before ``seconds`` from now (the SMSC throttled us), callers already waiting for
+        a slot included: they take a new one after the pause, spaced as usual."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
