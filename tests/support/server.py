@@ -35,6 +35,23 @@ def run_cli(env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def kill_process(process: subprocess.Popen | None) -> None:
+    """SIGKILL: no goodbye, like a crash."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+
+def stop_process(process: subprocess.Popen | None, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout_s``."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_process(process)
+
+
 @dataclass
 class Server:
     home: Path
@@ -69,17 +86,10 @@ class Server:
         raise RuntimeError("server did not start within 30 s")
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        kill_process(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, timeout_s=15)
 
     # -- helpers for tests --------------------------------------------------------------------
 

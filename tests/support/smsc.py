@@ -26,7 +26,6 @@ import contextlib
 import os
 import re
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from mecm.smpp.pdu import (
     read_pdu,
     response,
 )
+from tests.support.server import kill_process, stop_process
 
 T = TypeVar("T")
 _LISTENING = re.compile(r"smpp=(?P<host>[^:\s]+):(?P<port>\d+) control=http://[^:\s]+:(?P<control>\d+)")
@@ -104,17 +104,10 @@ class SmscSim:
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to the sessions, like a crash."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
+        kill_process(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, timeout_s=10)
 
     def restart(self) -> None:
         """Kill and start again on the same ports, database and record file."""
