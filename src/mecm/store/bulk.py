@@ -51,7 +51,7 @@ def executemany(connection: Connection, statement: Values | Table, rows: Sequenc
     if isinstance(statement, Table):
         columns = tuple(rows[0])
         sql = f"INSERT INTO {statement.name} ({', '.join(columns)}) {{values}}"
-    elif isinstance(statement, Values):
+    else:
         columns, sql = statement.columns, statement.sql
     per_chunk = max(1, _CHUNK_VARIABLES // len(columns))
     changed = 0

@@ -98,13 +98,6 @@ def in_doubt(connection: Connection) -> list[Claimed]:
     return [Claimed(*row) for row in connection.execute(_SENDING).all()]
 
 
-_NEXT_DUE = text("SELECT MIN(next_attempt_at_ms) FROM messages WHERE status = 'PENDING'")
-
-
-def next_due_ms(connection: Connection) -> int | None:
-    return connection.execute(_NEXT_DUE).scalar()
-
-
 _MARK_SENT = Values(
     """
     UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now

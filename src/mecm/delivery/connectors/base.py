@@ -69,13 +69,9 @@ OutcomeCallback = Callable[[Claimed, Outcome], None]
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
 
-def _as_outcome(carrier: str, message: Claimed, result: Outcome | BaseException) -> Outcome:
-    if isinstance(result, Outcome):
-        return result
-    if not isinstance(result, Exception):
-        raise result  # cancellation and the like are not a carrier's answer
-    log.warning("submit of message %d to %s failed: %r", message.id, carrier, result)
-    return Outcome.retry(f"submit failed: {result.__class__.__name__}")
+def _as_outcome(carrier: str, message: Claimed, error: Exception) -> Outcome:
+    log.warning("submit of message %d to %s failed: %r", message.id, carrier, error)
+    return Outcome.retry(f"submit failed: {error.__class__.__name__}")
 
 
 class Connector(abc.ABC):
@@ -93,23 +89,22 @@ class Connector(abc.ABC):
     async def submit(self, message: Claimed) -> Outcome:
         """Hand one message to the carrier."""
 
-    async def submit_many(self, messages: Sequence[Claimed]) -> list[Outcome]:
-        """Hand several messages to the carrier, one outcome each, in order.
-
-        By default each is submitted concurrently (a window or rate limit inside ``submit`` paces
-        them) and a submit that raised is retried later. A connector that can take a batch for less
-        than the sum of its messages (one durable write, as the simulator does) overrides this.
-        """
-        results = await asyncio.gather(*(self.submit(m) for m in messages), return_exceptions=True)
-        return [_as_outcome(self.name, m, r) for m, r in zip(messages, results)]
-
     async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
-        """Hand several messages to the carrier and call ``on_outcome(message, outcome)`` for each,
-        as soon as it is known; the dispatcher records it at once. This default reports them all
-        when ``submit_many`` returns; a connector whose submits take long (a paced window) reports
-        each as its answer comes, so that a crash finds few accepted submits unrecorded."""
-        for message, outcome in zip(messages, await self.submit_many(messages)):
+        """Hand several messages to the carrier and call ``on_outcome(message, outcome)`` for each as
+        soon as it is known, so the dispatcher records it at once (a crash then finds few accepted
+        submits unrecorded). By default each is submitted concurrently (a window or rate limit inside
+        ``submit`` paces them) and a submit that raised is retried later. A connector that can take
+        a batch for less than the sum of its messages (one durable write, as the simulator does)
+        overrides this."""
+
+        async def one(message: Claimed) -> None:
+            try:
+                outcome = await self.submit(message)
+            except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
+                outcome = _as_outcome(self.name, message, error)
             on_outcome(message, outcome)
+
+        await asyncio.gather(*(one(m) for m in messages))
 
     async def query(self, message: Claimed) -> Outcome:
         """For a message whose submit outcome was lost (a crash): what does the carrier know of it?

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
-from mecm.delivery.connectors.base import Connector, MOSink, Outcome, ReceiptSink
+from mecm.delivery.connectors.base import Connector, MOSink, Outcome, OutcomeCallback, ReceiptSink
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
 from mecm.store.writer import ExecuteMany, GroupCommitWriter
@@ -101,10 +101,11 @@ class SimulatorConnector(Connector):
         self._pump = asyncio.create_task(self._send_receipts(), name=f"simulator-{self.name}-receipts")
 
     async def submit(self, message: Claimed) -> Outcome:
-        (outcome,) = await self.submit_many([message])
-        return outcome
+        outcomes: list[Outcome] = []
+        await self.submit_each([message], lambda _, outcome: outcomes.append(outcome))
+        return outcomes[0]
 
-    async def submit_many(self, messages: Sequence[Claimed]) -> list[Outcome]:
+    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
         """Record the batch durably in one write (as an SMSC would before answering), then accept."""
         assert self._writer is not None, "connector not started"
         now = int(time.time() * 1000)
@@ -118,7 +119,8 @@ class SimulatorConnector(Connector):
         await self._writer.write(ExecuteMany(_RECORD, rows))
         for row in rows:
             heapq.heappush(self._due, (due, row["carrier_message_id"], row["status"], row["client_ref"]))
-        return [Outcome.accepted(row["carrier_message_id"]) for row in rows]
+        for message, row in zip(messages, rows):
+            on_outcome(message, Outcome.accepted(row["carrier_message_id"]))
 
     async def query(self, message: Claimed) -> Outcome:
         assert self._writer is not None, "connector not started"

@@ -23,7 +23,6 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -31,10 +30,8 @@ from mecm.delivery.connectors.base import (
     Connector,
     MOSink,
     Outcome,
-    OutcomeCallback,
     OutcomeKind,
     ReceiptSink,
-    _as_outcome,
 )
 from mecm.delivery.smpp import outcomes as O
 from mecm.delivery.smpp.config import SmppSettings
@@ -168,18 +165,6 @@ class SmppConnector(Connector):
         return await self._inbound.handle(pdu)
 
     # -- submit ----------------------------------------------------------------------------------
-
-    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
-        """Each message's outcome is reported as its last answer comes, not when the batch ends."""
-
-        async def one(message: Claimed) -> None:
-            try:
-                outcome = await self.submit(message)
-            except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
-                outcome = _as_outcome(self.name, message, error)
-            on_outcome(message, outcome)
-
-        await asyncio.gather(*(one(m) for m in messages))
 
     async def submit(self, message: Claimed) -> Outcome:
         try:
