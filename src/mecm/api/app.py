@@ -2,6 +2,10 @@
 
 Requests under /rest/api/ go straight to the OGANGI endpoint (the hot path); everything else goes
 through Starlette.
+
+``delivery`` says where messages are delivered from: ``process`` (the default: a ``mecm worker``
+process that this app starts, watches and stops, see mecm/worker.py), ``inline`` (the dispatcher in
+this process), or ``none`` (accept and store only; a ``mecm worker`` started apart delivers).
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from mecm.api.carrier_status import carrier_status
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
 from mecm.runtime import Runtime
+from mecm.worker import WorkerProcess
+
+DELIVERY_MODES = ("process", "inline", "none")
 
 
-def create_app(settings: Settings, *, deliver: bool = True) -> Any:
-    runtime = Runtime(settings, deliver=deliver)
+def create_app(settings: Settings, *, delivery: str = "process") -> Any:
+    if delivery not in DELIVERY_MODES:
+        raise ValueError(f"delivery must be one of {DELIVERY_MODES}")
+    runtime = Runtime(settings, role="all" if delivery == "inline" else "api")
+    worker = WorkerProcess(settings) if delivery == "process" else None
     ogangi = OgangiApi(runtime)
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -31,9 +41,13 @@ def create_app(settings: Settings, *, deliver: bool = True) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()  # first: its in-flight submits are recorded through its own writer
             await runtime.stop()
 
     routes = [Route("/healthz", healthz), Route("/admin/carriers/status", carrier_status)]

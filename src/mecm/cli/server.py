@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Engine, select
 
 from mecm.cli.output import JsonOption, emit, friendly_errors
+from mecm.errors import ConfigError
 from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
 from mecm.store import admin as store_admin
@@ -33,6 +34,7 @@ def open_store(settings: Settings) -> tuple[Engine, Vault]:
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(worker)
     app.command()(demo)
     app.add_typer(db_app, name="db", help="Database schema.")
 
@@ -40,17 +42,28 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: str = typer.Option(None, help="Listen address [env MECM_HOST, default 127.0.0.1]"),
     port: int = typer.Option(None, help="Listen port [env MECM_PORT, default 8080]"),
-    no_deliver: bool = typer.Option(False, "--no-deliver", help="Accept and store only; run no dispatcher."),
+    delivery: str = typer.Option(
+        "process", help="process: a delivery worker process beside the API (it uses a second core); "
+        "inline: the dispatcher in this process; none: accept and store only."),
+    no_deliver: bool = typer.Option(False, "--no-deliver", help="Same as --delivery none."),
 ) -> None:
-    """Run the API, the dispatcher and the carrier connectors in one process."""
+    """Run the API, and the dispatcher with the carrier connectors (in a worker process it starts)."""
     import uvicorn
 
-    from mecm.api.app import create_app
+    from mecm.api.app import DELIVERY_MODES, create_app
+    from mecm.worker import WORKER_NODE_OFFSET
 
     with friendly_errors(False):
         settings = load_settings(host=host, port=port)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        app = create_app(settings, deliver=not no_deliver)
+        if no_deliver:
+            delivery = "none"
+        if delivery not in DELIVERY_MODES:
+            raise ConfigError(f"--delivery must be one of {', '.join(DELIVERY_MODES)}")
+        if delivery == "process" and settings.node_id >= WORKER_NODE_OFFSET:
+            raise ConfigError(f"setting node_id: must be below {WORKER_NODE_OFFSET} (the delivery worker "
+                              f"takes node_id + {WORKER_NODE_OFFSET})")
+        _configure_logging(settings)
+        app = create_app(settings, delivery=delivery)
     uvicorn.run(
         app,
         host=settings.host,
@@ -62,6 +75,23 @@ def serve(
         log_level="warning",
         timeout_graceful_shutdown=10,
     )
+
+
+def worker() -> None:
+    """Run the dispatcher and the carrier connectors, no API (mecm serve starts one by itself)."""
+    import uvloop
+
+    from mecm import worker as worker_process
+
+    with friendly_errors(False):
+        settings = load_settings()
+        _configure_logging(settings)
+        worker_process.die_with_parent()
+    uvloop.run(worker_process.run(settings))
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 @db_app.command("upgrade")

@@ -3,6 +3,12 @@
 SQLite runs in WAL mode so readers never wait for the single writer; ``synchronous`` comes from the
 settings (FULL by default: the WAL is fsynced at every commit, and commits are grouped so that costs
 one fsync per batch, not per message).
+
+Transactions are begun by us, not by the driver (the pysqlite recipe of SQLAlchemy's documentation):
+a reader's ``BEGIN`` is deferred, but a connection marked with ``mark_writer`` begins with ``BEGIN
+IMMEDIATE``, taking the write lock before it reads. Two processes write to one database (the API and
+its delivery worker); a deferred transaction that read first and then tried to write after the other
+process committed would fail with SQLITE_BUSY_SNAPSHOT, which no waiting can cure.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from mecm.domain.keywords import regex_search
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_WRITER = "mecm_writer"
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -41,10 +48,23 @@ def make_engine(database_url: str, synchronous: str = "FULL") -> Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        dbapi_connection.isolation_level = None  # no implicit BEGIN from the driver: see _begin
         # getMOMessages' keyword filter: linear-time google-re2, never Python's backtracking re.
         dbapi_connection.create_function("regexp", 2, _regexp, deterministic=True)
 
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.info.get(_WRITER) else "BEGIN")
+
     return engine
+
+
+def mark_writer(connection: Connection, writer: bool = True) -> None:
+    """Transactions on this connection begin with the write lock taken (BEGIN IMMEDIATE)."""
+    if writer:
+        connection.info[_WRITER] = True
+    else:
+        connection.info.pop(_WRITER, None)
 
 
 def _regexp(pattern: str, value: str | None) -> int:

@@ -8,6 +8,10 @@ load a commit carries hundreds of messages; idle, a lone write commits at once (
 If a grouped transaction fails, the writer rolls it back and replays each write in a transaction of
 its own, so one bad write fails alone and the others still commit.
 
+When other processes write to the same database (``mecm serve``'s delivery worker), each grouped
+transaction holds ``lock`` (store/locks.py) from its BEGIN IMMEDIATE to its COMMIT, so writers take
+turns without SQLite's sleeping busy handler.
+
 Consecutive ``Insert`` writes into the same table, and consecutive ``ExecuteMany`` writes of the same
 statement object, are merged and written as multi-row statements (store/bulk.py): hundreds of rows
 for the price of one statement.
@@ -28,6 +32,8 @@ from sqlalchemy import Connection, Engine, Table
 
 from mecm.errors import StoreError
 from mecm.store.bulk import Values, executemany
+from mecm.store.engine import mark_writer
+from mecm.store.locks import FileLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,9 +69,10 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: Engine, max_batch: int = 1000) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 1000, lock: FileLock | None = None) -> None:
         self._engine = engine
         self._max_batch = max_batch
+        self._lock = lock
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="mecm-writer", daemon=True)
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mecm-reader")
@@ -93,29 +100,42 @@ class GroupCommitWriter:
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
         self._readers.shutdown(wait=True)
+        if self._lock is not None:
+            self._lock.close()
 
     # -- the writer thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
         with self._engine.connect() as connection:
-            while True:
-                first = self._queue.get()
-                if first is _STOP:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < self._max_batch:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is _STOP:
-                        stop = True
-                        break
-                    batch.append(item)
+            mark_writer(connection)
+            try:
+                self._loop(connection)
+            finally:
+                mark_writer(connection, False)  # the pooled connection may serve a reader next
+
+    def _loop(self, connection: Connection) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            if self._lock is None:
                 self._commit_batch(connection, batch)
-                if stop:
-                    return
+            else:
+                with self._lock:
+                    self._commit_batch(connection, batch)
+            if stop:
+                return
 
     def _commit_batch(self, connection: Connection, batch: list[_Pending]) -> None:
         try:

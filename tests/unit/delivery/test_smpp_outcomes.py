@@ -350,11 +350,11 @@ async def test_receipts_are_read_from_tlvs_then_text_and_non_final_ones_ignored(
 
 
 def test_carrier_status_lists_every_connector_without_secrets() -> None:
-    from mecm.api.carrier_status import carrier_statuses
+    from mecm.delivery.connectors import statuses
     from mecm.delivery.connectors.smpp import SmppConnector
 
     smpp = SmppConnector("movil", {**GOOD, "window": 20, "tps": 100})
-    rows = carrier_statuses({"movil": smpp, "demo": object()})
+    rows = statuses({"movil": smpp, "demo": object()})
     assert rows[0] == {"carrier": "demo", "connector": "object", "state": "running"}
     status = rows[1]
     assert status["sessions"] == {"trx": "down"} and (status["window"], status["tps"]) == (20, 100.0)

@@ -1,0 +1,104 @@
+"""``mecm serve`` delivers from a worker process it starts: the worker is restarted when it dies,
+dies with serve, and a restart in between loses nothing and submits nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mecm.domain.b64 import encode as b64
+from tests.integration.test_crash_recovery import FINAL, send_many
+from tests.support.server import Server, make_server
+
+pytestmark = pytest.mark.integration
+
+
+def children(pid: int) -> set[int]:
+    """The processes ``pid`` started (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent has not collected it
+
+
+def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def the_worker(server: Server) -> int:
+    assert server.process is not None
+    (pid,) = wait_for(lambda: children(server.process.pid), 10, "serve started its worker")
+    return pid
+
+
+def wait_all_final(server: Server, count: int) -> dict[str, int]:
+    not_final = "status NOT IN (%s)" % ",".join(f"'{s}'" for s in FINAL)
+    wait_for(lambda: server.count("messages", not_final) == 0, 60, "every message final")
+    statuses = dict(server.query("SELECT status, COUNT(*) FROM messages GROUP BY status"))
+    assert sum(statuses.values()) == count
+    return statuses
+
+
+def test_a_killed_worker_is_restarted_and_nothing_is_lost_or_sent_twice(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.cli("admin", "carrier", "add", "--name", "slowsim", "--connector", "simulator",
+               "--delivery-delay-ms", "1000")
+    server.start()
+    try:
+        first = the_worker(server)
+        ids = asyncio.run(send_many(server, "slowsim", 600))
+        os.kill(first, signal.SIGKILL)
+        second = wait_for(lambda: children(server.process.pid) - {first}, 15, "a new worker")  # type: ignore[union-attr]
+        assert len(second) == 1 and not alive(first)
+
+        assert wait_all_final(server, 600) == {"DELIVERED_TO_DEVICE": 600}
+        with sqlite3.connect(tmp_path / "simulator-slowsim.db") as carrier_db:
+            submits = dict(carrier_db.execute("SELECT client_ref, submit_count FROM submissions").fetchall())
+        assert sorted(submits) == sorted(ids)
+        assert {ref: n for ref, n in submits.items() if n != 1} == {}, "a message reached the carrier twice"
+        assert "restarting" in (tmp_path / "server.log").read_text()
+    finally:
+        server.stop()
+
+
+def test_the_worker_dies_with_serve_and_stops_with_it(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.start()
+    worker = the_worker(server)
+    server.kill()
+    wait_for(lambda: not alive(worker), 5, "the worker of a killed serve exits")
+
+    server.start()  # the next serve's worker takes over the queue
+    worker = the_worker(server)
+    c = server.creds
+    with httpx.Client(base_url=server.url) as client:
+        path = server.signed_path("sendSMS", [str(c["instance_id"]), c["carrier"], c["code"], b64("13056708084"),
+                                              b64("after a restart")], encode=False)
+        assert b"<status>OK</status>" in client.get(path).content
+    assert wait_all_final(server, 1) == {"DELIVERED_TO_DEVICE": 1}
+
+    server.stop()  # SIGTERM: serve stops its worker gracefully before it exits itself
+    assert not alive(worker)
+    log = (tmp_path / "server.log").read_text()
+    assert f"delivery worker {worker} stopped" in log
