@@ -32,6 +32,9 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     # Upper bound on the number of writes grouped into one commit.
     commit_batch_max: int = 1000
+    # The delivery worker gathers its writes for this long before it commits them together, so it
+    # takes the database's write lock (shared with the API's commits) less often.
+    worker_commit_gather_ms: float = 10.0
     # Distinguishes processes that generate message ids (0..1023).
     node_id: int = 0
     # How often workspaces, keys, codes, carriers and campaigns are re-read from the database, in

@@ -41,48 +41,70 @@ class Values:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One statement ready to run: its SQL and its parameters (a flat list on SQLite, a dict elsewhere)."""
+
+    sql: str
+    params: list[Any] | dict[str, Any]
+
+
 def executemany(connection: Connection, statement: Values | Table, rows: Sequence[Mapping[str, Any]]) -> int:
     """Write every row with ``statement`` (a ``Values`` statement, or a table to insert into).
 
     Returns the number of rows changed.
     """
+    return execute(connection, prepare(statement, rows, connection.dialect.name))
+
+
+def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialect: str) -> list[Chunk]:
+    """The statements that write ``rows``, built without a connection: the group-commit writer builds
+    them before it takes the database's write lock, so the lock is held for SQL work alone."""
     if not rows:
-        return 0
+        return []
     if isinstance(statement, Table):
         columns = tuple(rows[0])
         sql = f"INSERT INTO {statement.name} ({', '.join(columns)}) {{values}}"
     else:
         columns, sql = statement.columns, statement.sql
     per_chunk = max(1, _CHUNK_VARIABLES // len(columns))
-    changed = 0
+    chunks = []
     for start in range(0, len(rows), per_chunk):
-        chunk = rows[start:start + per_chunk]
-        changed += _execute_chunk(connection, sql, columns, chunk)
+        part = rows[start:start + per_chunk]
+        if dialect == "sqlite":
+            chunks.append(Chunk(_positional_sql(sql, columns, len(part)), [row[c] for row in part for c in columns]))
+        else:
+            chunks.append(_named_chunk(sql, columns, part))
+    return chunks
+
+
+def execute(connection: Connection, chunks: Sequence[Chunk]) -> int:
+    """Run prepared chunks in the connection's transaction; the number of rows changed."""
+    changed = 0
+    for chunk in chunks:
+        if isinstance(chunk.params, list):
+            changed += _via_driver(connection, chunk)
+        else:
+            changed += connection.execute(text(chunk.sql), chunk.params).rowcount
     return changed
 
 
-def _execute_chunk(connection: Connection, sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> int:
-    if connection.dialect.name == "sqlite":
-        return _via_driver(connection, sql, columns, rows)
-    return _via_sqlalchemy(connection, sql, columns, rows)
-
-
-def _via_driver(connection: Connection, sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> int:
+def _via_driver(connection: Connection, chunk: Chunk) -> int:
     """SQLite: positional parameters straight to the DBAPI cursor of the same connection."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_positional_sql(sql, columns, len(rows)), [row[c] for row in rows for c in columns])
+        cursor.execute(chunk.sql, chunk.params)
         return cursor.rowcount
     finally:
         cursor.close()
 
 
-def _via_sqlalchemy(connection: Connection, sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> int:
+def _named_chunk(sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> Chunk:
     """Any database: the same SQL with named parameters, through SQLAlchemy."""
     names = [[f"v{i}_{c}" for c in columns] for i in range(len(rows))]
     values = "VALUES " + ", ".join("(" + ", ".join(f":{n}" for n in row_names) + ")" for row_names in names)
     params = {n: row[c] for row, row_names in zip(rows, names) for n, c in zip(row_names, columns)}
-    return connection.execute(text(_fill(sql, columns, values)), params).rowcount
+    return Chunk(_fill(sql, columns, values), params)
 
 
 @lru_cache(maxsize=64)  # a 1,000-row insert's SQL is ~60 kB: keep a few sizes, not every size

@@ -8,6 +8,9 @@ load a commit carries hundreds of messages; idle, a lone write commits at once (
 If a grouped transaction fails, the writer rolls it back and replays each write in a transaction of
 its own, so one bad write fails alone and the others still commit.
 
+A writer whose writes wait for no client (the delivery worker's) may ``gather_s``: after the first
+write it waits that long for more, so it commits, and takes the shared write lock, less often.
+
 When other processes write to the same database (``mecm serve``'s delivery worker), each grouped
 transaction holds ``lock`` (store/locks.py) from its BEGIN IMMEDIATE to its COMMIT, so writers take
 turns without SQLite's sleeping busy handler.
@@ -23,6 +26,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,7 +35,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Table
 
 from mecm.errors import StoreError
-from mecm.store.bulk import Values, executemany
+from mecm.store import bulk
+from mecm.store.bulk import Chunk, Values
 from mecm.store.engine import mark_writer
 from mecm.store.locks import FileLock
 
@@ -56,6 +61,9 @@ class ExecuteMany:
 
 
 Write = Insert | ExecuteMany | Callable[[Connection], Any]
+# A batch's plan: prepared statements (merged Insert / ExecuteMany writes), or a callable write with
+# its index in the batch, which receives its result.
+Step = list[Chunk] | tuple[int, Callable[[Connection], Any]]
 
 
 @dataclass
@@ -69,15 +77,19 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: Engine, max_batch: int = 1000, lock: FileLock | None = None) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 1000, lock: FileLock | None = None,
+                 gather_s: float = 0.0) -> None:
         self._engine = engine
         self._max_batch = max_batch
         self._lock = lock
+        self._gather_s = gather_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="mecm-writer", daemon=True)
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mecm-reader")
         self.commits = 0
         self.writes = 0
+        self.lock_wait_s = 0.0  # waiting for the shared write lock (other processes' commits)
+        self.lock_held_s = 0.0  # from the lock (or BEGIN) to the end of COMMIT
         self._thread.start()
 
     async def write(self, write: Write) -> Any:
@@ -114,33 +126,55 @@ class GroupCommitWriter:
                 mark_writer(connection, False)  # the pooled connection may serve a reader next
 
     def _loop(self, connection: Connection) -> None:
+        dialect = connection.dialect.name
         while True:
             first = self._queue.get()
             if first is _STOP:
                 return
             batch = [first]
-            stop = False
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                batch.append(item)
-            if self._lock is None:
-                self._commit_batch(connection, batch)
-            else:
-                with self._lock:
-                    self._commit_batch(connection, batch)
+            stop = self._gather(batch, time.monotonic() + self._gather_s)
+            plan = self._plan([p.write for p in batch], dialect)  # before the lock: the lock is for SQL
+            asked = time.perf_counter()
+            if self._lock is not None:
+                self._lock.acquire()
+            taken = time.perf_counter()
+            try:
+                if not stop and self._lock is not None:
+                    # Writes that came while another process held the lock join this commit.
+                    extra: list[_Pending] = []
+                    stop = self._gather(extra, 0.0)
+                    plan += self._plan([p.write for p in extra], dialect, first_index=len(batch))
+                    batch += extra
+                self._commit_batch(connection, batch, plan)
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
+                self.lock_wait_s += taken - asked
+                self.lock_held_s += time.perf_counter() - taken
             if stop:
                 return
 
-    def _commit_batch(self, connection: Connection, batch: list[_Pending]) -> None:
+    def _gather(self, batch: list[_Pending], deadline: float) -> bool:
+        """Add queued writes to ``batch``, waiting for more until ``deadline`` (monotonic time);
+        True when the stop sentinel was taken."""
+        while len(batch) < self._max_batch:
+            try:
+                wait = deadline - time.monotonic()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if item is _STOP:
+                return True
+            batch.append(item)
+        return False
+
+    def _commit_batch(self, connection: Connection, batch: list[_Pending], plan: list[Step] | None = None) -> None:
+        """One transaction for the batch (the shared write lock, if any, is held by the caller)."""
         try:
+            if plan is None:
+                plan = self._plan([p.write for p in batch], connection.dialect.name)
             with connection.begin():
-                results = self._apply(connection, [p.write for p in batch])
+                results = self._apply(connection, plan, len(batch))
         except Exception:  # noqa: BLE001 - isolate the failing write below
             if len(batch) == 1:
                 self._settle(batch, [None], error=self._wrap(batch[0]))
@@ -165,8 +199,10 @@ class GroupCommitWriter:
         return error
 
     @staticmethod
-    def _apply(connection: Connection, writes: list[Write]) -> list[Any]:
-        results: list[Any] = [None] * len(writes)
+    def _plan(writes: list[Write], dialect: str, first_index: int = 0) -> list[Step]:
+        """The batch as steps: merged runs of Insert / ExecuteMany as prepared statements, and each
+        callable write with its place in the batch (its result goes back to its caller)."""
+        plan: list[Step] = []
         i = 0
         while i < len(writes):
             write = writes[i]
@@ -177,11 +213,22 @@ class GroupCommitWriter:
                 while j < len(writes) and _merge_key(writes[j]) is key:
                     rows.extend(writes[j].rows)  # type: ignore[union-attr]
                     j += 1
-                executemany(connection, write.table if isinstance(write, Insert) else write.statement, rows)
+                plan.append(bulk.prepare(write.table if isinstance(write, Insert) else write.statement, rows, dialect))
                 i = j
             else:
-                results[i] = write(connection)
+                plan.append((first_index + i, write))
                 i += 1
+        return plan
+
+    @staticmethod
+    def _apply(connection: Connection, plan: list[Step], count: int) -> list[Any]:
+        results: list[Any] = [None] * count
+        for step in plan:
+            if isinstance(step, list):
+                bulk.execute(connection, step)
+            else:
+                index, write = step
+                results[index] = write(connection)
         return results
 
     @staticmethod
