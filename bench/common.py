@@ -7,7 +7,7 @@
         wait_http(f"http://127.0.0.1:{port}/healthz", server)
         result = run_wrk(f"http://127.0.0.1:{port}", work / "paths.txt")
         outcome = wait_final(work / "mecm.db", result["ok"])
-        peak_rss_mb(server.pid), cpu_s(server.pid)
+        serve_figures(server.pid)                         # RSS and CPU of the API and its worker
 """
 
 from __future__ import annotations
@@ -81,6 +81,30 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def worker_pid(serve_pid: int) -> int | None:
+    """The delivery worker that ``mecm serve`` started (its one child process), if any."""
+    children = [int(c) for task in Path(f"/proc/{serve_pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    return children[0] if children else None
+
+
+def serve_figures(serve_pid: int) -> dict:
+    """Peak RSS and CPU seconds of ``mecm serve`` (the API) and of its delivery worker, read before
+    they are stopped."""
+    worker = worker_pid(serve_pid)
+    return {"peak_rss_mb": peak_rss_mb(serve_pid), "cpu_s": cpu_s(serve_pid),
+            "worker_peak_rss_mb": peak_rss_mb(worker) if worker else 0.0, "worker_cpu_s": cpu_s(worker) if worker else 0.0}
+
+
+def describe_serve(figures: dict, messages: int) -> tuple[str, str]:
+    """The peak RSS and CPU lines' text for mecm: API process, then worker process."""
+    per = 1e6 / max(1, messages)
+    rss = f"{figures['peak_rss_mb']:10.1f} MB mecm API, {figures['worker_peak_rss_mb']:.1f} MB its worker"
+    cpu = (f"{figures['cpu_s']:10.1f} s mecm API ({figures['cpu_s'] * per:.0f} us per message), "
+           f"{figures['worker_cpu_s']:.1f} s worker ({figures['worker_cpu_s'] * per:.0f} us)")
+    return rss, cpu
 
 
 def cpu_s(pid: int) -> float:

@@ -24,13 +24,13 @@ from bench.common import (
     HERE,
     MECM,
     PATH_COUNT,
-    cpu_s,
     demo,
+    describe_serve,
     free_port,
     mecm_env,
-    peak_rss_mb,
     process,
     run_wrk,
+    serve_figures,
     wait_final,
     wait_http,
     write_paths,
@@ -50,12 +50,12 @@ def bench_core(work: Path) -> dict:
         wait_http(f"http://127.0.0.1:{port}/healthz", server)
         result = run_wrk(f"http://127.0.0.1:{port}", paths)
         outcome = wait_final(work / "mecm.db", result["ok"])
-        rss, cpu = peak_rss_mb(server.pid), cpu_s(server.pid)
+        figures = serve_figures(server.pid)
     return {
         "requests": result["requests"], "ok": result["ok"], "errors": result["errors"],
         "accepted_per_s": result["ok"] / (result["duration_us"] / 1e6),
         "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
-        **outcome, "peak_rss_mb": rss, "cpu_s": cpu,
+        **outcome, **figures,
     }
 
 
@@ -69,14 +69,15 @@ def bench_baseline(paths: Path, work: Path) -> dict:
 
 
 def print_core(core: dict) -> None:
+    rss, cpu = describe_serve(core, core["stored"])
     print(f"""core (mecm serve, SQLite, simulated carrier)
   accepted/s      {core['accepted_per_s']:10.0f}   ({core['ok']} OK of {core['requests']} requests, {core['errors']} errors)
   latency p50     {core['p50_ms']:10.2f} ms
   latency p99     {core['p99_ms']:10.2f} ms
   delivered/s     {core['delivered_per_s']:10.0f}   ({core['delivered']} delivered in {core['window_s']:.1f} s, first accepted to last final)
   lost            {core['lost']:10d}
-  peak RSS        {core['peak_rss_mb']:10.1f} MB
-  CPU             {core['cpu_s']:10.1f} s mecm ({core['cpu_s'] / max(1, core['stored']) * 1e6:.0f} us per message)""", flush=True)
+  peak RSS        {rss}
+  CPU             {cpu}""", flush=True)
 
 
 def main() -> None:

@@ -26,11 +26,13 @@ from bench.common import (
     MECM,
     cpu_s,
     demo,
+    describe_serve,
     free_port,
     mecm_env,
     peak_rss_mb,
     process,
     run_wrk,
+    serve_figures,
     wait_final,
     wait_http,
     write_paths,
@@ -92,7 +94,7 @@ def bench_smpp(work: Path) -> dict:
             result = run_wrk(f"http://127.0.0.1:{port}", paths)
             outcome = wait_final(work / "mecm.db", result["ok"])
             stats = httpx.get(control + "/stats", timeout=60).json()
-            server_rss, server_cpu = peak_rss_mb(server.pid), cpu_s(server.pid)
+            figures = serve_figures(server.pid)
             sim_rss, sim_cpu = peak_rss_mb(sim.pid), cpu_s(sim.pid)
     per_second = list(stats["per_second"].values())
     return {
@@ -104,13 +106,13 @@ def bench_smpp(work: Path) -> dict:
         "smsc_receipts_acked": stats["deliver_sm_acked"], "smsc_throttled": stats["throttled"],
         "smsc_commits": stats["commits"],
         "smsc_peak_submits_per_s": max(per_second, default=0),
-        "peak_rss_mb": server_rss, "cpu_s": server_cpu, "sim_peak_rss_mb": sim_rss, "sim_cpu_s": sim_cpu,
+        **figures, "sim_peak_rss_mb": sim_rss, "sim_cpu_s": sim_cpu,
     }
 
 
 def print_smpp(r: dict, ratio: float) -> None:
     others = {k: v for k, v in r["by_status"].items() if k != "DELIVERED_TO_DEVICE"}
-    mecm_per_message_us = r["cpu_s"] / r["stored"] * 1e6 if r["stored"] else float("nan")
+    rss, cpu = describe_serve(r, r["stored"])
     sim_per_submit_us = r["sim_cpu_s"] / r["smsc_submits"] * 1e6 if r["smsc_submits"] else float("nan")
     print(f"""smpp (mecm serve, SQLite, smpp carrier: window {WINDOW}, no rate cap -> mecm smsc-sim, receipts after {RECEIPT_DELAY_MS} ms)
   accepted/s      {r['accepted_per_s']:10.0f}   ({r['ok']} OK of {r['requests']} requests, {r['errors']} errors)
@@ -119,7 +121,7 @@ def print_smpp(r: dict, ratio: float) -> None:
   delivered/s     {r['delivered_per_s']:10.0f}   ({r['delivered']} delivered in {r['window_s']:.1f} s, first accepted to last final{'; not delivered: ' + json.dumps(others) if others else ''})
   lost            {r['lost']:10d}
   SMSC duplicates {r['smsc_duplicates']:10d}   ({r['smsc_submits']} submits, {r['smsc_receipts_acked']} receipts acknowledged, peak {r['smsc_peak_submits_per_s']} submits/s)
-  peak RSS        {r['peak_rss_mb']:10.1f} MB mecm, {r['sim_peak_rss_mb']:.1f} MB smsc-sim
-  CPU             {r['cpu_s']:10.1f} s mecm ({mecm_per_message_us:.0f} us per message), {r['sim_cpu_s']:.1f} s smsc-sim ({sim_per_submit_us:.0f} us per submit)
+  peak RSS        {rss}, {r['sim_peak_rss_mb']:.1f} MB smsc-sim
+  CPU             {cpu}, {r['sim_cpu_s']:.1f} s smsc-sim ({sim_per_submit_us:.0f} us per submit)
 ratio = smpp delivered/s / core accepted/s = {ratio:.2f}   (target >= {TARGET:.2f}, lost = 0, duplicates = 0)
 """, flush=True)

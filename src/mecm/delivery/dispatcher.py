@@ -76,7 +76,7 @@ class Dispatcher:
             now = time.time()
             if now - last_sweep >= _EXPIRY_SWEEP_S:
                 last_sweep = now
-                await self._writer.write(lambda c: queue.expire_overdue(c, _ms()))
+                await self._writer.write(lambda c: queue.expire_overdue(c, _ms()), can_wait=True)
             await self._slots.acquire()
             if self._stopping:  # stop() came while we waited for a slot: claim nothing more
                 self._slots.release()
@@ -84,7 +84,7 @@ class Dispatcher:
             try:
                 self._wake.clear()
                 batch = await self._writer.write(
-                    lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch)
+                    lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch), can_wait=True
                 )
             except BaseException:
                 self._slots.release()
@@ -142,7 +142,7 @@ class Dispatcher:
                 if outcome is None:
                     return  # stopping: it stays SENDING and is settled at the next start
         try:
-            await self._writer.write(self._recorder([message], [outcome]))
+            await self._writer.write(self._recorder([message], [outcome]), can_wait=True)
         except Exception:  # noqa: BLE001 - it stays SENDING and is settled at the next start
             log.exception("recording the settlement of message %d failed", message.id)
 
@@ -274,7 +274,7 @@ class _Recording:
             pairs, self._waiting = self._waiting, []
             try:
                 await self._dispatcher._writer.write(
-                    self._dispatcher._recorder([m for m, _ in pairs], [o for _, o in pairs])
+                    self._dispatcher._recorder([m for m, _ in pairs], [o for _, o in pairs]), can_wait=True
                 )
             except Exception:  # noqa: BLE001 - they stay SENDING and are settled at the next start
                 log.exception("recording %d outcomes failed", len(pairs))

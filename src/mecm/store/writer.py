@@ -8,8 +8,10 @@ load a commit carries hundreds of messages; idle, a lone write commits at once (
 If a grouped transaction fails, the writer rolls it back and replays each write in a transaction of
 its own, so one bad write fails alone and the others still commit.
 
-A writer whose writes wait for no client (the delivery worker's) may ``gather_s``: after the first
-write it waits that long for more, so it commits, and takes the shared write lock, less often.
+A writer may ``gather_s``: after a first write that ``can_wait`` (the delivery worker's claims and
+outcome records: no client waits on them) it waits that long for more, so it commits, and takes the
+shared write lock, less often. A write that cannot wait (a receipt or an MO an SMSC waits on: its
+window of unacknowledged deliver_sm is small) ends the gathering at once.
 
 When other processes write to the same database (``mecm serve``'s delivery worker), each grouped
 transaction holds ``lock`` (store/locks.py) from its BEGIN IMMEDIATE to its COMMIT, so writers take
@@ -71,6 +73,7 @@ class _Pending:
     write: Write
     future: asyncio.Future[Any] | None
     loop: asyncio.AbstractEventLoop | None
+    can_wait: bool = False
 
 
 _STOP = object()
@@ -92,11 +95,14 @@ class GroupCommitWriter:
         self.lock_held_s = 0.0  # from the lock (or BEGIN) to the end of COMMIT
         self._thread.start()
 
-    async def write(self, write: Write) -> Any:
-        """Run ``write`` in the next grouped transaction; return once it is committed."""
+    async def write(self, write: Write, *, can_wait: bool = False) -> Any:
+        """Run ``write`` in the next grouped transaction; return once it is committed.
+
+        ``can_wait``: nobody outside waits on it, so it may wait ``gather_s`` for company.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Pending(write, future, loop))
+        self._queue.put(_Pending(write, future, loop, can_wait))
         return await future
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -132,7 +138,7 @@ class GroupCommitWriter:
             if first is _STOP:
                 return
             batch = [first]
-            stop = self._gather(batch, time.monotonic() + self._gather_s)
+            stop = self._gather(batch, time.monotonic() + (self._gather_s if first.can_wait else 0.0))
             plan = self._plan([p.write for p in batch], dialect)  # before the lock: the lock is for SQL
             asked = time.perf_counter()
             if self._lock is not None:
@@ -166,6 +172,8 @@ class GroupCommitWriter:
             if item is _STOP:
                 return True
             batch.append(item)
+            if not item.can_wait:
+                deadline = 0.0  # someone waits on this one: commit what is here now
         return False
 
     def _commit_batch(self, connection: Connection, batch: list[_Pending], plan: list[Step] | None = None) -> None:

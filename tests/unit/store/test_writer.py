@@ -91,14 +91,28 @@ async def test_a_failing_write_fails_alone(engine: Engine) -> None:
     assert isinstance(results[1], StoreError)
 
 
-async def test_a_gathering_writer_commits_writes_of_a_few_ms_together(engine: Engine) -> None:
-    writer = GroupCommitWriter(engine, gather_s=0.05)
+async def test_writes_that_can_wait_are_gathered_into_one_commit(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine, gather_s=0.2)
     try:
         async def later(i: int) -> None:
-            await asyncio.sleep(0.005 * i)
-            await writer.write(Insert(messages, [row(i, status="PENDING")]))
+            await asyncio.sleep(0.01 * i)
+            await writer.write(Insert(messages, [row(i, status="PENDING")]), can_wait=True)
 
         await asyncio.gather(*(later(i) for i in range(1, 6)))
     finally:
         writer.close()
     assert writer.writes == 5 and writer.commits == 1
+
+
+async def test_a_write_someone_waits_on_ends_the_gathering(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine, gather_s=5.0)
+    try:
+        waiting = asyncio.ensure_future(writer.write(Insert(messages, [row(1, status="PENDING")]), can_wait=True))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        assert await writer.write(count_of("PENDING")) == 1  # committed with the gathered one, at once
+        assert time.monotonic() - started < 2.0
+        await waiting
+    finally:
+        writer.close()
+    assert writer.commits == 1

@@ -235,7 +235,7 @@ class SmppConnector(Connector):
             self.counters["submits"] += 1
             self._meter.record()
             try:
-                answer = await asyncio.wait_for(asyncio.shield(answer_future), self.config.enquire_link_s)
+                answer = await session.answer_within(answer_future, self.config.enquire_link_s)
             except TimeoutError:
                 answer_future.add_done_callback(lambda f: self._remember_late(message.id, f))
                 return self._in_doubt(f"no submit_sm_resp within {self.config.enquire_link_s:g} s")

@@ -64,6 +64,9 @@ class Session:
         self.enquire_link_s = enquire_link_s
         self._on_deliver = on_deliver
         self._writer: asyncio.StreamWriter | None = None
+        # PDUs written in one event-loop turn leave in one socket write (a window of submits, or a
+        # burst of deliver_sm_resp): one system call instead of one each, here and at the SMSC.
+        self._outgoing: list[bytes] = []
         self._pending: dict[int, asyncio.Future[P.Pdu]] = {}
         self._sequence = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -152,8 +155,31 @@ class Session:
         request.sequence = self._sequence
         future: asyncio.Future[P.Pdu] = asyncio.get_running_loop().create_future()
         self._pending[request.sequence] = future
-        self._writer.write(P.encode(request))
+        self._write(P.encode(request))
         return future
+
+    async def answer_within(self, future: asyncio.Future[P.Pdu], timeout_s: float) -> P.Pdu:
+        """The response ``send`` promised, or TimeoutError after ``timeout_s``. Unlike wait_for, the
+        promise stays pending on a time-out (a late response is still matched), and a cancelled
+        caller does not cancel it; and it costs one timer and one callback per submit."""
+        if not future.done():
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
+
+            def wake(_: object = None) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            future.add_done_callback(wake)
+            timer = loop.call_later(timeout_s, wake)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                future.remove_done_callback(wake)
+            if not future.done():
+                raise TimeoutError
+        return future.result()
 
     async def request(self, request: P.Pdu, timeout_s: float) -> P.Pdu:
         future = self.send(request)
@@ -164,7 +190,17 @@ class Session:
 
     def _answer(self, answer: P.Pdu) -> None:
         if self._writer is not None and not self._closed.is_set():
-            self._writer.write(P.encode(answer))
+            self._write(P.encode(answer))
+
+    def _write(self, data: bytes) -> None:
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(data)
+
+    def _flush(self) -> None:
+        data, self._outgoing = b"".join(self._outgoing), []
+        if self._writer is not None and not self._closed.is_set():
+            self._writer.write(data)
 
     # -- the two loops ---------------------------------------------------------------------------
 
