@@ -20,8 +20,13 @@ its core and delivery takes the other (make bench: 4,260 accepted/s in one proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
 
 from mecm.config import Settings
 from mecm.delivery.connectors import Connector, build_connector, statuses
@@ -32,6 +37,7 @@ from mecm.domain.ids import IdGenerator
 from mecm.services.catalog import Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
+from mecm.services.mo_parts import AlreadyHandedOn, MOParts
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
@@ -86,9 +92,10 @@ class Runtime:
             self.sending.on_accepted.append(self._wake_sender.wake)
         if self.deliver:
             receipts = Receipts(self.writer)
+            self.mo_parts = MOParts(self.writer, self.receive_mo)
             for carrier in self.catalog.carriers.values():
                 connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(receipts.deliver, mo=self.receive_mo)
+                await connector.start(receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
                 self.connectors[carrier.name] = connector
             self.receipts = receipts
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors)
@@ -101,6 +108,7 @@ class Runtime:
                     worker_link.address(self.database, "status"), self.carrier_status)
                 await self._status_server.start()
             self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
+            self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
 
     async def _take_worker_lock(self) -> None:
@@ -147,10 +155,12 @@ class Runtime:
         if self._worker_lock is not None:
             self._worker_lock.close()
 
-    async def receive_mo(self, carrier: str, source: str, code: str, text: str) -> None:
+    async def receive_mo(self, carrier: str, source: str, code: str, text: str,
+                         also: Callable[[Connection], Any] | None = None) -> None:
         """An MO from a carrier: the same inbound path as fireMessage (store, campaigns, reply).
 
-        Returns once it is stored, so the connector acknowledges it only then. An MO that cannot be
+        Returns once it is stored, so the connector acknowledges it only then. ``also`` runs in the
+        transaction that stores it (a multi-part MO's parts are deleted there). An MO that cannot be
         stored anywhere (a code no workspace owns, a sender that is not a number) is logged and
         dropped: refusing it would only make the carrier send it again forever.
         """
@@ -160,12 +170,21 @@ class Runtime:
         workspace = self.catalog.workspaces.get(owner) if owner is not None else None
         if workspace is None:
             log.warning("MO from carrier %s to code %s dropped: no workspace owns that code", carrier, code)
+            await self._drop(also)
             return
         try:
             await self.inbound.receive(InboundMO(workspace, source, code, text, carrier=carrier), self.catalog,
-                                       number_param="source_addr")
+                                       number_param="source_addr", also=also)
         except InvalidParameter as error:
             log.warning("MO from carrier %s to code %s dropped: %s", carrier, code, error.description)
+            await self._drop(also)
+
+    async def _drop(self, also: Callable[[Connection], Any] | None) -> None:
+        """An MO is dropped: what it would have written alongside (deleting its parts) is written alone."""
+        if also is not None:
+            assert self.writer is not None
+            with contextlib.suppress(AlreadyHandedOn):
+                await self.writer.write(also)
 
     async def reload_catalog(self) -> None:
         assert self.writer is not None
@@ -194,7 +213,7 @@ class Runtime:
         for carrier in self.catalog.carriers.values():
             if carrier.name not in self.connectors:
                 connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(self.receipts.deliver, mo=self.receive_mo)
+                await connector.start(self.receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
                 self.connectors[carrier.name] = connector
                 log.info("carrier %s connected", carrier.name)
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from mecm.delivery.connectors.base import Outcome, OutcomeKind
+from mecm.delivery.connectors.base import MOPart, Outcome, OutcomeKind
 from mecm.delivery.connectors.smpp import SmppConnector
 from mecm.smpp import pdu as P
-from mecm.smpp.parts import decode_short_message, parse_udh
+from mecm.smpp.parts import decode_short_message, join_parts, parse_udh
 from mecm.store.queue import Claimed
 from tests.support.smsc import SmscSim, smsc_sim
 
@@ -36,6 +36,7 @@ class Sinks:
     def __init__(self) -> None:
         self.receipts: list[tuple[str, str, str | None]] = []
         self.mos: list[tuple[str, str, str, str]] = []
+        self.mo_parts: list[MOPart] = []
 
     async def receipt(self, carrier: str, receipts: Any) -> None:
         assert carrier == "movil"
@@ -43,6 +44,17 @@ class Sinks:
 
     async def mo(self, carrier: str, source: str, destination: str, text: str) -> None:
         self.mos.append((carrier, source, destination, text))
+
+    async def mo_part(self, part: MOPart) -> None:
+        self.mo_parts.append(part)
+
+    def joined_parts(self) -> list[tuple[str, str, str, str]]:
+        """The parts received, grouped by message and joined in order (what the runtime stores)."""
+        groups: dict[tuple, dict[int, str]] = {}
+        for p in self.mo_parts:
+            groups.setdefault((p.carrier, p.source, p.destination, p.reference, p.total), {})[p.seq] = p.text
+        return [(*key[:3], join_parts([parts[i] for i in sorted(parts)])) for key, parts in groups.items()
+                if len(parts) == key[4]]
 
 
 def message(n: int, text: str, *, sender: str = "OGANGI", flags: str = "") -> Claimed:
@@ -80,7 +92,7 @@ async def connect(sim: SmscSim) -> AsyncIterator[Callable[..., Any]]:
                 "enquire_link_s": 2.0, "reconnect_base_s": 0.1, "reconnect_max_s": 0.5}
         connector = SmppConnector("movil", {**base, **settings})
         sinks = Sinks()
-        await connector.start(sinks.receipt, mo=sinks.mo)
+        await connector.start(sinks.receipt, mo=sinks.mo, mo_part=sinks.mo_part)
         started.append(connector)
         return connector, sinks
 
@@ -337,16 +349,22 @@ async def test_query_knows_what_the_smsc_accepted(sim: SmscSim, connect) -> None
 
 
 @pytest.mark.parametrize("concat", ["udh", "sar"])
-async def test_mos_single_and_multi_part_reach_the_mo_sink_whole(sim: SmscSim, connect, concat: str) -> None:
+async def test_mos_single_and_multi_part_reach_their_sinks(sim: SmscSim, connect, concat: str) -> None:
+    """A single MO goes to the MO sink; each part of a long one to the part sink (the runtime stores
+    and joins them), with the reference, total and sequence that put it in its place."""
     connector, sinks = await connect()
     await eventually(lambda: connector.status()["sessions"]["trx"] == "bound")
     long_text = "Quiero informacion sobre el plan " * 9  # 3 parts of GSM
     sim.inject_mo("584141234567", "1234", "OGANGI hola")
     sim.inject_mo("584149876543", "1234", long_text, parts=3, concat=concat)
     sim.inject_mo("584140000000", "1234", "مرحبا 😀 " * 12, parts=2, concat=concat, data_coding=8)
-    await eventually(lambda: len(sinks.mos) == 3)
-    assert sorted(sinks.mos) == sorted([
-        ("movil", "584141234567", "1234", "OGANGI hola"),
+    await eventually(lambda: len(sinks.mos) == 1 and len(sinks.mo_parts) == 5)
+    assert sinks.mos == [("movil", "584141234567", "1234", "OGANGI hola")]
+    assert sorted((p.source, p.total, p.seq) for p in sinks.mo_parts) == [
+        ("584140000000", 2, 1), ("584140000000", 2, 2),
+        ("584149876543", 3, 1), ("584149876543", 3, 2), ("584149876543", 3, 3)]
+    assert {p.wait_s for p in sinks.mo_parts} == {60.0}  # the carrier's mo_reassembly_s
+    assert sorted(sinks.joined_parts()) == sorted([
         ("movil", "584149876543", "1234", long_text),
         ("movil", "584140000000", "1234", "مرحبا 😀 " * 12),
     ])

@@ -405,6 +405,33 @@ def test_mos_from_the_smsc_trigger_the_campaign_and_the_reply_goes_back_over_smp
         assert len(recorded_submits(sim)) == 3
 
 
+def test_acknowledged_parts_of_an_mo_survive_a_crash_and_the_mo_completes_after_it(tmp_path: Path) -> None:
+    """Two of three parts arrive and are acknowledged; mecm is killed; after the restart the third
+    part comes and the whole MO is stored once, and answered by its campaign."""
+    def campaign(server: Server) -> None:
+        server.cli("admin", "campaign", "add", "--workspace", str(server.creds["instance_id"]),
+                   "--code", server.creds["code"], "--name", "plans", "--keyword", "^plan\\b",
+                   "--reply", CAMPAIGN_REPLY, "--priority", "5")
+
+    with one_carrier(tmp_path, setup=campaign) as (sim, server):
+        code, sender = server.creds["code"], "584141110009"
+        sim.wait_for(lambda: sim.stats()["sessions"])
+        sim.inject_mo(sender, code, LONG_MO, parts=3, concat="udh", only=[1, 2], reference=77)
+        sim.wait_for(lambda: sim.stats()["deliver_sm_acked"] >= 2)
+        assert server.count("mo_parts") == 2  # acknowledged only once stored
+
+        server.kill()
+        binds = sim.stats()["binds"]
+        server.start()
+        sim.wait_for(lambda: sim.stats()["binds"] > binds)
+        sim.inject_mo(sender, code, LONG_MO, parts=3, concat="udh", only=[3], reference=77)
+
+        replies = sim.wait_for(lambda: recorded_submits(sim))
+        assert [(cstr(r.destination_addr), gsm_decode(r.short_message)) for r in replies] == [(sender, CAMPAIGN_REPLY)]
+        assert server.query("SELECT sender, text, keyword FROM mo_messages") == [(sender, LONG_MO, "^plan\\b")]
+        assert server.count("mo_parts") == 0
+
+
 # -- 6. mecm restarts -----------------------------------------------------------------------------
 
 

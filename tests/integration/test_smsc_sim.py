@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-import time
 
 import pytest
 import smpplib.smpp
 
 from mecm.smpp import pdu as p
 from mecm.smpp.parts import (
-    Reassembler,
     decode_short_message,
+    join_parts,
     parse_udh,
     split_for_submit,
 )
@@ -144,7 +143,7 @@ async def test_injected_mos_arrive_whole(sim: SmscSim, esme: Esme) -> None:
     text = "Quiero información del plan 😀 " * 5
     sim.inject_mo("584149999999", "12345", text, parts=3, concat="udh", data_coding=8, reverse=True)
     sim.inject_mo("584148888888", "12345", "parte uno y parte dos", parts=2, concat="sar", data_coding=3)
-    reassembler, whole = Reassembler(), []
+    groups: dict[tuple[str, int], dict[int, str]] = {}
     for _ in range(5):
         deliver = await esme.next_deliver()
         source, coding = deliver.fields["source_addr"], deliver.fields["data_coding"]
@@ -154,9 +153,8 @@ async def test_injected_mos_arrive_whole(sim: SmscSim, esme: Esme) -> None:
             ref, total, seq = (p.tlv_int(deliver.tlvs[t]) for t in
                                (p.SAR_MSG_REF_NUM, p.SAR_TOTAL_SEGMENTS, p.SAR_SEGMENT_SEQNUM))
             data = deliver.fields["short_message"]
-        done = reassembler.add((source, "12345"), ref, total, seq, decode_short_message(data, coding), time.time())
-        if done is not None:
-            whole.append(done)
+        groups.setdefault((source, ref), {})[seq] = decode_short_message(data, coding)
+    whole = [join_parts([parts[i] for i in sorted(parts)]) for parts in groups.values()]
     assert sorted(whole) == sorted([text, "parte uno y parte dos"])
     assert sim.stats()["mo_sent"] == 6
 

@@ -134,7 +134,8 @@ class SmscSim:
         return self._call("GET", "/pdus", params=params)
 
     def inject_mo(self, source: str, destination: str, text: str, **options: Any) -> dict[str, Any]:
-        """options: parts, concat ("udh", "sar", "payload"), data_coding (0, 3, 8), system_id, reverse."""
+        """options: parts, concat ("udh", "sar", "payload"), data_coding (0, 3, 8), system_id, reverse,
+        only (part numbers to send), reference (the concatenation reference to use)."""
         return self._call("POST", "/mo", json={"source": source, "destination": destination, "text": text, **options})
 
     def configure(self, **changes: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ and the MO is kept all the same.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,10 @@ class InboundService:
         self._ids = ids
         self._sending = sending
 
-    async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber") -> MOView:
+    async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber",
+                      also: Callable[[Connection], Any] | None = None) -> MOView:
+        """Store the MO (and its campaign reply); ``also`` runs in the same transaction (the deletion
+        of a multi-part MO's stored parts)."""
         subscriber = normalize_mo_number(mo.subscriber, number_param)
         carrier = mo.carrier if mo.carrier is not None else (route(subscriber, catalog, None) or "")
         rule = keywords.match(mo.text, catalog.rules.get((mo.workspace.id, mo.code), ()))
@@ -69,7 +73,7 @@ class InboundService:
             "response_message_id": reply_row["id"] if reply_row else None,
             "received_at_ms": int(time.time() * 1000),
         }
-        await self._writer.write(_store(mo_row, reply_row))
+        await self._writer.write(_store(mo_row, reply_row, also))
         if reply_row is not None:
             self._sending._wake()
         return mo_view_of(mo_row)
@@ -83,8 +87,11 @@ def _sendable(text: str) -> bool:
     return True
 
 
-def _store(mo_row: dict[str, Any], reply_row: dict[str, Any] | None):  # noqa: ANN202
+def _store(mo_row: dict[str, Any], reply_row: dict[str, Any] | None,
+           also: Callable[[Connection], Any] | None):  # noqa: ANN202
     def write(connection: Connection) -> None:
+        if also is not None:
+            also(connection)
         connection.execute(mo_messages.insert(), [mo_row])
         if reply_row is not None:
             connection.execute(messages.insert(), [reply_row])

@@ -172,7 +172,7 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
 
     0 and 1 are read as the GSM 03.38 default alphabet, 3 as Latin-1, 8 as UTF-16-BE. A UCS-2 part
     that ends inside a surrogate pair (some handsets cut there) keeps the lone half, so that
-    `Reassembler` can join it with the other half. Raises ValueError for other codings or bytes
+    `join_parts` can join it with the other half. Raises ValueError for other codings or bytes
     that the coding cannot hold.
     """
     if data_coding in (DC_DEFAULT, DC_IA5):
@@ -189,60 +189,10 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
     raise ValueError(f"data_coding {data_coding} is not a text coding we read")
 
 
-def _join(texts: list[str]) -> str:
+def join_parts(texts: list[str]) -> str:
     """Concatenate parts, merging surrogate halves that were cut apart; a half with no partner
     becomes U+FFFD."""
     joined = "".join(texts)
     if not any("\ud800" <= ch <= "\udfff" for ch in joined):
         return joined
     return joined.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
-
-
-@dataclass
-class _Group:
-    started: float
-    parts: dict[int, str]
-
-
-class Reassembler:
-    """Collects the parts of concatenated MOs until each message is whole.
-
-    Groups are keyed by the caller's `key` (typically (source, destination)), the reference and the
-    total, so two messages that reuse a reference with different totals stay apart. Not
-    thread-safe; one per inbound stream.
-    """
-
-    def __init__(self) -> None:
-        self._groups: dict[tuple, _Group] = {}
-
-    def __len__(self) -> int:
-        """Incomplete messages held."""
-        return len(self._groups)
-
-    def add(self, key: tuple, ref: int, total: int, seq: int, text: str, now: float) -> str | None:
-        """The whole text when this part completes its message, else None.
-
-        A repeated part is ignored. A part that claims total <= 1 or a sequence outside 1..total
-        cannot be placed and is returned on its own, rather than dropped.
-        """
-        if total <= 1 or not 1 <= seq <= total:
-            return _join([text])
-        group_key = (key, ref, total)
-        group = self._groups.get(group_key)
-        if group is None:
-            group = self._groups[group_key] = _Group(now, {})
-        group.parts.setdefault(seq, text)
-        if len(group.parts) < total:
-            return None
-        del self._groups[group_key]
-        return _join([group.parts[i] for i in range(1, total + 1)])
-
-    def expire(self, now: float, timeout_s: float) -> list[tuple[tuple, str]]:
-        """Give up on messages whose first part came more than `timeout_s` ago: each comes back as
-        (key, the parts received joined in order), to be handled as one MO."""
-        expired = []
-        for group_key, group in list(self._groups.items()):
-            if now - group.started > timeout_s:
-                del self._groups[group_key]
-                expired.append((group_key[0], _join([group.parts[s] for s in sorted(group.parts)])))
-        return expired

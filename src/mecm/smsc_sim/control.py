@@ -9,7 +9,8 @@ signal handling of its own.
     GET  /config       the current settings (password hidden)
     POST /config       {"throttle_share": 0.5, ...}: change run-time settings (all or none)
     POST /mo           {"source", "destination", "text", "parts", "concat", "data_coding",
-                       "system_id", "reverse"}: deliver an MO to the bound receivers
+                       "system_id", "reverse", "only", "reference"}: deliver an MO to the bound
+                       receivers ("only": just these part numbers; "reference": the one to use)
     POST /disconnect   drop every ESME connection
     POST /reset        forget submits, PDUs, counters and queues; restore the start-up settings
 """
@@ -121,7 +122,8 @@ def _configure(smsc: Smsc, changes: dict[str, Any]) -> dict:
 
 
 def _mo(smsc: Smsc, data: dict[str, Any]) -> dict:
-    allowed = {"source", "destination", "text", "parts", "concat", "data_coding", "system_id", "reverse"}
+    allowed = {"source", "destination", "text", "parts", "concat", "data_coding", "system_id", "reverse", "only",
+               "reference"}
     unknown = set(data) - allowed
     if unknown:
         raise HttpError(400, f"unknown field {min(unknown)}")
@@ -131,6 +133,7 @@ def _mo(smsc: Smsc, data: dict[str, Any]) -> dict:
     try:
         return smsc.inject_mo(data["source"], data["destination"], data["text"], parts=data.get("parts"),
                               concat=data.get("concat", "udh"), data_coding=data.get("data_coding"),
-                              system_id=data.get("system_id"), reverse=bool(data.get("reverse", False)))
+                              system_id=data.get("system_id"), reverse=bool(data.get("reverse", False)),
+                              only=data.get("only"), reference=data.get("reference"))
     except (ValueError, TypeError) as error:
         raise HttpError(400, str(error)) from None

@@ -257,15 +257,27 @@ class Smsc:
 
     def inject_mo(self, source: str, destination: str, text: str, *, parts: int | None = None,
                   concat: str = "udh", data_coding: int | None = None, system_id: str | None = None,
-                  reverse: bool = False) -> dict:
-        """Queue an MO for the receivers of `system_id` (default: the configured one)."""
-        self._mo_reference = (self._mo_reference + 1) % 0x10000
-        pdus = build_mo(source, destination, text, reference=self._mo_reference, parts=parts,
+                  reverse: bool = False, only: list[int] | None = None, reference: int | None = None) -> dict:
+        """Queue an MO for the receivers of `system_id` (default: the configured one).
+
+        `only`: send just these parts (1-based), as a network that lost the others would; with the
+        same `reference` a later call can send the rest.
+        """
+        if reference is None:
+            self._mo_reference = (self._mo_reference + 1) % 0x10000
+            reference = self._mo_reference
+        elif not 0 <= reference <= 0xFFFF:
+            raise ValueError("reference must be 0 to 65535")
+        pdus = build_mo(source, destination, text, reference=reference, parts=parts,
                         concat=concat, data_coding=data_coding)
+        if only is not None:
+            if not all(isinstance(n, int) and 1 <= n <= len(pdus) for n in only):
+                raise ValueError(f"only must list part numbers from 1 to {len(pdus)}")
+            pdus = [pdus[n - 1] for n in only]
         system_id = system_id or self.config.system_id
         deliveries = [Delivery(pdu, system_id) for pdu in pdus]
         self.enqueue(deliveries[::-1] if reverse else deliveries)
-        return {"reference": self._mo_reference, "pdus": len(pdus),
+        return {"reference": reference, "pdus": len(pdus),
                 "receivers": sum(1 for s in self.sessions if s.receives and s.system_id == system_id)}
 
     def enqueue(self, deliveries: list[Delivery]) -> None:

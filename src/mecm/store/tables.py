@@ -176,6 +176,24 @@ message_parts = Table(
 )
 Index("ix_message_parts_message", message_parts.c.message_id)
 
+# The parts of a multi-part MO received so far, each stored before the carrier is answered, so an
+# acknowledged part survives a crash. When the last part comes (or the wait for it ends) the parts
+# are deleted in the transaction that stores the whole MO.
+mo_parts = Table(
+    "mo_parts",
+    metadata,
+    Column("carrier", String(100), primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("destination", String(32), primary_key=True),
+    Column("reference", Integer, primary_key=True),
+    Column("total", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("received_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),  # handed on incomplete after this
+)
+Index("ix_mo_parts_expiry", mo_parts.c.expires_at_ms)
+
 settings_kv = Table(
     "settings_kv",
     metadata,

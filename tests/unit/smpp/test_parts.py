@@ -10,8 +10,8 @@ from mecm.domain import text as t
 from mecm.domain.text import decode_gsm7, encode_gsm7, split_segments
 from mecm.smpp.parts import (
     Part,
-    Reassembler,
     decode_short_message,
+    join_parts,
     pack_septets,
     parse_udh,
     split_for_submit,
@@ -121,10 +121,7 @@ def test_split_then_reassemble_gives_the_text_back(text: str, concat: str, refer
     assert len(parts) == len(split_segments(text))
     texts = _text_of(parts, packed)
     assert "".join(texts) == text
-    reassembler = Reassembler()
-    results = [reassembler.add(("a", "b"), reference, len(parts), seq, piece, 0.0)
-               for seq, piece in reversed(list(enumerate(texts, 1)))]
-    assert results[-1] == text and results[:-1] == [None] * (len(parts) - 1)
+    assert join_parts(texts) == text
     for part in parts:
         assert _air_octets(part, packed) <= 140
         assert len(part.short_message) <= 254
@@ -173,44 +170,7 @@ def test_decode_short_message() -> None:
         decode_short_message(b"abc", 8)
 
 
-def test_reassembler_joins_in_order_and_ignores_duplicates() -> None:
-    r = Reassembler()
-    assert r.add(("s", "d"), 5, 3, 2, "B", 0.0) is None
-    assert r.add(("s", "d"), 5, 3, 2, "X", 0.1) is None  # a repeat of part 2
-    assert r.add(("s", "d"), 5, 3, 3, "C", 0.2) is None
-    assert r.add(("s", "d"), 5, 3, 1, "A", 0.3) == "ABC"
-    assert len(r) == 0
-
-
-def test_reassembler_keeps_senders_and_references_apart() -> None:
-    r = Reassembler()
-    assert r.add(("s1", "d"), 5, 2, 1, "one-", 0.0) is None
-    assert r.add(("s2", "d"), 5, 2, 1, "two-", 0.0) is None
-    assert r.add(("s1", "d"), 6, 2, 2, "other", 0.0) is None
-    assert r.add(("s2", "d"), 5, 2, 2, "b", 0.0) == "two-b"
-    assert r.add(("s1", "d"), 5, 2, 2, "a", 0.0) == "one-a"
-    assert len(r) == 1
-
-
-def test_reassembler_joins_a_surrogate_pair_cut_between_parts() -> None:
+def test_join_parts_mends_a_surrogate_pair_cut_between_parts() -> None:
     halves = [decode_short_message(b, 8) for b in ("x😀".encode("utf-16-be")[:4], "😀".encode("utf-16-be")[2:])]
-    r = Reassembler()
-    r.add(("s", "d"), 1, 2, 1, halves[0], 0.0)
-    assert r.add(("s", "d"), 1, 2, 2, halves[1], 0.0) == "x😀"
-
-
-def test_reassembler_passes_through_parts_it_cannot_place() -> None:
-    r = Reassembler()
-    assert r.add(("s", "d"), 1, 1, 1, "single", 0.0) == "single"
-    assert r.add(("s", "d"), 1, 3, 4, "bad seq", 0.0) == "bad seq"
-    assert len(r) == 0
-
-
-def test_expire_returns_incomplete_messages_as_one() -> None:
-    r = Reassembler()
-    r.add(("s", "d"), 1, 3, 3, "C", 10.0)
-    r.add(("s", "d"), 1, 3, 1, "A", 11.0)
-    r.add(("t", "d"), 2, 2, 1, "fresh", 50.0)
-    assert r.expire(now=30.0, timeout_s=60.0) == []
-    assert r.expire(now=75.0, timeout_s=60.0) == [(("s", "d"), "AC")]
-    assert len(r) == 1
+    assert join_parts(halves) == "x😀"
+    assert join_parts(halves[:1]) == "x\ufffd"  # half a pair alone becomes the replacement character

@@ -2,7 +2,8 @@
 
 A connector moves messages to a carrier and reports what happened as one of a few fixed outcomes.
 It never decides on retries: the dispatcher does. Receipts come back through the ``ReceiptSink``
-and mobile-originated messages through the optional ``MOSink`` handed to it at start.
+and mobile-originated messages through the optional ``MOSink`` handed to it at start (the parts of a
+multi-part MO through the ``MOPartSink``: the runtime stores and joins them).
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ OutcomeCallback = Callable[[Claimed, Outcome], None]
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class MOPart:
+    """One part of a multi-part MO (UDH or SAR), decoded; ``wait_s``: how long to wait for the others
+    before handing on the parts that came as one MO."""
+
+    carrier: str
+    source: str
+    destination: str
+    reference: int
+    total: int
+    seq: int
+    text: str
+    wait_s: float
+
+
+# Returns once the part is stored (and, when it was the last one, the whole MO): only then may the
+# carrier be answered.
+MOPartSink = Callable[[MOPart], Awaitable[None]]
+
+
 def _as_outcome(carrier: str, message: Claimed, error: Exception) -> Outcome:
     log.warning("submit of message %d to %s failed: %r", message.id, carrier, error)
     return Outcome.retry(f"submit failed: {error.__class__.__name__}")
@@ -81,9 +102,11 @@ class Connector(abc.ABC):
         self.name = name
         self.settings = settings
 
-    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None) -> None:
+    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None,
+                    mo_part: MOPartSink | None = None) -> None:
         self._receipts = receipts
         self._mo = mo
+        self._mo_part = mo_part
 
     @abc.abstractmethod
     async def submit(self, message: Claimed) -> Outcome:

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
-from mecm.delivery.connectors.base import Connector, MOSink, Outcome, OutcomeCallback, ReceiptSink
+from mecm.delivery.connectors.base import Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
 from mecm.store.writer import ExecuteMany, GroupCommitWriter
@@ -82,8 +82,9 @@ class SimulatorConnector(Connector):
         self._pump: asyncio.Task[None] | None = None
         self._writer: GroupCommitWriter | None = None
 
-    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None) -> None:
-        await super().start(receipts, mo=mo)
+    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None,
+                    mo_part: MOPartSink | None = None) -> None:
+        await super().start(receipts, mo=mo, mo_part=mo_part)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{self.state_path}", connect_args={"check_same_thread": False})
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from mecm.delivery.connectors.base import (
     Connector,
+    MOPartSink,
     MOSink,
     Outcome,
     OutcomeKind,
@@ -82,12 +83,12 @@ class SmppConnector(Connector):
 
     # -- life cycle ------------------------------------------------------------------------------
 
-    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None) -> None:
-        await super().start(receipts, mo=mo)
-        self._inbound = Inbound(self.name, self.config, receipts, mo)
+    async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None,
+                    mo_part: MOPartSink | None = None) -> None:
+        await super().start(receipts, mo=mo, mo_part=mo_part)
+        self._inbound = Inbound(self.name, self.config, receipts, mo, mo_part)
         for role in self._roles:
             self._tasks.append(asyncio.create_task(self._keep_bound(role), name=f"smpp-{self.name}-{role}"))
-        self._tasks.append(asyncio.create_task(self._expire_fragments(), name=f"smpp-{self.name}-mo-expiry"))
 
     def stop_submitting(self) -> None:
         """Send no more messages: those waiting for the window or a token come back at once as
@@ -150,15 +151,6 @@ class SmppConnector(Connector):
             delay = reconnect_delay(failures, self.config.reconnect_base_s, self.config.reconnect_max_s)
             failures += 1
             await asyncio.sleep(delay)
-
-    async def _expire_fragments(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.5, self.config.mo_reassembly_s / 4))
-            assert self._inbound is not None
-            try:
-                await self._inbound.expire()
-            except Exception:
-                log.exception("smpp %s: handing on an incomplete MO failed", self.name)
 
     async def _on_deliver(self, pdu: P.Pdu) -> int:
         assert self._inbound is not None

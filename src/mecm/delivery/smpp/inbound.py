@@ -8,23 +8,22 @@ that loses nothing, since the SMSC delivers again what we did not answer.
   both are there, else from the receipt text. Its id goes to the receipt sink normalised as the
   submit_sm_resp ids are (``id_format``), so the two meet; the store matches them exactly.
   Non-final states (ENROUTE, ACCEPTD) are acknowledged and ignored.
-* An MO is decoded (data_coding 0, 1, 3 or 8), its parts joined (UDH or SAR) by a ``Reassembler``;
-  a message still missing parts after ``mo_reassembly_s`` is handed on with the parts that came.
-  Parts already answered are held in memory until the message is whole (a crash loses those).
+* An MO is decoded (data_coding 0, 1, 3 or 8). A part of a longer one (UDH or SAR) goes to the
+  part sink, which stores it before it is answered and joins the parts when the last one comes (or
+  hands on those that came, after ``mo_reassembly_s``): see services/mo_parts.py. A part that cannot
+  be placed (total of 1, a sequence outside 1..total) is handed on as an MO of its own.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
-from mecm.delivery.connectors.base import MOSink, ReceiptSink
+from mecm.delivery.connectors.base import MOPart, MOPartSink, MOSink, ReceiptSink
 from mecm.delivery.smpp.config import SmppSettings
 from mecm.delivery.smpp.outcomes import MESSAGE_STATE_STAT, normalise_id
 from mecm.domain.status import Status
 from mecm.smpp import pdu as P
-from mecm.smpp.parts import Reassembler, decode_short_message, parse_udh
+from mecm.smpp.parts import decode_short_message, join_parts, parse_udh
 from mecm.smpp.receipt import final_status, parse_receipt_text
 
 log = logging.getLogger(__name__)
@@ -37,14 +36,13 @@ class Inbound:
         config: SmppSettings,
         receipts: ReceiptSink,
         mo: MOSink | None,
-        clock: Callable[[], float] = time.monotonic,
+        mo_part: MOPartSink | None = None,
     ) -> None:
         self.carrier = carrier
         self._config = config
         self._receipts = receipts
         self._mo = mo
-        self._clock = clock
-        self._reassembler = Reassembler()
+        self._mo_part = mo_part
         self.receipts = 0
         self.mos = 0
 
@@ -100,19 +98,18 @@ class Inbound:
         except ValueError as error:
             log.warning("smpp %s: an MO from %s refused: %s", self.carrier, source, error)
             return P.ESME_RX_P_APPN
+        if concat is not None and concat[1] > 1 and 1 <= concat[2] <= concat[1]:
+            if self._mo_part is None:
+                log.warning("smpp %s: an MO part from %s dropped: no MO sink is wired", self.carrier, source)
+                return P.ESME_ROK
+            reference, total, seq = concat
+            await self._mo_part(MOPart(self.carrier, source, destination, reference, total, seq, text,
+                                       self._config.mo_reassembly_s))
+            return P.ESME_ROK
         if concat is not None:
-            whole = self._reassembler.add((source, destination), *concat, text, self._clock())
-            if whole is None:
-                return P.ESME_ROK  # held until the other parts come
-            text = whole
+            text = join_parts([text])  # a part that cannot be placed: half a surrogate pair is not kept
         await self._hand_on(source, destination, text)
         return P.ESME_ROK
-
-    async def expire(self) -> None:
-        """Hand on, as they are, the MOs whose missing parts did not come within mo_reassembly_s."""
-        for (source, destination), text in self._reassembler.expire(self._clock(), self._config.mo_reassembly_s):
-            log.warning("smpp %s: an MO from %s came incomplete; handed on as received", self.carrier, source)
-            await self._hand_on(source, destination, text)
 
     async def _hand_on(self, source: str, destination: str, text: str) -> None:
         if self._mo is None:
