@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,6 +23,7 @@ from mecm.smpp import pdu as P
 from mecm.smpp.parts import decode_short_message, join_parts, parse_udh
 from mecm.store.queue import Claimed
 from tests.support.smsc import SmscSim, smsc_sim
+from tests.support.tls import Certificates, make_certificates
 
 pytestmark = pytest.mark.integration
 
@@ -380,3 +382,40 @@ async def test_a_transmitter_receiver_pair_sends_and_receives(sim: SmscSim, conn
     assert sinks.receipts[0][0] == outcome.carrier_message_id
     assert sinks.mos == [("movil", "584141234567", "1234", "over rx")]
     assert sim.stats()["binds"] == 2
+
+
+# -- TLS ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def tls_sim(tmp_path: Path) -> Iterator[tuple[SmscSim, Certificates]]:
+    certificates = make_certificates(tmp_path / "certs")
+    with smsc_sim(password=PASSWORD, receipt_delay_ms=20, tls_cert=certificates.cert,
+                  tls_key=certificates.key) as started:
+        yield started, certificates
+
+
+async def test_over_tls_the_bind_checks_the_smscs_certificate_and_delivers(tls_sim) -> None:  # noqa: ANN001
+    sim, certificates = tls_sim
+    base = {"host": sim.host, "port": sim.port, "system_id": sim.system_id, "password": PASSWORD,
+            "enquire_link_s": 2.0, "reconnect_base_s": 0.1, "reconnect_max_s": 0.5, "tls": True}
+    trusting, sinks = SmppConnector("movil", {**base, "tls_ca": str(certificates.ca)}), Sinks()
+    untrusting = SmppConnector("movil", base)  # the system's CAs only: this SMSC's certificate is unknown
+    plain = SmppConnector("movil", {**base, "tls": False})
+    for connector in (trusting, untrusting, plain):
+        await connector.start(sinks.receipt, mo=sinks.mo, mo_part=sinks.mo_part)
+    try:
+        await eventually(lambda: trusting.status()["sessions"]["trx"] == "bound")
+        outcome = await trusting.submit(message(1, "over TLS"))
+        assert outcome.kind is OutcomeKind.ACCEPTED
+        await eventually(lambda: sinks.receipts)
+        assert sinks.receipts[0][:2] == (outcome.carrier_message_id, "DELIVERED_TO_DEVICE")
+        assert [decode_short_message(short_message(p), 0) for p in submits(sim)] == ["over TLS"]
+        await asyncio.sleep(1.0)  # several reconnect tries of the other two
+        assert untrusting.status()["sessions"]["trx"] != "bound"
+        assert plain.status()["sessions"]["trx"] != "bound"
+        assert sim.stats()["binds"] == 1
+    finally:
+        for connector in (trusting, untrusting, plain):
+            await connector.stop()
+

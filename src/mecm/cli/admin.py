@@ -130,6 +130,7 @@ def carrier_add(
     tps: float = typer.Option(None, help="smpp: submits per second, one per part; 0 = no limit (default 0)."),
     tls: bool = typer.Option(None, "--tls/--no-tls", help="smpp: connect over TLS (default no)."),
     tls_verify: bool = typer.Option(None, "--tls-verify/--no-tls-verify", help="smpp: check the TLS certificate (default yes)."),
+    tls_ca: str = typer.Option(None, "--tls-ca", help="smpp: PEM file of CA certificates to trust (a private CA)."),
     concat: str = typer.Option(None, help="smpp: long messages as udh (default), sar or payload."),
     gsm_packed: bool = typer.Option(None, "--gsm-packed/--no-gsm-packed", help="smpp: pack GSM 7-bit text (default no)."),
     on_unknown: str = typer.Option(None, help="smpp: a submit with a lost answer: query (default), resend or fail."),
@@ -158,7 +159,7 @@ def carrier_add(
         given = {
             "host": host, "port": port, "system_id": system_id, "password": password,
             "system_type": system_type, "bind": bind, "window": window, "tps": tps, "tls": tls,
-            "tls_verify": tls_verify, "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
+            "tls_verify": tls_verify, "tls_ca": tls_ca, "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
             "enquire_link_s": enquire_link_s, "id_format": id_format, "throttle_pause_s": throttle_pause_s,
             "supports_query": supports_query, "mo_reassembly_s": mo_reassembly_s,
             "reconnect_base_s": reconnect_base_s, "reconnect_max_s": reconnect_max_s,

@@ -73,6 +73,8 @@ def smsc_sim(
     record_path: str = typer.Option(None, envvar=_env("record_path"),
                                     help="Append every PDU, in and out, as JSON lines to this file."),
     seed: int = typer.Option(None, envvar=_env("seed"), help="Random seed, for reproducible runs."),
+    tls_cert: str = typer.Option(None, envvar=_env("tls_cert"), help="PEM certificate: serve SMPP over TLS."),
+    tls_key: str = typer.Option(None, envvar=_env("tls_key"), help="The certificate's PEM private key."),
     as_json: bool = typer.Option(False, "--json", help="Print the listening line as one JSON object."),
 ) -> None:
     """Run a simulated SMSC (SMPP 3.4 server) with an HTTP control interface."""
@@ -88,6 +90,7 @@ def smsc_sim(
             answer_enquire_link=answer_enquire_link, enquire_link_interval_s=enquire_link_interval_s,
             deliver_retry_s=deliver_retry_s,
             deliver_timeout_s=deliver_timeout_s, db_path=db_path, record_path=record_path, seed=seed,
+            tls_cert=tls_cert, tls_key=tls_key,
         )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

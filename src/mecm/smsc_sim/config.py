@@ -53,6 +53,8 @@ class SimConfig:
     record_path: str | None = None  # JSON-lines file of every PDU received and sent
     record_limit: int = 100_000  # PDUs kept in memory for GET /pdus
     seed: int | None = None  # for reproducible throttling, errors and failures
+    tls_cert: str | None = None  # PEM certificate (chain): SMPP over TLS on the SMPP port
+    tls_key: str | None = None  # its PEM private key
 
     def __post_init__(self) -> None:
         self.validate()
@@ -74,6 +76,8 @@ class SimConfig:
             raise ValueError("error_status must fit 32 bits")
         if self.deliver_window < 1:
             raise ValueError("deliver_window must be at least 1")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply run-time changes (POST /config): all or none."""

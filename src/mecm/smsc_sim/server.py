@@ -13,6 +13,7 @@ read in that turn are committed together and answered, and each session's PDUs g
 from __future__ import annotations
 
 import asyncio
+import ssl
 import collections
 import contextlib
 import random
@@ -89,11 +90,19 @@ class Smsc:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.deadlines = Deadlines(self._loop)
-        self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
+        self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port,
+                                                  ssl=self._tls_context())
         self.port = self._server.sockets[0].getsockname()[1]
         for submit in self.store.receipts_due():  # receipts a restart interrupted
             if self._wants_receipt(submit):
                 self._schedule_receipt(submit)
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self.config.tls_cert is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        return context
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -360,3 +360,15 @@ def test_carrier_status_lists_every_connector_without_secrets() -> None:
     assert status["sessions"] == {"trx": "down"} and (status["window"], status["tps"]) == (20, 100.0)
     assert status["window_in_use"] == 0 and status["submits"] == 0
     assert "s3cr3t!" not in json.dumps(rows)
+
+
+def test_a_tls_ca_file_that_is_not_pem_certificates_is_refused(tmp_path) -> None:  # noqa: ANN001
+    from mecm.delivery.smpp.config import SmppSettings
+    from mecm.errors import InvalidParameter
+
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    base = {"host": "127.0.0.1", "port": 2775, "system_id": "x", "tls": True}
+    for path in (tmp_path / "junk.pem", tmp_path / "missing.pem"):
+        with pytest.raises(InvalidParameter) as refused:
+            SmppSettings.parse({**base, "tls_ca": str(path)})
+        assert refused.value.name == "tls-ca"

@@ -118,7 +118,7 @@ class SmppConnector(Connector):
         return Session(
             f"{self.name}/{role}", host=c.host, port=c.port, bind_command=_BIND_COMMANDS[role],
             system_id=c.system_id, password=c.password, system_type=c.system_type, tls=c.tls,
-            tls_verify=c.tls_verify, enquire_link_s=c.enquire_link_s, on_deliver=on_deliver,
+            tls_verify=c.tls_verify, tls_ca=c.tls_ca, enquire_link_s=c.enquire_link_s, on_deliver=on_deliver,
         )
 
     async def _keep_bound(self, role: str) -> None:

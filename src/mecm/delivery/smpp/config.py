@@ -9,6 +9,7 @@ and the connector agree on what is valid. The password never appears in a repr.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from mecm.errors import InvalidParameter
@@ -32,6 +33,7 @@ class SmppSettings:
     throttle_pause_s: float = 1.0  # the pause after ESME_RTHROTTLED, doubled while throttles go on
     tls: bool = False
     tls_verify: bool = True
+    tls_ca: str = ""  # a PEM file of CA certificates to trust besides the system's (a private CA)
     concat: str = "udh"
     gsm_packed: bool = False
     on_unknown: str = "query"  # read by the dispatcher: what to do with an in-doubt submit
@@ -73,10 +75,19 @@ class SmppSettings:
         _require(0 < self.mo_reassembly_s <= 86_400, "mo-reassembly-s", "must be above 0, at most 86400")
         _require(0 < self.reconnect_base_s <= self.reconnect_max_s, "reconnect-base-s",
                  "must be above 0 and at most reconnect-max-s")
+        _require(not self.tls_ca or self.tls, "tls-ca", "needs --tls")
+        _require(not self.tls_ca or _readable_pem(self.tls_ca), "tls-ca", "must be a readable PEM file of certificates")
 
     def public(self) -> dict[str, Any]:
         """The settings as shown to people: everything but the password."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "password"}
+
+
+def _readable_pem(path: str) -> bool:
+    try:
+        return "-----BEGIN CERTIFICATE-----" in Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _option(name: str) -> str:

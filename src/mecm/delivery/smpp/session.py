@@ -51,6 +51,7 @@ class Session:
         system_type: str = "",
         tls: bool = False,
         tls_verify: bool = True,
+        tls_ca: str = "",
         enquire_link_s: float = 30.0,
         on_deliver: DeliverHandler | None = None,
     ) -> None:
@@ -61,6 +62,7 @@ class Session:
         self._credentials = (system_id, password, system_type)
         self._tls = tls
         self._tls_verify = tls_verify
+        self._tls_ca = tls_ca
         self.enquire_link_s = enquire_link_s
         self._on_deliver = on_deliver
         self._writer: asyncio.StreamWriter | None = None
@@ -101,7 +103,7 @@ class Session:
     def _ssl_context(self) -> ssl.SSLContext | None:
         if not self._tls:
             return None
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self._tls_ca or None)
         if not self._tls_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
