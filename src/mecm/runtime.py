@@ -91,7 +91,15 @@ class Runtime:
             self._wake_sender = worker_link.WakeSender(worker_link.address(self.database, "wake"))
             self.sending.on_accepted.append(self._wake_sender.wake)
         if self.deliver:
-            receipts = Receipts(self.writer)
+            # Receipts get a writer of their own: an SMSC keeps few deliver_sm unacknowledged, and
+            # each waits for its receipt's commit, which must not queue behind the dispatcher's
+            # gathered claims and outcome records (under load: 14 ms a write shared, 4 ms apart).
+            # Both writers take turns through the write lock.
+            self.receipt_writer = (
+                GroupCommitWriter(self.engine, self.settings.commit_batch_max, FileLock(write_lock_path(self.database)))
+                if self.role == "worker" and self.database is not None else self.writer
+            )
+            receipts = Receipts(self.receipt_writer)
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             for carrier in self.catalog.carriers.values():
                 connector = build_connector(carrier, self.settings.var_path)
@@ -146,11 +154,13 @@ class Runtime:
             await self._status_server.close()
         if self._wake_sender is not None:
             self._wake_sender.close()
-        if self.writer is not None:
-            await asyncio.to_thread(self.writer.close)
-            writer = self.writer
-            log.info("writer: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
-                     writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
+        writers = {"writer": self.writer, "receipt writer": getattr(self, "receipt_writer", None)}
+        for name, writer in writers.items():
+            if writer is None or (name != "writer" and writer is self.writer):
+                continue
+            await asyncio.to_thread(writer.close)
+            log.info("%s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
+                     name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
         self.engine.dispose()
         if self._worker_lock is not None:
             self._worker_lock.close()
