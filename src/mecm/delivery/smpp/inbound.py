@@ -54,16 +54,18 @@ class Inbound:
     # -- receipts --------------------------------------------------------------------------------
 
     async def _receipt(self, pdu: P.Pdu) -> int:
-        text = _body(pdu).decode("latin-1")
-        parsed = parse_receipt_text(text)
         tlv_id, tlv_state = pdu.tlvs.get(P.RECEIPTED_MESSAGE_ID), pdu.tlvs.get(P.MESSAGE_STATE)
+        parsed = None
         if tlv_id and tlv_state:
             # The spec (5.3.2.12) says this is the submit_sm_resp's id, but SMSCs print it as they
             # print the receipt text: read it as a receipt id.
             carrier_id = normalise_id(P.tlv_cstring(tlv_id), self._config.id_format, from_response=False)
             stat = MESSAGE_STATE_STAT.get(P.tlv_int(tlv_state), "UNKNOWN")
-            err = parsed.err if parsed else _network_error(pdu)
-        elif parsed is not None:
+            err = ""
+            if stat != "DELIVRD":  # the text is read only for the error code a failure reports
+                parsed = parse_receipt_text(_body(pdu).decode("latin-1"))
+                err = parsed.err if parsed else _network_error(pdu)
+        elif (parsed := parse_receipt_text(_body(pdu).decode("latin-1"))) is not None:
             carrier_id = normalise_id(parsed.message_id, self._config.id_format, from_response=False)
             stat, err = parsed.stat, parsed.err
         else:
