@@ -301,20 +301,20 @@ def decode(data: bytes) -> Pdu:
         raise PduError(ESME_RINVCMDID, f"unsupported command_id 0x{command_id:08x}",
                        command_id=command_id, sequence=sequence)
     pdu = Pdu(command_id, status, sequence, default_fields(command_id))
-    body = memoryview(data)[HEADER_LENGTH:]
+    body = bytes(data[HEADER_LENGTH:])  # one copy; the fields are read from it by offset, uncopied
     try:
         pos = 0
         if body or not pdu.is_response:  # a response may come without a body
             for name, kind, _ in layout:
                 pdu.fields[name], pos = _decode_field(name, kind, body, pos)
-        pdu.tlvs = _decode_tlvs(body[pos:])
+        pdu.tlvs = _decode_tlvs(body, pos)
     except PduError as error:
         error.command_id, error.sequence = command_id, sequence
         raise
     return pdu
 
 
-def _decode_field(name: str, kind: str, body: memoryview, pos: int) -> tuple[Any, int]:
+def _decode_field(name: str, kind: str, body: bytes, pos: int) -> tuple[Any, int]:
     if kind == "i" or kind == "sm":
         if pos >= len(body):
             raise PduError(ESME_RINVCMDLEN, f"body ends before {name}")
@@ -323,25 +323,24 @@ def _decode_field(name: str, kind: str, body: memoryview, pos: int) -> tuple[Any
         end = pos + 1 + body[pos]
         if end > len(body):
             raise PduError(ESME_RINVMSGLEN, f"sm_length {body[pos]} runs past the end of the PDU")
-        return bytes(body[pos + 1:end]), end
+        return body[pos + 1:end], end
     # C-Octet String. Longer than the spec's maximum is accepted: being strict on what we receive
     # would only lose messages from carriers that send long message ids.
-    end = bytes(body[pos:]).find(b"\0")
+    end = body.find(b"\0", pos)
     if end < 0:
         raise PduError(ESME_RINVCMDLEN, f"{name} is not NUL-terminated")
-    return bytes(body[pos:pos + end]).decode("latin-1"), pos + end + 1
+    return body[pos:end].decode("latin-1"), end + 1
 
 
-def _decode_tlvs(data: memoryview) -> dict[int, bytes]:
+def _decode_tlvs(data: bytes, pos: int) -> dict[int, bytes]:
     tlvs: dict[int, bytes] = {}
-    pos = 0
     while pos < len(data):
         if pos + 4 > len(data):
             raise PduError(ESME_RINVOPTPARSTREAM, f"{len(data) - pos} stray octets after the fields")
         tag, length = struct.unpack_from(">HH", data, pos)
         if pos + 4 + length > len(data):
             raise PduError(ESME_RINVPARLEN, f"TLV 0x{tag:04x} of length {length} runs past the end")
-        tlvs[tag] = bytes(data[pos + 4:pos + 4 + length])
+        tlvs[tag] = data[pos + 4:pos + 4 + length]
         pos += 4 + length
     return tlvs
 

@@ -112,22 +112,29 @@ class Connector(abc.ABC):
     async def submit(self, message: Claimed) -> Outcome:
         """Hand one message to the carrier."""
 
+    # How many of a batch's messages are submitted at once by the default submit_each; None: all.
+    submit_concurrency: int | None = None
+
     async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
         """Hand several messages to the carrier and call ``on_outcome(message, outcome)`` for each as
         soon as it is known, so the dispatcher records it at once (a crash then finds few accepted
-        submits unrecorded). By default each is submitted concurrently (a window or rate limit inside
-        ``submit`` paces them) and a submit that raised is retried later. A connector that can take
-        a batch for less than the sum of its messages (one durable write, as the simulator does)
-        overrides this."""
+        submits unrecorded). By default ``submit_concurrency`` workers take the messages in order and
+        submit them (a window or rate limit inside ``submit`` paces them: a connector with a window
+        of N needs N workers, not a task per message), and a submit that raised is retried later. A
+        connector that can take a batch for less than the sum of its messages (one durable write, as
+        the simulator does) overrides this."""
+        pending = iter(messages)  # shared: each worker takes the next message
 
-        async def one(message: Claimed) -> None:
-            try:
-                outcome = await self.submit(message)
-            except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
-                outcome = _as_outcome(self.name, message, error)
-            on_outcome(message, outcome)
+        async def worker() -> None:
+            for message in pending:
+                try:
+                    outcome = await self.submit(message)
+                except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
+                    outcome = _as_outcome(self.name, message, error)
+                on_outcome(message, outcome)
 
-        await asyncio.gather(*(one(m) for m in messages))
+        workers = len(messages) if self.submit_concurrency is None else min(len(messages), self.submit_concurrency)
+        await asyncio.gather(*(worker() for _ in range(workers)))
 
     async def query(self, message: Claimed) -> Outcome:
         """For a message whose submit outcome was lost (a crash): what does the carrier know of it?

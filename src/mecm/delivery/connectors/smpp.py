@@ -68,6 +68,7 @@ class SmppConnector(Connector):
         self._sessions: dict[str, Session | None] = dict.fromkeys(self._roles)
         self._bound = {role: asyncio.Event() for role in self._roles}
         self._window = Window(config.window)
+        self.submit_concurrency = config.window  # one submit outstanding per worker fills the window
         self._bucket = TokenBucket(config.tps)
         self._meter = RateMeter()
         self._tasks: list[asyncio.Task[None]] = []
