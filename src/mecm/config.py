@@ -49,6 +49,9 @@ class Settings:
     retry_base_s: float = 1.0
     retry_max_s: float = 300.0
     max_attempts: int = 20
+    # A message SENDING this long that no submit has in hand (its outcome's write failed) is settled
+    # as if a stop had left it so (by its carrier's on_unknown), without waiting for a restart.
+    stale_sending_s: float = 300.0
     log_level: str = "INFO"
 
     @property

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 0.5  # how often an idle dispatcher looks for due work it was not told about
 _EXPIRY_SWEEP_S = 5.0
+_STALE_SWEEP_S = 30.0  # how often SENDING messages that nothing is working on are looked for
 _MAX_BATCHES_IN_FLIGHT = 4
 _QUERY_BACKOFF_S = (0.5, 1, 2, 5, 10, 30)  # asking a carrier that cannot be asked yet
 ON_UNKNOWN = ("query", "resend", "fail")
@@ -56,6 +57,10 @@ class Dispatcher:
         self._stopped = asyncio.Event()
         self._loop_done = asyncio.Event()  # run() is not inside its loop (not started, or left it)
         self._loop_done.set()
+        # Messages this dispatcher has in hand: claimed (until their batch is done and recorded), and
+        # being settled as in doubt. settle_stale leaves these alone.
+        self._delivering: set[int] = set()
+        self._settling: set[int] = set()
         self.submitted = 0
 
     def wake(self) -> None:
@@ -71,12 +76,15 @@ class Dispatcher:
 
     async def _run(self) -> None:
         await self.reconcile()
-        last_sweep = 0.0
+        last_sweep = last_stale_sweep = time.time()
         while not self._stopping:
             now = time.time()
             if now - last_sweep >= _EXPIRY_SWEEP_S:
                 last_sweep = now
                 await self._writer.write(lambda c: queue.expire_overdue(c, _ms()), can_wait=True)
+            if now - last_stale_sweep >= _STALE_SWEEP_S:
+                last_stale_sweep = now
+                await self.settle_stale()
             await self._slots.acquire()
             if self._stopping:  # stop() came while we waited for a slot: claim nothing more
                 self._slots.release()
@@ -89,6 +97,7 @@ class Dispatcher:
             except BaseException:
                 self._slots.release()
                 raise
+            self._delivering.update(message.id for message in batch)
             if batch:
                 task = asyncio.create_task(self._deliver(batch))
                 self._tasks.add(task)
@@ -120,14 +129,41 @@ class Dispatcher:
         if in_doubt:
             log.info("settling %d messages left SENDING", len(in_doubt))
         for message in in_doubt:
-            self._spawn(self._settle_in_doubt(message))
+            self._settle_later(message)
+
+    async def settle_stale(self) -> int:
+        """Settle, as at a start, messages SENDING for over ``stale_sending_s`` that no submit or
+        settlement of this worker has in hand: their outcome's write failed (the database refused
+        it), and without this they would wait for the next start. Returns how many."""
+        before = _ms() - int(self._settings.stale_sending_s * 1000)
+        stale = [m for m in await self._writer.read(lambda c: queue.stale_sending(c, before))
+                 if m.id not in self._delivering and m.id not in self._settling]
+        if stale:
+            log.warning("settling %d messages SENDING since over %.0f s", len(stale), self._settings.stale_sending_s)
+        for message in stale:
+            self._settle_later(message)
+        return len(stale)
 
     def _spawn(self, coroutine) -> None:  # noqa: ANN001
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _settle_later(self, message: Claimed) -> None:
+        """Settle an in-doubt message in the background, unless that is already under way (marked
+        now, not when the task first runs, so that no second sweep can start it twice)."""
+        if message.id in self._settling:
+            return
+        self._settling.add(message.id)
+        self._spawn(self._settle_in_doubt(message))
+
     async def _settle_in_doubt(self, message: Claimed) -> None:
+        try:
+            await self._settle(message)
+        finally:
+            self._settling.discard(message.id)
+
+    async def _settle(self, message: Claimed) -> None:
         connector = self.connectors.get(message.carrier)
         if connector is None:
             outcome = Outcome.failed(Status.BAD_CARRIER.value, "Carrier no longer configured")
@@ -143,7 +179,7 @@ class Dispatcher:
                     return  # stopping: it stays SENDING and is settled at the next start
         try:
             await self._writer.write(self._recorder([message], [outcome]), can_wait=True)
-        except Exception:  # noqa: BLE001 - it stays SENDING and is settled at the next start
+        except Exception:  # noqa: BLE001 - it stays SENDING: settle_stale takes it up again
             log.exception("recording the settlement of message %d failed", message.id)
 
     async def _ask(self, connector: Connector, message: Claimed) -> Outcome | None:
@@ -182,12 +218,13 @@ class Dispatcher:
             for message in batch:
                 by_carrier.setdefault(message.carrier, []).append(message)
             await asyncio.gather(*(self._submit_group(group, recording.add) for group in by_carrier.values()))
-        except Exception:  # noqa: BLE001 - those without an outcome stay SENDING, settled at the next start
+        except Exception:  # noqa: BLE001 - those without an outcome stay SENDING: settle_stale takes them up
             log.exception("delivering a batch of %d messages failed", len(batch))
         finally:
             try:
                 await recording.finished()
             finally:
+                self._delivering.difference_update(message.id for message in batch)
                 self._slots.release()
                 self._wake.set()
 
@@ -261,7 +298,7 @@ class _Recording:
     def add(self, message: Claimed, outcome: Outcome) -> None:
         dispatcher = self._dispatcher
         if outcome.in_doubt:  # stays SENDING until settled by the carrier's on_unknown policy
-            dispatcher._spawn(dispatcher._settle_in_doubt(message))
+            dispatcher._settle_later(message)
             return
         if outcome.kind is OutcomeKind.ACCEPTED:
             dispatcher.submitted += 1
@@ -276,7 +313,7 @@ class _Recording:
                 await self._dispatcher._writer.write(
                     self._dispatcher._recorder([m for m, _ in pairs], [o for _, o in pairs]), can_wait=True
                 )
-            except Exception:  # noqa: BLE001 - they stay SENDING and are settled at the next start
+            except Exception:  # noqa: BLE001 - they stay SENDING: settle_stale takes them up later
                 log.exception("recording %d outcomes failed", len(pairs))
 
     async def finished(self) -> None:

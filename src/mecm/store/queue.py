@@ -98,6 +98,19 @@ def in_doubt(connection: Connection) -> list[Claimed]:
     return [Claimed(*row) for row in connection.execute(_SENDING).all()]
 
 
+_STALE_SENDING = text(
+    "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
+    " carrier_message_id FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before ORDER BY id"
+    " LIMIT :limit"
+)
+
+
+def stale_sending(connection: Connection, before_ms: int, limit: int = 10_000) -> list[Claimed]:
+    """Messages SENDING since ``before_ms`` or longer: left so by a write that failed while running
+    (no stop came to settle them), unless a submit of this worker still has them in flight."""
+    return [Claimed(*row) for row in connection.execute(_STALE_SENDING, {"before": before_ms, "limit": limit})]
+
+
 _MARK_SENT = Values(
     """
     UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now

@@ -1,0 +1,119 @@
+"""The dispatcher against a real SQLite queue and an in-memory carrier: a message whose outcome's
+write failed while the worker ran is settled by the stale sweep, and a message in hand is not."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from mecm.config import Settings
+from mecm.delivery.connectors.base import Connector, Outcome, OutcomeCallback
+from mecm.delivery.dispatcher import Dispatcher
+from mecm.store import engine as store_engine
+from mecm.store.queue import Claimed
+from mecm.store.tables import messages
+from mecm.store.writer import GroupCommitWriter
+from tests.unit.store.test_queue import row
+
+
+class MemoryCarrier(Connector):
+    """Accepts everything; remembers what it took; answers query() from that memory; can be made
+    to hold its answers (a submit in flight)."""
+
+    def __init__(self) -> None:
+        super().__init__("sim", {"on_unknown": "query"})
+        self.taken: dict[int, str] = {}
+        self.submits: list[int] = []
+        self.hold = asyncio.Event()
+        self.hold.set()
+
+    async def submit(self, message: Claimed) -> Outcome:
+        self.submits.append(message.id)
+        await self.hold.wait()
+        self.taken[message.id] = f"ref-{message.id}"
+        return Outcome.accepted(self.taken[message.id])
+
+    async def query(self, message: Claimed) -> Outcome:
+        ref = self.taken.get(message.id)
+        return Outcome.unknown() if ref is None else Outcome.accepted(ref)
+
+
+@pytest.fixture()
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    store_engine.upgrade(e)
+    yield e
+    e.dispose()
+
+
+def status_of(engine: Engine, message_id: int) -> tuple[str, str | None]:
+    with engine.connect() as c:
+        return tuple(c.execute(text("SELECT status, carrier_message_id FROM messages WHERE id = :i"),
+                               {"i": message_id}).one())
+
+
+async def test_a_message_left_sending_while_running_is_settled_by_the_stale_sweep(engine: Engine) -> None:
+    settings = dataclasses.replace(Settings(), stale_sending_s=60)
+    writer = GroupCommitWriter(engine)
+    carrier = MemoryCarrier()
+    dispatcher = Dispatcher(settings, writer, {"sim": carrier})
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        await asyncio.sleep(0.2)  # past the start's own settling of what a stop left SENDING (nothing here)
+        now = int(time.time() * 1000)
+        carrier.taken[1] = "ref-1"  # the carrier has message 1; recording its answer failed
+        with engine.begin() as c:
+            c.execute(messages.insert(), [
+                row(1, status="SENDING", updated_at_ms=now - 120_000),  # stale: nobody has it in hand
+                row(2, status="SENDING", updated_at_ms=now - 120_000),  # stale too; the carrier never saw it
+                row(3, status="SENDING", updated_at_ms=now),  # recent: a submit may still answer
+            ])
+        assert await dispatcher.settle_stale() == 2
+        assert await dispatcher.settle_stale() == 0  # a second sweep finds them being settled
+        for _ in range(100):
+            if status_of(engine, 1)[0] != "SENDING" and status_of(engine, 2)[0] == "SENT_TO_CARRIER":
+                break
+            await asyncio.sleep(0.05)
+        assert status_of(engine, 1) == ("SENT_TO_CARRIER", "ref-1")  # asked, not resent
+        assert status_of(engine, 2) == ("SENT_TO_CARRIER", "ref-2")  # never received: sent now, once
+        assert carrier.submits == [2]
+        assert status_of(engine, 3) == ("SENDING", None)
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()
+
+
+async def test_the_stale_sweep_leaves_a_submit_in_flight_alone(engine: Engine) -> None:
+    settings = dataclasses.replace(Settings(), stale_sending_s=0)  # everything SENDING looks stale
+    writer = GroupCommitWriter(engine)
+    carrier = MemoryCarrier()
+    carrier.hold.clear()  # the carrier takes its time to answer
+    dispatcher = Dispatcher(settings, writer, {"sim": carrier})
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(7, status="PENDING")])
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        for _ in range(100):
+            if carrier.submits:
+                break
+            await asyncio.sleep(0.05)
+        assert status_of(engine, 7)[0] == "SENDING"
+        assert await dispatcher.settle_stale() == 0  # claimed by this dispatcher: in hand
+        carrier.hold.set()
+        for _ in range(100):
+            if status_of(engine, 7)[0] == "SENT_TO_CARRIER":
+                break
+            await asyncio.sleep(0.05)
+        assert status_of(engine, 7) == ("SENT_TO_CARRIER", "ref-7")
+        assert carrier.submits == [7]
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()
