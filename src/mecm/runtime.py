@@ -76,7 +76,7 @@ class Runtime:
         self._status_server: worker_link.StatusServer | None = None
 
     async def start(self) -> None:
-        if self.role == "worker":
+        if self.deliver:  # one dispatcher per database, whether in a worker or inline
             await self._take_worker_lock()
         await asyncio.to_thread(store_engine.upgrade, self.engine)
         lock = FileLock(write_lock_path(self.database)) if self.database is not None else None
@@ -101,12 +101,9 @@ class Runtime:
             )
             receipts = Receipts(self.receipt_writer)
             self.mo_parts = MOParts(self.writer, self.receive_mo)
-            for carrier in self.catalog.carriers.values():
-                connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
-                self.connectors[carrier.name] = connector
             self.receipts = receipts
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors)
+            await self._start_new_connectors()
             self.sending.on_accepted.append(self.dispatcher.wake)
             if self.role == "worker" and self.database is not None:
                 self._wake_listener = worker_link.WakeListener(
@@ -218,14 +215,28 @@ class Runtime:
                 log.exception("catalog refresh failed")
 
     async def _start_new_connectors(self) -> None:
+        """Start a connector for each carrier that has none (at start, and when carriers are added).
+
+        A carrier whose connector cannot be built (a setting that became invalid: a CA file gone) is
+        logged and left out, so the others deliver; its messages wait (dispatcher.unavailable), and
+        it is tried again at every catalog refresh."""
         if self.dispatcher is None:
             return
         for carrier in self.catalog.carriers.values():
-            if carrier.name not in self.connectors:
+            if carrier.name in self.connectors:
+                continue
+            try:
                 connector = build_connector(carrier, self.settings.var_path)
                 await connector.start(self.receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
-                self.connectors[carrier.name] = connector
-                log.info("carrier %s connected", carrier.name)
+            except Exception as error:  # noqa: BLE001 - one bad carrier must not stop the others
+                reason = f"{error.__class__.__name__}: {error}"
+                if self.dispatcher.unavailable.get(carrier.name) != reason:
+                    log.error("carrier %s cannot be started (%s); its messages wait", carrier.name, reason)
+                self.dispatcher.unavailable[carrier.name] = reason
+                continue
+            self.dispatcher.unavailable.pop(carrier.name, None)
+            self.connectors[carrier.name] = connector
+            log.info("carrier %s connected", carrier.name)
 
     async def _run_dispatcher(self) -> None:
         assert self.dispatcher is not None

@@ -7,14 +7,16 @@ A worker started by serve dies with it (Linux's parent-death signal): a serve ki
 leaves no worker behind to race the next one, which in any case waits for the database's worker
 lock (store/locks.py).
 
-Message ids stay unique across the two processes: the worker generates its ids (MOs from carriers and
-their replies) under node id ``node_id + 512``.
+Message ids stay unique across the two processes: a worker generates its ids (MOs from carriers and
+their replies) under node id ``node_id + 512``, whether serve started it or it was started apart
+beside ``mecm serve --delivery none`` with the same settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import dataclasses
 import logging
 import os
 import signal
@@ -23,6 +25,7 @@ import sys
 import time
 
 from mecm.config import Settings
+from mecm.errors import ConfigError
 from mecm.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runtime = Runtime(settings, role="worker")
+    runtime = Runtime(worker_settings(settings), role="worker")
     await runtime.start()
     log.info("delivery worker %d running", os.getpid())
     try:
@@ -52,6 +55,14 @@ async def run(settings: Settings) -> None:
     finally:
         await runtime.stop()
         log.info("delivery worker %d stopped", os.getpid())
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """The settings of a worker: its own node id, apart from the API process's."""
+    if settings.node_id >= WORKER_NODE_OFFSET:
+        raise ConfigError(f"setting node_id: must be below {WORKER_NODE_OFFSET} (a delivery worker takes "
+                          f"node_id + {WORKER_NODE_OFFSET})")
+    return dataclasses.replace(settings, node_id=settings.node_id + WORKER_NODE_OFFSET)
 
 
 def die_with_parent() -> None:
@@ -76,8 +87,7 @@ class WorkerProcess:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._env = {**os.environ, "MECM_NODE_ID": str(settings.node_id + WORKER_NODE_OFFSET),
-                     _PARENT_ENV: str(os.getpid())}
+        self._env = {**os.environ, _PARENT_ENV: str(os.getpid())}
         self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
@@ -88,7 +98,11 @@ class WorkerProcess:
         self._watch = asyncio.create_task(self._watch_over(), name="worker-watch")
 
     def _spawn(self) -> None:
-        self._process = subprocess.Popen([sys.executable, "-m", "mecm", "worker"], env=self._env)
+        # Its own session: a terminal's Ctrl-C (or a service manager's signal to the group) reaches
+        # serve alone, which stops the worker in order, rather than the worker exiting first and
+        # being restarted during serve's shutdown.
+        self._process = subprocess.Popen([sys.executable, "-m", "mecm", "worker"], env=self._env,
+                                         start_new_session=True)
         self._started_at = time.monotonic()
 
     async def _watch_over(self) -> None:

@@ -419,3 +419,43 @@ async def test_over_tls_the_bind_checks_the_smscs_certificate_and_delivers(tls_s
         for connector in (trusting, untrusting, plain):
             await connector.stop()
 
+
+
+# -- an SMSC that says goodbye --------------------------------------------------------------------
+
+
+async def test_an_unbind_from_the_smsc_is_answered_with_what_was_queued_before_it() -> None:
+    """The SMSC sends enquire_link and unbind in one write: both get their response before the
+    connection closes (answers leave in one write per loop turn, and a close flushes them)."""
+    received: list[P.Pdu] = []
+    done = asyncio.Event()
+
+    async def smsc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        bind = await P.read_pdu(reader)
+        writer.write(P.encode(P.response(bind, system_id="smsc")))
+        goodbye = [P.Pdu(P.ENQUIRE_LINK), P.Pdu(P.UNBIND)]
+        for sequence, pdu in enumerate(goodbye, start=100):
+            pdu.sequence = sequence
+        writer.write(b"".join(P.encode(pdu) for pdu in goodbye))
+        try:
+            while True:
+                received.append(await P.read_pdu(reader))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            done.set()
+
+    server = await asyncio.start_server(smsc, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    connector = SmppConnector("movil", {"host": "127.0.0.1", "port": port, "system_id": "x", "password": "pw",
+                                        "enquire_link_s": 5.0, "reconnect_base_s": 5.0, "reconnect_max_s": 5.0})
+    sinks = Sinks()
+    await connector.start(sinks.receipt, mo=sinks.mo, mo_part=sinks.mo_part)
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        await connector.stop()
+        server.close()
+    answers = [(pdu.command_id, pdu.sequence) for pdu in received]
+    assert answers == [(P.ENQUIRE_LINK | P.RESPONSE_BIT, 100), (P.UNBIND | P.RESPONSE_BIT, 101)]

@@ -102,3 +102,28 @@ def test_the_worker_dies_with_serve_and_stops_with_it(tmp_path: Path) -> None:
     assert not alive(worker)
     log = (tmp_path / "server.log").read_text()
     assert f"delivery worker {worker} stopped" in log
+
+
+def test_a_carrier_that_cannot_start_holds_its_messages_and_stops_no_other(tmp_path: Path) -> None:
+    from tests.support.tls import make_certificates
+
+    server = make_server(tmp_path)
+    ca = make_certificates(tmp_path / "certs").ca
+    server.cli("admin", "carrier", "add", "--name", "broken", "--connector", "smpp", "--host", "127.0.0.1",
+               "--port", "9", "--system-id", "x", "--password", "pw", "--tls", "--tls-ca", str(ca))
+    ca.unlink()  # the CA file is gone: the carrier's settings no longer hold
+    server.start()
+    try:
+        c = server.creds
+        with httpx.Client(base_url=server.url) as client:
+            for carrier, text in (("broken", "held"), (c["carrier"], "delivered")):
+                path = server.signed_path("sendSMS", [str(c["instance_id"]), carrier, c["code"],
+                                                      b64("13056708084"), b64(text)], encode=False)
+                assert b"<status>OK</status>" in client.get(path).content
+        wait_for(lambda: server.query("SELECT status FROM messages WHERE text = 'delivered'")
+                 == [("DELIVERED_TO_DEVICE",)], 10, "the demo carrier delivers")
+        time.sleep(1)
+        assert server.query("SELECT status FROM messages WHERE text = 'held'") in ([("PENDING",)], [("SENDING",)])
+        assert "carrier broken cannot be started" in (tmp_path / "server.log").read_text()
+    finally:
+        server.stop()

@@ -28,3 +28,15 @@ def test_bad_values_are_named(tmp_path: Path) -> None:
     config.write_text("colour = 1\n")
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):
         load_settings(env={"MECM_CONFIG": str(config)})
+
+
+def test_a_delivery_worker_takes_its_own_node_id() -> None:
+    import dataclasses
+
+    from mecm.config import Settings
+    from mecm.errors import ConfigError
+    from mecm.worker import worker_settings
+
+    assert worker_settings(dataclasses.replace(Settings(), node_id=3)).node_id == 515
+    with pytest.raises(ConfigError, match="node_id"):
+        worker_settings(dataclasses.replace(Settings(), node_id=600))

@@ -86,6 +86,7 @@ def worker() -> None:
     with friendly_errors(False):
         settings = load_settings()
         _configure_logging(settings)
+        worker_process.worker_settings(settings)  # checks node_id before anything starts
         worker_process.die_with_parent()
     uvloop.run(worker_process.run(settings))
 

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 0.5  # how often an idle dispatcher looks for due work it was not told about
 _EXPIRY_SWEEP_S = 5.0
-_STALE_SWEEP_S = 30.0  # how often SENDING messages that nothing is working on are looked for
+_STALE_SWEEP_S = 30.0
+_UNAVAILABLE_RETRY_S = 30.0  # messages to a carrier whose connector could not be started  # how often SENDING messages that nothing is working on are looked for
 _MAX_BATCHES_IN_FLIGHT = 4
 _QUERY_BACKOFF_S = (0.5, 1, 2, 5, 10, 30)  # asking a carrier that cannot be asked yet
 ON_UNKNOWN = ("query", "resend", "fail")
@@ -61,6 +62,9 @@ class Dispatcher:
         # being settled as in doubt. settle_stale leaves these alone.
         self._delivering: set[int] = set()
         self._settling: set[int] = set()
+        # Carriers configured but whose connector could not be started, with the reason: their
+        # messages wait rather than fail (the runtime tries to start the connector again).
+        self.unavailable: dict[str, str] = {}
         self.submitted = 0
 
     def wake(self) -> None:
@@ -165,6 +169,8 @@ class Dispatcher:
 
     async def _settle(self, message: Claimed) -> None:
         connector = self.connectors.get(message.carrier)
+        if connector is None and message.carrier in self.unavailable:
+            return  # it stays SENDING until its carrier can be asked (settle_stale tries again)
         if connector is None:
             outcome = Outcome.failed(Status.BAD_CARRIER.value, "Carrier no longer configured")
         else:
@@ -233,8 +239,12 @@ class Dispatcher:
         not answer for retried."""
         connector = self.connectors.get(group[0].carrier)
         if connector is None:
+            reason = self.unavailable.get(group[0].carrier)
+            outcome = (Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured") if reason is None else
+                       Outcome(OutcomeKind.RETRY, detail=f"Carrier cannot be started: {reason}",
+                               retry_after_s=_UNAVAILABLE_RETRY_S, counts_as_attempt=False))
             for message in group:
-                on_outcome(message, Outcome.failed(Status.BAD_CARRIER.value, "Carrier not configured"))
+                on_outcome(message, outcome)
             return
         answered: set[int] = set()
 

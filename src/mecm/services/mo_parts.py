@@ -81,8 +81,11 @@ class MOParts:
 
     async def _hand_on_group(self, group: dict[str, Any], texts: list[str]) -> None:
         def take_parts(connection: Connection) -> None:
-            if store.take(connection, group) == 0:
-                raise AlreadyHandedOn("MO parts already handed on")
+            # Exactly the parts read, or nothing: a part stored since (answered already) must not be
+            # deleted without being in the MO. Raising rolls the deletion and the MO back; whoever
+            # read the group as it now is hands it on.
+            if store.take(connection, group) != len(texts):
+                raise AlreadyHandedOn("MO parts already handed on, or joined by another part")
 
         try:
             await self._hand_on(group["carrier"], group["source"], group["destination"], join_parts(texts),

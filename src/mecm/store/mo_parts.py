@@ -54,7 +54,8 @@ def texts(connection: Connection, group: dict[str, Any]) -> list[str]:
 
 
 def take(connection: Connection, group: dict[str, Any]) -> int:
-    """Delete the group's parts; how many there were (0: another transaction took them)."""
+    """Delete the group's parts; how many there were (0: another transaction took them). The caller
+    compares it with the parts it read and rolls back when they differ."""
     return connection.execute(_TAKE, group).rowcount
 
 

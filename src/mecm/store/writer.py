@@ -139,17 +139,18 @@ class GroupCommitWriter:
                 return
             batch = [first]
             stop = self._gather(batch, time.monotonic() + (self._gather_s if first.can_wait else 0.0))
-            plan = self._plan([p.write for p in batch], dialect)  # before the lock: the lock is for SQL
+            plan = self._plan_or_none(batch, dialect)  # before the lock: the lock is for SQL
             asked = time.perf_counter()
             if self._lock is not None:
                 self._lock.acquire()
             taken = time.perf_counter()
             try:
-                if not stop and self._lock is not None:
+                if not stop and self._lock is not None and len(batch) < self._max_batch:
                     # Writes that came while another process held the lock join this commit.
                     extra: list[_Pending] = []
-                    stop = self._gather(extra, 0.0)
-                    plan += self._plan([p.write for p in extra], dialect, first_index=len(batch))
+                    stop = self._gather(extra, 0.0, room=self._max_batch - len(batch))
+                    extra_plan = self._plan_or_none(extra, dialect, first_index=len(batch))
+                    plan = None if plan is None or extra_plan is None else plan + extra_plan
                     batch += extra
                 self._commit_batch(connection, batch, plan)
             finally:
@@ -160,10 +161,11 @@ class GroupCommitWriter:
             if stop:
                 return
 
-    def _gather(self, batch: list[_Pending], deadline: float) -> bool:
-        """Add queued writes to ``batch``, waiting for more until ``deadline`` (monotonic time);
-        True when the stop sentinel was taken."""
-        while len(batch) < self._max_batch:
+    def _gather(self, batch: list[_Pending], deadline: float, room: int | None = None) -> bool:
+        """Add queued writes to ``batch`` (at most ``room`` more, else up to the batch limit), waiting
+        for more until ``deadline`` (monotonic time); True when the stop sentinel was taken."""
+        limit = self._max_batch if room is None else len(batch) + room
+        while len(batch) < limit:
             try:
                 wait = deadline - time.monotonic()
                 item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
@@ -175,6 +177,14 @@ class GroupCommitWriter:
             if not item.can_wait:
                 deadline = 0.0  # someone waits on this one: commit what is here now
         return False
+
+    def _plan_or_none(self, batch: list[_Pending], dialect: str, first_index: int = 0) -> list[Step] | None:
+        """The batch's plan; None when a write cannot be planned (rows that do not merge): the
+        transaction then plans again, inside its failure handling, which isolates the bad write."""
+        try:
+            return self._plan([p.write for p in batch], dialect, first_index)
+        except Exception:  # noqa: BLE001
+            return None
 
     def _commit_batch(self, connection: Connection, batch: list[_Pending], plan: list[Step] | None = None) -> None:
         """One transaction for the batch (the shared write lock, if any, is held by the caller)."""

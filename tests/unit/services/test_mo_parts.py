@@ -15,6 +15,7 @@ from mecm.delivery.connectors.base import MOPart
 from mecm.services.mo_parts import MOParts
 from mecm.smpp.parts import decode_short_message
 from mecm.store import engine as store_engine
+from mecm.store import mo_parts as mo_store
 from mecm.store.writer import GroupCommitWriter
 
 
@@ -112,3 +113,26 @@ async def test_a_message_whose_parts_stop_coming_is_handed_on_as_it_came(world: 
     assert await world.parts.expire() == 1
     assert [h[3] for h in world.handed_on] == ["AC"]
     assert world.stored_parts() == 1  # reference 9 has time left
+
+
+
+async def test_a_part_that_comes_while_the_sweep_hands_on_its_message_is_not_lost(world: World) -> None:
+    await world.part(1, "A")
+    await world.part(3, "C")
+    world.clock.now += 61  # the wait for part 2 is over: the sweep hands on "AC"...
+    original, intercepted = world.parts._hand_on, []
+    part_2 = {"carrier": "movil", "source": "584141110001", "destination": "1234", "reference": 5, "total": 3,
+              "seq": 2, "text": "B", "received_at_ms": 0, "expires_at_ms": 10**13}
+
+    async def part_2_stored_first(*args: Any) -> None:
+        if not intercepted:
+            # ...but part 2 is stored (and so answered) just before; its own hand-on comes after.
+            intercepted.append(await world.writer.write(lambda c: mo_store.add(c, part_2)))
+        await original(*args)
+
+    world.parts._hand_on = part_2_stored_first
+    await world.parts.expire()
+    await world.parts._hand_on_group(mo_store.group_of(part_2), intercepted[0])  # part 2's receive goes on
+    assert intercepted == [["A", "B", "C"]]
+    assert [h[3] for h in world.handed_on] == ["ABC"]  # the sweep's "AC" was rolled back: B is kept
+    assert world.stored_parts() == 0

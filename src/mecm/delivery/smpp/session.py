@@ -137,6 +137,10 @@ class Session:
                 future.set_exception(SessionLost(reason))
         self._pending.clear()
         if self._writer is not None:
+            if self._outgoing:  # answers queued in this turn (an unbind_resp, deliver_sm_resp) still go
+                data, self._outgoing = b"".join(self._outgoing), []
+                with contextlib.suppress(Exception):
+                    self._writer.write(data)
             self._writer.close()
         current = asyncio.current_task()
         for task in self._tasks:
