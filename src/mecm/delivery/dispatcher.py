@@ -184,7 +184,7 @@ class Dispatcher:
                 if outcome is None:
                     return  # stopping: it stays SENDING and is settled at the next start
         try:
-            await self._writer.write(self._recorder([message], [outcome]), can_wait=True)
+            await self._writer.write(self._recorder([message], [outcome], settling=True), can_wait=True)
         except Exception:  # noqa: BLE001 - it stays SENDING: settle_stale takes it up again
             log.exception("recording the settlement of message %d failed", message.id)
 
@@ -260,7 +260,10 @@ class Dispatcher:
                 if message.id not in answered:
                     on_outcome(message, Outcome.retry(f"submit failed: {exc.__class__.__name__}"))
 
-    def _recorder(self, messages: Sequence[Claimed], outcomes: Sequence[Outcome]):  # noqa: ANN202
+    def _recorder(self, messages: Sequence[Claimed], outcomes: Sequence[Outcome], *,  # noqa: ANN202
+                  settling: bool = False):
+        """The write that records outcomes. ``settling``: outcomes of in-doubt messages, which apply
+        only while a message is still SENDING (a late answer may have recorded it meanwhile)."""
         now = _ms()
         accepted: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
         retries: list[tuple[int, int, str]] = []
@@ -284,7 +287,7 @@ class Dispatcher:
                 queue.mark_sent(connection, carrier, entries, now)
             queue.mark_retry(connection, retries, now)
             queue.mark_retry(connection, slow_downs, now, counts_as_attempt=False)
-            queue.mark_final(connection, finals, now)
+            queue.mark_final(connection, finals, now, only_sending=settling)
 
         return record
 

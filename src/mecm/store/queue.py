@@ -197,10 +197,23 @@ _FINAL_BY_ID = Values(
 )
 
 
-def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | None]], now_ms: int) -> None:
-    """(id, final status, detail); a message already final keeps its status."""
+_FINAL_IF_SENDING = Values(
+    """
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+      FROM {rows} AS v
+     WHERE messages.id = v.id AND messages.status = 'SENDING'
+    """,
+    ("id", "status", "detail", "now"),
+)
+
+
+def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | None]], now_ms: int, *,
+               only_sending: bool = False) -> None:
+    """(id, final status, detail); a message already final keeps its status. ``only_sending``: only
+    a message still SENDING changes (an in-doubt settlement must not undo what a submit recorded)."""
     if finals:
-        executemany(connection, _FINAL_BY_ID, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
+        statement = _FINAL_IF_SENDING if only_sending else _FINAL_BY_ID
+        executemany(connection, statement, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
 
 
 _FINAL_BY_REF = Values(

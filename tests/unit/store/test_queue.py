@@ -156,3 +156,19 @@ def test_group_commit_groups_and_isolates_a_failing_write(engine: Engine) -> Non
     with engine.connect() as c:
         assert c.execute(text("SELECT COUNT(*) FROM messages")).scalar_one() == 200
     assert writer.commits < 201  # grouped, not one commit per write
+
+
+def test_a_settlement_changes_only_a_message_still_sending(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING"), row(2, status="SENT_TO_CARRIER")])
+        queue.mark_final(c, [(1, "NOT_SENT", "on_unknown=fail"), (2, "NOT_SENT", "on_unknown=fail")], 5,
+                         only_sending=True)
+        assert (status_of(c, 1), status_of(c, 2)) == ("NOT_SENT", "SENT_TO_CARRIER")
+
+
+def test_stale_sending_lists_only_messages_sending_since_before_the_cutoff(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", updated_at_ms=100),
+                                      row(2, status="SENDING", updated_at_ms=900),
+                                      row(3, status="SENT_TO_CARRIER", updated_at_ms=100)])
+        assert [m.id for m in queue.stale_sending(c, before_ms=500)] == [1]
