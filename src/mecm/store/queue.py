@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from mecm.store.bulk import Values, executemany
 
@@ -236,7 +236,11 @@ _BUFFER = text(
 
 
 _ANY_PARTS = text("SELECT 1 FROM message_parts LIMIT 1")
-_PART_OF = text("SELECT message_id FROM message_parts WHERE carrier = :carrier AND carrier_message_id = :ref")
+# One look-up for a whole batch of receipts: which of their ids are parts of a multi-part message.
+_PARTS_OF = text(
+    "SELECT carrier_message_id, message_id FROM message_parts WHERE carrier = :carrier AND carrier_message_id IN :refs"
+).bindparams(bindparam("refs", expanding=True))
+_REFS_PER_LOOKUP = 10_000  # bound variables per IN list, well below SQLite's limit
 _SET_PART = text(
     "UPDATE message_parts SET status = :status WHERE carrier = :carrier AND carrier_message_id = :ref"
 )
@@ -283,15 +287,20 @@ def _apply_part_receipts(
     connection: Connection, carrier: str, receipts: Sequence[tuple[str, str, str | None]], now_ms: int
 ) -> list[tuple[str, str, str | None]]:
     """Settle the receipts that belong to parts; return the others, untouched."""
+    part_of: dict[str, int] = {}
+    refs = list({ref for ref, _, _ in receipts})
+    for start in range(0, len(refs), _REFS_PER_LOOKUP):
+        chunk = refs[start:start + _REFS_PER_LOOKUP]
+        part_of.update((ref, message_id) for ref, message_id in connection.execute(_PARTS_OF, {"carrier": carrier, "refs": chunk}))
     others: list[tuple[str, str, str | None]] = []
     touched: dict[int, str | None] = {}
     for ref, status, detail in receipts:
-        part_of = connection.execute(_PART_OF, {"carrier": carrier, "ref": ref}).scalar()
-        if part_of is None:
+        message_id = part_of.get(ref)
+        if message_id is None:
             others.append((ref, status, detail))
             continue
         connection.execute(_SET_PART, {"carrier": carrier, "ref": ref, "status": status})
-        touched[part_of] = detail if status != "DELIVERED_TO_DEVICE" else touched.get(part_of)
+        touched[message_id] = detail if status != "DELIVERED_TO_DEVICE" else touched.get(message_id)
     finals: list[tuple[int, str, str | None]] = []
     for message_id, detail in touched.items():
         state = connection.execute(_PARTS_STATE, {"id": message_id}).one()

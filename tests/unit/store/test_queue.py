@@ -172,3 +172,16 @@ def test_stale_sending_lists_only_messages_sending_since_before_the_cutoff(engin
                                       row(2, status="SENDING", updated_at_ms=900),
                                       row(3, status="SENT_TO_CARRIER", updated_at_ms=100)])
         assert [m.id for m in queue.stale_sending(c, before_ms=500)] == [1]
+
+
+def test_one_batch_of_receipts_settles_parts_and_single_messages_alike(engine: Engine) -> None:
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=2)] +
+                  [row(i, status="SENDING") for i in range(2, 6)])
+        queue.mark_sent(c, "sim", [(1, "p1", ("p1", "p2"))] + [(i, f"s{i}", ()) for i in range(2, 6)], 1)
+        batch = [("p1", "DELIVERED_TO_DEVICE", None), ("s2", "DELIVERED_TO_DEVICE", None),
+                 ("p2", "DELIVERED_TO_DEVICE", None), ("s3", "UNDELIVERED", "err:001"),
+                 ("s4", "DELIVERED_TO_DEVICE", None), ("unknown", "DELIVERED_TO_DEVICE", None)]
+        assert queue.apply_receipts(c, "sim", batch, 2) == 1  # only the unknown id waits
+        assert [status_of(c, i) for i in range(1, 6)] == [
+            "DELIVERED_TO_DEVICE", "DELIVERED_TO_DEVICE", "UNDELIVERED", "DELIVERED_TO_DEVICE", "SENT_TO_CARRIER"]
