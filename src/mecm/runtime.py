@@ -14,7 +14,8 @@ A runtime plays one of three roles:
 
 Why two processes by default: one Python process runs Python code on one core at a time, and
 delivery (claim, submit, record, receipt) cost as much CPU again as accepting. Split, the API keeps
-its core and delivery takes the other (make bench: 4,260 accepted/s in one process, 7,570 split).
+its core and delivery takes the other (make bench's core scenario, minutes apart: 4,200-5,000
+accepted/s in one process, 7,100-7,600 split).
 """
 
 from __future__ import annotations
