@@ -127,3 +127,28 @@ def test_a_carrier_that_cannot_start_holds_its_messages_and_stops_no_other(tmp_p
         assert "carrier broken cannot be started" in (tmp_path / "server.log").read_text()
     finally:
         server.stop()
+
+
+def test_carrier_status_says_when_no_worker_runs(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.support.server import MECM
+
+    server = make_server(tmp_path)
+    server.process = subprocess.Popen([*MECM, "serve", "--delivery", "none"], env=server.env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _answers(server.url), 30, "serve answers")
+        done = subprocess.run([*MECM, "admin", "carrier", "status", "--json"], env=server.env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode != 0
+        assert "no delivery worker is running" in done.stdout + done.stderr
+    finally:
+        server.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

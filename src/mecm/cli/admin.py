@@ -211,9 +211,13 @@ def carrier_status(
         url = f"http://{settings.host}:{settings.port}/admin/carriers/status"
         try:
             response = httpx.get(url, timeout=10)
-            response.raise_for_status()
         except httpx.HTTPError as error:
             raise ConfigError(f"cannot read {url}: {error} (is `mecm serve` running?)") from None
+        if response.status_code == 503:
+            raise ConfigError(f"{url}: the server answers, but no delivery worker is running (it may be "
+                              "starting or restarting; with `serve --delivery none`, start `mecm worker`)")
+        if response.status_code != 200:
+            raise ConfigError(f"cannot read {url}: HTTP {response.status_code}")
         carriers = response.json()["carriers"]
     if as_json:
         emit({"carriers": carriers}, True)
