@@ -94,8 +94,10 @@ def serve_figures(serve_pid: int) -> dict:
     """Peak RSS and CPU seconds of ``mecm serve`` (the API) and of its delivery worker, read before
     they are stopped."""
     worker = worker_pid(serve_pid)
+    if worker is None:
+        sys.exit("mecm serve is running without its delivery worker")
     return {"peak_rss_mb": peak_rss_mb(serve_pid), "cpu_s": cpu_s(serve_pid),
-            "worker_peak_rss_mb": peak_rss_mb(worker) if worker else 0.0, "worker_cpu_s": cpu_s(worker) if worker else 0.0}
+            "worker_peak_rss_mb": peak_rss_mb(worker), "worker_cpu_s": cpu_s(worker)}
 
 
 def describe_serve(figures: dict, messages: int) -> tuple[str, str]:

@@ -7,7 +7,7 @@ A runtime plays one of three roles:
 
 - ``api``: accepts and stores; after each accepted send it wakes the delivery worker of the same
   database, a separate process (delivery/worker_link.py). ``mecm serve`` runs this role and starts
-  the worker beside it (delivery/supervisor.py).
+  the worker beside it (mecm/worker.py).
 - ``worker``: the dispatcher, the carrier connectors and their receipts and MOs (``mecm worker``).
   One per database at a time: it holds the database's worker lock while it runs.
 - ``all``: both in one process (``mecm serve --delivery inline``).
@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mecm.config import Settings
-from mecm.delivery.connectors import Connector, build_connector, statuses
 from mecm.delivery import worker_link
+from mecm.delivery.connectors import Connector, build_connector, statuses
 from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
@@ -48,7 +48,6 @@ from mecm.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 _MIN_MISS_RELOAD_S = 0.2
-_WORKER_LOCK_WAIT_LOG_S = 1.0
 ROLES = ("api", "worker", "all")
 
 
@@ -80,11 +79,9 @@ class Runtime:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
             await self._take_worker_lock()
         await asyncio.to_thread(store_engine.upgrade, self.engine)
-        lock = FileLock(write_lock_path(self.database)) if self.database is not None else None
-        # The worker's writes (claims, outcomes, receipts) wait for no client: gathered for a few
-        # ms, they take the database's write lock, which the API's commits share, far less often.
-        gather_s = self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0
-        self.writer = GroupCommitWriter(self.engine, self.settings.commit_batch_max, lock, gather_s)
+        # The worker's claims and outcome records wait for no client: gathered for a few ms, they
+        # take the database's write lock, which the API's commits share, far less often.
+        self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
         await self.reload_catalog()
         self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
@@ -96,10 +93,7 @@ class Runtime:
             # each waits for its receipt's commit, which must not queue behind the dispatcher's
             # gathered claims and outcome records (under load: 14 ms a write shared, 4 ms apart).
             # Both writers take turns through the write lock.
-            self.receipt_writer = (
-                GroupCommitWriter(self.engine, self.settings.commit_batch_max, FileLock(write_lock_path(self.database)))
-                if self.role == "worker" and self.database is not None else self.writer
-            )
+            self.receipt_writer = self._new_writer(0.0) if self.role == "worker" else self.writer
             receipts = Receipts(self.receipt_writer)
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             self.receipts = receipts
@@ -116,6 +110,12 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+
+    def _new_writer(self, gather_s: float) -> GroupCommitWriter:
+        """A group-commit writer; on SQLite it takes turns with the other writers (this process's
+        and the other process's) through the database's write lock, each with its own handle."""
+        lock = FileLock(write_lock_path(self.database)) if self.database is not None else None
+        return GroupCommitWriter(self.engine, self.settings.commit_batch_max, lock, gather_s)
 
     async def _take_worker_lock(self) -> None:
         """One worker per database: wait for a previous one (still exiting after a crash) to go."""

@@ -86,12 +86,11 @@ class WorkerProcess:
     signal follows the thread that started the child.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self) -> None:
         self._env = {**os.environ, _PARENT_ENV: str(os.getpid())}
         self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False
-        self.restarts = 0
 
     def start(self) -> None:
         self._spawn()
@@ -121,7 +120,6 @@ class WorkerProcess:
             await asyncio.sleep(delay)
             if not self._stopping:
                 self._spawn()
-                self.restarts += 1
 
     async def stop(self) -> None:
         """SIGTERM, and wait for the worker to finish what it has in flight (SIGKILL after 30 s)."""

@@ -32,7 +32,7 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
     if delivery not in DELIVERY_MODES:
         raise ValueError(f"delivery must be one of {DELIVERY_MODES}")
     runtime = Runtime(settings, role="all" if delivery == "inline" else "api")
-    worker = WorkerProcess(settings) if delivery == "process" else None
+    worker = WorkerProcess() if delivery == "process" else None
     ogangi = OgangiApi(runtime)
 
     async def healthz(_request: Request) -> JSONResponse:

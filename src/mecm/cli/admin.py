@@ -160,7 +160,8 @@ def carrier_add(
         given = {
             "host": host, "port": port, "system_id": system_id, "password": password,
             "system_type": system_type, "bind": bind, "window": window, "tps": tps, "tls": tls,
-            "tls_verify": tls_verify, "tls_ca": str(Path(tls_ca).resolve()) if tls_ca else None, "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
+            "tls_verify": tls_verify, "tls_ca": str(Path(tls_ca).resolve()) if tls_ca else None,  # the worker's cwd
+            "concat": concat, "gsm_packed": gsm_packed, "on_unknown": on_unknown,
             "enquire_link_s": enquire_link_s, "id_format": id_format, "throttle_pause_s": throttle_pause_s,
             "supports_query": supports_query, "mo_reassembly_s": mo_reassembly_s,
             "reconnect_base_s": reconnect_base_s, "reconnect_max_s": reconnect_max_s,

@@ -11,9 +11,9 @@ import typer
 from sqlalchemy import Engine, select
 
 from mecm.cli.output import JsonOption, emit, friendly_errors
-from mecm.errors import ConfigError
 from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
+from mecm.errors import ConfigError
 from mecm.store import admin as store_admin
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key, write_secret_file
@@ -51,7 +51,7 @@ def serve(
     import uvicorn
 
     from mecm.api.app import DELIVERY_MODES, create_app
-    from mecm.worker import WORKER_NODE_OFFSET
+    from mecm.worker import worker_settings
 
     with friendly_errors(False):
         settings = load_settings(host=host, port=port)
@@ -59,9 +59,8 @@ def serve(
             delivery = "none"
         if delivery not in DELIVERY_MODES:
             raise ConfigError(f"--delivery must be one of {', '.join(DELIVERY_MODES)}")
-        if delivery == "process" and settings.node_id >= WORKER_NODE_OFFSET:
-            raise ConfigError(f"setting node_id: must be below {WORKER_NODE_OFFSET} (the delivery worker "
-                              f"takes node_id + {WORKER_NODE_OFFSET})")
+        if delivery == "process":
+            worker_settings(settings)  # the worker's node id must fit: checked before anything starts
         _configure_logging(settings)
         app = create_app(settings, delivery=delivery)
     uvicorn.run(

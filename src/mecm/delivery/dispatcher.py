@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 0.5  # how often an idle dispatcher looks for due work it was not told about
 _EXPIRY_SWEEP_S = 5.0
-_STALE_SWEEP_S = 30.0
-_UNAVAILABLE_RETRY_S = 30.0  # messages to a carrier whose connector could not be started  # how often SENDING messages that nothing is working on are looked for
+_STALE_SWEEP_S = 30.0  # how often SENDING messages that nothing is working on are looked for
+_UNAVAILABLE_RETRY_S = 30.0  # messages to a carrier whose connector could not be started
 _MAX_BATCHES_IN_FLIGHT = 4
 _QUERY_BACKOFF_S = (0.5, 1, 2, 5, 10, 30)  # asking a carrier that cannot be asked yet
 ON_UNKNOWN = ("query", "resend", "fail")
@@ -80,7 +80,7 @@ class Dispatcher:
 
     async def _run(self) -> None:
         await self.reconcile()
-        last_sweep = last_stale_sweep = time.time()
+        last_sweep, last_stale_sweep = 0.0, time.time()  # expire at once; the start just settled SENDING
         while not self._stopping:
             now = time.time()
             if now - last_sweep >= _EXPIRY_SWEEP_S:

@@ -22,11 +22,10 @@ import logging
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
-
 
 _STATUS_TIMEOUT_S = 5.0
 

@@ -14,6 +14,7 @@ group, which the sweep hands on alone when its wait ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -44,7 +45,6 @@ class MOParts:
         self._writer = writer
         self._hand_on = hand_on
         self._clock = clock
-        self.handed_on = 0
 
     async def receive(self, part: MOPart) -> None:
         """Store the part; when it completes its message, store the whole MO. Returns once stored."""
@@ -87,10 +87,6 @@ class MOParts:
             if store.take(connection, group) != len(texts):
                 raise AlreadyHandedOn("MO parts already handed on, or joined by another part")
 
-        try:
+        with contextlib.suppress(AlreadyHandedOn):
             await self._hand_on(group["carrier"], group["source"], group["destination"], join_parts(texts),
                                 take_parts)
-        except AlreadyHandedOn:
-            return
-        self.handed_on += 1
-

@@ -13,10 +13,10 @@ read in that turn are committed together and answered, and each session's PDUs g
 from __future__ import annotations
 
 import asyncio
-import ssl
 import collections
 import contextlib
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import replace

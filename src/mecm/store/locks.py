@@ -7,7 +7,7 @@ set the API's p99 latency (170 ms, measured). So every grouped commit first take
 ``flock`` on a file beside the database: the kernel wakes a waiter the moment the holder lets go.
 SQLite's own locking still guards everything else (the CLI's writes, which do not take this lock).
 
-The same kind of lock keeps one delivery worker per database (``WORKER``): a second worker waits
+The same kind of lock keeps one delivery worker per database (``worker_lock_path``): a second waits
 for the first to exit, so a restart never runs two dispatchers over the same queue.
 """
 
@@ -48,13 +48,6 @@ class FileLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the file releases the lock too
             self._fd = None
-
-    def __enter__(self) -> FileLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
 
 
 def write_lock_path(database: Path) -> Path:

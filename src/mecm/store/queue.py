@@ -291,7 +291,8 @@ def _apply_part_receipts(
     refs = list({ref for ref, _, _ in receipts})
     for start in range(0, len(refs), _REFS_PER_LOOKUP):
         chunk = refs[start:start + _REFS_PER_LOOKUP]
-        part_of.update((ref, message_id) for ref, message_id in connection.execute(_PARTS_OF, {"carrier": carrier, "refs": chunk}))
+        found = connection.execute(_PARTS_OF, {"carrier": carrier, "refs": chunk})
+        part_of.update((ref, message_id) for ref, message_id in found)
     others: list[tuple[str, str, str | None]] = []
     touched: dict[int, str | None] = {}
     for ref, status, detail in receipts:

@@ -6,16 +6,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from mecm.config import Settings
-from mecm.delivery.connectors.base import Connector, Outcome, OutcomeCallback
+from mecm.delivery.connectors.base import Connector, Outcome
 from mecm.delivery.dispatcher import Dispatcher
-from mecm.store import engine as store_engine
 from mecm.store.queue import Claimed
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter
@@ -42,14 +38,6 @@ class MemoryCarrier(Connector):
     async def query(self, message: Claimed) -> Outcome:
         ref = self.taken.get(message.id)
         return Outcome.unknown() if ref is None else Outcome.accepted(ref)
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'd.db'}")
-    store_engine.upgrade(e)
-    yield e
-    e.dispose()
 
 
 def status_of(engine: Engine, message_id: int) -> tuple[str, str | None]:

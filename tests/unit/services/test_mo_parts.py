@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy import Connection, Engine, text
 from mecm.delivery.connectors.base import MOPart
 from mecm.services.mo_parts import MOParts
 from mecm.smpp.parts import decode_short_message
-from mecm.store import engine as store_engine
 from mecm.store import mo_parts as mo_store
 from mecm.store.writer import GroupCommitWriter
 
@@ -25,14 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'p.db'}")
-    store_engine.upgrade(e)
-    yield e
-    e.dispose()
 
 
 class World:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, Engine, text
 
-from mecm.store import engine as store_engine
 from mecm.store import queue
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter, Insert
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'q.db'}")
-    store_engine.upgrade(e)
-    yield e
-    e.dispose()
 
 
 def row(i: int, **overrides: object) -> dict:

@@ -9,23 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, Engine, text
 
 from mecm.errors import StoreError
-from mecm.store import engine as store_engine
 from mecm.store.locks import FileLock, write_lock_path
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter, Insert
 from tests.unit.store.test_queue import row
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    store_engine.upgrade(e)
-    yield e
-    e.dispose()
 
 
 def count_of(status: str):  # noqa: ANN201
@@ -44,7 +34,7 @@ print("held", flush=True); time.sleep(float(sys.argv[2])); lock.release()
 
 
 async def test_writes_queued_behind_another_process_share_one_commit(engine: Engine, tmp_path: Path) -> None:
-    lock_path = write_lock_path(tmp_path / "w.db")
+    lock_path = write_lock_path(tmp_path / "mecm.db")
     writer = GroupCommitWriter(engine, lock=FileLock(lock_path))
     other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock_path), "0.5"], stdout=subprocess.PIPE)
     try:

@@ -19,7 +19,8 @@ from mecm.delivery.connectors.simulator import SimulatorConnector
 from mecm.delivery.connectors.smpp import SmppConnector
 from mecm.services.catalog import Carrier
 
-__all__ = ["Connector", "MOPart", "MOPartSink", "MOSink", "Outcome", "OutcomeKind", "ReceiptSink", "build_connector", "statuses"]
+__all__ = ["Connector", "MOPart", "MOPartSink", "MOSink", "Outcome", "OutcomeKind", "ReceiptSink",
+           "build_connector", "statuses"]
 
 
 def build_connector(carrier: Carrier, var_dir: Path) -> Connector:

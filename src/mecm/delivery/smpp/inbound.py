@@ -55,7 +55,6 @@ class Inbound:
 
     async def _receipt(self, pdu: P.Pdu) -> int:
         tlv_id, tlv_state = pdu.tlvs.get(P.RECEIPTED_MESSAGE_ID), pdu.tlvs.get(P.MESSAGE_STATE)
-        parsed = None
         if tlv_id and tlv_state:
             # The spec (5.3.2.12) says this is the submit_sm_resp's id, but SMSCs print it as they
             # print the receipt text: read it as a receipt id.
