@@ -39,6 +39,7 @@ from mecm.services.catalog import Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
+from mecm.services.optouts import OptOutView
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
@@ -73,6 +74,10 @@ class Runtime:
         self._worker_lock: FileLock | None = None
         self._wake_sender: worker_link.WakeSender | None = None
         self._wake_listener: worker_link.WakeListener | None = None
+        # Who is opted out, for the answers to sends (services/optouts.py); API roles only.
+        self.opt_outs: OptOutView | None = None if role == "worker" else OptOutView()
+        self._opt_out_sender: worker_link.WakeSender | None = None
+        self._opt_out_listener: worker_link.WakeListener | None = None
         self._status_server: worker_link.StatusServer | None = None
 
     async def start(self) -> None:
@@ -83,8 +88,11 @@ class Runtime:
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
         await self.reload_catalog()
-        self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key)
+        if self.opt_outs is not None:
+            await self.opt_outs.refresh(self.writer)
+        self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
+        self._link_opt_outs()
         if self.role == "api" and self.database is not None:
             self._wake_sender = worker_link.WakeSender(worker_link.address(self.database, "wake"))
             self.sending.on_accepted.append(self._wake_sender.wake)
@@ -110,6 +118,36 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+
+    def _link_opt_outs(self) -> None:
+        """An opt-out or opt-in stored here reaches the API's view at once: directly in an API
+        process, by a datagram from a worker (a STOP from a carrier)."""
+        if self.opt_outs is not None:
+            self.inbound.on_opt_out_change.append(self._refresh_opt_outs_soon)
+            if self.role == "api" and self.database is not None:
+                self._opt_out_listener = worker_link.WakeListener(
+                    worker_link.address(self.database, "optouts"), self._refresh_opt_outs_soon)
+                try:
+                    self._opt_out_listener.start()
+                except OSError as error:  # another API process listens: this one polls
+                    log.info("opt-out changes are polled here (%s)", error)
+                    self._opt_out_listener = None
+        elif self.database is not None:
+            self._opt_out_sender = worker_link.WakeSender(worker_link.address(self.database, "optouts"))
+            self.inbound.on_opt_out_change.append(self._opt_out_sender.wake)
+
+    def _refresh_opt_outs_soon(self) -> None:
+        task = asyncio.create_task(self._refresh_opt_outs(), name="opt-outs-refresh")
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _refresh_opt_outs(self) -> None:
+        if self.opt_outs is None or self.writer is None:
+            return
+        try:
+            await self.opt_outs.refresh(self.writer)
+        except Exception:  # noqa: BLE001 - the periodic refresh tries again
+            log.exception("reading opt-out changes failed")
 
     def _new_writer(self, gather_s: float) -> GroupCommitWriter:
         """A group-commit writer; on SQLite it takes turns with the other writers (this process's
@@ -152,6 +190,10 @@ class Runtime:
             await self._status_server.close()
         if self._wake_sender is not None:
             self._wake_sender.close()
+        if self._opt_out_listener is not None:
+            self._opt_out_listener.close()
+        if self._opt_out_sender is not None:
+            self._opt_out_sender.close()
         writers = {"writer": self.writer, "receipt writer": getattr(self, "receipt_writer", None)}
         for name, writer in writers.items():
             if writer is None or (name != "writer" and writer is self.writer):
@@ -211,6 +253,7 @@ class Runtime:
             await asyncio.sleep(self.settings.catalog_refresh_s)
             try:
                 await self.reload_catalog()
+                await self._refresh_opt_outs()
                 await self._start_new_connectors()
             except Exception:  # noqa: BLE001 - keep serving with the last good snapshot
                 log.exception("catalog refresh failed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mecm.api.render import Node
 from mecm.domain.dates import format_date
 from mecm.domain.message import MessageView, MOView, PinView
-from mecm.domain.status import DESCRIPTIONS, Status
+from mecm.domain.status import describe
 from mecm.services.reports import MOPage
 
 
@@ -21,7 +21,7 @@ def message_fields(m: MessageView, timezone: str) -> list[Node]:
         ("to", m.recipient),
         ("text", m.text),
         ("status", m.status),
-        ("statusDescription", DESCRIPTIONS[Status(m.status)]),
+        ("statusDescription", describe(m.status, m.detail)),
         ("encoding", "UTF-8"),
         ("date", format_date(m.created_at_ms, timezone)),
         ("timezone", timezone),

@@ -3,15 +3,15 @@ within ``catalog_refresh_s``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from sqlalchemy import Connection
 
+from mecm.cli import admin_optout
+from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
-from mecm.cli.server import open_store
 from mecm.config import load_settings
 from mecm.delivery.router import route
 from mecm.domain.phone import carrier_hint, normalize_mt_number
@@ -19,8 +19,6 @@ from mecm.errors import ConfigError, InvalidParameter
 from mecm.services.catalog import Catalog, load_catalog
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
-
-T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
@@ -35,17 +33,9 @@ app.add_typer(code_app, name="code")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(route_app, name="route")
+app.add_typer(admin_optout.app, name="optout")
 
 
-def _in_transaction(as_json: bool, action: Callable[[Connection, Vault], T]) -> T:
-    with friendly_errors(as_json):
-        engine, vault = open_store(load_settings())
-        try:
-            with engine.begin() as connection:
-                return action(connection, vault)
-        finally:
-            engine.dispose()
-    raise AssertionError("unreachable")
 
 
 @workspace_app.command("create")

@@ -18,6 +18,7 @@ class MessageView:
     segments: int
     data_coding: str
     flags: str
+    detail: str | None = None  # why it has its status, when that is known (status_detail)
 
 
 @dataclass(frozen=True)

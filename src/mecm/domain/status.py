@@ -50,6 +50,19 @@ DESCRIPTIONS: dict[Status, str] = {
     Status.NOT_ENOUGH_FUNDS: "Not enough funds",
 }
 
+# Details that say more than the status's description, and are shown in its place (statusDescription).
+OPTED_OUT = "Subscriber opted out"
+_SHOWN_DETAILS = frozenset({OPTED_OUT})
+
+
+def describe(status: Status | str, detail: str | None = None) -> str:
+    """The statusDescription of a message: its detail when that is one meant to be shown (an MT
+    refused NOT_SENT because the subscriber opted out), otherwise the status's own description."""
+    if detail in _SHOWN_DETAILS:
+        return detail  # type: ignore[return-value]
+    return DESCRIPTIONS[Status(status)]
+
+
 _FINAL_RANK = 3
 _RANKS: dict[Status, int] = {
     Status.PENDING: 0,

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mecm.domain.keywords import KeywordRule
+from mecm.domain.optout import DEFAULT_POLICY, Policy
 from mecm.store.crypto import Vault
+from mecm.store.optouts import load_policies
 from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
 
 
@@ -51,6 +53,8 @@ class Catalog:
     carriers: dict[str, Carrier] = field(default_factory=dict)
     # (workspace id, code) -> rules, already in matching order
     rules: dict[tuple[int, str], tuple[KeywordRule, ...]] = field(default_factory=dict)
+    # (workspace id, code or "" for the whole workspace) -> STOP / START / HELP keywords and answers
+    optout_policies: dict[tuple[int, str], Policy] = field(default_factory=dict)
 
     def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
         key = self.keys.get(public_key)
@@ -61,6 +65,11 @@ class Catalog:
 
     def owns_code(self, workspace_id: int, code: str) -> bool:
         return self.code_owner.get(code) == workspace_id
+
+    def optout_policy(self, workspace_id: int, code: str) -> Policy:
+        """The keywords and answers on this code: its own, else its workspace's, else the defaults."""
+        policies = self.optout_policies
+        return policies.get((workspace_id, code)) or policies.get((workspace_id, "")) or DEFAULT_POLICY
 
 
 _decrypted: dict[str, str] = {}
@@ -124,4 +133,4 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     rules = {
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }
-    return Catalog(workspace_map, keys, code_owner, carrier_map, rules)
+    return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection))

@@ -1,4 +1,9 @@
-"""An MO, fired through the API or (later) from a carrier: store it, match a campaign, reply.
+"""An MO, fired through the API or from a carrier: store it, act on STOP / START / HELP, or match a
+campaign, and reply.
+
+STOP, START and HELP (domain/optout.py) come before any campaign: the subscriber is opted out of the
+workspace or back in, in the transaction that stores the MO, and the answer is sent as a
+confirmation, which reaches an opted-out subscriber all the same.
 
 The MO and its reply MT are written in one transaction: either both are kept or neither. The reply
 takes the normal sending path (router, encoding, the delivery queue); when it cannot be routed or the
@@ -16,13 +21,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mecm.delivery.router import route
-from mecm.domain import keywords
+from mecm.domain import keywords, optout
 from mecm.domain.ids import IdGenerator
 from mecm.domain.message import MOView
-from mecm.domain.phone import normalize_mo_number
+from mecm.domain.phone import normalize_mo_number, normalize_mt_number
+from mecm.errors import InvalidParameter
 from mecm.domain.text import check_text
 from mecm.services.catalog import Catalog, Workspace
-from mecm.services.sending import SendingService, SendRequest
+from mecm.services.sending import CONFIRMATION, SendingService, SendRequest
+from mecm.store import optouts as store_optouts
 from mecm.store.tables import messages, mo_messages
 from mecm.store.writer import GroupCommitWriter
 
@@ -42,6 +49,9 @@ class InboundService:
         self._writer = writer
         self._ids = ids
         self._sending = sending
+        # Called after an opt-out or opt-in is committed (the API's view catches up; the worker
+        # tells the API).
+        self.on_opt_out_change: list[Callable[[], Any]] = []
 
     async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber",
                       also: Callable[[Connection], Any] | None = None) -> MOView:
@@ -49,14 +59,15 @@ class InboundService:
         of a multi-part MO's stored parts)."""
         subscriber = normalize_mo_number(mo.subscriber, number_param)
         carrier = mo.carrier if mo.carrier is not None else (route(subscriber, catalog, None) or "")
-        rule = keywords.match(mo.text, catalog.rules.get((mo.workspace.id, mo.code), ()))
+        decision = optout.classify(mo.text, catalog.optout_policy(mo.workspace.id, mo.code))
+        rule = None if decision else keywords.match(mo.text, catalog.rules.get((mo.workspace.id, mo.code), ()))
 
         mo_id = self._ids.next_id()
         reply_row: dict[str, Any] | None = None
-        if rule is not None and rule.reply and _sendable(rule.reply):
+        answer, kind = (decision.answer, CONFIRMATION) if decision else (rule.reply if rule else "", "reply")
+        if answer and _sendable(answer):
             reply_row = self._sending.prepare(
-                SendRequest(mo.workspace, mo.client_id, "reply", None, mo.code, subscriber, rule.reply,
-                            mo_id=mo_id),
+                SendRequest(mo.workspace, mo.client_id, kind, None, mo.code, subscriber, answer, mo_id=mo_id),
                 catalog,
                 checked=False,
             )
@@ -67,15 +78,19 @@ class InboundService:
             "code": mo.code,
             "text": mo.text,
             "carrier": carrier,
-            "keyword": rule.pattern if rule else "",
+            "keyword": decision.keyword if decision else (rule.pattern if rule else ""),
             "campaign_id": rule.campaign_id if rule else None,
             "campaign_name": rule.name if rule else "",
             "response_message_id": reply_row["id"] if reply_row else None,
             "received_at_ms": int(time.time() * 1000),
         }
-        await self._writer.write(_store(mo_row, reply_row, also))
+        change = _opt_out_change(decision, mo_row) if decision else None
+        changed = await self._writer.write(_store(mo_row, reply_row, also, change))
         if reply_row is not None:
             self._sending._wake()
+        if changed:
+            for callback in self.on_opt_out_change:
+                callback()
         return mo_view_of(mo_row)
 
 
@@ -87,14 +102,34 @@ def _sendable(text: str) -> bool:
     return True
 
 
-def _store(mo_row: dict[str, Any], reply_row: dict[str, Any] | None,
-           also: Callable[[Connection], Any] | None):  # noqa: ANN202
-    def write(connection: Connection) -> None:
+def _opt_out_change(decision: optout.Decision, mo_row: dict[str, Any]) -> Callable[[Connection], bool] | None:
+    """The opt-out or opt-in an MO asks for, as a write; None for HELP (nothing changes)."""
+    if decision.intent is optout.Intent.HELP:
+        return None
+    change = store_optouts.opt_out if decision.intent is optout.Intent.STOP else store_optouts.opt_in
+    subscriber = _as_mt_recipient(mo_row["sender"])
+    return lambda connection: change(
+        connection, mo_row["workspace_id"], subscriber, code=mo_row["code"], via="keyword",
+        now_ms=mo_row["received_at_ms"], mo_id=mo_row["id"])
+
+
+def _as_mt_recipient(sender: str) -> str:
+    """The MO sender as an MT to them names them: an opt-out is looked up by the MT's recipient."""
+    try:
+        return normalize_mt_number(sender)
+    except InvalidParameter:
+        return sender  # not a number an MT can go to: nothing will be sent to it anyway
+
+
+def _store(mo_row: dict[str, Any], reply_row: dict[str, Any] | None, also: Callable[[Connection], Any] | None,
+           change: Callable[[Connection], bool] | None):  # noqa: ANN202
+    def write(connection: Connection) -> bool:
         if also is not None:
             also(connection)
         connection.execute(mo_messages.insert(), [mo_row])
         if reply_row is not None:
             connection.execute(messages.insert(), [reply_row])
+        return change(connection) if change is not None else False
 
     return write
 

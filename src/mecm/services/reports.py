@@ -38,6 +38,7 @@ def get_message(connection: Connection, workspace_id: int, message_id: int) -> M
         segments=row["segments"],
         data_coding=row["data_coding"],
         flags=row["flags"],
+        detail=row["status_detail"],
     )
 
 

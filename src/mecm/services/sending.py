@@ -19,21 +19,24 @@ from mecm.domain.flags import Flags
 from mecm.domain.ids import IdGenerator
 from mecm.domain.message import MessageView, PinView
 from mecm.domain.phone import normalize_mt_number
-from mecm.domain.status import Status
+from mecm.domain.status import OPTED_OUT, Status
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
+from mecm.services.optouts import OptOutView
 from mecm.store.tables import messages, pins
 from mecm.store.writer import GroupCommitWriter, Insert
 
 _PRIORITY = {"high": 0, "normal": 1, "low": 2}
+# The kind of the answers to STOP, START and HELP: sent to an opted-out subscriber all the same.
+CONFIRMATION = "confirm"
 
 
 @dataclass(frozen=True)
 class SendRequest:
     workspace: Workspace
     client_id: str
-    kind: str  # sms | mt | pin | reply
+    kind: str  # sms | mt | pin | reply | confirm
     carrier: str | None  # None: let the router choose
     sender: str
     recipient: str  # as given; normalised here
@@ -43,8 +46,10 @@ class SendRequest:
 
 
 class SendingService:
-    def __init__(self, settings: Settings, writer: GroupCommitWriter, ids: IdGenerator, pin_key: bytes) -> None:
+    def __init__(self, settings: Settings, writer: GroupCommitWriter, ids: IdGenerator, pin_key: bytes,
+                 opt_outs: OptOutView | None = None) -> None:
         self._settings = settings
+        self._opt_outs = opt_outs  # None where no one is answered (a worker): the dispatcher still guards
         self._writer = writer
         self._ids = ids
         self._pin_key = pin_key
@@ -79,6 +84,9 @@ class SendingService:
                 carrier = ""
                 if status is Status.PENDING:
                     status, detail = Status.BAD_CARRIER, "No carrier serves this number"
+
+        if status is Status.PENDING and self._is_opted_out(request, recipient):
+            status, detail = Status.NOT_SENT, OPTED_OUT
 
         now = _now_ms()
         flags = request.flags
@@ -137,6 +145,11 @@ class SendingService:
         self._wake()
         return PinView(pin, row["id"], expires_at)
 
+    def _is_opted_out(self, request: SendRequest, recipient: str) -> bool:
+        """Opted out of this workspace; the answers to STOP, START and HELP go out all the same."""
+        return (request.kind != CONFIRMATION and self._opt_outs is not None
+                and self._opt_outs.is_opted_out(request.workspace.id, recipient))
+
     def _wake(self) -> None:
         for callback in self.on_accepted:
             callback()
@@ -163,6 +176,7 @@ def view_of(row: dict[str, Any]) -> MessageView:
         segments=row["segments"],
         data_coding=row["data_coding"],
         flags=row["flags"],
+        detail=row["status_detail"],
     )
 
 

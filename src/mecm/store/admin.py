@@ -44,7 +44,7 @@ def create_workspace(
 
 
 def set_default_carrier(connection: Connection, workspace_id: int, carrier: str) -> None:
-    _require_workspace(connection, workspace_id)
+    require_workspace(connection, workspace_id)
     _require_carrier(connection, carrier, "carrier")
     connection.execute(
         update(workspaces).where(workspaces.c.id == workspace_id).values(default_carrier=carrier)
@@ -56,7 +56,7 @@ def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
     return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
 
 
-def _require_workspace(connection: Connection, workspace_id: int) -> None:
+def require_workspace(connection: Connection, workspace_id: int) -> None:
     found = connection.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id)).first()
     if found is None:
         raise InvalidParameter("workspace", f"no workspace {workspace_id}")
@@ -76,7 +76,7 @@ class KeyPair:
 
 
 def create_key(connection: Connection, vault: Vault, workspace_id: int) -> KeyPair:
-    _require_workspace(connection, workspace_id)
+    require_workspace(connection, workspace_id)
     public_key = uuid.uuid4().hex.upper()
     private_key = secrets.token_urlsafe(32)
     connection.execute(
@@ -109,7 +109,7 @@ def list_keys(connection: Connection, workspace_id: int | None = None) -> list[d
 
 
 def add_code(connection: Connection, workspace_id: int, code: str, is_default: bool = False) -> dict[str, Any]:
-    _require_workspace(connection, workspace_id)
+    require_workspace(connection, workspace_id)
     code = code.strip().lstrip("+")
     if not code.isdigit() or not 3 <= len(code) <= 15:
         raise InvalidParameter("code", "must be 3 to 15 digits")
@@ -121,6 +121,12 @@ def add_code(connection: Connection, workspace_id: int, code: str, is_default: b
     row = {"workspace_id": workspace_id, "code": code, "is_default": is_default, "created_at_ms": _now_ms()}
     connection.execute(codes.insert().values(row))
     return row
+
+
+def require_code_of(connection: Connection, workspace_id: int, code: str) -> None:
+    owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
+    if owner is None or owner[0] != workspace_id:
+        raise InvalidParameter("code", f"code {code} is not assigned to workspace {workspace_id}")
 
 
 def list_codes(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
@@ -212,7 +218,7 @@ def add_campaign(
     reply: str,
     priority: int = 100,
 ) -> dict[str, Any]:
-    _require_workspace(connection, workspace_id)
+    require_workspace(connection, workspace_id)
     owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
     if owner is None or owner[0] != workspace_id:
         raise InvalidParameter("code", "not assigned to this workspace")

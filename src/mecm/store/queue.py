@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, text
 
+from mecm.domain.status import OPTED_OUT
 from mecm.store.bulk import Values, executemany
 
 @dataclass(frozen=True)
@@ -53,14 +54,36 @@ _CLAIM = text(
 # SQLite: the due rows come back as ONE JSON array (one driver step), then are marked SENDING in one
 # statement. Row by row, the driver would release and re-take the GIL for every claimed row, each
 # time waiting on the busy event loop (see store/bulk.py). One transaction, one writer: atomic.
+#
+# Each row says too whether its subscriber opted out of its workspace (the answers to STOP, START and
+# HELP excepted): those become NOT_SENT in the same transaction and never reach a carrier.
 _PICK_DUE_JSON = text(
     """
     SELECT json_group_array(json_array(id, carrier, sender, recipient, text, flags, data_coding, segments,
-                                       attempts + 1, expires_at_ms, carrier_message_id))
-      FROM (SELECT * FROM messages
-             WHERE status = 'PENDING' AND next_attempt_at_ms <= :now
-             ORDER BY priority, next_attempt_at_ms, id
+                                       attempts + 1, expires_at_ms, carrier_message_id, opted_out))
+      FROM (SELECT m.*,
+                   m.kind <> 'confirm' AND EXISTS (SELECT 1 FROM opt_outs o
+                                                    WHERE o.workspace_id = m.workspace_id
+                                                      AND o.subscriber = m.recipient) AS opted_out
+              FROM messages m
+             WHERE m.status = 'PENDING' AND m.next_attempt_at_ms <= :now
+             ORDER BY m.priority, m.next_attempt_at_ms, m.id
              LIMIT :limit)
+    """
+)
+_REFUSE_OPTED_OUT = text(
+    f"""
+    UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
+     WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING'
+    """
+)
+# Other databases (no JSON trick needed): refuse the due opted-out messages, then claim the rest.
+_REFUSE_DUE_OPTED_OUT = text(
+    f"""
+    UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
+     WHERE status = 'PENDING' AND next_attempt_at_ms <= :now AND kind <> 'confirm'
+       AND EXISTS (SELECT 1 FROM opt_outs o
+                    WHERE o.workspace_id = messages.workspace_id AND o.subscriber = messages.recipient)
     """
 )
 _MARK_SENDING = text(
@@ -76,15 +99,25 @@ def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claim
 
     SENDING is committed before any submit, so after a crash every message that may have reached
     the carrier is SENDING or later, and is reconciled rather than blindly resent.
+
+    A due message whose subscriber opted out of its workspace is made NOT_SENT instead (the guard
+    behind the API's answer: services/optouts.py).
     """
     if connection.dialect.name != "sqlite":
+        connection.execute(_REFUSE_DUE_OPTED_OUT, {"now": now_ms})
         rows = connection.execute(_CLAIM, {"now": now_ms, "limit": limit}).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-    picked = json.loads(connection.execute(_PICK_DUE_JSON, {"now": now_ms, "limit": limit}).scalar_one())
-    if not picked:
-        return []
-    connection.execute(_MARK_SENDING, {"now": now_ms, "ids": json.dumps([row[0] for row in picked])})
-    return sorted((Claimed(*row) for row in picked), key=lambda c: c.id)
+    while True:  # again when every due message picked was refused: more may be due behind them
+        picked = json.loads(connection.execute(_PICK_DUE_JSON, {"now": now_ms, "limit": limit}).scalar_one())
+        if not picked:
+            return []
+        refused = [row[0] for row in picked if row[-1]]
+        if refused:
+            connection.execute(_REFUSE_OPTED_OUT, {"now": now_ms, "ids": json.dumps(refused)})
+        claimed = [row[:-1] for row in picked if not row[-1]]
+        if claimed:
+            connection.execute(_MARK_SENDING, {"now": now_ms, "ids": json.dumps([row[0] for row in claimed])})
+            return sorted((Claimed(*row) for row in claimed), key=lambda c: c.id)
 
 
 _SENDING = text(

@@ -96,7 +96,7 @@ messages = Table(
     Column("id", Id64, primary_key=True, autoincrement=False),
     Column("workspace_id", Integer, nullable=False),
     Column("client_id", String(64), nullable=False),
-    Column("kind", String(8), nullable=False),  # sms | mt | pin | reply
+    Column("kind", String(8), nullable=False),  # sms | mt | pin | reply | confirm
     Column("carrier", String(100), nullable=False),
     Column("sender", String(32), nullable=False),
     Column("recipient", String(20), nullable=False),
@@ -199,4 +199,45 @@ settings_kv = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Who is opted out of each workspace now (one row per subscriber), ...
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("workspace_id", Integer, primary_key=True),
+    Column("subscriber", String(20), primary_key=True),
+    Column("code", String(32), nullable=False),  # the code the STOP came to ("" when set by an admin)
+    Column("via", String(16), nullable=False),  # keyword | admin
+    Column("opted_out_at_ms", BigInteger, nullable=False),
+)
+
+# ... and every opt-out and opt-in in order: the history, and what API processes tail (by seq) to
+# keep their in-memory view of opt_outs current.
+opt_out_events = Table(
+    "opt_out_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("subscriber", String(20), nullable=False),
+    Column("opted_out", Boolean, nullable=False),  # False: opted back in
+    Column("code", String(32), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("mo_id", BigInteger, nullable=True),  # the MO that asked for it
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+# STOP / START / HELP keywords (comma-separated, folded) and answers, per workspace (code "") or for
+# one of its codes; NULL keeps the workspace's setting, or the default.
+opt_out_settings = Table(
+    "opt_out_settings",
+    metadata,
+    Column("workspace_id", Integer, primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("stop_keywords", Text, nullable=True),
+    Column("start_keywords", Text, nullable=True),
+    Column("help_keywords", Text, nullable=True),
+    Column("stop_text", Text, nullable=True),
+    Column("start_text", Text, nullable=True),
+    Column("help_text", Text, nullable=True),
 )

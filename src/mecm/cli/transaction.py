@@ -1,0 +1,26 @@
+"""One administration action in one transaction, with bad input reported as the CLI reports it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from mecm.cli.output import friendly_errors
+from mecm.cli.server import open_store
+from mecm.config import load_settings
+from mecm.store.crypto import Vault
+
+T = TypeVar("T")
+
+
+def in_transaction(as_json: bool, action: Callable[[Connection, Vault], T]) -> T:
+    with friendly_errors(as_json):
+        engine, vault = open_store(load_settings())
+        try:
+            with engine.begin() as connection:
+                return action(connection, vault)
+        finally:
+            engine.dispose()
+    raise AssertionError("unreachable")
