@@ -171,14 +171,28 @@ def campaign_add(
     workspace: int = typer.Option(..., help="Workspace (instance) id."),
     code: str = typer.Option(..., help="The code the campaign listens on."),
     name: str = typer.Option(..., help="Campaign name."),
-    keyword: str = typer.Option(..., help="Regular expression searched in the MO text (case-insensitive)."),
+    keyword: str = typer.Option("", help="The keyword: see --match. Not for a fallback."),
     reply: str = typer.Option(..., help="Reply text sent to the subscriber."),
     priority: int = typer.Option(100, help="Lower runs first."),
+    match: str = typer.Option("regex", help="regex (searched in the text), word (the first word), prefix "
+                              "(the text starts with it), or fallback (answers what no campaign matched; "
+                              "--code '' for every code)."),
+    case_sensitive: bool = typer.Option(False, "--case-sensitive", help="Compare case and accents too."),
+    starts: str = typer.Option(None, help="Active from (ISO 8601; without offset, workspace time)."),
+    ends: str = typer.Option(None, help="Active until (ISO 8601; without offset, workspace time)."),
+    cap: int = typer.Option(5, help="At most this many replies to one subscriber per --cap-window-s (0: no cap)."),
+    cap_window_s: int = typer.Option(3600, help="The frequency cap's window, in seconds."),
+    quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
     as_json: bool = JsonOption,
 ) -> None:
-    row = _in_transaction(
-        as_json, lambda c, _: store_admin.add_campaign(c, workspace, code, name, keyword, reply, priority)
-    )
+    def add(c: Connection, _: Vault) -> dict[str, Any]:
+        return store_admin.add_campaign(
+            c, workspace, code, name, keyword, reply, priority, mode=match, case_sensitive=case_sensitive,
+            starts_at_ms=store_admin.parse_when(c, workspace, starts, "starts"),
+            ends_at_ms=store_admin.parse_when(c, workspace, ends, "ends"),
+            cap_count=cap, cap_window_s=cap_window_s, quiet_hours=quiet_hours)
+
+    row = _in_transaction(as_json, add)
     emit(row, as_json, f"campaign {row['id']} ({name}) added")
 
 

@@ -16,7 +16,16 @@ _EDGE_PUNCTUATION = " \t\r\n.,;:!?¡¿'\"()[]*-_"
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (compare folded with folded)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return strip_accents(text.casefold())
+
+
+def strip_accents(text: str) -> str:
+    """``text`` without its accents, case kept: what a regular expression is searched in (and what
+    its pattern becomes), with RE2 ignoring case itself. ASCII text, regex syntax included, is
+    returned as it is."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

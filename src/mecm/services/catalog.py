@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select
 from mecm.domain.keywords import KeywordRule
 from mecm.domain.optout import DEFAULT_POLICY, Policy
 from mecm.store.crypto import Vault
+from mecm.store.admin import rule_of
 from mecm.store.optouts import load_policies
 from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
 
@@ -65,6 +66,11 @@ class Catalog:
 
     def owns_code(self, workspace_id: int, code: str) -> bool:
         return self.code_owner.get(code) == workspace_id
+
+    def campaigns_on(self, workspace_id: int, code: str) -> tuple[KeywordRule, ...]:
+        """The active campaigns an MO to ``code`` may trigger: the code's, and the workspace's
+        fallback for every code (stored with code "")."""
+        return self.rules.get((workspace_id, code), ()) + self.rules.get((workspace_id, ""), ())
 
     def optout_policy(self, workspace_id: int, code: str) -> Policy:
         """The keywords and answers on this code: its own, else its workspace's, else the defaults."""
@@ -128,7 +134,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     grouped: dict[tuple[int, str], list[KeywordRule]] = {}
     query = select(campaigns).where(campaigns.c.is_active.is_(True))
     for row in connection.execute(query):
-        rule = KeywordRule(row.id, row.name, row.keyword, row.priority, row.reply)
+        rule = rule_of(row)
         grouped.setdefault((row.workspace_id, row.code), []).append(rule)
     rules = {
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()

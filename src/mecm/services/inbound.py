@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from mecm.delivery.router import route
 from mecm.domain import keywords, optout
 from mecm.domain.ids import IdGenerator
 from mecm.domain.message import MOView
+from mecm.domain.quiet import release_at
 from mecm.domain.phone import normalize_mo_number, normalize_mt_number
 from mecm.errors import InvalidParameter
 from mecm.domain.text import check_text
@@ -60,7 +61,8 @@ class InboundService:
         subscriber = normalize_mo_number(mo.subscriber, number_param)
         carrier = mo.carrier if mo.carrier is not None else (route(subscriber, catalog, None) or "")
         decision = optout.classify(mo.text, catalog.optout_policy(mo.workspace.id, mo.code))
-        rule = None if decision else keywords.match(mo.text, catalog.rules.get((mo.workspace.id, mo.code), ()))
+        now_ms = int(time.time() * 1000)
+        rule = None if decision else keywords.match(mo.text, catalog.campaigns_on(mo.workspace.id, mo.code), now_ms)
 
         mo_id = self._ids.next_id()
         reply_row: dict[str, Any] | None = None
@@ -71,6 +73,8 @@ class InboundService:
                 catalog,
                 checked=False,
             )
+            if rule is not None:
+                _hold_for_quiet_hours(reply_row, rule, mo.workspace.timezone)
         mo_row = {
             "id": mo_id,
             "workspace_id": mo.workspace.id,
@@ -82,10 +86,14 @@ class InboundService:
             "campaign_id": rule.campaign_id if rule else None,
             "campaign_name": rule.name if rule else "",
             "response_message_id": reply_row["id"] if reply_row else None,
-            "received_at_ms": int(time.time() * 1000),
+            "received_at_ms": now_ms,
         }
         change = _opt_out_change(decision, mo_row) if decision else None
-        changed = await self._writer.write(_store(mo_row, reply_row, also, change))
+        cap = _cap(rule, mo_row) if rule is not None and reply_row is not None else None
+        changed, capped = await self._writer.write(_store(mo_row, reply_row, also, change, cap))
+        if capped:
+            mo_row["response_message_id"] = None
+            reply_row = None
         if reply_row is not None:
             self._sending._wake()
         if changed:
@@ -121,15 +129,44 @@ def _as_mt_recipient(sender: str) -> str:
         return sender  # not a number an MT can go to: nothing will be sent to it anyway
 
 
+def _hold_for_quiet_hours(reply_row: dict[str, Any], rule: keywords.KeywordRule, timezone: str) -> None:
+    """A reply asked for in the campaign's quiet hours waits for their end (validity counted from then)."""
+    release = release_at(reply_row["next_attempt_at_ms"], timezone, rule.quiet_hours)
+    delay = release - reply_row["next_attempt_at_ms"]
+    if delay > 0:
+        reply_row["next_attempt_at_ms"] += delay
+        reply_row["expires_at_ms"] += delay
+
+
+def _cap(rule: keywords.KeywordRule, mo_row: dict[str, Any]) -> Callable[[Connection], bool] | None:
+    """The frequency cap as a check in the storing transaction: True when this subscriber already had
+    ``cap_count`` replies from the campaign within ``cap_window_s`` (so no reply now)."""
+    if rule.cap_count <= 0:
+        return None
+    since = mo_row["received_at_ms"] - rule.cap_window_s * 1000
+    params = {"campaign": rule.campaign_id, "sender": mo_row["sender"], "since": since}
+    return lambda connection: connection.execute(_REPLIES_SINCE, params).scalar_one() >= rule.cap_count
+
+
+_REPLIES_SINCE = text(
+    "SELECT COUNT(*) FROM mo_messages WHERE campaign_id = :campaign AND sender = :sender"
+    " AND received_at_ms > :since AND response_message_id IS NOT NULL"
+)
+
+
 def _store(mo_row: dict[str, Any], reply_row: dict[str, Any] | None, also: Callable[[Connection], Any] | None,
-           change: Callable[[Connection], bool] | None):  # noqa: ANN202
-    def write(connection: Connection) -> bool:
+           change: Callable[[Connection], bool] | None,
+           capped: Callable[[Connection], bool] | None):  # noqa: ANN202
+    """The MO, its reply, its opt-out change, in one transaction: (opt-out changed, reply capped)."""
+    def write(connection: Connection) -> tuple[bool, bool]:
         if also is not None:
             also(connection)
-        connection.execute(mo_messages.insert(), [mo_row])
-        if reply_row is not None:
+        over_cap = capped is not None and capped(connection)
+        row = {**mo_row, "response_message_id": None} if over_cap else mo_row
+        connection.execute(mo_messages.insert(), [row])
+        if reply_row is not None and not over_cap:
             connection.execute(messages.insert(), [reply_row])
-        return change(connection) if change is not None else False
+        return (change(connection) if change is not None else False), over_cap
 
     return write
 

@@ -10,7 +10,10 @@ import json
 import secrets
 import time
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -18,6 +21,8 @@ from sqlalchemy import Connection, select, update
 from mecm.delivery.smpp.config import SmppSettings
 from mecm.domain import keywords
 from mecm.domain.dates import is_valid_timezone
+from mecm.domain.quiet import parse_quiet_hours
+from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.store.crypto import Vault
 from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
@@ -217,14 +222,47 @@ def add_campaign(
     keyword: str,
     reply: str,
     priority: int = 100,
+    *,
+    mode: str = "regex",
+    case_sensitive: bool = False,
+    starts_at_ms: int | None = None,
+    ends_at_ms: int | None = None,
+    cap_count: int = 5,
+    cap_window_s: int = 3600,
+    quiet_hours: str | None = None,
 ) -> dict[str, Any]:
+    """Add an active campaign, refused (naming the option) when any setting is wrong, or when an
+    MO could trigger both it and an active campaign of the same priority on the same code (the
+    other campaign is named; a different priority sets the order)."""
     require_workspace(connection, workspace_id)
-    owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
-    if owner is None or owner[0] != workspace_id:
-        raise InvalidParameter("code", "not assigned to this workspace")
+    if mode not in keywords.MATCH_MODES:
+        raise InvalidParameter("match", f"must be one of {', '.join(keywords.MATCH_MODES)}")
+    if mode == "fallback":
+        if keyword.strip():
+            raise InvalidParameter("keyword", "a fallback campaign has no keyword")
+        if code:
+            require_code_of(connection, workspace_id, code)
+    else:
+        owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
+        if owner is None or owner[0] != workspace_id:
+            raise InvalidParameter("code", "not assigned to this workspace")
+        if not keyword.strip():
+            raise InvalidParameter("keyword", "empty")
     if not name.strip():
         raise InvalidParameter("name", "empty")
-    keywords.compile_keyword(keyword, "keyword")
+    if mode == "regex":
+        keywords.compile_keyword(keyword, "keyword")
+    if not reply.strip():
+        raise InvalidParameter("reply", "empty")
+    check_text(reply, "reply")
+    if starts_at_ms is not None and ends_at_ms is not None and ends_at_ms <= starts_at_ms:
+        raise InvalidParameter("ends", "not after the start")
+    if cap_count < 0:
+        raise InvalidParameter("cap", "must be 0 (no cap) or more")
+    if cap_window_s <= 0:
+        raise InvalidParameter("cap-window-s", "must be more than 0")
+    if quiet_hours is not None:
+        quiet_hours = parse_quiet_hours(quiet_hours)
     row = {
         "workspace_id": workspace_id,
         "code": code,
@@ -234,9 +272,56 @@ def add_campaign(
         "priority": priority,
         "is_active": True,
         "created_at_ms": _now_ms(),
+        "match_mode": mode,
+        "case_sensitive": case_sensitive,
+        "starts_at_ms": starts_at_ms,
+        "ends_at_ms": ends_at_ms,
+        "cap_count": cap_count,
+        "cap_window_s": cap_window_s,
+        "quiet_hours": quiet_hours,
     }
+    _refuse_collision(connection, row)
     campaign_id = connection.execute(campaigns.insert().values(row)).inserted_primary_key[0]
     return {"id": campaign_id, **row}
+
+
+def parse_when(connection: Connection, workspace_id: int, raw: str | None, name: str) -> int | None:
+    """An ISO 8601 date and time as epoch ms; without an offset it is in the workspace's time zone."""
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidParameter(name, "must be an ISO 8601 date and time, e.g. 2026-12-24T18:00") from None
+    if when.tzinfo is None:
+        require_workspace(connection, workspace_id)
+        zone = connection.execute(select(workspaces.c.timezone).where(workspaces.c.id == workspace_id)).scalar_one()
+        when = when.replace(tzinfo=ZoneInfo(zone))
+    return int(when.timestamp() * 1000)
+
+
+def rule_of(row: Any) -> keywords.KeywordRule:
+    """A campaign row as matching sees it."""
+    return keywords.KeywordRule(
+        row.id, row.name, row.keyword, row.priority, row.reply, row.match_mode, bool(row.case_sensitive),
+        row.starts_at_ms, row.ends_at_ms, row.cap_count, row.cap_window_s, row.quiet_hours,
+    )
+
+
+def _refuse_collision(connection: Connection, row: dict[str, Any]) -> None:
+    new = rule_of(SimpleNamespace(id=0, **row))
+    same_place = select(campaigns).where(
+        campaigns.c.workspace_id == row["workspace_id"], campaigns.c.code == row["code"],
+        campaigns.c.is_active.is_(True),
+    )
+    for other in connection.execute(same_place):
+        if other.match_mode == "fallback" and row["match_mode"] == "fallback":
+            where = f"code {row['code']}" if row["code"] else "every code"
+            raise InvalidParameter("match", f"campaign {other.name!r} is already the fallback on {where}")
+        if other.priority == row["priority"] and keywords.overlaps(new, rule_of(other)):
+            raise InvalidParameter(
+                "keyword", f"collides with active campaign {other.name!r} (same code, same priority "
+                f"{other.priority}); give one of them another --priority to set which answers first")
 
 
 def list_campaigns(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -87,6 +88,15 @@ campaigns = Table(
     Column("priority", Integer, nullable=False, default=100),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("created_at_ms", BigInteger, nullable=False),
+    # regex | word | prefix | fallback (no keyword: answers what no campaign matched; code "" = all codes)
+    Column("match_mode", String(8), nullable=False, server_default="regex"),
+    Column("case_sensitive", Boolean, nullable=False, server_default=false()),  # also accent-sensitive
+    Column("starts_at_ms", BigInteger, nullable=True),  # active window; None: no bound
+    Column("ends_at_ms", BigInteger, nullable=True),
+    # At most cap_count replies to one subscriber in cap_window_s (0: no cap); cuts reply loops.
+    Column("cap_count", Integer, nullable=False, server_default="5"),
+    Column("cap_window_s", Integer, nullable=False, server_default="3600"),
+    Column("quiet_hours", String(11), nullable=True),  # "22:00-08:00", workspace time: replies held
 )
 
 # MT messages. The row is both the message and its place in the delivery queue (DESIGN principle 2).
@@ -147,6 +157,7 @@ mo_messages = Table(
     Column("received_at_ms", BigInteger, nullable=False),
 )
 Index("ix_mo_workspace_time", mo_messages.c.workspace_id, mo_messages.c.received_at_ms)
+Index("ix_mo_campaign_sender", mo_messages.c.campaign_id, mo_messages.c.sender, mo_messages.c.received_at_ms)
 
 # Receipts whose carrier message id is not (yet) known: the receipt came before the submit response
 # was stored. Applied when the id arrives (DESIGN: never dropped).

@@ -79,3 +79,60 @@ def test_quantifier_with_comma() -> None:
 
 def test_text_with_lone_surrogate_does_not_raise() -> None:
     assert regex_search("x", "\ud800x")
+
+
+def campaign(cid: int, keyword: str, mode: str, priority: int = 10, **options: object) -> KeywordRule:
+    return KeywordRule(cid, f"c{cid}", keyword, priority, f"r{cid}", mode, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("mode", "keyword", "text", "expected"), [
+    ("word", "PROMO", "promo now", True),
+    ("word", "PROMO", "¡Promo!", True),
+    ("word", "PROMO", "PROMOTION", False),
+    ("word", "CAFÉ", "cafe con leche", True),
+    ("word", "café", "CAFE", True),
+    ("prefix", "PROMO", "promotion 2x1", True),
+    ("prefix", "PROMO", "a promo", False),
+    ("prefix", "Niño", "ninos", True),
+    ("regex", "caf[eé]", "CAFÉ", True),
+    ("regex", "^cafe$", "  Café ", True),
+    ("regex", "olé", "OLE", True),
+])
+def test_match_modes_ignore_case_and_accents(mode: str, keyword: str, text: str, expected: bool) -> None:
+    assert campaign(1, keyword, mode).matches(text) is expected
+
+
+def test_case_sensitive_campaigns_compare_the_text_as_it_came() -> None:
+    assert campaign(1, "PROMO", "word", case_sensitive=True).matches("PROMO now")
+    assert not campaign(1, "PROMO", "word", case_sensitive=True).matches("promo now")
+    assert not campaign(1, "café", "regex", case_sensitive=True).matches("cafe")
+    assert campaign(1, "café", "regex", case_sensitive=True).matches("un café")
+
+
+def test_fallback_answers_only_what_nothing_else_matched_and_windows_apply() -> None:
+    fallback = campaign(9, "", "fallback", priority=0)
+    promo = campaign(1, "PROMO", "word", starts_at_ms=1000, ends_at_ms=2000)
+    assert match("promo", [fallback, promo], now_ms=1500) is promo
+    assert match("promo", [fallback, promo], now_ms=2000) is fallback  # the window has ended
+    assert match("promo", [fallback, promo], now_ms=999) is fallback
+    assert match("hello", [promo]) is None
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    (("PROMO", "word"), ("promo", "word"), True),
+    (("PROMO", "word"), ("PROMOS", "word"), False),
+    (("PROMO", "prefix"), ("PROMOTION", "prefix"), True),
+    (("PROMOTION", "word"), ("PROMO", "prefix"), True),
+    (("PRO", "word"), ("PROMO", "prefix"), False),
+    (("^PROMO", "regex"), ("promo", "word"), True),
+    (("^PROMO$", "regex"), ("PROMO2", "word"), False),
+    (("^prom[o]", "regex"), ("^PROM[O]", "regex"), True),
+    (("^a", "regex"), ("^b", "regex"), False),
+    (("", "fallback"), ("", "fallback"), True),
+    (("", "fallback"), ("PROMO", "word"), False),
+])
+def test_overlaps(a: tuple[str, str], b: tuple[str, str], expected: bool) -> None:
+    from mecm.domain.keywords import overlaps
+
+    assert overlaps(campaign(1, *a), campaign(2, *b)) is expected
+    assert overlaps(campaign(2, *b), campaign(1, *a)) is expected

@@ -1,0 +1,147 @@
+"""Issue 4, the campaign model, end to end: ``mecm serve`` as a process, campaigns added with the CLI,
+MOs fired through the API (and one from an SMSC over SMPP), replies read back with getMessage.
+
+The demo workspace has the campaign "welcome" (regex ``^OGANGI``, priority 100) on its code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mecm.client import Client
+from tests.integration.test_opt_out import SUBSCRIBER, submitted_to, wait_final, wait_until, world
+from tests.support.server import Server, make_server
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Client]]:
+    server = make_server(tmp_path_factory.mktemp("campaigns"))
+    server.start()
+    c = server.creds
+    try:
+        with Client(server.url, c["instance_id"], c["public_key"], c["private_key"], timeout=30) as api:
+            yield server, api
+    finally:
+        server.stop()
+
+
+def add(server: Server, name: str, *options: str, reply: str | None = None) -> dict:
+    campaign = server.cli("admin", "campaign", "add", "--workspace", str(server.creds["instance_id"]),
+                          "--code", server.creds["code"], "--name", name, "--reply", reply or f"reply of {name}",
+                          *options)
+    time.sleep(0.4)  # the catalog refresh (0.2 s in tests) picks it up
+    return campaign
+
+
+def refused(server: Server, name: str, *options: str) -> str:
+    """The CLI's error for a campaign that must not be created; and no campaign row written."""
+    before = server.count("campaigns")
+    with pytest.raises(RuntimeError) as error:
+        add(server, name, *options)
+    assert server.count("campaigns") == before
+    return str(error.value)
+
+
+def test_each_match_mode_with_case_and_accent_variants(demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    add(server, "cafe", "--keyword", "CAFÉ", "--match", "word", "--priority", "10")
+    add(server, "promo", "--keyword", "promo", "--match", "prefix", "--priority", "11")
+    add(server, "ole", "--keyword", "^ol[eé]+$", "--match", "regex", "--priority", "12")
+    for text, campaign in [("café con leche", "cafe"), ("CAFE", "cafe"), ("¡Cafe!", "cafe"),
+                           ("PROMOCIÓN 2x1", "promo"), ("Promo", "promo"), ("OLÉ", "ole"), ("  olee ", "ole"),
+                           ("cafetería", ""), ("una promo", ""), ("ogangi rocks", "welcome")]:
+        mo = api.fire_message("584145550001", text)
+        assert mo.campaign == campaign, text
+        if campaign:
+            reply = api.get_message(mo.response_message_id)
+            assert reply.text == f"reply of {campaign}" if campaign != "welcome" else reply.text
+
+
+def test_a_colliding_campaign_is_refused_with_the_other_ones_name(demo: tuple[Server, Client]) -> None:
+    server, _ = demo
+    add(server, "news", "--keyword", "NEWS", "--match", "word", "--priority", "20")
+    error = refused(server, "news again", "--keyword", "news", "--match", "word", "--priority", "20")
+    assert "collides with active campaign 'news'" in error and "priority" in error
+    error = refused(server, "news regex", "--keyword", "^ne", "--priority", "20")
+    assert "'news'" in error
+    add(server, "news first", "--keyword", "NEWS", "--match", "word", "--priority", "19")  # order explicit: allowed
+    assert api_campaign(server, "NEWS today") == "news first"
+
+
+def api_campaign(server: Server, text: str) -> str:
+    c = server.creds
+    with Client(server.url, c["instance_id"], c["public_key"], c["private_key"]) as api:
+        return api.fire_message("584145550002", text).campaign or ""
+
+
+@pytest.mark.parametrize(("options", "param"), [
+    (("--keyword", "x", "--match", "exact"), "match"),
+    (("--keyword", "(a", "--priority", "30"), "keyword"),
+    (("--keyword", "x", "--quiet-hours", "22-08"), "quiet-hours"),
+    (("--keyword", "x", "--starts", "tomorrow"), "starts"),
+    (("--keyword", "x", "--starts", "2026-12-02T00:00", "--ends", "2026-12-01T00:00"), "ends"),
+    (("--keyword", "x", "--cap", "-1"), "cap"),
+    (("--keyword", "", "--match", "word"), "keyword"),
+])
+def test_bad_campaign_settings_are_refused_naming_the_option(demo: tuple[Server, Client], options: tuple,
+                                                             param: str) -> None:
+    server, _ = demo
+    assert f"Invalid parameter {param}:" in refused(server, "bad", *options)
+
+
+def test_the_frequency_cap_cuts_a_reply_loop(demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    add(server, "echo", "--keyword", "ECHO", "--match", "word", "--priority", "40", "--cap", "3")
+    # An auto-responder on the other side answers every reply with ECHO again.
+    replies = [api.fire_message("584145550003", "echo").response_message_id for _ in range(6)]
+    assert [r is not None for r in replies] == [True, True, True, False, False, False]
+    assert api.fire_message("584145550004", "echo").response_message_id is not None  # per subscriber
+    assert server.count("mo_messages", "sender = '584145550003' AND campaign_name = 'echo'") == 6  # all kept
+
+
+def test_fallback_answers_what_no_campaign_matched(demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    add(server, "fallback", "--match", "fallback", "--priority", "50", reply="Text OGANGI or CAFE")
+    error = refused(server, "fallback 2", "--match", "fallback", "--priority", "51")
+    assert "'fallback' is already the fallback" in error
+    mo = api.fire_message("584145550005", "what is this?")
+    assert mo.campaign == "fallback" and api.get_message(mo.response_message_id).text == "Text OGANGI or CAFE"
+    assert api.fire_message("584145550005", "cafe").campaign == "cafe"
+
+
+def test_active_window_and_quiet_hours(demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    zone = ZoneInfo("America/Caracas")
+    now = datetime.now(zone)
+    add(server, "ended", "--keyword", "ENDED", "--match", "word", "--priority", "60",
+        "--starts", (now - timedelta(days=2)).isoformat(timespec="minutes"),
+        "--ends", (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    assert api.fire_message("584145550006", "ended").campaign != "ended"
+    # Quiet hours that cover now: the reply is stored and waits for their end.
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
+    add(server, "night", "--keyword", "NIGHT", "--match", "word", "--priority", "61", "--quiet-hours", f"{start}-{end}")
+    mo = api.fire_message("584145550006", "night")
+    time.sleep(1)
+    assert api.get_message(mo.response_message_id).status == "PENDING"
+    (due,) = server.query("SELECT next_attempt_at_ms FROM messages WHERE id = ?", mo.response_message_id)[0]
+    opens = datetime.combine(now.date(), datetime.strptime(end, "%H:%M").time(), zone)
+    if opens < now:
+        opens += timedelta(days=1)
+    assert due == int(opens.timestamp() * 1000)
+
+
+def test_a_word_campaign_answers_an_mo_from_the_carrier_over_smpp(tmp_path: Path) -> None:
+    with world(tmp_path) as (sim, server, api):
+        add(server, "saldo", "--keyword", "SALDO", "--match", "word", "--priority", "5", reply="Su saldo: 10")
+        sim.inject_mo(SUBSCRIBER, server.creds["code"], "Saldó por favor")
+        wait_until(lambda: "Su saldo: 10" in submitted_to(sim, SUBSCRIBER))
+        (reply_id,) = server.query("SELECT response_message_id FROM mo_messages WHERE campaign_name = 'saldo'")[0]
+        assert wait_final(api, reply_id) == "DELIVERED_TO_DEVICE"
