@@ -53,6 +53,18 @@ class Settings:
     # as if a stop had left it so (by its carrier's on_unknown), without waiting for a restart.
     stale_sending_s: float = 300.0
     log_level: str = "INFO"
+    # Webhooks (campaign actions, status callbacks) and e-mail: the outbox the worker works through.
+    webhook_timeout_s: float = 10.0
+    outbox_max_attempts: int = 8  # then the job is dead-lettered (mecm admin webhook replay)
+    outbox_retry_base_s: float = 1.0  # doubling after each failure ...
+    outbox_retry_max_s: float = 600.0  # ... up to this
+    # SMTP server for e-mail actions; empty: e-mail actions are dead-lettered with that reason.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "mecm@localhost"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
 
     @property
     def var_path(self) -> Path:

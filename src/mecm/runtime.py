@@ -33,6 +33,7 @@ from mecm.config import Settings
 from mecm.delivery import worker_link
 from mecm.delivery.connectors import Connector, build_connector, statuses
 from mecm.delivery.dispatcher import Dispatcher
+from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
 from mecm.services.catalog import Catalog, load_catalog
@@ -68,6 +69,7 @@ class Runtime:
         self.sending: SendingService
         self.inbound: InboundService
         self.dispatcher: Dispatcher | None = None
+        self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
         self.connectors: dict[str, Connector] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_reload = 0.0
@@ -96,6 +98,7 @@ class Runtime:
         if self.role == "api" and self.database is not None:
             self._wake_sender = worker_link.WakeSender(worker_link.address(self.database, "wake"))
             self.sending.on_accepted.append(self._wake_sender.wake)
+            self.inbound.on_jobs_queued.append(self._wake_sender.wake)
         if self.deliver:
             # Receipts get a writer of their own: an SMSC keeps few deliver_sm unacknowledged, and
             # each waits for its receipt's commit, which must not queue behind the dispatcher's
@@ -106,18 +109,27 @@ class Runtime:
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             self.receipts = receipts
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors)
+            self.outbox = Outbox(self.settings, self.writer, lambda: self.catalog, self.sending)
+            self.inbound.on_jobs_queued.append(self.outbox.wake)
             await self._start_new_connectors()
             self.sending.on_accepted.append(self.dispatcher.wake)
             if self.role == "worker" and self.database is not None:
                 self._wake_listener = worker_link.WakeListener(
-                    worker_link.address(self.database, "wake"), self.dispatcher.wake)
+                    worker_link.address(self.database, "wake"), self._woken)
                 self._wake_listener.start()
                 self._status_server = worker_link.StatusServer(
                     worker_link.address(self.database, "status"), self.carrier_status)
                 await self._status_server.start()
             self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
+            self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+
+    def _woken(self) -> None:
+        """The API committed work for the worker: messages to deliver, or outbox jobs."""
+        assert self.dispatcher is not None and self.outbox is not None
+        self.dispatcher.wake()
+        self.outbox.wake()
 
     def _link_opt_outs(self) -> None:
         """An opt-out or opt-in stored here reaches the API's view at once: directly in an API

@@ -9,11 +9,12 @@ from typing import Any
 import typer
 from sqlalchemy import Connection
 
-from mecm.cli import admin_optout
+from mecm.cli import admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
 from mecm.delivery.router import route
+from mecm.domain.actions import parse_action
 from mecm.domain.phone import carrier_hint, normalize_mt_number
 from mecm.errors import ConfigError, InvalidParameter
 from mecm.services.catalog import Catalog, load_catalog
@@ -34,6 +35,7 @@ app.add_typer(carrier_app, name="carrier")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(route_app, name="route")
 app.add_typer(admin_optout.app, name="optout")
+app.add_typer(admin_webhook.app, name="webhook")
 
 
 
@@ -53,6 +55,27 @@ def workspace_create(
 def workspace_list(as_json: bool = JsonOption) -> None:
     emit_table("workspaces", _in_transaction(as_json, lambda c, _: store_admin.list_workspaces(c)), as_json,
                "Workspaces")
+
+
+@workspace_app.command("set-callback")
+def workspace_set_callback(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    url: str = typer.Option(..., help="URL that receives every MT status change (signed JSON); '' to stop."),
+    as_json: bool = JsonOption,
+) -> None:
+    row = _in_transaction(as_json, lambda c, v: store_admin.set_status_callback(c, v, workspace, url))
+    emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
+
+
+@workspace_app.command("webhook-secret")
+def workspace_webhook_secret(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    rotate: bool = typer.Option(False, "--rotate", help="Replace it with a new one."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
+    secret = _in_transaction(as_json, lambda c, v: store_admin.webhook_secret(c, v, workspace, rotate=rotate))
+    emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
 
 @workspace_app.command("set-default-carrier")
@@ -172,7 +195,11 @@ def campaign_add(
     code: str = typer.Option(..., help="The code the campaign listens on."),
     name: str = typer.Option(..., help="Campaign name."),
     keyword: str = typer.Option("", help="The keyword: see --match. Not for a fallback."),
-    reply: str = typer.Option(..., help="Reply text sent to the subscriber."),
+    reply: str = typer.Option("", help="Reply sent to the subscriber; {{from}} {{to}} {{text}} {{keyword}} {{1}}..{{9}}."),
+    action: list[str] = typer.Option(None, help="After the reply, in order: reply:TEXT, forward:NUMBER [TEXT], "
+                                     "webhook:URL or email:ADDRESS (repeatable)."),
+    email_subject: str = typer.Option(None, help="email actions: subject template."),
+    email_body: str = typer.Option(None, help="email actions: body template."),
     priority: int = typer.Option(100, help="Lower runs first."),
     match: str = typer.Option("regex", help="regex (searched in the text), word (the first word), prefix "
                               "(the text starts with it), or fallback (answers what no campaign matched; "
@@ -185,12 +212,13 @@ def campaign_add(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
     as_json: bool = JsonOption,
 ) -> None:
-    def add(c: Connection, _: Vault) -> dict[str, Any]:
+    def add(c: Connection, vault: Vault) -> dict[str, Any]:
+        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body) for spec in action or ()]
         return store_admin.add_campaign(
             c, workspace, code, name, keyword, reply, priority, mode=match, case_sensitive=case_sensitive,
             starts_at_ms=store_admin.parse_when(c, workspace, starts, "starts"),
             ends_at_ms=store_admin.parse_when(c, workspace, ends, "ends"),
-            cap_count=cap, cap_window_s=cap_window_s, quiet_hours=quiet_hours)
+            cap_count=cap, cap_window_s=cap_window_s, quiet_hours=quiet_hours, actions=actions, vault=vault)
 
     row = _in_transaction(as_json, add)
     emit(row, as_json, f"campaign {row['id']} ({name}) added")

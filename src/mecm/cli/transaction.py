@@ -11,6 +11,7 @@ from mecm.cli.output import friendly_errors
 from mecm.cli.server import open_store
 from mecm.config import load_settings
 from mecm.store.crypto import Vault
+from mecm.store.engine import mark_writer
 
 T = TypeVar("T")
 
@@ -19,8 +20,12 @@ def in_transaction(as_json: bool, action: Callable[[Connection, Vault], T]) -> T
     with friendly_errors(as_json):
         engine, vault = open_store(load_settings())
         try:
-            with engine.begin() as connection:
-                return action(connection, vault)
+            with engine.connect() as connection:
+                # BEGIN IMMEDIATE: the action reads, then writes, while a server may be writing; a
+                # deferred transaction would fail on its first write instead of waiting its turn.
+                mark_writer(connection)
+                with connection.begin():
+                    return action(connection, vault)
         finally:
             engine.dispose()
     raise AssertionError("unreachable")

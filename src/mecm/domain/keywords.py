@@ -32,6 +32,7 @@ from typing import Any
 
 import re2
 
+from mecm.domain import templates
 from mecm.domain.folding import fold_keyword, strip_accents
 from mecm.errors import InvalidParameter
 
@@ -100,6 +101,12 @@ class KeywordRule:
     cap_count: int = 0  # replies to one subscriber per cap_window_s; 0: no cap
     cap_window_s: int = 3600
     quiet_hours: str | None = None  # "22:00-08:00" in the workspace's time zone
+    actions: tuple[dict[str, Any], ...] = ()  # after the reply, in order (domain/actions.py)
+
+    def all_actions(self) -> list[dict[str, Any]]:
+        """The reply (when the campaign has one), then the other actions, in order."""
+        leading = [{"type": "reply", "text": self.reply}] if self.reply else []
+        return leading + list(self.actions)
 
     def searches(self, subject: bytes) -> bool:
         """True when the pattern occurs in the UTF-8 `subject`; an uncompilable pattern never does."""
@@ -122,6 +129,37 @@ class KeywordRule:
         if self.mode == "prefix":
             return bool(keyword) and subject.startswith(keyword)
         return bool(keyword) and subject.split(" ", 1)[0] == keyword  # word
+
+
+_CAPTURING = re2.Options()
+_CAPTURING.case_sensitive = False
+_CAPTURING.log_errors = False
+
+
+@lru_cache(maxsize=1024)
+def _compile_capturing(pattern: str, case_sensitive: bool) -> Any:
+    options = _CAPTURING
+    if case_sensitive:
+        options = re2.Options()
+        options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except (re2.error, UnicodeEncodeError):
+        return None
+
+
+def groups(rule: KeywordRule, text: str) -> dict[str, str]:
+    """A regular expression campaign's groups in ``text``, as template values "1" to "9"."""
+    if rule.mode != "regex" or not any(templates.uses_groups(a.get("text", "") + a.get("body", "")
+                                                           + a.get("subject", "")) for a in rule.all_actions()):
+        return {}
+    stripped = text.strip()
+    pattern = rule.pattern if rule.case_sensitive else strip_accents(rule.pattern)
+    compiled = _compile_capturing(pattern, rule.case_sensitive)
+    found = compiled.search(stripped if rule.case_sensitive else strip_accents(stripped)) if compiled else None
+    if found is None:
+        return {}
+    return {str(i): value or "" for i, value in enumerate(found.groups()[:9], 1)}
 
 
 def _comparable(text: str, case_sensitive: bool) -> str:

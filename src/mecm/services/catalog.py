@@ -29,6 +29,7 @@ class Workspace:
     timezone: str
     default_carrier: str | None
     default_code: str | None
+    webhook_secret: str | None = None  # signs its webhooks (delivery/webhooks.py)
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,16 @@ def _carrier_settings(raw: str, vault: Vault) -> dict[str, Any]:
     settings = json.loads(raw)
     encrypted = settings.pop("password_enc", None)
     if encrypted:
-        password = _decrypted.get(encrypted)
-        if password is None:
-            password = _decrypted[encrypted] = vault.decrypt(encrypted)
-        settings["password"] = Secret(password)
+        settings["password"] = Secret(_decrypt(encrypted, vault))
     return settings
+
+
+def _decrypt(token: str, vault: Vault) -> str:
+    """A stored secret in clear, decrypted once per process (Fernet costs tens of microseconds)."""
+    clear = _decrypted.get(token)
+    if clear is None:
+        clear = _decrypted[token] = vault.decrypt(token)
+    return clear
 
 
 class Secret(str):
@@ -110,16 +116,14 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
             default_codes[row.workspace_id] = row.code
 
     workspace_map = {
-        row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id))
+        row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id),
+                          _decrypt(row.webhook_secret_enc, vault) if row.webhook_secret_enc else None)
         for row in connection.execute(select(workspaces))
     }
 
     keys: dict[str, ApiKey] = {}
     for row in connection.execute(select(api_keys).where(api_keys.c.revoked_at_ms.is_(None))):
-        private = _decrypted.get(row.private_key_enc)
-        if private is None:
-            private = _decrypted[row.private_key_enc] = vault.decrypt(row.private_key_enc)
-        keys[row.public_key] = ApiKey(row.public_key, private, row.workspace_id)
+        keys[row.public_key] = ApiKey(row.public_key, _decrypt(row.private_key_enc, vault), row.workspace_id)
 
     carrier_map = {
         row.name: Carrier(

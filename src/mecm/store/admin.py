@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select, update
 from mecm.delivery.smpp.config import SmppSettings
 from mecm.domain import keywords
 from mecm.domain.dates import is_valid_timezone
+from mecm.domain.actions import check_url, dump as dump_actions, load as actions_of
 from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
@@ -56,9 +57,35 @@ def set_default_carrier(connection: Connection, workspace_id: int, carrier: str)
     )
 
 
+def webhook_secret(connection: Connection, vault: Vault, workspace_id: int, *, rotate: bool = False) -> str:
+    """The key that signs the workspace's webhooks, created on first need (or anew with ``rotate``)."""
+    require_workspace(connection, workspace_id)
+    stored = connection.execute(
+        select(workspaces.c.webhook_secret_enc).where(workspaces.c.id == workspace_id)).scalar_one()
+    if stored and not rotate:
+        return vault.decrypt(stored)
+    secret = secrets.token_urlsafe(32)
+    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id)
+                       .values(webhook_secret_enc=vault.encrypt(secret)))
+    return secret
+
+
+def set_status_callback(connection: Connection, vault: Vault, workspace_id: int, url: str) -> dict[str, Any]:
+    """Post every status change of the workspace's MTs to ``url`` ("" stops it)."""
+    require_workspace(connection, workspace_id)
+    url = url.strip()
+    if url:
+        check_url(url, "url")
+        webhook_secret(connection, vault, workspace_id)
+    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id)
+                       .values(status_callback_url=url or None))
+    return {"instance_id": workspace_id, "status_callback_url": url or None}
+
+
 def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
     rows = connection.execute(select(workspaces).order_by(workspaces.c.id)).mappings().all()
-    return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
+    return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k not in ("id", "webhook_secret_enc")}}
+            for r in rows]
 
 
 def require_workspace(connection: Connection, workspace_id: int) -> None:
@@ -230,6 +257,8 @@ def add_campaign(
     cap_count: int = 5,
     cap_window_s: int = 3600,
     quiet_hours: str | None = None,
+    actions: list[dict[str, Any]] | None = None,
+    vault: Vault | None = None,
 ) -> dict[str, Any]:
     """Add an active campaign, refused (naming the option) when any setting is wrong, or when an
     MO could trigger both it and an active campaign of the same priority on the same code (the
@@ -252,9 +281,10 @@ def add_campaign(
         raise InvalidParameter("name", "empty")
     if mode == "regex":
         keywords.compile_keyword(keyword, "keyword")
-    if not reply.strip():
-        raise InvalidParameter("reply", "empty")
-    check_text(reply, "reply")
+    if reply.strip():
+        check_text(reply, "reply")
+    elif reply or not actions:
+        raise InvalidParameter("reply", "empty: a campaign needs a --reply or an --action")
     if starts_at_ms is not None and ends_at_ms is not None and ends_at_ms <= starts_at_ms:
         raise InvalidParameter("ends", "not after the start")
     if cap_count < 0:
@@ -279,8 +309,11 @@ def add_campaign(
         "cap_count": cap_count,
         "cap_window_s": cap_window_s,
         "quiet_hours": quiet_hours,
+        "actions": dump_actions(actions or []),
     }
     _refuse_collision(connection, row)
+    if vault is not None and any(action["type"] == "webhook" for action in actions or ()):
+        webhook_secret(connection, vault, workspace_id)  # its webhooks are signed from the first
     campaign_id = connection.execute(campaigns.insert().values(row)).inserted_primary_key[0]
     return {"id": campaign_id, **row}
 
@@ -305,6 +338,7 @@ def rule_of(row: Any) -> keywords.KeywordRule:
     return keywords.KeywordRule(
         row.id, row.name, row.keyword, row.priority, row.reply, row.match_mode, bool(row.case_sensitive),
         row.starts_at_ms, row.ends_at_ms, row.cap_count, row.cap_window_s, row.quiet_hours,
+        actions_of(row.actions),
     )
 
 

@@ -36,6 +36,10 @@ workspaces = Table(
     # Carrier used when a send names carrier "null" and no prefix or hint decides.
     Column("default_carrier", String(100), nullable=True),
     Column("created_at_ms", BigInteger, nullable=False),
+    # Every status change of the workspace's MTs is posted here (a trigger queues it: migration 0006).
+    Column("status_callback_url", Text, nullable=True),
+    # Fernet token of the key that signs the workspace's webhooks (X-Mecm-Signature).
+    Column("webhook_secret_enc", Text, nullable=True),
 )
 
 api_keys = Table(
@@ -97,6 +101,8 @@ campaigns = Table(
     Column("cap_count", Integer, nullable=False, server_default="5"),
     Column("cap_window_s", Integer, nullable=False, server_default="3600"),
     Column("quiet_hours", String(11), nullable=True),  # "22:00-08:00", workspace time: replies held
+    # JSON list of actions after the reply, in order (domain/actions.py); NULL: the reply alone.
+    Column("actions", Text, nullable=True),
 )
 
 # MT messages. The row is both the message and its place in the delivery queue (DESIGN principle 2).
@@ -155,6 +161,8 @@ mo_messages = Table(
     Column("campaign_name", String(200), nullable=False, default=""),
     Column("response_message_id", BigInteger, nullable=True),
     Column("received_at_ms", BigInteger, nullable=False),
+    # Matched a campaign over its frequency cap: kept, but nothing was done for it.
+    Column("capped", Boolean, nullable=False, server_default=false()),
 )
 Index("ix_mo_workspace_time", mo_messages.c.workspace_id, mo_messages.c.received_at_ms)
 Index("ix_mo_campaign_sender", mo_messages.c.campaign_id, mo_messages.c.sender, mo_messages.c.received_at_ms)
@@ -252,3 +260,26 @@ opt_out_settings = Table(
     Column("start_text", Text, nullable=True),
     Column("help_text", Text, nullable=True),
 )
+
+# Webhooks and e-mails to deliver (campaign actions, status callbacks), each retried with backoff
+# until done or, after outbox_max_attempts, dead (kept for ``mecm admin webhook replay``).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # webhook | email | status
+    Column("target", Text, nullable=False),  # URL, or e-mail address
+    Column("payload", Text, nullable=False),  # JSON: the body posted, or the e-mail's subject and body
+    # A webhook's text answer is sent as an SMS from reply_code to reply_to (Kannel's get-url).
+    Column("reply_code", String(32), nullable=True),
+    Column("reply_to", String(20), nullable=True),
+    Column("mo_id", BigInteger, nullable=True),
+    Column("state", String(8), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at_ms", BigInteger, nullable=False),  # also the lease of a job in hand
+    Column("last_error", Text, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("finished_at_ms", BigInteger, nullable=True),
+)
+Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at_ms)

@@ -1,0 +1,74 @@
+"""What a campaign does with an MO that matched it: an ordered list of actions.
+
+Each action is one small, validated value here, and one branch where it is carried out
+(services/inbound.py for those done in the transaction that stores the MO, services/outbox.py for
+those delivered afterwards):
+
+- ``reply``   an SMS to the subscriber from the code, from a template;
+- ``forward`` the MO to another number, as an SMS ("{{from}}: {{text}}" unless a template is given);
+- ``webhook`` POST a JSON description of the MO to a URL, signed, retried; a text answer is sent to
+  the subscriber as the reply;
+- ``email``   an e-mail through the configured SMTP server, subject and body from templates.
+
+On the command line an action is written ``TYPE:ARGUMENT``: ``reply:Hello {{from}}``,
+``forward:584145550000``, ``webhook:https://example.com/mo``, ``email:ops@example.com``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from mecm.domain.phone import normalize_mt_number
+from mecm.domain.text import check_text
+from mecm.errors import InvalidParameter
+
+TYPES = ("reply", "forward", "webhook", "email")
+DEFAULT_FORWARD = "{{from}}: {{text}}"
+DEFAULT_SUBJECT = "SMS from {{from}} to {{to}}"
+DEFAULT_BODY = "{{text}}"
+
+
+def parse_action(spec: str, *, email_subject: str | None = None, email_body: str | None = None,
+                 param: str = "action") -> dict[str, Any]:
+    """One ``TYPE:ARGUMENT`` action, checked; InvalidParameter(param, ...) otherwise."""
+    kind, sep, argument = spec.partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in TYPES:
+        raise InvalidParameter(param, f"{spec!r} is not TYPE:ARGUMENT with TYPE one of {', '.join(TYPES)}")
+    argument = argument.strip()
+    if kind == "reply":
+        return {"type": "reply", "text": _template(argument, param)}
+    if kind == "forward":
+        number, _, template = argument.partition(" ")
+        return {"type": "forward", "to": normalize_mt_number(number, param),
+                "text": _template(template.strip() or DEFAULT_FORWARD, param)}
+    if kind == "webhook":
+        return {"type": "webhook", "url": check_url(argument, param)}
+    if "@" not in argument or argument.startswith("@") or argument.endswith("@") or " " in argument:
+        raise InvalidParameter(param, f"{argument!r} is not an e-mail address")
+    return {"type": "email", "to": argument, "subject": email_subject or DEFAULT_SUBJECT,
+            "body": email_body or DEFAULT_BODY}
+
+
+def check_url(url: str, param: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameter(param, f"{url!r} is not an http(s) URL")
+    return url
+
+
+def _template(text: str, param: str) -> str:
+    if not text:
+        raise InvalidParameter(param, "empty text")
+    check_text(text, param)
+    return text
+
+
+def dump(actions: list[dict[str, Any]]) -> str | None:
+    return json.dumps(actions) if actions else None
+
+
+def load(raw: str | None) -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads(raw)) if raw else ()
