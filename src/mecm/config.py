@@ -53,6 +53,9 @@ class Settings:
     # as if a stop had left it so (by its carrier's on_unknown), without waiting for a restart.
     stale_sending_s: float = 300.0
     log_level: str = "INFO"
+    # Bearer token of the admin JSON API (/admin/api). When empty, one is created under var_dir with
+    # mode 0600 on first start (``mecm admin token`` prints it).
+    admin_token: str = ""
     # Webhooks (campaign actions, status callbacks) and e-mail: the outbox the worker works through.
     webhook_timeout_s: float = 10.0
     outbox_max_attempts: int = 8  # then the job is dead-lettered (mecm admin webhook replay)

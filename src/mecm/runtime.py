@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from mecm.config import Settings
 from mecm.delivery import worker_link
 from mecm.delivery.connectors import Connector, build_connector, statuses
+from mecm.delivery.broadcaster import Broadcaster
 from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
@@ -123,6 +124,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
             self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+            broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
+            self._tasks.append(asyncio.create_task(broadcaster.run(), name="broadcaster"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
 
     def _woken(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from sqlalchemy import Connection
 
-from mecm.cli import admin_optout, admin_webhook
+from mecm.cli import admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
@@ -19,7 +19,7 @@ from mecm.domain.phone import carrier_hint, normalize_mt_number
 from mecm.errors import ConfigError, InvalidParameter
 from mecm.services.catalog import Catalog, load_catalog
 from mecm.store import admin as store_admin
-from mecm.store.crypto import Vault
+from mecm.store.crypto import Vault, load_admin_token
 
 app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
@@ -36,6 +36,8 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(route_app, name="route")
 app.add_typer(admin_optout.app, name="optout")
 app.add_typer(admin_webhook.app, name="webhook")
+app.add_typer(admin_lists.list_app, name="list")
+app.add_typer(admin_lists.broadcast_app, name="broadcast")
 
 
 
@@ -55,6 +57,14 @@ def workspace_create(
 def workspace_list(as_json: bool = JsonOption) -> None:
     emit_table("workspaces", _in_transaction(as_json, lambda c, _: store_admin.list_workspaces(c)), as_json,
                "Workspaces")
+
+
+@app.command("token")
+def admin_token(as_json: bool = JsonOption) -> None:
+    """The admin JSON API's bearer token (/admin/api; setting admin_token, or a file under var_dir)."""
+    with friendly_errors(as_json):
+        token = load_admin_token(load_settings())
+    emit({"admin_token": token}, as_json, token)
 
 
 @workspace_app.command("set-callback")
@@ -141,7 +151,7 @@ def carrier_add(
     system_type: str = typer.Option(None, help="smpp: system_type, when the carrier wants one."),
     bind: str = typer.Option(None, help="smpp: transceiver (default) or tx-rx (a transmitter and a receiver)."),
     window: int = typer.Option(None, help="smpp: submits awaiting a response, at most (default 10)."),
-    tps: float = typer.Option(None, help="smpp: submits per second, one per part; 0 = no limit (default 0)."),
+    tps: float = typer.Option(None, help="Submits per second, one per part (smpp and simulator); 0 = no limit (default 0)."),
     tls: bool = typer.Option(None, "--tls/--no-tls", help="smpp: connect over TLS (default no)."),
     tls_verify: bool = typer.Option(None, "--tls-verify/--no-tls-verify", help="smpp: check the TLS certificate (default yes)."),
     tls_ca: str = typer.Option(None, "--tls-ca", help="smpp: PEM file of CA certificates to trust (a private CA)."),
@@ -167,6 +177,8 @@ def carrier_add(
     settings: dict[str, Any] = {}
     if connector == "simulator":
         settings = {"delivery_delay_ms": delivery_delay_ms, "failure_rate": failure_rate}
+        if tps is not None:
+            settings["tps"] = tps
     elif connector == "smpp":
         if password is None and system_id is not None:
             password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)

@@ -8,10 +8,12 @@ those delivered afterwards):
 - ``forward`` the MO to another number, as an SMS ("{{from}}: {{text}}" unless a template is given);
 - ``webhook`` POST a JSON description of the MO to a URL, signed, retried; a text answer is sent to
   the subscriber as the reply;
-- ``email``   an e-mail through the configured SMTP server, subject and body from templates.
+- ``email``   an e-mail through the configured SMTP server, subject and body from templates;
+- ``subscribe`` / ``unsubscribe`` the subscriber joins or leaves a list of the workspace.
 
 On the command line an action is written ``TYPE:ARGUMENT``: ``reply:Hello {{from}}``,
-``forward:584145550000``, ``webhook:https://example.com/mo``, ``email:ops@example.com``.
+``forward:584145550000``, ``webhook:https://example.com/mo``, ``email:ops@example.com``,
+``subscribe:vip``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from mecm.domain.phone import normalize_mt_number
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 
-TYPES = ("reply", "forward", "webhook", "email")
+TYPES = ("reply", "forward", "webhook", "email", "subscribe", "unsubscribe")
 DEFAULT_FORWARD = "{{from}}: {{text}}"
 DEFAULT_SUBJECT = "SMS from {{from}} to {{to}}"
 DEFAULT_BODY = "{{text}}"
@@ -46,6 +48,10 @@ def parse_action(spec: str, *, email_subject: str | None = None, email_body: str
                 "text": _template(template.strip() or DEFAULT_FORWARD, param)}
     if kind == "webhook":
         return {"type": "webhook", "url": check_url(argument, param)}
+    if kind in ("subscribe", "unsubscribe"):
+        if not argument:
+            raise InvalidParameter(param, "no list named")
+        return {"type": kind, "list": argument}  # the list's id is added where lists are known
     if "@" not in argument or argument.startswith("@") or argument.endswith("@") or " " in argument:
         raise InvalidParameter(param, f"{argument!r} is not an e-mail address")
     return {"type": "email", "to": argument, "subject": email_subject or DEFAULT_SUBJECT,

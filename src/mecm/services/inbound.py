@@ -33,6 +33,7 @@ from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
 from mecm.services.sending import CONFIRMATION, SendingService, SendRequest
+from mecm.store import lists as store_lists
 from mecm.store import optouts as store_optouts
 from mecm.store.tables import messages, mo_messages, outbox
 from mecm.store.writer import GroupCommitWriter
@@ -54,6 +55,7 @@ class _Plan:
 
     messages: list[dict[str, Any]] = field(default_factory=list)  # replies and forwards, in order
     jobs: list[dict[str, Any]] = field(default_factory=list)  # webhooks and e-mails
+    changes: list[Callable[[Connection], Any]] = field(default_factory=list)  # list joins and leaves
     response_id: int | None = None  # the first reply: fireMessage's responseMessageId
 
 
@@ -137,6 +139,8 @@ class InboundService:
             elif kind == "webhook":
                 plan.jobs.append(_job(mo_row, "webhook", action["url"], _mo_event(mo_row),
                                       reply_code=mo.code, reply_to=subscriber))
+            elif kind in ("subscribe", "unsubscribe"):
+                plan.changes.append(_membership(kind, action["list_id"], subscriber, mo_row["received_at_ms"]))
             elif kind == "email":
                 content = {"subject": templates.render(action["subject"], values),
                            "body": templates.render(action["body"], values)}
@@ -173,6 +177,13 @@ def _job(mo_row: dict[str, Any], kind: str, target: str, payload: str, *, reply_
         "next_attempt_at_ms": mo_row["received_at_ms"], "last_error": None,
         "created_at_ms": mo_row["received_at_ms"], "finished_at_ms": None,
     }
+
+
+def _membership(kind: str, list_id: int, subscriber: str, now_ms: int) -> Callable[[Connection], Any]:
+    member = _as_mt_recipient(subscriber)
+    if kind == "subscribe":
+        return lambda connection: store_lists.join(connection, list_id, member, via="keyword", now_ms=now_ms)
+    return lambda connection: store_lists.leave(connection, list_id, member)
 
 
 def _sendable(body: str) -> bool:
@@ -243,6 +254,8 @@ def _store(mo_row: dict[str, Any], plan: _Plan, also: Callable[[Connection], Any
             connection.execute(messages.insert(), plan.messages)
         if plan.jobs:
             connection.execute(outbox.insert(), plan.jobs)
+        for membership in plan.changes:
+            membership(connection)
         return (change(connection) if change is not None else False), False
 
     return write

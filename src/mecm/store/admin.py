@@ -26,7 +26,7 @@ from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.store.crypto import Vault
-from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
+from mecm.store.tables import api_keys, campaigns, carriers, codes, lists, workspaces
 
 CONNECTORS = ("simulator", "smpp")
 
@@ -226,6 +226,8 @@ def _check_simulator_settings(settings: dict[str, Any]) -> None:
         raise InvalidParameter("failure-rate", "must be 0 to 1")
     if int(settings.get("delivery_delay_ms", 0)) < 0:
         raise InvalidParameter("delivery-delay-ms", "must be 0 or more")
+    if float(settings.get("tps", 0)) < 0:
+        raise InvalidParameter("tps", "must be 0 (no limit) or more")
 
 
 def list_carriers(connection: Connection) -> list[dict[str, Any]]:
@@ -284,7 +286,7 @@ def add_campaign(
     if reply.strip():
         check_text(reply, "reply")
     elif reply or not actions:
-        raise InvalidParameter("reply", "empty: a campaign needs a --reply or an --action")
+        raise InvalidParameter("reply", "empty: a campaign needs a reply or an action")
     if starts_at_ms is not None and ends_at_ms is not None and ends_at_ms <= starts_at_ms:
         raise InvalidParameter("ends", "not after the start")
     if cap_count < 0:
@@ -312,6 +314,10 @@ def add_campaign(
         "actions": dump_actions(actions or []),
     }
     _refuse_collision(connection, row)
+    for action in actions or ():
+        if action["type"] in ("subscribe", "unsubscribe"):
+            action["list_id"] = _list_named(connection, workspace_id, action["list"])
+    row["actions"] = dump_actions(actions or [])
     if vault is not None and any(action["type"] == "webhook" for action in actions or ()):
         webhook_secret(connection, vault, workspace_id)  # its webhooks are signed from the first
     campaign_id = connection.execute(campaigns.insert().values(row)).inserted_primary_key[0]
@@ -331,6 +337,14 @@ def parse_when(connection: Connection, workspace_id: int, raw: str | None, name:
         zone = connection.execute(select(workspaces.c.timezone).where(workspaces.c.id == workspace_id)).scalar_one()
         when = when.replace(tzinfo=ZoneInfo(zone))
     return int(when.timestamp() * 1000)
+
+
+def _list_named(connection: Connection, workspace_id: int, name: str) -> int:
+    found = connection.execute(
+        select(lists.c.id).where(lists.c.workspace_id == workspace_id, lists.c.name == name)).scalar()
+    if found is None:
+        raise InvalidParameter("action", f"workspace {workspace_id} has no list named {name!r}")
+    return found
 
 
 def rule_of(row: Any) -> keywords.KeywordRule:

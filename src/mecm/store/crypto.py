@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,6 +32,19 @@ def load_master_key(settings: Settings) -> bytes:
     except ValueError:
         raise ConfigError("master key: must be 32 url-safe Base64-encoded bytes (Fernet key)") from None
     return key
+
+
+def load_admin_token(settings: Settings) -> str:
+    """The admin API's bearer token: the setting, or a file under var_dir created on first need."""
+    if settings.admin_token:
+        return settings.admin_token
+    path = settings.var_path / "admin.token"
+    if not path.exists():
+        try:
+            _create_secret_file(path, secrets.token_urlsafe(32).encode())
+        except FileExistsError:
+            pass  # another process created it a moment ago
+    return path.read_text().strip()
 
 
 def _create_secret_file(path: Path, content: bytes) -> None:

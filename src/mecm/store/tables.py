@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -132,7 +133,10 @@ messages = Table(
     Column("expires_at_ms", BigInteger, nullable=False),
     Column("carrier_message_id", String(64), nullable=True),
     Column("mo_id", BigInteger, nullable=True),
+    Column("broadcast_id", Integer, nullable=True),  # a broadcast's message: one per subscriber
 )
+Index("ux_messages_broadcast_recipient", messages.c.broadcast_id, messages.c.recipient, unique=True,
+      sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL"))
 Index("ix_messages_queue", messages.c.status, messages.c.priority, messages.c.next_attempt_at_ms)
 Index("ix_messages_carrier_ref", messages.c.carrier, messages.c.carrier_message_id)
 
@@ -283,3 +287,47 @@ outbox = Table(
     Column("finished_at_ms", BigInteger, nullable=True),
 )
 Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at_ms)
+
+# Subscriber lists of a workspace, joined by keyword (subscribe action), CSV import or admin.
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "name", name="uq_list_name"),
+)
+
+list_members = Table(
+    "list_members",
+    metadata,
+    Column("list_id", Integer, primary_key=True),
+    Column("subscriber", String(20), primary_key=True),
+    Column("fields", Text, nullable=False),  # JSON object: template values ({{name}}) from the CSV
+    Column("via", String(8), nullable=False),  # keyword | import | admin
+    Column("joined_at_ms", BigInteger, nullable=False),
+)
+
+# A text sent to every member of a list. The worker turns members into messages a page at a time,
+# in subscriber order, and records how far it got (cursor) in the transaction that queues the page:
+# after a crash it carries on from there, and no subscriber gets the broadcast twice.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("list_id", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("carrier", String(100), nullable=True),  # None: routed per number
+    Column("text", Text, nullable=False),  # a template: {{to}}, {{from}} and the member's fields
+    Column("quiet_hours", String(11), nullable=True),
+    Column("state", String(10), nullable=False),  # scheduled | sending | queued | cancelled
+    Column("scheduled_at_ms", BigInteger, nullable=False),
+    Column("cursor", String(20), nullable=False),  # the last subscriber queued ("" before the first)
+    Column("enqueued", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),  # opted out when their turn came
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("finished_at_ms", BigInteger, nullable=True),
+)

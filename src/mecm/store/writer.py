@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table
 
-from mecm.errors import StoreError
+from mecm.errors import ApiError, StoreError
 from mecm.store import bulk
 from mecm.store.bulk import Chunk, Values
 from mecm.store.engine import mark_writer
@@ -209,7 +209,9 @@ class GroupCommitWriter:
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, StoreError) or not isinstance(exc, Exception):
+        if isinstance(exc, (StoreError, ApiError)) or not isinstance(exc, Exception):
+            # A refusal a write raised on purpose (bad input found in the transaction: nothing
+            # written) goes back to its caller as it is, and is not a store failure to log.
             return exc  # type: ignore[return-value]
         log.exception("write failed")
         error = StoreError(f"write failed: {exc.__class__.__name__}: {exc}")

@@ -8,6 +8,7 @@ about a submit whose answer was lost (``query``), as it would ask a real carrier
 ``submit_count`` counts duplicates, so tests can prove each message reached it exactly once.
 
 Settings: ``delivery_delay_ms`` (default 50), ``failure_rate`` (0.0 to 1.0, default 0),
+``tps`` (submits per second at most, as a carrier's contract says; default 0, no limit),
 ``state_path`` (default ``<var_dir>/simulator-<name>.db``).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
+from mecm.delivery.smpp.rate import TokenBucket
 from mecm.delivery.connectors.base import Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
@@ -77,6 +79,8 @@ class SimulatorConnector(Connector):
         super().__init__(name, settings)
         self.delay_ms = int(settings.get("delivery_delay_ms", 50))
         self.failure_rate = float(settings.get("failure_rate", 0.0))
+        tps = float(settings.get("tps", 0) or 0)
+        self._bucket = TokenBucket(tps) if tps > 0 else None  # the same pacing as an SMPP carrier's
         self.state_path = Path(settings.get("state_path") or var_dir / f"simulator-{name}.db")
         self._due: list[tuple[int, str, str, int]] = []  # heap of (due ms, carrier message id, status, client ref)
         self._pump: asyncio.Task[None] | None = None
@@ -109,17 +113,19 @@ class SimulatorConnector(Connector):
     async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
         """Record the batch durably in one write (as an SMSC would before answering), then accept."""
         assert self._writer is not None, "connector not started"
-        now = int(time.time() * 1000)
-        due = now + self.delay_ms
         rows = []
         for message in messages:
+            if self._bucket is not None:
+                await self._bucket.take()
+            now = int(time.time() * 1000)
+            due = now + self.delay_ms
             status = "UNDELIVERED" if random.random() < self.failure_rate else "DELIVERED_TO_DEVICE"
             rows.append({"client_ref": message.id, "carrier_message_id": carrier_message_id_for(message.id),
                          "recipient": message.recipient, "submit_count": 1, "now": now, "due": due,
                          "status": status})
         await self._writer.write(ExecuteMany(_RECORD, rows))
         for row in rows:
-            heapq.heappush(self._due, (due, row["carrier_message_id"], row["status"], row["client_ref"]))
+            heapq.heappush(self._due, (row["due"], row["carrier_message_id"], row["status"], row["client_ref"]))
         for message, row in zip(messages, rows):
             on_outcome(message, Outcome.accepted(row["carrier_message_id"]))
 

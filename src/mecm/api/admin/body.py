@@ -1,0 +1,85 @@
+"""Reading an admin API request: JSON body fields and path ids, each checked, each refusal naming it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mecm.errors import InvalidParameter
+
+MAX_ID = 2**31 - 1  # ids of workspaces, lists, broadcasts: SQLite INTEGER, and sane
+
+
+class Body:
+    def __init__(self, raw: bytes) -> None:
+        if not raw.strip():
+            self._data: dict[str, Any] = {}
+            return
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidParameter("body", "is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidParameter("body", "must be a JSON object")
+        self._data = data
+
+    def text(self, name: str, *, required: bool = False, default: str | None = None,
+             max_length: int = 2000) -> str | None:
+        value = self._data.get(name)
+        if value is None:
+            if required:
+                raise InvalidParameter(name, "missing")
+            return default
+        if not isinstance(value, str):
+            raise InvalidParameter(name, "must be a string")
+        if len(value) > max_length:
+            raise InvalidParameter(name, f"longer than {max_length} characters")
+        return checked_text(value, name)
+
+    def integer(self, name: str, *, required: bool = False, default: int | None = None, low: int = -MAX_ID,
+                high: int = MAX_ID) -> int | None:
+        value = self._data.get(name)
+        if value is None:
+            if required:
+                raise InvalidParameter(name, "missing")
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidParameter(name, "must be an integer")
+        if not low <= value <= high:
+            raise InvalidParameter(name, f"must be {low} to {high}")
+        return value
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self._data.get(name, default)
+        if not isinstance(value, bool):
+            raise InvalidParameter(name, "must be true or false")
+        return value
+
+    def texts(self, name: str) -> list[str]:
+        value = self._data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(value) > 20:
+            raise InvalidParameter(name, "must be a list of at most 20 strings")
+        return [checked_text(item, name) for item in value]
+
+    def mapping(self, name: str) -> dict[str, str]:
+        value = self._data.get(name, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()) or len(value) > 50:
+            raise InvalidParameter(name, "must be an object of at most 50 string values")
+        return {checked_text(k, name): checked_text(v, name) for k, v in value.items()}
+
+
+def checked_text(value: str, name: str) -> str:
+    """Text SQLite and every later step can hold: UTF-8 encodable (no lone surrogate), no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParameter(name, "is not valid Unicode text") from None
+    if "\0" in value:
+        raise InvalidParameter(name, "contains a NUL character")
+    return value
+
+
+def path_id(value: int, name: str) -> int:
+    if not 1 <= value <= MAX_ID:
+        raise InvalidParameter(name, f"must be 1 to {MAX_ID}")
+    return value

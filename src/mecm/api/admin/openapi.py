@@ -1,0 +1,157 @@
+"""The OpenAPI 3.0 document of ``/admin/api`` (served at /admin/api/openapi.json).
+
+Written by hand next to routes.py, one entry per route; a test validates it with
+openapi-spec-validator and runs schemathesis against the server with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "Bad input: the parameter and the reason; nothing was written",
+            401: "Admin token missing or wrong", 404: "No such id"}
+    return {str(code): _json(_ERROR, text[code]) for code in codes}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+
+
+def _list_of(key: str, item: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {key: {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}}}}
+
+
+_STRING = {"type": "string"}
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+_CAMPAIGN_BODY = _body({
+    "code": {**_STRING, "description": "A code of the workspace; '' with match=fallback for every code"},
+    "name": _STRING,
+    "keyword": {**_STRING, "description": "Not for a fallback"},
+    "match": {"type": "string", "enum": ["regex", "word", "prefix", "fallback"], "default": "regex"},
+    "reply": {**_STRING, "description": "Template: {{from}} {{to}} {{text}} {{keyword}} {{1}}..{{9}}"},
+    "actions": {"type": "array", "items": _STRING,
+                "description": "reply:TEXT, forward:NUMBER [TEXT], webhook:URL, email:ADDRESS, subscribe:LIST, "
+                               "unsubscribe:LIST"},
+    "priority": {"type": "integer", "default": 100},
+    "case_sensitive": {"type": "boolean", "default": False},
+    "starts": {**_STRING, "description": "ISO 8601; without offset, the workspace's time zone"},
+    "ends": _STRING,
+    "cap": {"type": "integer", "default": 5},
+    "cap_window_s": {"type": "integer", "default": 3600},
+    "quiet_hours": {**_STRING, "description": "HH:MM-HH:MM"},
+    "email_subject": _STRING,
+    "email_body": _STRING,
+}, ["code", "name"])
+
+
+def document() -> dict[str, Any]:
+    bearer = [{"adminToken": []}]
+    ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "mecm admin API", "version": "1",
+                 "description": "Workspaces, campaigns, lists and broadcasts. Bearer admin token."},
+        "security": bearer,
+        "paths": {
+            "/admin/api/workspaces": {
+                "get": {"operationId": "listWorkspaces", "responses": {
+                    "200": _json(_list_of("workspaces", "Workspace"), "Every workspace"), **_errors(401)}},
+                "post": {"operationId": "createWorkspace",
+                         "requestBody": _body({"name": _STRING, "timezone": {**_STRING, "default": "America/Caracas"}},
+                                              ["name"]),
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Workspace"}, "Created"),
+                                       **_errors(400, 401)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/campaigns": {
+                "parameters": [ws],
+                "get": {"operationId": "listCampaigns", "responses": {
+                    "200": _json(_list_of("campaigns", "Campaign"), "The workspace's campaigns"), **_errors(400, 401, 404)}},
+                "post": {"operationId": "createCampaign", "requestBody": _CAMPAIGN_BODY, "responses": {
+                    "201": _json({"$ref": "#/components/schemas/Campaign"}, "Created"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/lists": {
+                "parameters": [ws],
+                "get": {"operationId": "listLists", "responses": {
+                    "200": _json(_list_of("lists", "List"), "The workspace's lists"), **_errors(400, 401, 404)}},
+                "post": {"operationId": "createList", "requestBody": _body({"name": _STRING}, ["name"]),
+                         "responses": {"201": _json({"$ref": "#/components/schemas/List"}, "Created"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/broadcasts": {
+                "parameters": [ws],
+                "get": {"operationId": "listBroadcasts", "responses": {
+                    "200": _json(_list_of("broadcasts", "Broadcast"), "The workspace's broadcasts"),
+                    **_errors(400, 401, 404)}},
+            },
+            "/admin/api/lists/{list_id}/members": {
+                "parameters": [lst],
+                "post": {"operationId": "addMember",
+                         "requestBody": _body({"number": _STRING, "fields": {
+                             "type": "object", "additionalProperties": _STRING}}, ["number"]),
+                         "responses": {"201": _json(_OBJECT, "Added (or fields updated)"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/lists/{list_id}/members/{number}": {
+                "parameters": [lst, {"name": "number", "in": "path", "required": True, "schema": _STRING}],
+                "delete": {"operationId": "removeMember", "responses": {
+                    "200": _json(_OBJECT, "removed: whether it was a member"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/lists/{list_id}/broadcasts": {
+                "parameters": [lst],
+                "post": {"operationId": "createBroadcast",
+                         "requestBody": _body({"code": _STRING, "text": _STRING, "name": _STRING, "at": _STRING,
+                                               "carrier": _STRING, "quiet_hours": _STRING}, ["code", "text"]),
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Broadcast"}, "Scheduled"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/broadcasts/{broadcast_id}": {
+                "parameters": [bc],
+                "get": {"operationId": "broadcastStatus", "responses": {
+                    "200": _json({"$ref": "#/components/schemas/BroadcastStatus"}, "Progress"),
+                    **_errors(400, 401, 404)}},
+            },
+            "/admin/api/broadcasts/{broadcast_id}/cancel": {
+                "parameters": [bc],
+                "post": {"operationId": "cancelBroadcast", "responses": {
+                    "200": _json(_OBJECT, "Cancelled; withdrawn: messages made NOT_SENT"), **_errors(400, 401, 404)}},
+            },
+        },
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"],
+                          "properties": {"error": _STRING, "parameter": _STRING}},
+                "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
+                              "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
+                                             "timezone": _STRING}},
+                "Campaign": {"type": "object", "required": ["id", "name", "code", "match_mode"],
+                             "properties": {"id": {"type": "integer"}, "name": _STRING, "code": _STRING,
+                                            "keyword": _STRING, "match_mode": _STRING, "reply": _STRING,
+                                            "actions": {"type": "array", "items": _OBJECT},
+                                            "priority": {"type": "integer"}}},
+                "List": {"type": "object", "required": ["id", "name"],
+                         "properties": {"id": {"type": "integer"}, "name": _STRING}},
+                "Broadcast": {"type": "object", "required": ["id", "state"],
+                              "properties": {"id": {"type": "integer"}, "state": _STRING, "name": _STRING}},
+                "BroadcastStatus": {"type": "object", "required": ["id", "state", "done"],
+                                    "properties": {"id": {"type": "integer"}, "state": _STRING,
+                                                   "members": {"type": "integer"}, "enqueued": {"type": "integer"},
+                                                   "sent": {"type": "integer"}, "delivered": {"type": "integer"},
+                                                   "failed": {"type": "integer"}, "done": {"type": "boolean"}}},
+            },
+        },
+    }

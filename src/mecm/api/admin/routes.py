@@ -1,0 +1,271 @@
+"""``/admin/api``: workspaces, campaigns, lists and broadcasts as JSON, for the CLI and a console.
+
+Every route but the OpenAPI document wants ``Authorization: Bearer <admin token>`` (the setting
+``admin_token``, or the token ``mecm admin token`` prints). Answers are JSON: 200 or 201 with the
+object, 400 ``{"error", "parameter"}`` for bad input (nothing written), 401 without the token, 404
+for an id that does not exist. The same store functions as the CLI do the work, so both refuse the
+same input with the same words; a change takes effect at once (the catalog is reloaded).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Connection, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mecm.api.admin.body import Body, path_id
+from mecm.api.admin.openapi import document
+from mecm.domain.actions import parse_action
+from mecm.domain.phone import normalize_mt_number
+from mecm.errors import ApiError, InvalidParameter
+from mecm.runtime import Runtime
+from mecm.store import admin as store_admin
+from mecm.store import broadcasts as store_broadcasts
+from mecm.store import lists as store_lists
+from mecm.store.tables import broadcasts, lists, workspaces
+
+log = logging.getLogger(__name__)
+PREFIX = "/admin/api"
+Handler = Callable[[Request, Runtime], Awaitable[Response]]
+
+
+class NotFound(ApiError):
+    """An id in the path that does not exist: 404."""
+
+
+def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
+    def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return JSONResponse({"error": "admin token missing or wrong"}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+            try:
+                return await handler(request, runtime)
+            except InvalidParameter as error:
+                return JSONResponse({"error": error.description, "parameter": error.name}, status_code=400)
+            except NotFound as error:
+                return JSONResponse({"error": str(error)}, status_code=404)
+
+        return endpoint
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(document())
+
+    table: list[tuple[str, Handler, list[str]]] = [
+        ("/workspaces", list_workspaces, ["GET"]),
+        ("/workspaces", create_workspace, ["POST"]),
+        ("/workspaces/{workspace_id:int}/campaigns", list_campaigns, ["GET"]),
+        ("/workspaces/{workspace_id:int}/campaigns", create_campaign, ["POST"]),
+        ("/workspaces/{workspace_id:int}/lists", list_lists, ["GET"]),
+        ("/workspaces/{workspace_id:int}/lists", create_list, ["POST"]),
+        ("/workspaces/{workspace_id:int}/broadcasts", list_broadcasts, ["GET"]),
+        ("/lists/{list_id:int}/members", add_member, ["POST"]),
+        ("/lists/{list_id:int}/members/{number}", remove_member, ["DELETE"]),
+        ("/lists/{list_id:int}/broadcasts", create_broadcast, ["POST"]),
+        ("/broadcasts/{broadcast_id:int}", broadcast_status, ["GET"]),
+        ("/broadcasts/{broadcast_id:int}/cancel", cancel_broadcast, ["POST"]),
+    ]
+    routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
+    routes += [Route(PREFIX + path, guarded(handler), methods=methods) for path, handler, methods in table]
+    return routes
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+async def _read(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
+    assert runtime.writer is not None
+    return await runtime.writer.read(fn)
+
+
+async def _write(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
+    """One transaction through the group-commit writer (it takes its turn with the other process);
+    a refusal raised inside rolls it back, so nothing is half-written. The catalog follows at once."""
+    assert runtime.writer is not None
+    result = await runtime.writer.write(fn)
+    await runtime.reload_catalog()
+    return result
+
+
+def _exists(connection: Connection, table: Any, row_id: int, what: str) -> Any:
+    row = connection.execute(select(table).where(table.c.id == row_id)).first()
+    if row is None:
+        raise NotFound(f"no {what} {row_id}")
+    return row
+
+
+def _id(request: Request, name: str) -> int:
+    return path_id(request.path_params[name], name)
+
+
+def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "actions": json.loads(row["actions"]) if row.get("actions") else []}
+
+
+# -- workspaces ----------------------------------------------------------------------------------
+
+
+async def list_workspaces(_request: Request, runtime: Runtime) -> Response:
+    return JSONResponse({"workspaces": await _read(runtime, store_admin.list_workspaces)})
+
+
+async def create_workspace(request: Request, runtime: Runtime) -> Response:
+    body = Body(await request.body())
+    name = body.text("name", required=True, max_length=200)
+    timezone = body.text("timezone", default="America/Caracas", max_length=64)
+    row = await _write(runtime, lambda c: store_admin.create_workspace(c, name, timezone))
+    return JSONResponse(row, status_code=201)
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+async def list_campaigns(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+
+    def read(connection: Connection) -> list[dict[str, Any]]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        return [_campaign_json(row) for row in store_admin.list_campaigns(connection, workspace_id)]
+
+    return JSONResponse({"campaigns": await _read(runtime, read)})
+
+
+async def create_campaign(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+    body = Body(await request.body())
+    code = body.text("code", required=True, max_length=32)
+    name = body.text("name", required=True, max_length=200)
+    keyword = body.text("keyword", default="", max_length=500)
+    reply = body.text("reply", default="")
+    match = body.text("match", default="regex", max_length=16)
+    priority = body.integer("priority", default=100, low=-1_000_000, high=1_000_000)
+    case_sensitive = body.boolean("case_sensitive")
+    starts, ends = body.text("starts", max_length=64), body.text("ends", max_length=64)
+    cap = body.integer("cap", default=5, low=-1, high=1_000_000)
+    cap_window_s = body.integer("cap_window_s", default=3600, low=-1, high=366 * 86400)
+    quiet_hours = body.text("quiet_hours", max_length=32)
+    email_subject, email_body = body.text("email_subject"), body.text("email_body")
+    specs = body.texts("actions")
+    vault = runtime.vault
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, param="actions")
+                   for spec in specs]
+        return store_admin.add_campaign(
+            connection, workspace_id, code, name, keyword, reply, priority, mode=match,
+            case_sensitive=case_sensitive,
+            starts_at_ms=store_admin.parse_when(connection, workspace_id, starts, "starts"),
+            ends_at_ms=store_admin.parse_when(connection, workspace_id, ends, "ends"),
+            cap_count=cap, cap_window_s=cap_window_s, quiet_hours=quiet_hours, actions=actions, vault=vault)
+
+    return JSONResponse(_campaign_json(await _write(runtime, write)), status_code=201)
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+
+async def list_lists(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+
+    def read(connection: Connection) -> list[dict[str, Any]]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        return store_lists.list_lists(connection, workspace_id)
+
+    return JSONResponse({"lists": await _read(runtime, read)})
+
+
+async def create_list(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+    name = Body(await request.body()).text("name", required=True, max_length=100)
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        return store_lists.create_list(connection, workspace_id, name)
+
+    return JSONResponse(await _write(runtime, write), status_code=201)
+
+
+async def add_member(request: Request, runtime: Runtime) -> Response:
+    list_id = _id(request, "list_id")
+    body = Body(await request.body())
+    number = normalize_mt_number(body.text("number", required=True, max_length=32) or "", "number")
+    fields = body.mapping("fields")
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, lists, list_id, "list")
+        store_lists.join(connection, list_id, number, via="admin", fields=fields)
+        return {"list_id": list_id, "number": number, "fields": fields}
+
+    return JSONResponse(await _write(runtime, write), status_code=201)
+
+
+async def remove_member(request: Request, runtime: Runtime) -> Response:
+    list_id = _id(request, "list_id")
+    number = normalize_mt_number(request.path_params["number"], "number")
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, lists, list_id, "list")
+        return {"list_id": list_id, "number": number, "removed": store_lists.leave(connection, list_id, number)}
+
+    return JSONResponse(await _write(runtime, write))
+
+
+# -- broadcasts ----------------------------------------------------------------------------------
+
+
+async def list_broadcasts(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+
+    def read(connection: Connection) -> list[dict[str, Any]]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        return store_broadcasts.list_broadcasts(connection, workspace_id)
+
+    return JSONResponse({"broadcasts": await _read(runtime, read)})
+
+
+async def create_broadcast(request: Request, runtime: Runtime) -> Response:
+    list_id = _id(request, "list_id")
+    body = Body(await request.body())
+    code = body.text("code", required=True, max_length=32) or ""
+    text = body.text("text", required=True) or ""
+    name = body.text("name", default="", max_length=200) or ""
+    at = body.text("at", max_length=64)
+    carrier = body.text("carrier", max_length=100)
+    quiet_hours = body.text("quiet_hours", max_length=32)
+
+    def write(connection: Connection) -> dict[str, Any]:
+        listed = _exists(connection, lists, list_id, "list")
+        when = store_admin.parse_when(connection, listed.workspace_id, at, "at")
+        return store_broadcasts.create(connection, list_id, code, text, name=name, scheduled_at_ms=when,
+                                       carrier=carrier, quiet_hours=quiet_hours)
+
+    return JSONResponse(await _write(runtime, write), status_code=201)
+
+
+async def broadcast_status(request: Request, runtime: Runtime) -> Response:
+    broadcast_id = _id(request, "broadcast_id")
+
+    def read(connection: Connection) -> dict[str, Any]:
+        _exists(connection, broadcasts, broadcast_id, "broadcast")
+        return store_broadcasts.status(connection, broadcast_id)
+
+    return JSONResponse(await _read(runtime, read))
+
+
+async def cancel_broadcast(request: Request, runtime: Runtime) -> Response:
+    broadcast_id = _id(request, "broadcast_id")
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, broadcasts, broadcast_id, "broadcast")
+        return store_broadcasts.cancel(connection, broadcast_id)
+
+    return JSONResponse(await _write(runtime, write))

@@ -1,0 +1,137 @@
+"""``mecm admin list ...`` and ``mecm admin broadcast ...``: subscriber lists, and texts sent to them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+
+from mecm.cli.output import JsonOption, console, emit, emit_table
+from mecm.cli.transaction import in_transaction
+from mecm.domain.phone import normalize_mt_number
+from mecm.errors import InvalidParameter
+from mecm.store import admin as store_admin
+from mecm.store import broadcasts as store_broadcasts
+from mecm.store import lists as store_lists
+
+list_app = typer.Typer(no_args_is_help=True, help="Subscriber lists.")
+broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to every member of a list.")
+
+
+@list_app.command("create")
+def list_create(workspace: int = typer.Option(..., help="Workspace (instance) id."),
+                name: str = typer.Option(..., help="List name, unique in the workspace."),
+                as_json: bool = JsonOption) -> None:
+    row = in_transaction(as_json, lambda c, _: store_lists.create_list(c, workspace, name))
+    emit(row, as_json, f"list {row['id']} ({row['name']}) created")
+
+
+@list_app.command("list")
+def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
+    emit_table("lists", in_transaction(as_json, lambda c, _: store_lists.list_lists(c, workspace)), as_json, "Lists")
+
+
+@list_app.command("import")
+def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
+                csv_file: Path = typer.Option(..., "--csv", help="CSV with a header; a 'number' column, "
+                                              "other columns become template fields ({{name}})."),
+                as_json: bool = JsonOption) -> None:
+    """Add members from a CSV file (all or none: a bad number refuses the file, naming its line)."""
+    def run(connection, _vault):  # noqa: ANN001, ANN202
+        try:
+            content = csv_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidParameter("csv", f"cannot read {csv_file}: {error}") from None
+        return store_lists.import_csv(connection, list_id, content)
+
+    result = in_transaction(as_json, run)
+    emit(result, as_json, f"{result['imported']} imported; the list has {result['members']} members")
+
+
+@list_app.command("add")
+def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
+             number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    def run(connection, _vault):  # noqa: ANN001, ANN202
+        store_lists.require_list(connection, list_id)
+        subscriber = normalize_mt_number(number, "number")
+        store_lists.join(connection, list_id, subscriber, via="admin")
+        return {"list_id": list_id, "number": subscriber}
+
+    row = in_transaction(as_json, run)
+    emit(row, as_json, f"{row['number']} is on list {list_id}")
+
+
+@list_app.command("remove")
+def list_remove(list_id: int = typer.Option(..., "--list", help="List id."),
+                number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    def run(connection, _vault):  # noqa: ANN001, ANN202
+        store_lists.require_list(connection, list_id)
+        subscriber = normalize_mt_number(number, "number")
+        return {"list_id": list_id, "number": subscriber, "removed": store_lists.leave(connection, list_id, subscriber)}
+
+    row = in_transaction(as_json, run)
+    emit(row, as_json, f"{row['number']} " + ("removed" if row["removed"] else "was not on the list"))
+
+
+@broadcast_app.command("create")
+def broadcast_create(
+    list_id: int = typer.Option(..., "--list", help="List id."),
+    code: str = typer.Option(..., help="The workspace's code it is sent from."),
+    text: str = typer.Option(..., help="Template: {{to}}, {{from}} and the members' CSV fields."),
+    name: str = typer.Option("", help="A name to know it by."),
+    at: str = typer.Option(None, help="Start at (ISO 8601; without offset, workspace time). Default: now."),
+    carrier: str = typer.Option(None, help="Through this carrier (default: routed per number)."),
+    quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: nothing is queued then."),
+    as_json: bool = JsonOption,
+) -> None:
+    def run(connection, _vault):  # noqa: ANN001, ANN202
+        listed = store_lists.require_list(connection, list_id)
+        when = store_admin.parse_when(connection, listed.workspace_id, at, "at")
+        return store_broadcasts.create(connection, list_id, code, text, name=name, scheduled_at_ms=when,
+                                       carrier=carrier, quiet_hours=quiet_hours)
+
+    row = in_transaction(as_json, run)
+    emit(row, as_json, f"broadcast {row['id']} to {row['members']} members scheduled")
+
+
+@broadcast_app.command("list")
+def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+    rows = in_transaction(as_json, lambda c, _: store_broadcasts.list_broadcasts(c, workspace))
+    emit_table("broadcasts", rows, as_json, "Broadcasts")
+
+
+@broadcast_app.command("cancel")
+def broadcast_cancel(broadcast_id: int = typer.Option(..., "--id", help="Broadcast id."),
+                     as_json: bool = JsonOption) -> None:
+    row = in_transaction(as_json, lambda c, _: store_broadcasts.cancel(c, broadcast_id))
+    emit(row, as_json, f"broadcast {broadcast_id} cancelled; {row['withdrawn']} waiting messages withdrawn")
+
+
+@broadcast_app.command("status")
+def broadcast_status(
+    broadcast_id: int = typer.Option(..., "--id", help="Broadcast id."),
+    watch: bool = typer.Option(False, "--watch", help="Follow it until every message is final."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Progress: queued, sent, delivered, failed, with a progress bar (or one JSON object)."""
+    status = in_transaction(as_json, lambda c, _: store_broadcasts.status(c, broadcast_id))
+    if as_json:
+        emit(status, True)
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, console=console) as progress:
+        bars = {name: progress.add_task(name, total=1) for name in ("queued", "sent", "delivered", "failed")}
+        while True:
+            eligible = max(1, status["members"] - status["skipped_opted_out"])
+            values = {"queued": status["enqueued"], "sent": status["sent"], "delivered": status["delivered"],
+                      "failed": status["failed"]}
+            for name, value in values.items():
+                progress.update(bars[name], completed=value, total=eligible)
+            if not watch or status["done"]:
+                break
+            time.sleep(1)
+            status = in_transaction(False, lambda c, _: store_broadcasts.status(c, broadcast_id))
+    console.print(f"broadcast {broadcast_id} ({status['name']}): {status['state']}; "
+                  f"{status['skipped_opted_out']} opted out, {status['waiting']} waiting")

@@ -1,0 +1,129 @@
+"""Broadcasts: created by an admin, turned into messages a page at a time by the worker."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Connection, select, text, update
+
+from mecm.domain.quiet import parse_quiet_hours
+from mecm.domain.text import check_text
+from mecm.errors import InvalidParameter
+from mecm.store.admin import require_code_of
+from mecm.store.lists import count as count_members, require_list
+from mecm.store.tables import broadcasts, carriers, messages
+
+SENDING_STATES = ("scheduled", "sending")
+
+
+def create(connection: Connection, list_id: int, code: str, text_: str, *, name: str = "",
+           scheduled_at_ms: int | None = None, carrier: str | None = None,
+           quiet_hours: str | None = None) -> dict[str, Any]:
+    listed = require_list(connection, list_id)
+    require_code_of(connection, listed.workspace_id, code)
+    if not text_.strip():
+        raise InvalidParameter("text", "empty")
+    check_text(text_, "text")
+    if carrier is not None and connection.execute(select(carriers.c.id).where(carriers.c.name == carrier)).first() \
+            is None:
+        raise InvalidParameter("carrier", f"no carrier named {carrier!r}")
+    now = _now_ms()
+    row = {
+        "workspace_id": listed.workspace_id, "list_id": list_id, "name": name or f"broadcast to {listed.name}",
+        "code": code, "carrier": carrier, "text": text_,
+        "quiet_hours": parse_quiet_hours(quiet_hours) if quiet_hours else None,
+        "state": "scheduled", "scheduled_at_ms": scheduled_at_ms or now, "cursor": "", "enqueued": 0,
+        "skipped": 0, "created_at_ms": now, "finished_at_ms": None,
+    }
+    broadcast_id = connection.execute(broadcasts.insert().values(row)).inserted_primary_key[0]
+    return {"id": broadcast_id, **row, "members": count_members(connection, list_id)}
+
+
+def due(connection: Connection, now_ms: int) -> list[Any]:
+    query = (select(broadcasts).where(broadcasts.c.state.in_(SENDING_STATES),
+                                      broadcasts.c.scheduled_at_ms <= now_ms).order_by(broadcasts.c.id))
+    return list(connection.execute(query))
+
+
+_OPTED_OUT_AMONG = text(
+    "SELECT subscriber FROM opt_outs WHERE workspace_id = :workspace"
+    " AND subscriber IN (SELECT value FROM json_each(:numbers))"
+)
+
+
+def opted_out_among(connection: Connection, workspace_id: int, numbers_json: str) -> set[str]:
+    return {row[0] for row in connection.execute(_OPTED_OUT_AMONG, {"workspace": workspace_id,
+                                                                   "numbers": numbers_json})}
+
+
+def record_page(connection: Connection, broadcast_id: int, after: str, new_cursor: str,
+                rows: list[dict[str, Any]], skipped: int, last: bool, now_ms: int) -> bool:
+    """Queue a page's messages and move the cursor, in one transaction; False (nothing written)
+    when the cursor moved meanwhile or the broadcast was cancelled."""
+    moved = connection.execute(
+        update(broadcasts)
+        .where(broadcasts.c.id == broadcast_id, broadcasts.c.cursor == after, broadcasts.c.state.in_(SENDING_STATES))
+        .values(cursor=new_cursor, enqueued=broadcasts.c.enqueued + len(rows), skipped=broadcasts.c.skipped + skipped,
+                state="queued" if last else "sending", finished_at_ms=now_ms if last else None)
+    ).rowcount
+    if not moved:
+        return False
+    if rows:
+        connection.execute(messages.insert(), rows)
+    return True
+
+
+_PROGRESS = text(
+    """
+    SELECT status, COUNT(*) FROM messages WHERE broadcast_id = :id GROUP BY status
+    """
+)
+_FAILED = ("UNDELIVERED", "EXPIRED", "UNREACHABLE", "NOT_SENT", "BAD_FROM", "BAD_TO", "BAD_CARRIER",
+           "NOT_ENOUGH_FUNDS")
+
+
+def status(connection: Connection, broadcast_id: int) -> dict[str, Any]:
+    row = connection.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id)).mappings().first()
+    if row is None:
+        raise InvalidParameter("id", f"no broadcast {broadcast_id}")
+    by_status = {status_: n for status_, n in connection.execute(_PROGRESS, {"id": broadcast_id})}
+    delivered = by_status.get("DELIVERED_TO_DEVICE", 0)
+    failed = sum(by_status.get(s, 0) for s in _FAILED)
+    sent = by_status.get("SENT_TO_CARRIER", 0) + delivered + by_status.get("UNDELIVERED", 0) \
+        + by_status.get("EXPIRED", 0)
+    waiting = by_status.get("PENDING", 0) + by_status.get("SENDING", 0)
+    members = count_members(connection, row["list_id"])
+    return {
+        "id": broadcast_id, "name": row["name"], "state": row["state"], "members": members,
+        "enqueued": row["enqueued"], "skipped_opted_out": row["skipped"], "waiting": waiting, "sent": sent,
+        "delivered": delivered, "failed": failed, "by_status": by_status,
+        "done": row["state"] in ("queued", "cancelled") and waiting == 0,
+    }
+
+
+def cancel(connection: Connection, broadcast_id: int) -> dict[str, Any]:
+    """Stop queueing; messages still waiting become NOT_SENT ("Broadcast cancelled")."""
+    state = connection.execute(select(broadcasts.c.state).where(broadcasts.c.id == broadcast_id)).scalar()
+    if state is None:
+        raise InvalidParameter("id", f"no broadcast {broadcast_id}")
+    now = _now_ms()
+    connection.execute(update(broadcasts).where(broadcasts.c.id == broadcast_id)
+                       .values(state="cancelled", finished_at_ms=now))
+    withdrawn = connection.execute(
+        update(messages).where(messages.c.broadcast_id == broadcast_id, messages.c.status == "PENDING")
+        .values(status="NOT_SENT", status_detail="Broadcast cancelled", updated_at_ms=now)).rowcount
+    return {"id": broadcast_id, "state": "cancelled", "withdrawn": withdrawn}
+
+
+def list_broadcasts(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(broadcasts.c.id, broadcasts.c.workspace_id, broadcasts.c.name, broadcasts.c.list_id,
+                   broadcasts.c.state, broadcasts.c.enqueued, broadcasts.c.skipped,
+                   broadcasts.c.scheduled_at_ms).order_by(broadcasts.c.id)
+    if workspace_id is not None:
+        query = query.where(broadcasts.c.workspace_id == workspace_id)
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,111 @@
+"""Subscriber lists: create, join, leave, import, read.
+
+Numbers are stored as MTs to them are addressed (normalised, digits without "+"), so a broadcast
+reaches them and an opt-out finds them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, text
+
+from mecm.domain.phone import normalize_mt_number
+from mecm.errors import InvalidParameter
+from mecm.store.admin import require_workspace
+from mecm.store.tables import list_members, lists
+
+_JOIN = text(
+    """
+    INSERT INTO list_members (list_id, subscriber, fields, via, joined_at_ms)
+    VALUES (:list_id, :subscriber, :fields, :via, :now)
+    ON CONFLICT (list_id, subscriber) DO UPDATE SET fields = excluded.fields
+    """
+)
+
+
+def create_list(connection: Connection, workspace_id: int, name: str) -> dict[str, Any]:
+    require_workspace(connection, workspace_id)
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidParameter("name", "must be 1 to 100 characters")
+    if find_list(connection, workspace_id, name) is not None:
+        raise InvalidParameter("name", f"workspace {workspace_id} already has a list named {name!r}")
+    row = {"workspace_id": workspace_id, "name": name, "created_at_ms": _now_ms()}
+    list_id = connection.execute(lists.insert().values(row)).inserted_primary_key[0]
+    return {"id": list_id, **row}
+
+
+def find_list(connection: Connection, workspace_id: int, name: str) -> int | None:
+    return connection.execute(
+        select(lists.c.id).where(lists.c.workspace_id == workspace_id, lists.c.name == name)).scalar()
+
+
+def require_list(connection: Connection, list_id: int, param: str = "list") -> Any:
+    row = connection.execute(select(lists).where(lists.c.id == list_id)).first()
+    if row is None:
+        raise InvalidParameter(param, f"no list {list_id}")
+    return row
+
+
+def join(connection: Connection, list_id: int, subscriber: str, *, via: str, fields: dict[str, str] | None = None,
+         now_ms: int | None = None) -> None:
+    """Add (or keep) a member; a member who joins again keeps their place and gets the new fields."""
+    connection.execute(_JOIN, {"list_id": list_id, "subscriber": subscriber, "fields": json.dumps(fields or {}),
+                               "via": via, "now": now_ms or _now_ms()})
+
+
+def leave(connection: Connection, list_id: int, subscriber: str) -> bool:
+    return bool(connection.execute(delete(list_members).where(
+        list_members.c.list_id == list_id, list_members.c.subscriber == subscriber)).rowcount)
+
+
+def import_csv(connection: Connection, list_id: int, content: str) -> dict[str, Any]:
+    """Members from CSV: a header row with a ``number`` column; other columns become template
+    fields. Every row is checked before any is written: one bad number refuses the file, naming
+    its line."""
+    require_list(connection, list_id)
+    reader = csv.DictReader(io.StringIO(content))
+    if reader.fieldnames is None or "number" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise InvalidParameter("csv", "the first line must be a header with a 'number' column")
+    members: dict[str, dict[str, str]] = {}
+    for line, record in enumerate(reader, start=2):
+        values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
+        try:
+            number = normalize_mt_number(values.pop("number"), "csv")
+        except InvalidParameter:
+            raise InvalidParameter("csv", f"line {line}: {record.get('number')!r} is not a valid phone number") \
+                from None
+        members[number] = values
+    now = _now_ms()
+    for number, fields in members.items():
+        join(connection, list_id, number, via="import", fields=fields, now_ms=now)
+    return {"list_id": list_id, "imported": len(members), "members": count(connection, list_id)}
+
+
+def count(connection: Connection, list_id: int) -> int:
+    return connection.execute(select(func.count()).where(list_members.c.list_id == list_id)).scalar_one()
+
+
+def list_lists(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    query = (select(lists.c.id, lists.c.name, lists.c.created_at_ms, func.count(list_members.c.subscriber)
+                    .label("members"))
+             .select_from(lists.outerjoin(list_members, list_members.c.list_id == lists.c.id))
+             .where(lists.c.workspace_id == workspace_id).group_by(lists.c.id).order_by(lists.c.id))
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def members_after(connection: Connection, list_id: int, after: str, limit: int) -> list[tuple[str, str]]:
+    """(subscriber, fields JSON) of the next ``limit`` members after ``after``, in subscriber order."""
+    query = (select(list_members.c.subscriber, list_members.c.fields)
+             .where(list_members.c.list_id == list_id, list_members.c.subscriber > after)
+             .order_by(list_members.c.subscriber).limit(limit))
+    return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

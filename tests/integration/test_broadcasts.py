@@ -1,0 +1,162 @@
+"""Issue 4, lists and broadcasts, end to end: ``mecm serve`` as a process, lists filled by CSV import
+and by keyword, broadcasts created and followed with the CLI, delivery through a simulated carrier
+with a rate limit, whose own record says what reached it and when."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mecm.client import AsyncClient, Client
+from tests.support.server import Server, make_server
+
+pytestmark = pytest.mark.integration
+
+TPS = 800
+FINAL = ("DELIVERED_TO_DEVICE", "UNDELIVERED", "EXPIRED", "UNREACHABLE", "NOT_SENT", "BAD_FROM", "BAD_TO",
+         "BAD_CARRIER", "NOT_ENOUGH_FUNDS")
+
+
+def numbers(count: int, start: int = 1_000_000) -> list[str]:
+    return [f"58416{start + i:07d}" for i in range(count)]
+
+
+def carrier_record(server: Server) -> list[tuple[int, int, int]]:
+    """(mecm message id, submit count, submitted at ms) for every submit the carrier received."""
+    with sqlite3.connect(server.home / "simulator-bulk.db") as db:
+        return db.execute("SELECT client_ref, submit_count, submitted_at_ms FROM submissions").fetchall()
+
+
+def fire_stops(server: Server, subscribers: list[str]) -> None:
+    c = server.creds
+
+    async def run() -> None:
+        async with AsyncClient(server.url, c["instance_id"], c["public_key"], c["private_key"], timeout=30) as api:
+            gate = asyncio.Semaphore(16)
+
+            async def one(number: str) -> None:
+                async with gate:
+                    await api.fire_message(number, "STOP")
+
+            await asyncio.gather(*(one(n) for n in subscribers))
+
+    asyncio.run(run())
+
+
+def wait_for(predicate, timeout: float):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+    return value
+
+
+def test_a_broadcast_to_10000_survives_sigkill_sends_once_to_each_eligible_and_keeps_the_rate(
+        tmp_path: Path) -> None:
+    server = make_server(tmp_path / "mecm")
+    workspace = str(server.creds["instance_id"])
+    server.cli("admin", "carrier", "add", "--name", "bulk", "--connector", "simulator", "--prefix", "58416",
+               "--delivery-delay-ms", "20", "--tps", str(TPS))
+    members = numbers(10_000)
+    csv_path = tmp_path / "members.csv"
+    csv_path.write_text("number,name\n" + "".join(f"+{n},Client {i}\n" for i, n in enumerate(members)))
+    listed = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "everyone")
+    assert server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(csv_path))["members"] \
+        == 10_000
+    server.start()
+    try:
+        opted_out = members[::40]  # 250 of them sent STOP first
+        fire_stops(server, opted_out)
+        broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code",
+                               server.creds["code"], "--text", "Hola {{name}}, oferta de hoy")
+        wait_for(lambda: len(carrier_record(server)) >= 4_000, timeout=60)
+        server.kill()  # SIGKILL, half-way
+        killed_at = len(carrier_record(server))
+        assert killed_at < 9_000
+        server.start()
+        status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+                          ["done"] and s, timeout=90)
+    finally:
+        server.stop()
+
+    eligible = set(members) - set(opted_out)
+    assert status["enqueued"] == len(eligible) and status["skipped_opted_out"] == len(opted_out)
+    assert status["delivered"] == len(eligible) and status["failed"] == 0
+    rows = server.query("SELECT id, recipient, text FROM messages WHERE broadcast_id = ?", broadcast["id"])
+    assert Counter(recipient for _, recipient, _ in rows) == Counter(eligible)  # one each, none opted out
+    assert dict((r, t) for _, r, t in rows)[members[1]] == "Hola Client 1, oferta de hoy"
+    broadcast_ids = {message_id for message_id, _, _ in rows}
+    record = [entry for entry in carrier_record(server) if entry[0] in broadcast_ids]
+    assert len(record) == len(eligible) and all(count == 1 for _, count, _ in record)  # exactly once each
+    times = sorted(at for _, _, at in record)
+    busiest = max(sum(1 for t in times[i:i + TPS + 1] if t - times[i] < 1000) for i in range(len(times)))
+    assert busiest <= TPS, f"{busiest} submits within one second (carrier rate {TPS})"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    server = make_server(tmp_path_factory.mktemp("lists"))
+    server.start()
+    c = server.creds
+    try:
+        with Client(server.url, c["instance_id"], c["public_key"], c["private_key"], timeout=30) as api:
+            yield server, api
+    finally:
+        server.stop()
+
+
+def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(demo) -> None:  # noqa: ANN001
+    server, api = demo
+    workspace, code = str(server.creds["instance_id"]), server.creds["code"]
+    vip = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "vip")
+    for name, keyword, action in [("join", "JOIN", "subscribe:vip"), ("leave", "LEAVE", "unsubscribe:vip")]:
+        server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", code, "--name", name,
+                   "--keyword", keyword, "--match", "word", "--reply", f"{name} ok", "--action", action)
+    time.sleep(0.4)
+    for number in ("584145550020", "584145550021", "584145550022"):
+        api.fire_message(number, "join")
+    api.fire_message("584145550021", "leave")
+    lists = server.cli("admin", "list", "list", "--workspace", workspace)["lists"]
+    assert [(entry["name"], entry["members"]) for entry in lists] == [("vip", 2)]
+    broadcast = server.cli("admin", "broadcast", "create", "--list", str(vip["id"]), "--code", code,
+                           "--text", "VIP news for {{to}}")
+    status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+                      ["done"] and s, timeout=30)
+    assert (status["enqueued"], status["delivered"]) == (2, 2)
+    texts = server.query("SELECT recipient, text FROM messages WHERE broadcast_id = ? ORDER BY recipient",
+                         broadcast["id"])
+    assert texts == [("584145550020", "VIP news for 584145550020"), ("584145550022", "VIP news for 584145550022")]
+
+
+def test_an_unknown_list_in_an_action_and_a_bad_csv_are_refused_and_nothing_is_written(demo, tmp_path: Path) -> None:  # noqa: ANN001, E501
+    server, _ = demo
+    workspace = str(server.creds["instance_id"])
+    with pytest.raises(RuntimeError, match="has no list named 'nobody'"):
+        server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", server.creds["code"], "--name",
+                   "x", "--keyword", "XJOIN", "--match", "word", "--action", "subscribe:nobody")
+    listed = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "imported")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("number,name\n584145550030,A\nnot-a-number,B\n")
+    with pytest.raises(RuntimeError, match="line 3: 'not-a-number' is not a valid phone number"):
+        server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(bad))
+    assert server.count("list_members", "list_id = ?", listed["id"]) == 0
+
+
+def test_a_scheduled_broadcast_waits_and_a_cancelled_one_sends_nothing(demo) -> None:  # noqa: ANN001
+    server, _ = demo
+    workspace, code = str(server.creds["instance_id"]), server.creds["code"]
+    listed = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "later")
+    server.cli("admin", "list", "add", "--list", str(listed["id"]), "--number", "584145550040")
+    broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code", code,
+                           "--text", "tomorrow", "--at", "2099-01-01T09:00")
+    time.sleep(1.5)
+    assert server.count("messages", "broadcast_id = ?", broadcast["id"]) == 0
+    assert server.cli("admin", "broadcast", "cancel", "--id", str(broadcast["id"]))["state"] == "cancelled"
+    status = server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"]))
+    assert (status["state"], status["done"], status["enqueued"]) == ("cancelled", True, 0)
