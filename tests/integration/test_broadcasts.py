@@ -76,9 +76,10 @@ def test_a_broadcast_to_10000_survives_sigkill_sends_once_to_each_eligible_and_k
         broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code",
                                server.creds["code"], "--text", "Hola {{name}}, oferta de hoy")
         wait_for(lambda: len(carrier_record(server)) >= 4_000, timeout=60)
-        server.kill()  # SIGKILL, half-way
+        server.kill()  # SIGKILL, half-way: through the queueing and through the sending
         killed_at = len(carrier_record(server))
-        assert killed_at < 9_000
+        ((state, enqueued),) = server.query("SELECT state, enqueued FROM broadcasts WHERE id = ?", broadcast["id"])
+        assert killed_at < 9_000 and state == "sending" and enqueued < len(members) - len(opted_out)
         server.start()
         status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
                           ["done"] and s, timeout=90)
@@ -115,6 +116,13 @@ def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(
     server, api = demo
     workspace, code = str(server.creds["instance_id"]), server.creds["code"]
     vip = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "vip")
+    server.cli("admin", "list", "add", "--list", str(vip["id"]), "--number", "584145550029")  # no fields
+    with open(server.home / "named.csv", "w") as handle:
+        handle.write("number,name\n584145550023,Ana\n")
+    named = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "named")
+    server.cli("admin", "list", "import", "--list", str(named["id"]), "--csv", str(server.home / "named.csv"))
+    server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", code, "--name", "hello",
+               "--keyword", "HELLO", "--match", "word", "--reply", "Hola {{name}} ({{from}})")
     for name, keyword, action in [("join", "JOIN", "subscribe:vip"), ("leave", "LEAVE", "unsubscribe:vip")]:
         server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", code, "--name", name,
                    "--keyword", keyword, "--match", "word", "--reply", f"{name} ok", "--action", action)
@@ -122,8 +130,11 @@ def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(
     for number in ("584145550020", "584145550021", "584145550022"):
         api.fire_message(number, "join")
     api.fire_message("584145550021", "leave")
+    greeted = api.fire_message("584145550023", "hello")  # a subscriber field in a reply template
+    assert api.get_message(greeted.response_message_id).text == "Hola Ana (584145550023)"
+    server.cli("admin", "list", "remove", "--list", str(vip["id"]), "--number", "584145550029")
     lists = server.cli("admin", "list", "list", "--workspace", workspace)["lists"]
-    assert [(entry["name"], entry["members"]) for entry in lists] == [("vip", 2)]
+    assert [(entry["name"], entry["members"]) for entry in lists] == [("vip", 2), ("named", 1)]
     broadcast = server.cli("admin", "broadcast", "create", "--list", str(vip["id"]), "--code", code,
                            "--text", "VIP news for {{to}}")
     status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
@@ -160,3 +171,34 @@ def test_a_scheduled_broadcast_waits_and_a_cancelled_one_sends_nothing(demo) -> 
     assert server.cli("admin", "broadcast", "cancel", "--id", str(broadcast["id"]))["state"] == "cancelled"
     status = server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"]))
     assert (status["state"], status["done"], status["enqueued"]) == ("cancelled", True, 0)
+
+
+def test_a_broadcast_over_smpp_reaches_each_member_once_within_the_carriers_rate(tmp_path: Path) -> None:
+    from tests.support.smsc import smsc_sim
+
+    smpp_tps = 150
+    (tmp_path / "smsc").mkdir()
+    with smsc_sim(tmp_path / "smsc", receipt_delay_ms=20) as sim:
+        server = make_server(tmp_path / "mecm")
+        workspace = str(server.creds["instance_id"])
+        server.cli("admin", "carrier", "add", "--name", "movil", "--connector", "smpp", "--host", sim.host,
+                   "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
+                   "--prefix", "58414", "--tps", str(smpp_tps), "--window", "20")
+        listed = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "smpp")
+        members = [f"58414{2_000_000 + i:07d}" for i in range(900)]
+        csv_path = tmp_path / "members.csv"
+        csv_path.write_text("number\n" + "".join(f"{n}\n" for n in members))
+        server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(csv_path))
+        server.start()
+        try:
+            broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code",
+                                   server.creds["code"], "--text", "Aviso para {{to}}")
+            status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id",
+                                                       str(broadcast["id"])))["done"] and s, timeout=60)
+        finally:
+            server.stop()
+        stats = sim.stats()
+    assert (status["delivered"], status["failed"]) == (900, 0), status
+    assert stats["duplicates"] == 0 and stats["submits"] == 900, stats
+    busiest = max(stats["per_second"].values())
+    assert busiest <= smpp_tps, f"{busiest} submit_sm in one second (carrier tps {smpp_tps})"

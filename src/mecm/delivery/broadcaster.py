@@ -7,8 +7,12 @@ a crash the broadcast carries on after the last page queued, and no subscriber i
 (the cursor, and a unique index on the broadcast and recipient, see to that). The dispatcher then
 delivers them at each carrier's rate, and refuses any whose subscriber opted out since.
 
-A broadcast with quiet hours queues nothing while they last; messages queued before they began go
-out at the carrier's pace.
+A broadcast with quiet hours queues nothing while they last; the few messages already waiting
+(``BACKLOG`` at most) go out at the carrier's pace.
+
+Pacing: a broadcast keeps at most ``BACKLOG`` of its messages waiting (PENDING or SENDING); the next
+page is queued as those go out. Broadcast messages have low priority besides. So a broadcast to a
+million never stands in front of a PIN sent a second later, and a cancel withdraws nearly all of it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from mecm.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 PAGE = 500
-_IDLE_POLL_S = 0.5
+BACKLOG = 2 * PAGE
+LOW_PRIORITY = 2  # as the flag priority=low: after normal and high sends
+_IDLE_POLL_S = 0.25
 KIND = "bulk"  # messages.kind of a broadcast's messages
 
 
@@ -64,6 +70,8 @@ class Broadcaster:
         now = _now_ms()
         if release_at(now, workspace.timezone, broadcast.quiet_hours) > now:
             return False  # quiet hours: nothing more is queued until they end
+        if await self._writer.read(lambda c: store.waiting(c, broadcast.id)) > BACKLOG - PAGE:
+            return False  # enough of it waits to be sent already
         members = await self._writer.read(
             lambda c: store_lists.members_after(c, broadcast.list_id, broadcast.cursor, PAGE))
         numbers = json.dumps([subscriber for subscriber, _ in members])
@@ -106,6 +114,7 @@ class Broadcaster:
                 log.error("broadcast %s paused: %s", broadcast.id, error.description)
             return None
         row["broadcast_id"] = broadcast.id
+        row["priority"] = LOW_PRIORITY
         return row
 
 

@@ -1,5 +1,6 @@
-"""Reply templates: ``{{from}}``, ``{{to}}``, ``{{text}}``, ``{{keyword}}`` and a regular expression
-campaign's groups ``{{1}}`` to ``{{9}}``, replaced in the text of a reply, forward or e-mail.
+"""Reply templates: ``{{from}}``, ``{{to}}``, ``{{text}}``, ``{{keyword}}``, a regular expression
+campaign's groups ``{{1}}`` to ``{{9}}``, and the subscriber's fields from the workspace's lists
+(``{{name}}``, the columns of an imported CSV), replaced in a reply, forward or e-mail.
 
 A placeholder with no value (a group the pattern does not have, a misspelt name) is left as
 written, so the mistake shows in the message instead of silently vanishing. Values are inserted as
@@ -21,3 +22,8 @@ def render(template: str, values: Mapping[str, str]) -> str:
 
 def uses_groups(template: str) -> bool:
     return any(name.isdigit() for name in _PLACEHOLDER.findall(template))
+
+
+def uses_fields(template: str) -> bool:
+    """Whether it names a subscriber field (anything but the built-in names and groups)."""
+    return any(not name.isdigit() and name not in NAMES for name in _PLACEHOLDER.findall(template))

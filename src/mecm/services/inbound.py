@@ -96,7 +96,8 @@ class InboundService:
         if decision is not None:
             plan = self._confirmation(mo, subscriber, decision.answer, mo_row, catalog)
         elif rule is not None:
-            plan = self._campaign_actions(mo, subscriber, rule, mo_row, catalog)
+            fields = await self._subscriber_fields(rule, mo.workspace.id, subscriber)
+            plan = self._campaign_actions(mo, subscriber, rule, mo_row, catalog, fields)
         else:
             plan = _Plan()
         mo_row["response_message_id"] = plan.response_id
@@ -122,10 +123,19 @@ class InboundService:
             self._add_message(plan, mo, subscriber, answer, CONFIRMATION, mo_row, catalog)
         return plan
 
+    async def _subscriber_fields(self, rule: keywords.KeywordRule, workspace_id: int,
+                                 subscriber: str) -> dict[str, str]:
+        """The subscriber's list fields, read only for a campaign whose templates name one."""
+        texts = [action.get(key, "") for action in rule.all_actions() for key in ("text", "subject", "body")]
+        if not any(templates.uses_fields(text) for text in texts):
+            return {}
+        member = _as_mt_recipient(subscriber)
+        return await self._writer.read(lambda c: store_lists.fields_of(c, workspace_id, member))
+
     def _campaign_actions(self, mo: InboundMO, subscriber: str, rule: keywords.KeywordRule,
-                          mo_row: dict[str, Any], catalog: Catalog) -> _Plan:
+                          mo_row: dict[str, Any], catalog: Catalog, fields: dict[str, str]) -> _Plan:
         plan = _Plan()
-        values = {"from": subscriber, "to": mo.code, "text": mo.text, "keyword": rule.pattern,
+        values = {**fields, "from": subscriber, "to": mo.code, "text": mo.text, "keyword": rule.pattern,
                   **keywords.groups(rule, mo.text)}
         for action in rule.all_actions():
             kind = action["type"]

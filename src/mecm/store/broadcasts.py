@@ -57,6 +57,16 @@ def opted_out_among(connection: Connection, workspace_id: int, numbers_json: str
                                                                    "numbers": numbers_json})}
 
 
+# "+broadcast_id": the unary plus keeps the planner off the (broadcast_id, recipient) index, which
+# would visit every message the broadcast ever queued; the queue index visits only those waiting.
+_WAITING = text("SELECT COUNT(*) FROM messages WHERE status IN ('PENDING', 'SENDING') AND +broadcast_id = :id")
+
+
+def waiting(connection: Connection, broadcast_id: int) -> int:
+    """Its messages not yet handed to a carrier."""
+    return connection.execute(_WAITING, {"id": broadcast_id}).scalar_one()
+
+
 def record_page(connection: Connection, broadcast_id: int, after: str, new_cursor: str,
                 rows: list[dict[str, Any]], skipped: int, last: bool, now_ms: int) -> bool:
     """Queue a page's messages and move the cursor, in one transaction; False (nothing written)

@@ -99,6 +99,18 @@ def list_lists(connection: Connection, workspace_id: int) -> list[dict[str, Any]
     return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def fields_of(connection: Connection, workspace_id: int, subscriber: str) -> dict[str, str]:
+    """The subscriber's fields from every list of the workspace they are on (later joins win)."""
+    query = (select(list_members.c.fields)
+             .select_from(list_members.join(lists, lists.c.id == list_members.c.list_id))
+             .where(lists.c.workspace_id == workspace_id, list_members.c.subscriber == subscriber)
+             .order_by(list_members.c.joined_at_ms))
+    merged: dict[str, str] = {}
+    for (fields,) in connection.execute(query):
+        merged.update(json.loads(fields))
+    return merged
+
+
 def members_after(connection: Connection, list_id: int, after: str, limit: int) -> list[tuple[str, str]]:
     """(subscriber, fields JSON) of the next ``limit`` members after ``after``, in subscriber order."""
     query = (select(list_members.c.subscriber, list_members.c.fields)

@@ -192,9 +192,10 @@ async def test_the_bucket_never_allows_more_than_tps_in_any_second() -> None:
         await bucket.take()
         sent.append(clock.now)
     for i, start in enumerate(sent):
-        in_window = sum(1 for t in sent[i:] if t < start + 1.0 - 1e-9)  # float drift is not a burst
+        # Not even in a second stretched by 50 ms of jitter on the way to the carrier.
+        in_window = sum(1 for t in sent[i:] if t < start + 1.05 - 1e-9)  # float drift is not a burst
         assert in_window <= 50
-    assert sent[-1] - sent[0] == pytest.approx(499 * 1.01 / 50)  # and only 1 % slower than tps
+    assert 499 / (sent[-1] - sent[0]) >= 0.94 * 50  # and at most 6 % slower than tps
 
 
 async def test_the_bucket_stays_strict_when_a_waiter_wakes_late() -> None:
