@@ -145,3 +145,21 @@ def test_a_word_campaign_answers_an_mo_from_the_carrier_over_smpp(tmp_path: Path
         wait_until(lambda: "Su saldo: 10" in submitted_to(sim, SUBSCRIBER))
         (reply_id,) = server.query("SELECT response_message_id FROM mo_messages WHERE campaign_name = 'saldo'")[0]
         assert wait_final(api, reply_id) == "DELIVERED_TO_DEVICE"
+
+
+def test_one_campaign_on_two_codes(demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    workspace, first = str(server.creds["instance_id"]), server.creds["code"]
+    server.cli("admin", "code", "add", "--workspace", workspace, "--code", "55577")
+    row = server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", first, "--code", "55577",
+                     "--name", "both", "--keyword", "BOTH", "--match", "word", "--priority", "70",
+                     "--reply", "on {{to}}")
+    assert row["codes"] == [first, "55577"]
+    time.sleep(0.4)
+    for code in (first, "55577"):
+        mo = api.fire_message("584145550016", "both", code=code)
+        assert mo.campaign == "both" and api.get_message(mo.response_message_id).text == f"on {code}"
+    error = refused(server, "clash", "--keyword", "both", "--match", "word", "--priority", "70")
+    assert "'both'" in error  # it collides on the code they share
+    listed = {c["name"]: c["codes"] for c in server.cli("admin", "campaign", "list", "--workspace", workspace)["campaigns"]}
+    assert listed["both"] == sorted([first, "55577"])

@@ -204,7 +204,8 @@ def carrier_list(as_json: bool = JsonOption) -> None:
 @campaign_app.command("add")
 def campaign_add(
     workspace: int = typer.Option(..., help="Workspace (instance) id."),
-    code: str = typer.Option(..., help="The code the campaign listens on."),
+    code: list[str] = typer.Option(..., help="A code the campaign listens on (repeatable; '' with "
+                                   "--match fallback: every code of the workspace)."),
     name: str = typer.Option(..., help="Campaign name."),
     keyword: str = typer.Option("", help="The keyword: see --match. Not for a fallback."),
     reply: str = typer.Option("", help="Reply sent to the subscriber; {{from}} {{to}} {{text}} {{keyword}} {{1}}..{{9}}."),

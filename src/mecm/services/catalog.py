@@ -19,7 +19,7 @@ from mecm.domain.optout import DEFAULT_POLICY, Policy
 from mecm.store.crypto import Vault
 from mecm.store.admin import rule_of
 from mecm.store.optouts import load_policies
-from mecm.store.tables import api_keys, campaigns, carriers, codes, workspaces
+from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, workspaces
 
 
 @dataclass(frozen=True)
@@ -136,10 +136,12 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     }
 
     grouped: dict[tuple[int, str], list[KeywordRule]] = {}
-    query = select(campaigns).where(campaigns.c.is_active.is_(True))
+    query = (select(campaigns, campaign_codes.c.code.label("listening_code"))
+             .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
+             .where(campaigns.c.is_active.is_(True)))
     for row in connection.execute(query):
         rule = rule_of(row)
-        grouped.setdefault((row.workspace_id, row.code), []).append(rule)
+        grouped.setdefault((row.workspace_id, row.listening_code), []).append(rule)
     rules = {
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }

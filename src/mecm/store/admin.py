@@ -26,7 +26,7 @@ from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.store.crypto import Vault
-from mecm.store.tables import api_keys, campaigns, carriers, codes, lists, workspaces
+from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, lists, workspaces
 
 CONNECTORS = ("simulator", "smpp")
 
@@ -246,7 +246,7 @@ def _shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def add_campaign(
     connection: Connection,
     workspace_id: int,
-    code: str,
+    code: str | list[str],
     name: str,
     keyword: str,
     reply: str,
@@ -262,23 +262,22 @@ def add_campaign(
     actions: list[dict[str, Any]] | None = None,
     vault: Vault | None = None,
 ) -> dict[str, Any]:
-    """Add an active campaign, refused (naming the option) when any setting is wrong, or when an
-    MO could trigger both it and an active campaign of the same priority on the same code (the
-    other campaign is named; a different priority sets the order)."""
+    """Add an active campaign on one or more codes, refused (naming the option) when any setting
+    is wrong, or when an MO could trigger both it and an active campaign of the same priority on
+    one of its codes (the other campaign is named; a different priority sets the order)."""
     require_workspace(connection, workspace_id)
+    listening = _campaign_codes(code)
     if mode not in keywords.MATCH_MODES:
         raise InvalidParameter("match", f"must be one of {', '.join(keywords.MATCH_MODES)}")
-    if mode == "fallback":
-        if keyword.strip():
-            raise InvalidParameter("keyword", "a fallback campaign has no keyword")
-        if code:
-            require_code_of(connection, workspace_id, code)
-    else:
-        owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == code)).first()
-        if owner is None or owner[0] != workspace_id:
-            raise InvalidParameter("code", "not assigned to this workspace")
-        if not keyword.strip():
-            raise InvalidParameter("keyword", "empty")
+    if mode == "fallback" and keyword.strip():
+        raise InvalidParameter("keyword", "a fallback campaign has no keyword")
+    if mode != "fallback" and not keyword.strip():
+        raise InvalidParameter("keyword", "empty")
+    for one in listening:
+        if one or mode != "fallback":  # "" (every code) is for a fallback only
+            owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == one)).first()
+            if owner is None or owner[0] != workspace_id:
+                raise InvalidParameter("code", f"{one!r} is not assigned to this workspace")
     if not name.strip():
         raise InvalidParameter("name", "empty")
     if mode == "regex":
@@ -297,7 +296,7 @@ def add_campaign(
         quiet_hours = parse_quiet_hours(quiet_hours)
     row = {
         "workspace_id": workspace_id,
-        "code": code,
+        "code": listening[0],
         "name": name,
         "keyword": keyword,
         "reply": reply,
@@ -313,7 +312,8 @@ def add_campaign(
         "quiet_hours": quiet_hours,
         "actions": dump_actions(actions or []),
     }
-    _refuse_collision(connection, row)
+    for one in listening:
+        _refuse_collision(connection, {**row, "code": one})
     for action in actions or ():
         if action["type"] in ("subscribe", "unsubscribe"):
             action["list_id"] = _list_named(connection, workspace_id, action["list"])
@@ -321,7 +321,19 @@ def add_campaign(
     if vault is not None and any(action["type"] == "webhook" for action in actions or ()):
         webhook_secret(connection, vault, workspace_id)  # its webhooks are signed from the first
     campaign_id = connection.execute(campaigns.insert().values(row)).inserted_primary_key[0]
-    return {"id": campaign_id, **row}
+    connection.execute(campaign_codes.insert(), [{"campaign_id": campaign_id, "code": one} for one in listening])
+    return {"id": campaign_id, **row, "codes": listening}
+
+
+def _campaign_codes(code: str | list[str]) -> list[str]:
+    """The codes given, each once, in order; at least one ("" alone: every code, for a fallback)."""
+    given = [code] if isinstance(code, str) else list(code)
+    listening = list(dict.fromkeys(one.strip().lstrip("+") for one in given))
+    if not listening:
+        raise InvalidParameter("code", "at least one code")
+    if "" in listening and len(listening) > 1:
+        raise InvalidParameter("code", "'' (every code) cannot be combined with other codes")
+    return listening
 
 
 def parse_when(connection: Connection, workspace_id: int, raw: str | None, name: str) -> int | None:
@@ -358,8 +370,9 @@ def rule_of(row: Any) -> keywords.KeywordRule:
 
 def _refuse_collision(connection: Connection, row: dict[str, Any]) -> None:
     new = rule_of(SimpleNamespace(id=0, **row))
-    same_place = select(campaigns).where(
-        campaigns.c.workspace_id == row["workspace_id"], campaigns.c.code == row["code"],
+    same_place = select(campaigns).select_from(
+        campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id)).where(
+        campaigns.c.workspace_id == row["workspace_id"], campaign_codes.c.code == row["code"],
         campaigns.c.is_active.is_(True),
     )
     for other in connection.execute(same_place):
@@ -376,4 +389,7 @@ def list_campaigns(connection: Connection, workspace_id: int | None = None) -> l
     query = select(campaigns).order_by(campaigns.c.id)
     if workspace_id is not None:
         query = query.where(campaigns.c.workspace_id == workspace_id)
-    return [dict(r) for r in connection.execute(query).mappings().all()]
+    listening: dict[int, list[str]] = {}
+    for campaign_id, one in connection.execute(select(campaign_codes).order_by(campaign_codes.c.code)):
+        listening.setdefault(campaign_id, []).append(one)
+    return [{**dict(r), "codes": listening.get(r["id"], [])} for r in connection.execute(query).mappings().all()]

@@ -106,6 +106,15 @@ campaigns = Table(
     Column("actions", Text, nullable=True),
 )
 
+# The codes a campaign listens on (one or more; "" for a fallback on every code of the workspace).
+campaign_codes = Table(
+    "campaign_codes",
+    metadata,
+    Column("campaign_id", Integer, primary_key=True),
+    Column("code", String(32), primary_key=True),
+)
+Index("ix_campaign_codes_code", campaign_codes.c.code)
+
 # MT messages. The row is both the message and its place in the delivery queue (DESIGN principle 2).
 messages = Table(
     "messages",

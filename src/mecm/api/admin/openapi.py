@@ -40,6 +40,7 @@ _OBJECT = {"type": "object", "additionalProperties": True}
 
 _CAMPAIGN_BODY = _body({
     "code": {**_STRING, "description": "A code of the workspace; '' with match=fallback for every code"},
+    "codes": {"type": "array", "items": _STRING, "description": "Several codes (instead of code)"},
     "name": _STRING,
     "keyword": {**_STRING, "description": "Not for a fallback"},
     "match": {"type": "string", "enum": ["regex", "word", "prefix", "fallback"], "default": "regex"},
@@ -56,7 +57,7 @@ _CAMPAIGN_BODY = _body({
     "quiet_hours": {**_STRING, "description": "HH:MM-HH:MM"},
     "email_subject": _STRING,
     "email_body": _STRING,
-}, ["code", "name"])
+}, ["name"])
 
 
 def document() -> dict[str, Any]:
@@ -138,8 +139,9 @@ def document() -> dict[str, Any]:
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
                               "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
                                              "timezone": _STRING}},
-                "Campaign": {"type": "object", "required": ["id", "name", "code", "match_mode"],
-                             "properties": {"id": {"type": "integer"}, "name": _STRING, "code": _STRING,
+                "Campaign": {"type": "object", "required": ["id", "name", "codes", "match_mode"],
+                             "properties": {"id": {"type": "integer"}, "name": _STRING,
+                                            "codes": {"type": "array", "items": _STRING},
                                             "keyword": _STRING, "match_mode": _STRING, "reply": _STRING,
                                             "actions": {"type": "array", "items": _OBJECT},
                                             "priority": {"type": "integer"}}},

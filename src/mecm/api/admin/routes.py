@@ -141,7 +141,7 @@ async def list_campaigns(request: Request, runtime: Runtime) -> Response:
 async def create_campaign(request: Request, runtime: Runtime) -> Response:
     workspace_id = _id(request, "workspace_id")
     body = Body(await request.body())
-    code = body.text("code", required=True, max_length=32)
+    codes = body.texts("codes") or [body.text("code", required=True, max_length=32) or ""]
     name = body.text("name", required=True, max_length=200)
     keyword = body.text("keyword", default="", max_length=500)
     reply = body.text("reply", default="")
@@ -161,7 +161,7 @@ async def create_campaign(request: Request, runtime: Runtime) -> Response:
         actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, param="actions")
                    for spec in specs]
         return store_admin.add_campaign(
-            connection, workspace_id, code, name, keyword, reply, priority, mode=match,
+            connection, workspace_id, codes, name, keyword, reply, priority, mode=match,
             case_sensitive=case_sensitive,
             starts_at_ms=store_admin.parse_when(connection, workspace_id, starts, "starts"),
             ends_at_ms=store_admin.parse_when(connection, workspace_id, ends, "ends"),
