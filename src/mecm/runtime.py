@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Connection
@@ -121,11 +121,13 @@ class Runtime:
                 self._status_server = worker_link.StatusServer(
                     worker_link.address(self.database, "status"), self.carrier_status)
                 await self._status_server.start()
-            self._tasks.append(asyncio.create_task(self._run_dispatcher(), name="dispatcher"))
+            self._tasks.append(asyncio.create_task(self._keep_running("dispatcher", self.dispatcher.run),
+                                                   name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
-            self._tasks.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+            self._tasks.append(asyncio.create_task(self._keep_running("outbox", self.outbox.run), name="outbox"))
             broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
-            self._tasks.append(asyncio.create_task(broadcaster.run(), name="broadcaster"))
+            self._tasks.append(asyncio.create_task(self._keep_running("broadcaster", broadcaster.run),
+                                                   name="broadcaster"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
 
     def _woken(self) -> None:
@@ -297,14 +299,17 @@ class Runtime:
             self.connectors[carrier.name] = connector
             log.info("carrier %s connected", carrier.name)
 
-    async def _run_dispatcher(self) -> None:
-        assert self.dispatcher is not None
+    @staticmethod
+    async def _keep_running(name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run a loop of the worker (dispatcher, outbox, broadcaster) again if it fails: one that
+        died silently would leave its work undone until a restart (a database busy past its
+        timeout, say)."""
         while True:
             try:
-                await self.dispatcher.run()
+                await run()
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a dispatcher that dies silently is a hung queue
-                log.exception("dispatcher failed; restarting in 1 s")
+            except Exception:  # noqa: BLE001 - logged, and the loop starts over
+                log.exception("%s failed; restarting in 1 s", name)
                 await asyncio.sleep(1)

@@ -97,6 +97,16 @@ def test_bad_input_names_the_parameter_and_writes_nothing(admin, path: str, body
     assert server.count("workspaces") + server.count("campaigns") + server.count("lists") == before
 
 
+def test_hostile_input_is_a_400_not_a_server_error(admin) -> None:  # noqa: ANN001
+    _, http, _ = admin
+    deep = http.post("/workspaces", content=b"[" * 100_000, headers={"Content-Type": "application/json"})
+    assert deep.status_code == 400 and deep.json()["parameter"] == "body"
+    long_id = http.get("/workspaces/" + "9" * 5000 + "/campaigns")
+    assert long_id.status_code == 400 and long_id.json()["parameter"] == "workspace_id"
+    field = http.post("/lists/1/members", json={"number": "584141234567", "fields": {"First-Name": "Ana"}})
+    assert field.status_code == 400 and field.json()["parameter"] == "fields"
+
+
 def test_unknown_ids_are_404(admin) -> None:  # noqa: ANN001
     _, http, _ = admin
     assert http.get("/workspaces/999/campaigns").status_code == 404

@@ -157,6 +157,9 @@ def test_an_unknown_list_in_an_action_and_a_bad_csv_are_refused_and_nothing_is_w
     with pytest.raises(RuntimeError, match="line 3: 'not-a-number' is not a valid phone number"):
         server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(bad))
     assert server.count("list_members", "list_id = ?", listed["id"]) == 0
+    bad.write_text("number,name\n584145550030,A,extra\n")
+    with pytest.raises(RuntimeError, match="line 2: more cells than the header has columns"):
+        server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(bad))
 
 
 def test_a_scheduled_broadcast_waits_and_a_cancelled_one_sends_nothing(demo) -> None:  # noqa: ANN001

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from mecm.config import Settings
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 0.25
 _BATCH = 50
-_CONCURRENCY = 20
+_CONCURRENCY = 20  # targets worked on at once
 
 
 class Outbox:
@@ -47,44 +49,55 @@ class Outbox:
         self._catalog = catalog
         self._sending = sending
         self._wake = asyncio.Event()
-        self._gate = asyncio.Semaphore(_CONCURRENCY)
         self._client: httpx.AsyncClient | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        """Claim due jobs of targets not already in hand, and work on each target's jobs in a task
+        of its own: a target that is slow or down holds up its own jobs only."""
         self._client = httpx.AsyncClient(timeout=self._settings.webhook_timeout_s)
+        busy: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
-                jobs = await self._claim()
-                if jobs:
-                    await asyncio.gather(*(self._attempt_in_turn(same) for same in _by_target(jobs)))
-                    continue
                 self._wake.clear()
+                jobs = await self._claim(set(busy)) if len(busy) < _CONCURRENCY else []
+                for group in _by_target(jobs):
+                    busy[group[0].target] = asyncio.create_task(self._attempt_in_turn(group, busy))
+                if jobs:
+                    continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
                 except TimeoutError:
                     pass
         finally:
+            for task in busy.values():
+                task.cancel()
+            await asyncio.gather(*busy.values(), return_exceptions=True)
             await self._client.aclose()
 
-    async def _claim(self) -> list[Any]:
+    async def _claim(self, busy: set[str]) -> list[Any]:
         now = _now_ms()
         if not await self._writer.read(lambda c: store.any_due(c, now)):
             return []  # a read on a pooled connection: no write lock taken while idle
-        lease_until = now + int((self._settings.webhook_timeout_s + 30) * 1000)
-        return await self._writer.write(lambda c: store.claim_due(c, now, lease_until, _BATCH))
+        # A job's lease covers the jobs queued before it to the same target too.
+        lease_until = now + int((self._settings.webhook_timeout_s + 5) * _BATCH * 1000)
+        return await self._writer.write(lambda c: store.claim_due(c, now, lease_until, _BATCH, busy))
 
-    async def _attempt_in_turn(self, jobs: list[Any]) -> None:
+    async def _attempt_in_turn(self, jobs: list[Any], busy: dict[str, asyncio.Task[None]]) -> None:
         """Jobs to one target one after another, in the order they were queued: a status callback
         URL hears SENDING before SENT_TO_CARRIER (a retry can still reorder them: each carries
-        ``updated_at_ms``, and a status only moves forward)."""
-        for job in jobs:
-            await self._attempt(job)
+        ``updated_at_ms``, and a status only moves forward). Then the target is free again."""
+        try:
+            for job in jobs:
+                await self._attempt(job)
+        finally:
+            busy.pop(jobs[0].target, None)
+            self._wake.set()
 
     async def _attempt(self, job: Any) -> None:
-        async with self._gate:
+        try:
             try:
                 outcome = await self._carry_out(job)
             except EmailNotConfigured as error:
@@ -94,6 +107,13 @@ class Outbox:
                 return
             except Exception as error:  # noqa: BLE001 - any failure of one job is retried, not fatal
                 outcome = webhooks.Answer(False, error=f"{error.__class__.__name__}: {error}"[:500])
+            await self._record(job, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - its lease ends and it is tried again
+            log.exception("outbox job %s: recording its outcome failed", job.id)
+
+    async def _record(self, job: Any, outcome: webhooks.Answer) -> None:
         if outcome.ok:
             reply = self._reply_row(job, outcome.text) if outcome.text and job.reply_to else None
             await self._writer.write(_done(job.id, reply), can_wait=True)
@@ -102,8 +122,8 @@ class Outbox:
             return
         if job.attempts >= self._settings.outbox_max_attempts:
             await self._writer.write(lambda c: store.mark_dead(c, job.id, outcome.error, _now_ms()))
-            log.warning("outbox job %s (%s to %s) dead after %d attempts: %s", job.id, job.kind, job.target,
-                        job.attempts, outcome.error)
+            log.warning("outbox job %s (%s to %s) dead after %d attempts: %s", job.id, job.kind,
+                        _where(job), job.attempts, outcome.error)
             return
         delay = min(self._settings.outbox_retry_base_s * 2 ** (job.attempts - 1), self._settings.outbox_retry_max_s)
         at = _now_ms() + int(delay * 1000)
@@ -144,6 +164,16 @@ class Outbox:
         except InvalidParameter as error:  # the code was taken from the workspace since
             log.warning("outbox job %s: no reply sent: %s", job.id, error.description)
             return None
+
+
+def _where(job: Any) -> str:
+    """Where a job goes, fit for a log line: the host of a URL only (URLs carry tokens)."""
+    if job.kind == "email":
+        return job.target
+    try:
+        return urlsplit(job.target).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def _by_target(jobs: list[Any]) -> list[list[Any]]:

@@ -59,7 +59,11 @@ def parse_action(spec: str, *, email_subject: str | None = None, email_body: str
 
 
 def check_url(url: str, param: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidParameter(param, f"{url!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParameter(param, f"{url!r} is not an http(s) URL")
     return url

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from mecm.errors import InvalidParameter
 
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII digits
 
 
 def parse_quiet_hours(raw: str, name: str = "quiet-hours") -> str:

@@ -117,7 +117,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
 
     workspace_map = {
         row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id),
-                          _decrypt(row.webhook_secret_enc, vault) if row.webhook_secret_enc else None)
+                          Secret(_decrypt(row.webhook_secret_enc, vault)) if row.webhook_secret_enc else None)
         for row in connection.execute(select(workspaces))
     }
 

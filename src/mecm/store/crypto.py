@@ -40,11 +40,20 @@ def load_admin_token(settings: Settings) -> str:
         return settings.admin_token
     path = settings.var_path / "admin.token"
     if not path.exists():
+        # Written whole under another name, then linked into place: a process starting at the same
+        # moment sees no file or the whole token, never an empty one.
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        _create_secret_file(draft, secrets.token_urlsafe(32).encode())
         try:
-            _create_secret_file(path, secrets.token_urlsafe(32).encode())
+            os.link(draft, path)
         except FileExistsError:
-            pass  # another process created it a moment ago
-    return path.read_text().strip()
+            pass  # another process made it first: theirs is the token
+        finally:
+            draft.unlink()
+    token = path.read_text().strip()
+    if not token:
+        raise ConfigError(f"{path} is empty: delete it to have a new admin token made, or set admin_token")
+    return token
 
 
 def _create_secret_file(path: Path, content: bytes) -> None:

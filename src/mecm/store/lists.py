@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from mecm.errors import InvalidParameter
 from mecm.store.admin import require_workspace
 from mecm.store.tables import list_members, lists
 
+_FIELD_NAME = re.compile(r"^[a-z_]{1,40}$")
 _JOIN = text(
     """
     INSERT INTO list_members (list_id, subscriber, fields, via, joined_at_ms)
@@ -73,7 +75,14 @@ def import_csv(connection: Connection, list_id: int, content: str) -> dict[str, 
     if reader.fieldnames is None or "number" not in [f.strip().lower() for f in reader.fieldnames]:
         raise InvalidParameter("csv", "the first line must be a header with a 'number' column")
     members: dict[str, dict[str, str]] = {}
+    names = [(name or "").strip().lower() for name in reader.fieldnames]
+    for name in names:
+        if name != "number" and not _FIELD_NAME.match(name):
+            raise InvalidParameter("csv", f"column {name!r} is not 1 to 40 of a-z and _ (what a {{{{placeholder}}}} "
+                                          "can name)")
     for line, record in enumerate(reader, start=2):
+        if None in record:
+            raise InvalidParameter("csv", f"line {line}: more cells than the header has columns")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
         try:
             number = normalize_mt_number(values.pop("number"), "csv")

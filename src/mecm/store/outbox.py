@@ -7,6 +7,7 @@ again. Each claim counts an attempt.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ _CLAIM = text(
     """
     UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = :lease_until
      WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= :now
+                     AND target NOT IN (SELECT value FROM json_each(:busy))
                    ORDER BY next_attempt_at_ms, id LIMIT :limit)
     RETURNING id, workspace_id, kind, target, payload, reply_code, reply_to, mo_id, attempts
     """
@@ -29,8 +31,11 @@ def any_due(connection: Connection, now_ms: int) -> bool:
     return connection.execute(_ANY_DUE, {"now": now_ms}).first() is not None
 
 
-def claim_due(connection: Connection, now_ms: int, lease_until_ms: int, limit: int) -> list[Any]:
-    return list(connection.execute(_CLAIM, {"now": now_ms, "lease_until": lease_until_ms, "limit": limit}))
+def claim_due(connection: Connection, now_ms: int, lease_until_ms: int, limit: int,
+              busy: set[str] | frozenset[str] = frozenset()) -> list[Any]:
+    """Due jobs, but none to a target in ``busy`` (its earlier jobs are in hand: order is kept)."""
+    params = {"now": now_ms, "lease_until": lease_until_ms, "limit": limit, "busy": json.dumps(sorted(busy))}
+    return list(connection.execute(_CLAIM, params))
 
 
 def mark_done(connection: Connection, job_id: int, now_ms: int) -> None:

@@ -19,7 +19,8 @@ def test_actions_are_parsed_with_their_defaults() -> None:
         "type": "email", "to": "ops@example.com", "subject": "S {{to}}", "body": "{{text}}"}
 
 
-@pytest.mark.parametrize("spec", ["reply:", "reply:" + "x" * 1601, "webhook:example.com", "email:a b@c",
+@pytest.mark.parametrize("spec", ["reply:", "reply:" + "x" * 1601, "webhook:example.com", "webhook:http://[abc/x",
+                                  "webhook:http://x:port/", "email:a b@c",
                                   "forward:abc", "nothing", "sms:hi"])
 def test_bad_actions_name_the_option(spec: str) -> None:
     with pytest.raises(InvalidParameter) as raised:

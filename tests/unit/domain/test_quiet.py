@@ -31,7 +31,7 @@ def test_a_window_within_a_day_and_none() -> None:
     assert release_at(123, "America/Caracas", None) == 123
 
 
-@pytest.mark.parametrize("raw", ["22:00", "25:00-08:00", "22:00-22:00", "10pm-8am", ""])
+@pytest.mark.parametrize("raw", ["22:00", "25:00-08:00", "22:00-22:00", "10pm-8am", "", "0\u0663:00-08:00"])
 def test_bad_windows_are_refused(raw: str) -> None:
     with pytest.raises(InvalidParameter) as raised:
         parse_quiet_hours(raw)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from mecm.errors import InvalidParameter
 
 MAX_ID = 2**31 - 1  # ids of workspaces, lists, broadcasts: SQLite INTEGER, and sane
+MAX_BODY = 1_000_000  # bytes
+_FIELD_NAME = re.compile(r"^[a-z_]{1,40}$")  # what a template placeholder can name
 
 
 class Body:
     def __init__(self, raw: bytes) -> None:
+        if len(raw) > MAX_BODY:
+            raise InvalidParameter("body", f"larger than {MAX_BODY} bytes")
         if not raw.strip():
             self._data: dict[str, Any] = {}
             return
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidParameter("body", "is not JSON") from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidParameter("body", "is not JSON (or is nested too deep)") from None
         if not isinstance(data, dict):
             raise InvalidParameter("body", "must be a JSON object")
         self._data = data
@@ -65,7 +70,11 @@ class Body:
         value = self._data.get(name, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()) or len(value) > 50:
             raise InvalidParameter(name, "must be an object of at most 50 string values")
-        return {checked_text(k, name): checked_text(v, name) for k, v in value.items()}
+        for key in value:
+            if not _FIELD_NAME.match(key):
+                raise InvalidParameter(name, f"field name {key!r} is not 1 to 40 of a-z and _ "
+                                             "(what a {{placeholder}} can name)")
+        return {key: checked_text(v, name) for key, v in value.items()}
 
 
 def checked_text(value: str, name: str) -> str:
@@ -79,7 +88,8 @@ def checked_text(value: str, name: str) -> str:
     return value
 
 
-def path_id(value: int, name: str) -> int:
-    if not 1 <= value <= MAX_ID:
-        raise InvalidParameter(name, f"must be 1 to {MAX_ID}")
-    return value
+def path_id(raw: str, name: str) -> int:
+    """An id from the path, parsed here (not by the router: a 5,000-digit number must be a 400)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not 1 <= int(raw) <= MAX_ID:
+        raise InvalidParameter(name, f"must be a number from 1 to {MAX_ID}")
+    return int(raw)

@@ -62,16 +62,16 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
     table: list[tuple[str, Handler, list[str]]] = [
         ("/workspaces", list_workspaces, ["GET"]),
         ("/workspaces", create_workspace, ["POST"]),
-        ("/workspaces/{workspace_id:int}/campaigns", list_campaigns, ["GET"]),
-        ("/workspaces/{workspace_id:int}/campaigns", create_campaign, ["POST"]),
-        ("/workspaces/{workspace_id:int}/lists", list_lists, ["GET"]),
-        ("/workspaces/{workspace_id:int}/lists", create_list, ["POST"]),
-        ("/workspaces/{workspace_id:int}/broadcasts", list_broadcasts, ["GET"]),
-        ("/lists/{list_id:int}/members", add_member, ["POST"]),
-        ("/lists/{list_id:int}/members/{number}", remove_member, ["DELETE"]),
-        ("/lists/{list_id:int}/broadcasts", create_broadcast, ["POST"]),
-        ("/broadcasts/{broadcast_id:int}", broadcast_status, ["GET"]),
-        ("/broadcasts/{broadcast_id:int}/cancel", cancel_broadcast, ["POST"]),
+        ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
+        ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
+        ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
+        ("/workspaces/{workspace_id}/lists", create_list, ["POST"]),
+        ("/workspaces/{workspace_id}/broadcasts", list_broadcasts, ["GET"]),
+        ("/lists/{list_id}/members", add_member, ["POST"]),
+        ("/lists/{list_id}/members/{number}", remove_member, ["DELETE"]),
+        ("/lists/{list_id}/broadcasts", create_broadcast, ["POST"]),
+        ("/broadcasts/{broadcast_id}", broadcast_status, ["GET"]),
+        ("/broadcasts/{broadcast_id}/cancel", cancel_broadcast, ["POST"]),
     ]
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
     routes += [Route(PREFIX + path, guarded(handler), methods=methods) for path, handler, methods in table]
@@ -91,7 +91,10 @@ async def _write(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
     a refusal raised inside rolls it back, so nothing is half-written. The catalog follows at once."""
     assert runtime.writer is not None
     result = await runtime.writer.write(fn)
-    await runtime.reload_catalog()
+    try:
+        await runtime.reload_catalog()
+    except Exception:  # noqa: BLE001 - the write is committed: answer it; the periodic refresh follows
+        log.exception("catalog reload after an admin write failed")
     return result
 
 
