@@ -76,6 +76,8 @@ class Runtime:
         self._last_reload = 0.0
         self._worker_lock: FileLock | None = None
         self._wake_sender: worker_link.WakeSender | None = None
+        self._jobs_sender: worker_link.WakeSender | None = None
+        self._jobs_listener: worker_link.WakeListener | None = None
         self._wake_listener: worker_link.WakeListener | None = None
         # Who is opted out, for the answers to sends (services/optouts.py); API roles only.
         self.opt_outs: OptOutView | None = None if role == "worker" else OptOutView()
@@ -99,7 +101,10 @@ class Runtime:
         if self.role == "api" and self.database is not None:
             self._wake_sender = worker_link.WakeSender(worker_link.address(self.database, "wake"))
             self.sending.on_accepted.append(self._wake_sender.wake)
-            self.inbound.on_jobs_queued.append(self._wake_sender.wake)
+            # Outbox jobs (a webhook of an MO fired here) wake the worker's outbox on a socket of
+            # their own: waking it with every accepted send would cost it a read each time.
+            self._jobs_sender = worker_link.WakeSender(worker_link.address(self.database, "jobs"))
+            self.inbound.on_jobs_queued.append(self._jobs_sender.wake)
         if self.deliver:
             # Receipts get a writer of their own: an SMSC keeps few deliver_sm unacknowledged, and
             # each waits for its receipt's commit, which must not queue behind the dispatcher's
@@ -116,8 +121,11 @@ class Runtime:
             self.sending.on_accepted.append(self.dispatcher.wake)
             if self.role == "worker" and self.database is not None:
                 self._wake_listener = worker_link.WakeListener(
-                    worker_link.address(self.database, "wake"), self._woken)
+                    worker_link.address(self.database, "wake"), self.dispatcher.wake)
                 self._wake_listener.start()
+                self._jobs_listener = worker_link.WakeListener(
+                    worker_link.address(self.database, "jobs"), self.outbox.wake)
+                self._jobs_listener.start()
                 self._status_server = worker_link.StatusServer(
                     worker_link.address(self.database, "status"), self.carrier_status)
                 await self._status_server.start()
@@ -129,12 +137,6 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._keep_running("broadcaster", broadcaster.run),
                                                    name="broadcaster"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
-
-    def _woken(self) -> None:
-        """The API committed work for the worker: messages to deliver, or outbox jobs."""
-        assert self.dispatcher is not None and self.outbox is not None
-        self.dispatcher.wake()
-        self.outbox.wake()
 
     def _link_opt_outs(self) -> None:
         """An opt-out or opt-in stored here reaches the API's view at once: directly in an API
@@ -205,8 +207,9 @@ class Runtime:
             self._wake_listener.close()
         if self._status_server is not None:
             await self._status_server.close()
-        if self._wake_sender is not None:
-            self._wake_sender.close()
+        for link in (self._wake_sender, self._jobs_sender, self._jobs_listener):
+            if link is not None:
+                link.close()
         if self._opt_out_listener is not None:
             self._opt_out_listener.close()
         if self._opt_out_sender is not None:

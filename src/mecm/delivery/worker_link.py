@@ -1,10 +1,13 @@
-"""How the API process and its delivery worker (another process) talk: two small Unix sockets.
+"""How the API process and its delivery worker (another process) talk: small Unix sockets.
 
 **Wake.** The API process commits PENDING rows; the worker (``mecm worker``, started by ``mecm serve``)
 delivers them. Polling the database alone would add its interval to every message's delivery, so
 the API also sends a one-byte datagram to the worker's wake socket after each commit that queued
 work. It is a hint, never the record: a datagram that is lost (no worker yet, a full buffer) costs
 at most one idle poll (Dispatcher's ``_IDLE_POLL_S``), because the rows are already committed.
+
+The same kind of datagram wakes the worker's outbox ("jobs": a webhook of an MO fired through the
+API) and, the other way, the API's view of opt-outs ("optouts": a STOP from a carrier).
 
 **Status.** The worker owns the carrier connectors, so ``GET /admin/carriers/status`` on the API asks
 it: the worker answers each connection to its status socket with one JSON document and closes.
