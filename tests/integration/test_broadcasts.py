@@ -205,3 +205,17 @@ def test_a_broadcast_over_smpp_reaches_each_member_once_within_the_carriers_rate
     assert stats["duplicates"] == 0 and stats["submits"] == 900, stats
     busiest = max(stats["per_second"].values())
     assert busiest <= smpp_tps, f"{busiest} submit_sm in one second (carrier tps {smpp_tps})"
+
+
+def test_a_member_whose_fields_make_the_text_too_long_is_left_out_and_counted(demo, tmp_path: Path) -> None:  # noqa: ANN001, E501
+    server, _ = demo
+    workspace, code = str(server.creds["instance_id"]), server.creds["code"]
+    listed = server.cli("admin", "list", "create", "--workspace", workspace, "--name", "long")
+    members = tmp_path / "long.csv"
+    members.write_text("number,name\n584145550050,Ana\n584145550051," + "x" * 1700 + "\n")
+    server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(members))
+    broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code", code,
+                           "--text", "Hi {{name}}")
+    status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+                      ["done"] and s, timeout=30)
+    assert (status["enqueued"], status["unsendable"], status["skipped_opted_out"], status["delivered"]) == (1, 1, 0, 1)

@@ -124,7 +124,7 @@ def broadcast_status(
     with Progress(*columns, console=console) as progress:
         bars = {name: progress.add_task(name, total=1) for name in ("queued", "sent", "delivered", "failed")}
         while True:
-            eligible = max(1, status["members"] - status["skipped_opted_out"])
+            eligible = max(1, status["members"] - status["skipped_opted_out"] - status["unsendable"])
             values = {"queued": status["enqueued"], "sent": status["sent"], "delivered": status["delivered"],
                       "failed": status["failed"]}
             for name, value in values.items():
@@ -134,4 +134,5 @@ def broadcast_status(
             time.sleep(1)
             status = in_transaction(False, lambda c, _: store_broadcasts.status(c, broadcast_id))
     console.print(f"broadcast {broadcast_id} ({status['name']}): {status['state']}; "
-                  f"{status['skipped_opted_out']} opted out, {status['waiting']} waiting")
+                  f"{status['skipped_opted_out']} opted out, {status['unsendable']} with a text too long, "
+                  f"{status['waiting']} waiting")

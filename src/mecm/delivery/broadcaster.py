@@ -77,6 +77,7 @@ class Broadcaster:
         numbers = json.dumps([subscriber for subscriber, _ in members])
         opted_out = await self._writer.read(lambda c: store.opted_out_among(c, broadcast.workspace_id, numbers))
         rows: list[dict[str, Any]] = []
+        unsendable = 0
         for subscriber, fields in members:
             if subscriber in opted_out:
                 continue
@@ -85,11 +86,14 @@ class Broadcaster:
                 return False  # the broadcast cannot be sent as it stands (logged); tried again later
             if row:
                 rows.append(row)
+            else:
+                unsendable += 1
         last = len(members) < PAGE
         cursor = members[-1][0] if members else broadcast.cursor
-        skipped = len(members) - len(rows)
+        skipped = len(members) - len(rows) - unsendable
         queued = await self._writer.write(
-            lambda c: store.record_page(c, broadcast.id, broadcast.cursor, cursor, rows, skipped, last, now),
+            lambda c: store.record_page(c, broadcast.id, broadcast.cursor, cursor, rows, skipped, last, now,
+                                        unsendable),
             can_wait=True)
         if queued and rows:
             self._sending._wake()

@@ -34,7 +34,7 @@ def create(connection: Connection, list_id: int, code: str, text_: str, *, name:
         "code": code, "carrier": carrier, "text": text_,
         "quiet_hours": parse_quiet_hours(quiet_hours) if quiet_hours else None,
         "state": "scheduled", "scheduled_at_ms": scheduled_at_ms or now, "cursor": "", "enqueued": 0,
-        "skipped": 0, "created_at_ms": now, "finished_at_ms": None,
+        "skipped": 0, "unsendable": 0, "created_at_ms": now, "finished_at_ms": None,
     }
     broadcast_id = connection.execute(broadcasts.insert().values(row)).inserted_primary_key[0]
     return {"id": broadcast_id, **row, "members": count_members(connection, list_id)}
@@ -68,13 +68,14 @@ def waiting(connection: Connection, broadcast_id: int) -> int:
 
 
 def record_page(connection: Connection, broadcast_id: int, after: str, new_cursor: str,
-                rows: list[dict[str, Any]], skipped: int, last: bool, now_ms: int) -> bool:
+                rows: list[dict[str, Any]], skipped: int, last: bool, now_ms: int, unsendable: int = 0) -> bool:
     """Queue a page's messages and move the cursor, in one transaction; False (nothing written)
     when the cursor moved meanwhile or the broadcast was cancelled."""
     moved = connection.execute(
         update(broadcasts)
         .where(broadcasts.c.id == broadcast_id, broadcasts.c.cursor == after, broadcasts.c.state.in_(SENDING_STATES))
         .values(cursor=new_cursor, enqueued=broadcasts.c.enqueued + len(rows), skipped=broadcasts.c.skipped + skipped,
+                unsendable=broadcasts.c.unsendable + unsendable,
                 state="queued" if last else "sending", finished_at_ms=now_ms if last else None)
     ).rowcount
     if not moved:
@@ -106,7 +107,8 @@ def status(connection: Connection, broadcast_id: int) -> dict[str, Any]:
     members = count_members(connection, row["list_id"])
     return {
         "id": broadcast_id, "name": row["name"], "state": row["state"], "members": members,
-        "enqueued": row["enqueued"], "skipped_opted_out": row["skipped"], "waiting": waiting, "sent": sent,
+        "enqueued": row["enqueued"], "skipped_opted_out": row["skipped"], "unsendable": row["unsendable"],
+        "waiting": waiting, "sent": sent,
         "delivered": delivered, "failed": failed, "by_status": by_status,
         "done": row["state"] in ("queued", "cancelled") and waiting == 0,
     }

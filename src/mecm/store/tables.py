@@ -337,6 +337,7 @@ broadcasts = Table(
     Column("cursor", String(20), nullable=False),  # the last subscriber queued ("" before the first)
     Column("enqueued", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),  # opted out when their turn came
+    Column("unsendable", Integer, nullable=False, server_default="0"),  # text too long with their fields
     Column("created_at_ms", BigInteger, nullable=False),
     Column("finished_at_ms", BigInteger, nullable=True),
 )
