@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mecm.client import Client
@@ -150,6 +151,9 @@ def test_admin_opt_out_is_seen_by_the_running_api_and_the_dispatcher(tmp_path: P
                              == "PENDING" and m)
         assert wait_final(api, allowed.id) == "DELIVERED_TO_DEVICE"
         assert "x" not in submitted_to(sim, SUBSCRIBER)
+        # The worker's view of its SMPP carrier reaches /metrics on the API.
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert 'mecm_carrier_window{carrier="movil"}' in metrics and "mecm_carrier_submits" in metrics
 
 
 def test_custom_keywords_and_answer_on_one_code(tmp_path: Path) -> None:

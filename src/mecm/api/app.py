@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
+from mecm.api.metrics import metrics, readyz
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
 from mecm.runtime import Runtime
@@ -52,7 +53,8 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
                 await worker.stop()  # first: its in-flight submits are recorded through its own writer
             await runtime.stop()
 
-    routes = [Route("/healthz", healthz), Route("/admin/carriers/status", carrier_status),
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+              Route("/admin/carriers/status", carrier_status),
               *admin_api_routes(runtime, load_admin_token(settings))]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.runtime = runtime

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mecm.api.methods import METHODS, Call
+from mecm.api.metrics import request_counts
 from mecm.api.render import render_json, render_xml
 from mecm.domain.signature import verify
 from mecm.errors import ApiError, BadSignature, NotFound
@@ -38,6 +39,7 @@ class OgangiApi:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         wants_json = _accepts_json(scope)
         method_name = "unknown"
+        counted_as = "unknown"  # the /metrics label: a known method's name, never whatever a path said
         try:
             raw_path = scope.get("raw_path") or scope["path"].encode()
             path = raw_path.decode("latin-1").split("?", 1)[0]
@@ -48,6 +50,7 @@ class OgangiApi:
             handler = METHODS.get((scope["method"], method_name, len(segments) - 3))
             if handler is None or len(segments) < 4:
                 raise NotFound(path)
+            counted_as = method_name
             raw_params = segments[1:-2]
             body = await _read_body(receive) if scope["method"] == "POST" else b""
             call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body)
@@ -63,6 +66,7 @@ class OgangiApi:
             http_status = 500
         else:
             http_status = 200
+        request_counts[(counted_as, status)] += 1
         render = render_json if wants_json else render_xml
         body_out = render(method_name, status, description, result)
         if not self.runtime.settings.http_error_codes:

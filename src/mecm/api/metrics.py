@@ -1,0 +1,89 @@
+"""``GET /metrics`` (Prometheus text format) and ``GET /readyz``.
+
+Counted in the API process as requests are answered (a dict increment on the hot path, no lock: one
+event loop), and read at scrape time: the queue by state and the outbox from the database (index
+counts of the few non-final rows), who is opted out from the API's view, and each carrier's window,
+rate and counters from the delivery worker's status (every number it reports, as a gauge labelled
+by carrier). Like every /admin route, these belong on an address only operators reach.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import Connection, text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+QUEUE_STATES = ("PENDING", "SENDING", "SENT_TO_CARRIER")
+
+# (method, SPEC status) -> requests answered; the method is "unknown" for paths that name none.
+request_counts: Counter[tuple[str, str]] = Counter()
+
+_QUEUE = text("SELECT status, COUNT(*) FROM messages WHERE status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')"
+              " GROUP BY status")
+_OUTBOX = text("SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state")
+
+
+def _database_figures(connection: Connection) -> tuple[dict[str, int], dict[str, int]]:
+    return dict(connection.execute(_QUEUE).all()), dict(connection.execute(_OUTBOX).all())  # type: ignore[arg-type]
+
+
+async def metrics(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    queue, jobs = await runtime.writer.read(_database_figures)
+    carriers = await runtime.read_carrier_status() or []
+    registry = CollectorRegistry()
+    registry.register(_Snapshot(queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+
+
+class _Snapshot:
+    """The figures of one scrape, as Prometheus metric families."""
+
+    def __init__(self, queue: dict[str, int], jobs: dict[str, int], carriers: list[dict[str, Any]],
+                 opted_out: int) -> None:
+        self._queue, self._jobs, self._carriers, self._opted_out = queue, jobs, carriers, opted_out
+
+    def collect(self):  # noqa: ANN201 - prometheus_client's collector protocol
+        requests = CounterMetricFamily("mecm_api_requests", "OGANGI API requests answered, by method and status",
+                                       labels=["method", "status"])
+        for (method, status), count in sorted(request_counts.items()):
+            requests.add_metric([method, status], count)
+        yield requests
+        queue = GaugeMetricFamily("mecm_queue_messages", "MTs not final yet, by status", labels=["status"])
+        for status in QUEUE_STATES:
+            queue.add_metric([status], self._queue.get(status, 0))
+        yield queue
+        jobs = GaugeMetricFamily("mecm_outbox_jobs", "Webhooks and e-mails waiting (pending) or dead-lettered",
+                                 labels=["state"])
+        for state in ("pending", "dead"):
+            jobs.add_metric([state], self._jobs.get(state, 0))
+        yield jobs
+        yield GaugeMetricFamily("mecm_opted_out_subscribers", "Opt-outs, as this API process knows them",
+                                value=self._opted_out)
+        by_name: dict[str, GaugeMetricFamily] = {}
+        for carrier in self._carriers:
+            for key, value in carrier.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    family = by_name.setdefault(key, GaugeMetricFamily(
+                        f"mecm_carrier_{key}", f"Carrier status: {key}", labels=["carrier"]))
+                    family.add_metric([str(carrier.get("carrier", ""))], value)
+        yield from by_name.values()
+
+
+async def readyz(request: Request) -> Response:
+    """200 once the runtime is started and the database answers; says whether a worker answers."""
+    runtime = request.app.state.runtime
+    if runtime.writer is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        await runtime.writer.read(lambda c: c.execute(text("SELECT 1")).scalar_one())
+    except Exception as error:  # noqa: BLE001 - not ready, and why
+        return JSONResponse({"status": "database unavailable", "error": error.__class__.__name__}, status_code=503)
+    worker = await runtime.read_carrier_status() is not None
+    return JSONResponse({"status": "ready", "delivery_worker": worker})
