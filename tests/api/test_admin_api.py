@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.support.server import Server, make_server
+from tests.support.server import make_server
 
 
 @pytest.fixture(scope="module")

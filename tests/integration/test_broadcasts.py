@@ -14,6 +14,7 @@ import pytest
 
 from mecm.client import AsyncClient, Client
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +49,6 @@ def fire_stops(server: Server, subscribers: list[str]) -> None:
     asyncio.run(run())
 
 
-def wait_for(predicate, timeout: float):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
-    return value
-
-
 def test_a_broadcast_to_10000_survives_sigkill_sends_once_to_each_eligible_and_keeps_the_rate(
         tmp_path: Path) -> None:
     server = make_server(tmp_path / "mecm")
@@ -75,13 +67,13 @@ def test_a_broadcast_to_10000_survives_sigkill_sends_once_to_each_eligible_and_k
         fire_stops(server, opted_out)
         broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code",
                                server.creds["code"], "--text", "Hola {{name}}, oferta de hoy")
-        wait_for(lambda: len(carrier_record(server)) >= 4_000, timeout=60)
+        wait_until(lambda: len(carrier_record(server)) >= 4_000, timeout=60)
         server.kill()  # SIGKILL, half-way: through the queueing and through the sending
         killed_at = len(carrier_record(server))
         ((state, enqueued),) = server.query("SELECT state, enqueued FROM broadcasts WHERE id = ?", broadcast["id"])
         assert killed_at < 9_000 and state == "sending" and enqueued < len(members) - len(opted_out)
         server.start()
-        status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+        status = wait_until(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
                           ["done"] and s, timeout=90)
     finally:
         server.stop()
@@ -137,7 +129,7 @@ def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(
     assert [(entry["name"], entry["members"]) for entry in lists] == [("vip", 2), ("named", 1)]
     broadcast = server.cli("admin", "broadcast", "create", "--list", str(vip["id"]), "--code", code,
                            "--text", "VIP news for {{to}}")
-    status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+    status = wait_until(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
                       ["done"] and s, timeout=30)
     assert (status["enqueued"], status["delivered"]) == (2, 2)
     texts = server.query("SELECT recipient, text FROM messages WHERE broadcast_id = ? ORDER BY recipient",
@@ -196,7 +188,7 @@ def test_a_broadcast_over_smpp_reaches_each_member_once_within_the_carriers_rate
         try:
             broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code",
                                    server.creds["code"], "--text", "Aviso para {{to}}")
-            status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id",
+            status = wait_until(lambda: (s := server.cli("admin", "broadcast", "status", "--id",
                                                        str(broadcast["id"])))["done"] and s, timeout=60)
         finally:
             server.stop()
@@ -216,6 +208,6 @@ def test_a_member_whose_fields_make_the_text_too_long_is_left_out_and_counted(de
     server.cli("admin", "list", "import", "--list", str(listed["id"]), "--csv", str(members))
     broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code", code,
                            "--text", "Hi {{name}}")
-    status = wait_for(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
+    status = wait_until(lambda: (s := server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"])))
                       ["done"] and s, timeout=30)
     assert (status["enqueued"], status["unsendable"], status["skipped_opted_out"], status["delivered"]) == (1, 1, 0, 1)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mecm.client import Client
-from tests.integration.test_opt_out import SUBSCRIBER, submitted_to, wait_final, wait_until, world
+from tests.integration.test_opt_out import SUBSCRIBER, submitted_to, wait_final, world
+from tests.support.waiting import wait_until
 from tests.support.server import Server, make_server
 
 pytestmark = pytest.mark.integration
@@ -60,9 +61,8 @@ def test_each_match_mode_with_case_and_accent_variants(demo: tuple[Server, Clien
                            ("cafetería", ""), ("una promo", ""), ("ogangi rocks", "welcome")]:
         mo = api.fire_message("584145550001", text)
         assert mo.campaign == campaign, text
-        if campaign:
-            reply = api.get_message(mo.response_message_id)
-            assert reply.text == f"reply of {campaign}" if campaign != "welcome" else reply.text
+        if campaign and campaign != "welcome":  # the demo's own campaign has the demo's reply
+            assert api.get_message(mo.response_message_id).text == f"reply of {campaign}"
 
 
 def test_a_colliding_campaign_is_refused_with_the_other_ones_name(demo: tuple[Server, Client]) -> None:

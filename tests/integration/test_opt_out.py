@@ -18,6 +18,7 @@ import pytest
 from mecm.client import Client
 from tests.support.server import Server, make_server
 from tests.support.smsc import SmscSim, smsc_sim
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,15 +50,6 @@ def submitted_to(sim: SmscSim, number: str) -> list[str]:
     """The texts of every submit_sm the SMSC received for ``number``."""
     return [p["pdu"]["text"] for p in sim.pdus(name="submit_sm")
             if p["pdu"]["fields"]["destination_addr"] == number]
-
-
-def wait_until(predicate, timeout: float = 15.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-    return value
 
 
 def wait_final(api: Client, message_id: int) -> str:

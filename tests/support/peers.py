@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.support.server import free_port
+from tests.support.waiting import wait_until
 
 
 @dataclass
@@ -42,12 +42,11 @@ class WebhookReceiver:
         return [r for r in self.received if r.path == path]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while not (value := predicate()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not received in time; got {[(r.path, r.body[:80]) for r in self.received]}")
-            time.sleep(0.05)
-        return value
+        try:
+            return wait_until(predicate, timeout)
+        except AssertionError:
+            raise AssertionError(f"not received in time; got {[(r.path, r.body[:80]) for r in self.received]}") \
+                from None
 
 
 @contextlib.contextmanager

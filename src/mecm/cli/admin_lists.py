@@ -10,7 +10,6 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from mecm.cli.output import JsonOption, console, emit, emit_table
 from mecm.cli.transaction import in_transaction
-from mecm.domain.phone import normalize_mt_number
 from mecm.errors import InvalidParameter
 from mecm.store import admin as store_admin
 from mecm.store import broadcasts as store_broadcasts
@@ -53,25 +52,14 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("add")
 def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
              number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
-    def run(connection, _vault):  # noqa: ANN001, ANN202
-        store_lists.require_list(connection, list_id)
-        subscriber = normalize_mt_number(number, "number")
-        store_lists.join(connection, list_id, subscriber, via="admin")
-        return {"list_id": list_id, "number": subscriber}
-
-    row = in_transaction(as_json, run)
+    row = in_transaction(as_json, lambda c, _: store_lists.add_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} is on list {list_id}")
 
 
 @list_app.command("remove")
 def list_remove(list_id: int = typer.Option(..., "--list", help="List id."),
                 number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
-    def run(connection, _vault):  # noqa: ANN001, ANN202
-        store_lists.require_list(connection, list_id)
-        subscriber = normalize_mt_number(number, "number")
-        return {"list_id": list_id, "number": subscriber, "removed": store_lists.leave(connection, list_id, subscriber)}
-
-    row = in_transaction(as_json, run)
+    row = in_transaction(as_json, lambda c, _: store_lists.remove_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} " + ("removed" if row["removed"] else "was not on the list"))
 
 

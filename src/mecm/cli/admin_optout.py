@@ -50,7 +50,7 @@ def optout_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
-    row = _in_transaction(as_json, lambda c, _: store_optouts.admin_opt_out(c, workspace, number))
+    row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=True))
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
          + ("" if row["changed"] else " (already was)"))
 
@@ -62,7 +62,7 @@ def optout_remove(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
-    row = _in_transaction(as_json, lambda c, _: store_optouts.admin_opt_in(c, workspace, number))
+    row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=False))
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
          + ("" if row["changed"] else " (was not opted out)"))
 

@@ -275,9 +275,7 @@ def add_campaign(
         raise InvalidParameter("keyword", "empty")
     for one in listening:
         if one or mode != "fallback":  # "" (every code) is for a fallback only
-            owner = connection.execute(select(codes.c.workspace_id).where(codes.c.code == one)).first()
-            if owner is None or owner[0] != workspace_id:
-                raise InvalidParameter("code", f"{one!r} is not assigned to this workspace")
+            require_code_of(connection, workspace_id, one)
     if not name.strip():
         raise InvalidParameter("name", "empty")
     if mode == "regex":

@@ -61,6 +61,21 @@ def join(connection: Connection, list_id: int, subscriber: str, *, via: str, fie
                                "via": via, "now": now_ms or _now_ms()})
 
 
+def add_member(connection: Connection, list_id: int, number: str, *, fields: dict[str, str] | None = None,
+               param: str = "number") -> dict[str, Any]:
+    """An admin adds a number (checked and normalised) to a list, or updates its fields."""
+    require_list(connection, list_id)
+    subscriber = normalize_mt_number(number, param)
+    join(connection, list_id, subscriber, via="admin", fields=fields)
+    return {"list_id": list_id, "number": subscriber, "fields": fields or {}}
+
+
+def remove_member(connection: Connection, list_id: int, number: str, param: str = "number") -> dict[str, Any]:
+    require_list(connection, list_id)
+    subscriber = normalize_mt_number(number, param)
+    return {"list_id": list_id, "number": subscriber, "removed": leave(connection, list_id, subscriber)}
+
+
 def leave(connection: Connection, list_id: int, subscriber: str) -> bool:
     return bool(connection.execute(delete(list_members).where(
         list_members.c.list_id == list_id, list_members.c.subscriber == subscriber)).rowcount)

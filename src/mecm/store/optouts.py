@@ -85,13 +85,6 @@ def list_opt_outs(connection: Connection, workspace_id: int) -> list[dict[str, A
     return [dict(row) for row in connection.execute(query).mappings()]
 
 
-_IS_OUT = text("SELECT 1 FROM opt_outs WHERE workspace_id = :workspace AND subscriber = :subscriber")
-
-
-def is_opted_out(connection: Connection, workspace_id: int, subscriber: str) -> bool:
-    return connection.execute(_IS_OUT, {"workspace": workspace_id, "subscriber": subscriber}).first() is not None
-
-
 def save_settings(connection: Connection, workspace_id: int, code: str, values: dict[str, str | None]) -> None:
     """Set some of a workspace's (code "") or a code's keyword lists and texts; others are kept."""
     where = (opt_out_settings.c.workspace_id == workspace_id, opt_out_settings.c.code == code)
@@ -176,18 +169,13 @@ def describe_policy(connection: Connection, workspace_id: int, code: str = "") -
     return described
 
 
-def admin_opt_out(connection: Connection, workspace_id: int, number: str) -> dict[str, Any]:
+def set_by_admin(connection: Connection, workspace_id: int, number: str, *, opted_out: bool) -> dict[str, Any]:
+    """An admin opts a number out (as if it sent STOP) or back in (START); no answer is sent."""
     require_workspace(connection, workspace_id)
     subscriber = normalize_mt_number(number, "number")
-    changed = opt_out(connection, workspace_id, subscriber, code="", via="admin", now_ms=_now_ms())
-    return {"instance_id": workspace_id, "number": subscriber, "opted_out": True, "changed": changed}
-
-
-def admin_opt_in(connection: Connection, workspace_id: int, number: str) -> dict[str, Any]:
-    require_workspace(connection, workspace_id)
-    subscriber = normalize_mt_number(number, "number")
-    changed = opt_in(connection, workspace_id, subscriber, code="", via="admin", now_ms=_now_ms())
-    return {"instance_id": workspace_id, "number": subscriber, "opted_out": False, "changed": changed}
+    change = opt_out if opted_out else opt_in
+    changed = change(connection, workspace_id, subscriber, code="", via="admin", now_ms=_now_ms())
+    return {"instance_id": workspace_id, "number": subscriber, "opted_out": opted_out, "changed": changed}
 
 
 def _now_ms() -> int:

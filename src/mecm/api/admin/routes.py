@@ -23,7 +23,6 @@ from starlette.routing import Route
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.domain.actions import parse_action
-from mecm.domain.phone import normalize_mt_number
 from mecm.errors import ApiError, InvalidParameter
 from mecm.runtime import Runtime
 from mecm.store import admin as store_admin
@@ -131,14 +130,21 @@ async def create_workspace(request: Request, runtime: Runtime) -> Response:
 # -- campaigns -----------------------------------------------------------------------------------
 
 
-async def list_campaigns(request: Request, runtime: Runtime) -> Response:
+async def _workspace_listing(request: Request, runtime: Runtime, key: str,
+                             rows: Callable[[Connection, int], list[dict[str, Any]]]) -> Response:
+    """``{key: rows}`` of the workspace in the path (404 when there is none)."""
     workspace_id = _id(request, "workspace_id")
 
     def read(connection: Connection) -> list[dict[str, Any]]:
         _exists(connection, workspaces, workspace_id, "workspace")
-        return [_campaign_json(row) for row in store_admin.list_campaigns(connection, workspace_id)]
+        return rows(connection, workspace_id)
 
-    return JSONResponse({"campaigns": await _read(runtime, read)})
+    return JSONResponse({key: await _read(runtime, read)})
+
+
+async def list_campaigns(request: Request, runtime: Runtime) -> Response:
+    return await _workspace_listing(request, runtime, "campaigns", lambda c, ws: [
+        _campaign_json(row) for row in store_admin.list_campaigns(c, ws)])
 
 
 async def create_campaign(request: Request, runtime: Runtime) -> Response:
@@ -177,13 +183,7 @@ async def create_campaign(request: Request, runtime: Runtime) -> Response:
 
 
 async def list_lists(request: Request, runtime: Runtime) -> Response:
-    workspace_id = _id(request, "workspace_id")
-
-    def read(connection: Connection) -> list[dict[str, Any]]:
-        _exists(connection, workspaces, workspace_id, "workspace")
-        return store_lists.list_lists(connection, workspace_id)
-
-    return JSONResponse({"lists": await _read(runtime, read)})
+    return await _workspace_listing(request, runtime, "lists", store_lists.list_lists)
 
 
 async def create_list(request: Request, runtime: Runtime) -> Response:
@@ -200,24 +200,23 @@ async def create_list(request: Request, runtime: Runtime) -> Response:
 async def add_member(request: Request, runtime: Runtime) -> Response:
     list_id = _id(request, "list_id")
     body = Body(await request.body())
-    number = normalize_mt_number(body.text("number", required=True, max_length=32) or "", "number")
+    number = body.text("number", required=True, max_length=32) or ""
     fields = body.mapping("fields")
 
     def write(connection: Connection) -> dict[str, Any]:
         _exists(connection, lists, list_id, "list")
-        store_lists.join(connection, list_id, number, via="admin", fields=fields)
-        return {"list_id": list_id, "number": number, "fields": fields}
+        return store_lists.add_member(connection, list_id, number, fields=fields)
 
     return JSONResponse(await _write(runtime, write), status_code=201)
 
 
 async def remove_member(request: Request, runtime: Runtime) -> Response:
     list_id = _id(request, "list_id")
-    number = normalize_mt_number(request.path_params["number"], "number")
+    number = request.path_params["number"]
 
     def write(connection: Connection) -> dict[str, Any]:
         _exists(connection, lists, list_id, "list")
-        return {"list_id": list_id, "number": number, "removed": store_lists.leave(connection, list_id, number)}
+        return store_lists.remove_member(connection, list_id, number)
 
     return JSONResponse(await _write(runtime, write))
 
@@ -226,13 +225,7 @@ async def remove_member(request: Request, runtime: Runtime) -> Response:
 
 
 async def list_broadcasts(request: Request, runtime: Runtime) -> Response:
-    workspace_id = _id(request, "workspace_id")
-
-    def read(connection: Connection) -> list[dict[str, Any]]:
-        _exists(connection, workspaces, workspace_id, "workspace")
-        return store_broadcasts.list_broadcasts(connection, workspace_id)
-
-    return JSONResponse({"broadcasts": await _read(runtime, read)})
+    return await _workspace_listing(request, runtime, "broadcasts", store_broadcasts.list_broadcasts)
 
 
 async def create_broadcast(request: Request, runtime: Runtime) -> Response:
