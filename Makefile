@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench profile install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,33 @@ run: $(STAMP)
 	$(BIN)/mecm demo
 	$(BIN)/mecm serve
 
+# The suite on SQLite and, side by side (most of the time both wait on servers they started), every
+# test that touches the database again on PostgreSQL (MECM_TEST_POSTGRES_URL, default the local
+# server; its tests are skipped if it cannot be reached, and fail under CI=true). The PostgreSQL
+# run's output is printed when both are done.
+PG_TESTS := tests/unit/store tests/unit/delivery tests/unit/services tests/api tests/integration
+PG_LOG := var/pytest-postgresql.log
+
 test: $(STAMP)
-	$(BIN)/pytest -q
+	@mkdir -p var; \
+	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --basetemp=var/pytest-postgresql \
+		$(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
+	echo "== tests on SQLite (PostgreSQL's run goes on beside it) =="; \
+	$(BIN)/pytest -q; sqlite=$$?; \
+	wait $$postgresql; pg=$$?; \
+	echo "== database tests on PostgreSQL =="; cat $(PG_LOG); \
+	test $$sqlite -eq 0 && test $$pg -eq 0
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || \
 		(echo "make bench needs wrk (Debian package 'wrk'); install it with: sudo apt-get install wrk" && exit 1)
 	$(BIN)/python -m bench.core
+
+profile: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || \
+		(echo "make profile needs wrk (Debian package 'wrk')" && exit 1)
+	$(BIN)/pip install --quiet -e '.[profile]'
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) var

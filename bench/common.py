@@ -154,15 +154,25 @@ def write_paths(creds: dict, path: Path, carrier: str | None = None) -> None:
             out.write(f"/rest/api/tools/sendSMS/{'/'.join(params)}/{creds['public_key']}/{signature}\n")
 
 
-def wait_final(db_path: Path, ok: int, timeout: float = DRAIN_TIMEOUT_S) -> dict:
+def connect(database: Path | str) -> tuple[object, str]:
+    """A DB-API connection to mecm's database (a SQLite file, or a postgresql:// URL) and its
+    placeholder."""
+    if isinstance(database, str) and database.startswith("postgresql"):
+        import psycopg
+
+        return psycopg.connect(database, autocommit=True), "%s"
+    return sqlite3.connect(database), "?"
+
+
+def wait_final(database: Path | str, ok: int, timeout: float = DRAIN_TIMEOUT_S) -> dict:
     """Wait until every stored message is final (or `timeout`), then count.
 
     `ok` is how many OK answers wrk saw. Lost: OK answers without a stored message, plus stored
     messages that never reached a final status. The load window runs from the first message's
     creation to the last final status (both from the rows' own timestamps, in ms).
     """
-    placeholders = ",".join("?" * len(FINAL))
-    db = sqlite3.connect(db_path)
+    db, mark = connect(database)
+    placeholders = ",".join([mark] * len(FINAL))
     try:
         deadline = time.time() + timeout
         while True:  # requests wrk left in flight may still be stored: count both every time

@@ -53,6 +53,8 @@ class Settings:
     # as if a stop had left it so (by its carrier's on_unknown), without waiting for a restart.
     stale_sending_s: float = 300.0
     log_level: str = "INFO"
+    # "text", or "json": one JSON object per line, for a log collector (mecm/logs.py).
+    log_format: str = "text"
     # Bearer token of the admin JSON API (/admin/api). When empty, one is created under var_dir with
     # mode 0600 on first start (``mecm admin token`` prints it).
     admin_token: str = ""
@@ -118,6 +120,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
 
     coerced = {name: _coerce(name, kinds[str(types[name])], raw) for name, raw in values.items()}
     settings = dataclasses.replace(Settings(), **coerced)
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError("setting log_format: must be text or json")
     if settings.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("setting sqlite_synchronous: must be FULL, NORMAL or EXTRA")
     if not 0 <= settings.node_id < 1024:

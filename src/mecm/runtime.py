@@ -37,7 +37,7 @@ from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
-from mecm.services.catalog import Catalog, load_catalog
+from mecm.services.catalog import Carrier, Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
@@ -45,12 +45,14 @@ from mecm.services.optouts import OptOutView
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
+from mecm.store.leases import API_NODES, WORKER_NODES, Leases
 from mecm.store.locks import FileLock, worker_lock_path, write_lock_path
 from mecm.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
 _MIN_MISS_RELOAD_S = 0.2
+_SINGLETON_RETRY_S = 5.0
 ROLES = ("api", "worker", "all")
 
 
@@ -61,7 +63,8 @@ class Runtime:
         self.settings = settings
         self.role = role
         self.deliver = role in ("worker", "all")
-        self.database = store_engine.sqlite_path(settings.database_url)
+        self.database = store_engine.sqlite_path(settings.database_url)  # None: PostgreSQL
+        self._link_key = worker_link.link_key(settings.database_url)
         self.engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous)
         self.vault = Vault(load_master_key(settings))
         self.ids = IdGenerator(settings.node_id)
@@ -84,11 +87,19 @@ class Runtime:
         self._opt_out_sender: worker_link.WakeSender | None = None
         self._opt_out_listener: worker_link.WakeListener | None = None
         self._status_server: worker_link.StatusServer | None = None
+        # PostgreSQL: this process's node id, bind slots and singletons (store/leases.py).
+        self.leases: Leases | None = None
+        self._no_slot_logged: set[str] = set()
 
     async def start(self) -> None:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
             await self._take_worker_lock()
         await asyncio.to_thread(store_engine.upgrade, self.engine)
+        if self.database is None:  # PostgreSQL: node ids are leased, so processes may come and go
+            self.leases = await asyncio.to_thread(Leases, self.engine)
+            node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
+            self.ids = IdGenerator(node)
+            log.info("node id %d", node)
         # The worker's claims and outcome records wait for no client: gathered for a few ms, they
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
@@ -98,12 +109,12 @@ class Runtime:
         self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
         self._link_opt_outs()
-        if self.role == "api" and self.database is not None:
-            self._wake_sender = worker_link.WakeSender(worker_link.address(self.database, "wake"))
+        if self.role == "api":
+            self._wake_sender = worker_link.WakeSender(self._address("wake"))
             self.sending.on_accepted.append(self._wake_sender.wake)
             # Outbox jobs (a webhook of an MO fired here) wake the worker's outbox on a socket of
             # their own: waking it with every accepted send would cost it a read each time.
-            self._jobs_sender = worker_link.WakeSender(worker_link.address(self.database, "jobs"))
+            self._jobs_sender = worker_link.WakeSender(self._address("jobs"))
             self.inbound.on_jobs_queued.append(self._jobs_sender.wake)
         if self.deliver:
             # Receipts get a writer of their own: an SMSC keeps few deliver_sm unacknowledged, and
@@ -114,45 +125,54 @@ class Runtime:
             receipts = Receipts(self.receipt_writer)
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             self.receipts = receipts
-            self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors)
+            self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors,
+                                         node=self.ids.node, leases=self.leases)
             self.outbox = Outbox(self.settings, self.writer, lambda: self.catalog, self.sending)
             self.inbound.on_jobs_queued.append(self.outbox.wake)
             await self._start_new_connectors()
             self.sending.on_accepted.append(self.dispatcher.wake)
-            if self.role == "worker" and self.database is not None:
-                self._wake_listener = worker_link.WakeListener(
-                    worker_link.address(self.database, "wake"), self.dispatcher.wake)
-                self._wake_listener.start()
-                self._jobs_listener = worker_link.WakeListener(
-                    worker_link.address(self.database, "jobs"), self.outbox.wake)
-                self._jobs_listener.start()
-                self._status_server = worker_link.StatusServer(
-                    worker_link.address(self.database, "status"), self.carrier_status)
-                await self._status_server.start()
+            if self.role == "worker":
+                await self._listen_as_worker()
             self._tasks.append(asyncio.create_task(self._keep_running("dispatcher", self.dispatcher.run),
                                                    name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
             self._tasks.append(asyncio.create_task(self._keep_running("outbox", self.outbox.run), name="outbox"))
             broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
-            self._tasks.append(asyncio.create_task(self._keep_running("broadcaster", broadcaster.run),
+            self._tasks.append(asyncio.create_task(self._as_singleton("broadcaster", broadcaster.run),
                                                    name="broadcaster"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+
+    async def _listen_as_worker(self) -> None:
+        """Wake-ups and status requests from the API processes of this machine. On PostgreSQL a
+        second worker here finds the sockets taken: it polls, and the first answers for status."""
+        try:
+            self._wake_listener = worker_link.WakeListener(self._address("wake"), self.dispatcher.wake)
+            self._wake_listener.start()
+            self._jobs_listener = worker_link.WakeListener(self._address("jobs"), self.outbox.wake)
+            self._jobs_listener.start()
+            self._status_server = worker_link.StatusServer(self._address("status"), self.carrier_status)
+            await self._status_server.start()
+        except OSError as error:
+            log.info("another worker on this machine listens for wake-ups; this one polls (%s)", error)
+
+    def _address(self, purpose: str) -> str:
+        return worker_link.address(self._link_key, purpose, self.settings.var_path)
 
     def _link_opt_outs(self) -> None:
         """An opt-out or opt-in stored here reaches the API's view at once: directly in an API
         process, by a datagram from a worker (a STOP from a carrier)."""
         if self.opt_outs is not None:
             self.inbound.on_opt_out_change.append(self._refresh_opt_outs_soon)
-            if self.role == "api" and self.database is not None:
+            if self.role == "api":
                 self._opt_out_listener = worker_link.WakeListener(
-                    worker_link.address(self.database, "optouts"), self._refresh_opt_outs_soon)
+                    self._address("optouts"), self._refresh_opt_outs_soon)
                 try:
                     self._opt_out_listener.start()
                 except OSError as error:  # another API process listens: this one polls
                     log.info("opt-out changes are polled here (%s)", error)
                     self._opt_out_listener = None
-        elif self.database is not None:
-            self._opt_out_sender = worker_link.WakeSender(worker_link.address(self.database, "optouts"))
+        else:
+            self._opt_out_sender = worker_link.WakeSender(self._address("optouts"))
             self.inbound.on_opt_out_change.append(self._opt_out_sender.wake)
 
     def _refresh_opt_outs_soon(self) -> None:
@@ -189,9 +209,9 @@ class Runtime:
 
     async def read_carrier_status(self) -> list[dict[str, object]] | None:
         """The connectors' status wherever they run: here, or in the worker (None: no worker)."""
-        if self.deliver or self.database is None:
+        if self.deliver:
             return self.carrier_status()
-        return await worker_link.read_status(worker_link.address(self.database, "status"))
+        return await worker_link.read_status(self._address("status"))
 
     async def stop(self) -> None:
         for connector in self.connectors.values():
@@ -221,6 +241,8 @@ class Runtime:
             await asyncio.to_thread(writer.close)
             log.info("%s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
                      name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
+        if self.leases is not None:
+            await asyncio.to_thread(self.leases.close)
         self.engine.dispose()
         if self._worker_lock is not None:
             self._worker_lock.close()
@@ -287,7 +309,7 @@ class Runtime:
         if self.dispatcher is None:
             return
         for carrier in self.catalog.carriers.values():
-            if carrier.name in self.connectors:
+            if carrier.name in self.connectors or not await self._bind_slot(carrier):
                 continue
             try:
                 connector = build_connector(carrier, self.settings.var_path)
@@ -297,10 +319,36 @@ class Runtime:
                 if self.dispatcher.unavailable.get(carrier.name) != reason:
                     log.error("carrier %s cannot be started (%s); its messages wait", carrier.name, reason)
                 self.dispatcher.unavailable[carrier.name] = reason
+                if self.leases is not None:
+                    await asyncio.to_thread(self.leases.let_go_bind_slot, carrier.name)
                 continue
             self.dispatcher.unavailable.pop(carrier.name, None)
             self.connectors[carrier.name] = connector
             log.info("carrier %s connected", carrier.name)
+
+    async def _as_singleton(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run ``run`` (kept running) in one process of the deployment at a time: on PostgreSQL,
+        the one holding the ``name`` lease; the others wait to take it over."""
+        while self.leases is not None and not await asyncio.to_thread(self.leases.singleton, name):
+            await asyncio.sleep(_SINGLETON_RETRY_S)
+        await self._keep_running(name, run)
+
+    async def _bind_slot(self, carrier: Carrier) -> bool:
+        """May this process connect to ``carrier``? Always on SQLite (one worker); on PostgreSQL when
+        it holds one of the carrier's ``max_binds`` slots (default 1), so that all workers together
+        never open more connections to it than that."""
+        if self.leases is None:
+            return True
+        max_binds = int(carrier.settings.get("max_binds", 1))
+        slot = await asyncio.to_thread(self.leases.take_bind_slot, carrier.name, max_binds)
+        if slot is None:
+            if carrier.name not in self._no_slot_logged:
+                self._no_slot_logged.add(carrier.name)
+                log.info("carrier %s: its %d binds are held by other workers; this one stands by",
+                         carrier.name, max_binds)
+            return False
+        self._no_slot_logged.discard(carrier.name)
+        return True
 
     @staticmethod
     async def _keep_running(name: str, run: Callable[[], Awaitable[None]]) -> None:

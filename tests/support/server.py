@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from mecm.domain.signature import sign
+from tests.support.databases import new_database_url
 
 MECM = [sys.executable, "-m", "mecm"]
 
@@ -65,8 +66,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def db_path(self) -> Path:
-        return self.home / "mecm.db"
+    def database_url(self) -> str:
+        return self.env["MECM_DATABASE_URL"]
 
     def cli(self, *args: str) -> dict:
         return run_cli(self.env, *args)
@@ -94,12 +95,18 @@ class Server:
     # -- helpers for tests --------------------------------------------------------------------
 
     def count(self, table: str, where: str = "1=1", *args: object) -> int:
-        with sqlite3.connect(self.db_path) as connection:
-            return connection.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", args).fetchone()[0]
+        return self.query(f"SELECT COUNT(*) FROM {table} WHERE {where}", *args)[0][0]
 
     def query(self, sql: str, *args: object) -> list[tuple]:
-        with sqlite3.connect(self.db_path) as connection:
-            return connection.execute(sql, args).fetchall()
+        """Run ``sql`` (``?`` placeholders) on the server's database, SQLite or PostgreSQL."""
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            with sqlite3.connect(url[len("sqlite:///"):]) as connection:
+                return connection.execute(sql, args).fetchall()
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            return connection.execute(sql.replace("?", "%s"), args).fetchall()
 
     def signed_path(self, method: str, params: list[str], *, tools: bool = True, creds: dict | None = None,
                     encode: bool = True) -> str:
@@ -115,7 +122,7 @@ def make_server(home: Path, **settings: str) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
     env.update({
-        "MECM_DATABASE_URL": f"sqlite:///{home / 'mecm.db'}",
+        "MECM_DATABASE_URL": new_database_url(home),
         "MECM_VAR_DIR": str(home),
         "MECM_PORT": str(port),
         "MECM_CATALOG_REFRESH_S": "0.2",

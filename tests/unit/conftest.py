@@ -1,4 +1,4 @@
-"""Fixtures of the unit tests: a migrated SQLite database of their own."""
+"""Fixtures of the unit tests: a migrated database of their own (SQLite, or PostgreSQL: tests/support/databases.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import Engine
 
 from mecm.store import engine as store_engine
+from tests.support.databases import new_database_url
 
 
 @pytest.fixture()
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    """mecm's engine on a fresh, migrated SQLite file (a test module may override it)."""
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'mecm.db'}")
+    """mecm's engine on a fresh, migrated database (a test module may override it)."""
+    e = store_engine.make_engine(new_database_url(tmp_path))
     store_engine.upgrade(e)
     yield e
     e.dispose()

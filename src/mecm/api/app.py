@@ -24,6 +24,7 @@ from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
+from mecm.logs import REQUEST_ID, request_id_of
 from mecm.runtime import Runtime
 from mecm.store.crypto import load_admin_token
 from mecm.worker import WorkerProcess
@@ -60,10 +61,41 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
     starlette.state.runtime = runtime
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
-            await ogangi(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await starlette(scope, receive, send)
+            return
+        request_id = request_id_of(scope["headers"])
+        token = REQUEST_ID.set(request_id)  # read by the log lines written while it is handled
+        try:
+            if scope["path"].startswith(PREFIX):
+                await ogangi(scope, receive, send)  # adds X-Request-Id to its own response
+            else:
+                await starlette(scope, receive, _answering_with(request_id, send))
+        finally:
+            REQUEST_ID.reset(token)
 
     app.runtime = runtime  # type: ignore[attr-defined]
     return app
+
+
+def _answering_with(request_id: str, send: Any) -> Any:
+    """``send`` with the request's id added to the response's headers."""
+    header = (b"x-request-id", request_id.encode())
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return sending
+
+
+def api_process_app() -> Any:
+    """The factory each ``mecm api`` process calls (uvicorn imports it in every worker process):
+    the API alone, on the settings of the environment; delivery is ``mecm worker``'s."""
+    from mecm.cli.server import configure_logging
+    from mecm.config import load_settings
+
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings, delivery="none")

@@ -11,9 +11,7 @@ write is one transaction, nothing half-done is kept.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,14 +20,13 @@ from mecm.api.metrics import request_counts
 from mecm.api.render import render_json, render_xml
 from mecm.domain.signature import verify
 from mecm.errors import ApiError, BadSignature, NotFound
+from mecm.logs import REQUEST_ID
 from mecm.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/rest/api/"
 _MAX_BODY = 64 * 1024
-_request_ids = itertools.count(1)
-_ID_PREFIX = os.urandom(3).hex()
 
 
 class OgangiApi:
@@ -60,8 +57,7 @@ class OgangiApi:
             result, status, description = [], error.status, error.description
             http_status = error.http_status
         except Exception:  # noqa: BLE001 - answer ERROR, never a stack trace
-            request_id = f"{_ID_PREFIX}-{next(_request_ids)}"
-            log.exception("request %s (%s) failed", request_id, method_name)
+            log.exception("%s failed", method_name)  # with the request's id (mecm/logs.py)
             result, status, description = [], "ERROR", "Internal error"
             http_status = 500
         else:
@@ -79,6 +75,7 @@ class OgangiApi:
                 (b"content-type", content_type),
                 (b"content-length", str(len(body_out)).encode()),
                 (b"x-mecm-status", status.encode()),
+                (b"x-request-id", (REQUEST_ID.get() or "").encode()),
             ],
         })
         await send({"type": "http.response.body", "body": body_out})

@@ -172,6 +172,9 @@ def carrier_add(
     ),
     reconnect_base_s: float = typer.Option(None, help="smpp: first wait before a rebind (default 1)."),
     reconnect_max_s: float = typer.Option(None, help="smpp: longest wait between rebinds (default 60)."),
+    max_binds: int = typer.Option(
+        None, help="PostgreSQL: connections to the carrier across all delivery workers, at most (default 1)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     settings: dict[str, Any] = {}
@@ -192,6 +195,8 @@ def carrier_add(
             "reconnect_base_s": reconnect_base_s, "reconnect_max_s": reconnect_max_s,
         }
         settings = {k: v for k, v in given.items() if v is not None}
+    if max_binds is not None:
+        settings["max_binds"] = max_binds
     row = _in_transaction(as_json, lambda c, v: store_admin.add_carrier(c, name, connector, prefix, settings, v))
     emit(row, as_json, f"carrier {name} ({connector}) added")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy import Engine, select
 
+from mecm import logs
 from mecm.cli.output import JsonOption, emit, friendly_errors
 from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
@@ -34,6 +34,7 @@ def open_store(settings: Settings) -> tuple[Engine, Vault]:
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(api)
     app.command()(worker)
     app.command()(demo)
     app.add_typer(db_app, name="db", help="Database schema.")
@@ -61,12 +62,44 @@ def serve(
             raise ConfigError(f"--delivery must be one of {', '.join(DELIVERY_MODES)}")
         if delivery == "process":
             worker_settings(settings)  # the worker's node id must fit: checked before anything starts
-        _configure_logging(settings)
+        configure_logging(settings)
         app = create_app(settings, delivery=delivery)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def api(
+    host: str = typer.Option(None, help="Listen address [env MECM_HOST, default 127.0.0.1]"),
+    port: int = typer.Option(None, help="Listen port [env MECM_PORT, default 8080]"),
+    workers: int = typer.Option(1, help="API processes sharing the port (more than 1 needs PostgreSQL)."),
+) -> None:
+    """Run API processes only (stateless: they accept and store); ``mecm worker`` delivers."""
+    import uvicorn
+
+    with friendly_errors(False):
+        settings = load_settings(host=host, port=port)
+        if workers < 1:
+            raise ConfigError("--workers must be 1 or more")
+        if workers > 1 and not store_engine.is_postgresql(settings.database_url):
+            raise ConfigError("--workers above 1 needs PostgreSQL (MECM_DATABASE_URL=postgresql://...): on "
+                              "SQLite one API process writes, and message ids are not leased between processes")
+        configure_logging(settings)
+        open_store(settings)[0].dispose()  # migrate once, before the processes start
+    uvicorn.run(
+        "mecm.api.app:api_process_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         lifespan="on",
@@ -84,14 +117,14 @@ def worker() -> None:
 
     with friendly_errors(False):
         settings = load_settings()
-        _configure_logging(settings)
+        configure_logging(settings)
         worker_process.worker_settings(settings)  # checks node_id before anything starts
         worker_process.die_with_parent()
     uvloop.run(worker_process.run(settings))
 
 
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format)
 
 
 @db_app.command("upgrade")

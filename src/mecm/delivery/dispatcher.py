@@ -32,12 +32,16 @@ from mecm.delivery.connectors import Connector, Outcome, OutcomeKind
 from mecm.delivery.connectors.base import OutcomeCallback
 from mecm.domain.status import Status
 from mecm.store import queue
+from mecm.store.leases import Leases
 from mecm.store.queue import Claimed
 from mecm.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
 _IDLE_POLL_S = 0.5  # how often an idle dispatcher looks for due work it was not told about
+# Several workers (PostgreSQL): a wake-up reaches one worker of a machine, and none on other machines.
+_IDLE_POLL_SHARED_S = 0.1
+_TAKE_OVER_SWEEP_S = 2.0  # how often workers that are gone are looked for (PostgreSQL)
 _EXPIRY_SWEEP_S = 5.0
 _STALE_SWEEP_S = 30.0  # how often SENDING messages that nothing is working on are looked for
 _UNAVAILABLE_RETRY_S = 30.0  # messages to a carrier whose connector could not be started
@@ -47,10 +51,18 @@ ON_UNKNOWN = ("query", "resend", "fail")
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, writer: GroupCommitWriter, connectors: dict[str, Connector]) -> None:
+    """``node``: this worker's node id, marked on what it claims. ``leases`` (PostgreSQL, where
+    several workers deliver): claims are limited to the carriers this worker has connectors for, and
+    the SENDING messages of workers that are gone are taken over and settled as in doubt."""
+
+    def __init__(self, settings: Settings, writer: GroupCommitWriter, connectors: dict[str, Connector],
+                 node: int = 0, leases: Leases | None = None) -> None:
         self._settings = settings
         self._writer = writer
         self.connectors = connectors
+        self._node = node
+        self._leases = leases
+        self._idle_poll_s = _IDLE_POLL_S if leases is None else _IDLE_POLL_SHARED_S
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(_MAX_BATCHES_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -81,11 +93,16 @@ class Dispatcher:
     async def _run(self) -> None:
         await self.reconcile()
         last_sweep, last_stale_sweep = 0.0, time.time()  # expire at once; the start just settled SENDING
+        last_take_over = 0.0
         while not self._stopping:
             now = time.time()
+            if self._leases is not None and now - last_take_over >= _TAKE_OVER_SWEEP_S:
+                last_take_over = now
+                await self.take_over_dead()
             if now - last_sweep >= _EXPIRY_SWEEP_S:
                 last_sweep = now
                 await self._writer.write(lambda c: queue.expire_overdue(c, _ms()), can_wait=True)
+                await self._writer.write(lambda c: queue.apply_buffered(c, _ms()), can_wait=True)
             if now - last_stale_sweep >= _STALE_SWEEP_S:
                 last_stale_sweep = now
                 await self.settle_stale()
@@ -95,8 +112,10 @@ class Dispatcher:
                 break
             try:
                 self._wake.clear()
+                carriers = list(self.connectors) if self._leases is not None else None
                 batch = await self._writer.write(
-                    lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch), can_wait=True
+                    lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch, self._node, carriers),
+                    can_wait=True,
                 )
             except BaseException:
                 self._slots.release()
@@ -109,7 +128,7 @@ class Dispatcher:
                 continue
             self._slots.release()
             try:
-                await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
             except TimeoutError:
                 pass
 
@@ -129,7 +148,7 @@ class Dispatcher:
     async def reconcile(self) -> None:
         """Settle the messages a stop left SENDING, in the background: a carrier that is down must
         not hold up delivery on the others."""
-        in_doubt = await self._writer.read(queue.in_doubt)
+        in_doubt = await self._writer.read(lambda c: queue.in_doubt(c, self._node))
         if in_doubt:
             log.info("settling %d messages left SENDING", len(in_doubt))
         for message in in_doubt:
@@ -140,13 +159,34 @@ class Dispatcher:
         settlement of this worker has in hand: their outcome's write failed (the database refused
         it), and without this they would wait for the next start. Returns how many."""
         before = _ms() - int(self._settings.stale_sending_s * 1000)
-        stale = [m for m in await self._writer.read(lambda c: queue.stale_sending(c, before))
+        stale = [m for m in await self._writer.read(lambda c: queue.stale_sending(c, before, node=self._node))
                  if m.id not in self._delivering and m.id not in self._settling]
         if stale:
             log.warning("settling %d messages SENDING since over %.0f s", len(stale), self._settings.stale_sending_s)
         for message in stale:
             self._settle_later(message)
         return len(stale)
+
+    async def take_over_dead(self) -> int:
+        """Settle, as in doubt, the SENDING messages of workers that are gone (their node id's lease
+        is free), for the carriers this worker delivers to. Returns how many."""
+        leases = self._leases
+        assert leases is not None
+        taken = 0
+        for dead in await self._writer.read(lambda c: queue.claiming_nodes(c, self._node)):
+            if not await asyncio.to_thread(leases.holding_node, dead):
+                continue  # alive
+            try:
+                messages = await asyncio.to_thread(queue.take_over, leases.execute, dead, self._node,
+                                                   list(self.connectors))
+            finally:
+                await asyncio.to_thread(leases.let_go_node, dead)
+            if messages:
+                log.warning("settling %d messages left SENDING by worker node %d, which is gone", len(messages), dead)
+            for message in messages:
+                self._settle_later(message)
+            taken += len(messages)
+        return taken
 
     def _spawn(self, coroutine) -> None:  # noqa: ANN001
         task = asyncio.create_task(coroutine)

@@ -20,6 +20,7 @@ class IdGenerator:
         if not 0 <= node_id < (1 << _NODE_BITS):
             raise ValueError("node_id must be 0 to 1023")
         self._node = node_id
+        self.node = node_id
         self._last_ms = 0
         self._sequence = 0
         self._lock = threading.Lock()

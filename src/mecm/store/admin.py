@@ -188,6 +188,9 @@ def add_carrier(
             raise InvalidParameter("prefix", f"{prefix!r} is not digits")
     stored = dict(settings or {})
     shown = stored
+    max_binds = stored.get("max_binds", 1)
+    if not isinstance(max_binds, int) or isinstance(max_binds, bool) or not 1 <= max_binds <= 64:
+        raise InvalidParameter("max-binds", "must be a whole number from 1 to 64")
     if connector == "simulator":
         _check_simulator_settings(stored)
     elif connector == "smpp":

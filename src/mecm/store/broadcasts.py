@@ -46,15 +46,17 @@ def due(connection: Connection, now_ms: int) -> list[Any]:
     return list(connection.execute(query))
 
 
-_OPTED_OUT_AMONG = text(
-    "SELECT subscriber FROM opt_outs WHERE workspace_id = :workspace"
-    " AND subscriber IN (SELECT value FROM json_each(:numbers))"
-)
+_OPTED_OUT_AMONG = {
+    "sqlite": text("SELECT subscriber FROM opt_outs WHERE workspace_id = :workspace"
+                   " AND subscriber IN (SELECT value FROM json_each(:numbers))"),
+    "postgresql": text("SELECT subscriber FROM opt_outs WHERE workspace_id = :workspace"
+                       " AND subscriber IN (SELECT json_array_elements_text(CAST(:numbers AS json)))"),
+}
 
 
 def opted_out_among(connection: Connection, workspace_id: int, numbers_json: str) -> set[str]:
-    return {row[0] for row in connection.execute(_OPTED_OUT_AMONG, {"workspace": workspace_id,
-                                                                   "numbers": numbers_json})}
+    statement = _OPTED_OUT_AMONG[connection.dialect.name]
+    return {row[0] for row in connection.execute(statement, {"workspace": workspace_id, "numbers": numbers_json})}
 
 
 # "+broadcast_id": the unary plus keeps the planner off the (broadcast_id, recipient) index, which

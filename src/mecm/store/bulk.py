@@ -57,9 +57,14 @@ def executemany(connection: Connection, statement: Values | Table, rows: Sequenc
     return execute(connection, prepare(statement, rows, connection.dialect.name))
 
 
-def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialect: str) -> list[Chunk]:
+def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialect: str, *,
+            through_driver: bool | None = None) -> list[Chunk]:
     """The statements that write ``rows``, built without a connection: the group-commit writer builds
-    them before it takes the database's write lock, so the lock is held for SQL work alone."""
+    them before it takes the database's write lock, so the lock is held for SQL work alone.
+
+    ``through_driver`` (SQLite's default): positional parameters straight to the DBAPI cursor."""
+    if through_driver is None:
+        through_driver = dialect == "sqlite"
     if not rows:
         return []
     if isinstance(statement, Table):
@@ -71,10 +76,10 @@ def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialec
     chunks = []
     for start in range(0, len(rows), per_chunk):
         part = rows[start:start + per_chunk]
-        if dialect == "sqlite":
+        if through_driver:
             chunks.append(Chunk(_positional_sql(sql, columns, len(part)), [row[c] for row in part for c in columns]))
         else:
-            chunks.append(_named_chunk(sql, columns, part))
+            chunks.append(_named_chunk(sql, columns, part, dialect))
     return chunks
 
 
@@ -99,12 +104,13 @@ def _via_driver(connection: Connection, chunk: Chunk) -> int:
         cursor.close()
 
 
-def _named_chunk(sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> Chunk:
+def _named_chunk(sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]], dialect: str) -> Chunk:
     """Any database: the same SQL with named parameters, through SQLAlchemy."""
     names = [[f"v{i}_{c}" for c in columns] for i in range(len(rows))]
     values = "VALUES " + ", ".join("(" + ", ".join(f":{n}" for n in row_names) + ")" for row_names in names)
     params = {n: row[c] for row, row_names in zip(rows, names) for n, c in zip(row_names, columns)}
-    return Chunk(_fill(sql, columns, values), params)
+    fill = _fill if dialect == "sqlite" else _fill_named
+    return Chunk(fill(sql, columns, values), params)
 
 
 @lru_cache(maxsize=64)  # a 1,000-row insert's SQL is ~60 kB: keep a few sizes, not every size
@@ -114,6 +120,10 @@ def _positional_sql(sql: str, columns: tuple[str, ...], count: int) -> str:
 
 
 def _fill(sql: str, columns: tuple[str, ...], values: str) -> str:
-    # A VALUES list's columns are column1, column2, ... on SQLite and PostgreSQL alike.
+    # SQLite names a VALUES list's columns column1, column2, ...; PostgreSQL lets the alias name them.
     named = ", ".join(f"column{i} AS {c}" for i, c in enumerate(columns, start=1))
     return sql.format(values=values, rows=f"(SELECT {named} FROM ({values}))")
+
+
+def _fill_named(sql: str, columns: tuple[str, ...], values: str) -> str:
+    return sql.format(values=values, rows=f"(SELECT * FROM ({values}) AS rows ({', '.join(columns)}))")

@@ -9,6 +9,10 @@ a reader's ``BEGIN`` is deferred, but a connection marked with ``mark_writer`` b
 IMMEDIATE``, taking the write lock before it reads. Two processes write to one database (the API and
 its delivery worker); a deferred transaction that read first and then tried to write after the other
 process committed would fail with SQLITE_BUSY_SNAPSHOT, which no waiting can cure.
+
+PostgreSQL (``postgresql://...``) goes through psycopg 3, in the same threads and with the same
+SQL as SQLite (store/writer.py): every store function is a plain function of a ``Connection``.
+Where the two databases need different SQL, the statement says so beside itself.
 """
 
 from __future__ import annotations
@@ -32,11 +36,17 @@ def sqlite_path(database_url: str) -> Path | None:
     return None
 
 
-def make_engine(database_url: str, synchronous: str = "FULL") -> Engine:
+def is_postgresql(database_url: str) -> bool:
+    return database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8) -> Engine:
+    if is_postgresql(database_url):
+        return _postgresql_engine(database_url, pool_size)
     path = sqlite_path(database_url)
     if path is None:
-        raise NotImplementedError(
-            f"database {database_url.split(':', 1)[0]!r} is not supported yet; use sqlite:///path"
+        raise ValueError(
+            f"database {database_url.split(':', 1)[0]!r} is not supported; use sqlite:///path or postgresql://..."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -59,8 +69,17 @@ def make_engine(database_url: str, synchronous: str = "FULL") -> Engine:
     return engine
 
 
+def _postgresql_engine(database_url: str, pool_size: int) -> Engine:
+    """psycopg 3; a pool sized for the writer threads and the readers of one process."""
+    scheme, rest = database_url.split("://", 1)
+    if "+" not in scheme:
+        database_url = f"postgresql+psycopg://{rest}"
+    return create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
 def mark_writer(connection: Connection, writer: bool = True) -> None:
-    """Transactions on this connection begin with the write lock taken (BEGIN IMMEDIATE)."""
+    """Transactions on this connection begin with the write lock taken (BEGIN IMMEDIATE, SQLite;
+    PostgreSQL locks rows, not the database, and ignores the mark)."""
     if writer:
         connection.info[_WRITER] = True
     else:

@@ -15,15 +15,19 @@ from sqlalchemy import Connection, select, text, update
 
 from mecm.store.tables import outbox
 
-_CLAIM = text(
-    """
+_CLAIM = """
     UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = :lease_until
      WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= :now
-                     AND target NOT IN (SELECT value FROM json_each(:busy))
-                   ORDER BY next_attempt_at_ms, id LIMIT :limit)
+                     AND target NOT IN ({busy_targets})
+                   ORDER BY next_attempt_at_ms, id LIMIT :limit {skip_locked})
     RETURNING id, workspace_id, kind, target, payload, reply_code, reply_to, mo_id, attempts
     """
-)
+# PostgreSQL: workers claim side by side; each skips the jobs another has locked in its claim.
+_CLAIM_BY_DIALECT = {
+    "sqlite": text(_CLAIM.format(busy_targets="SELECT value FROM json_each(:busy)", skip_locked="")),
+    "postgresql": text(_CLAIM.format(busy_targets="SELECT json_array_elements_text(CAST(:busy AS json))",
+                                     skip_locked="FOR UPDATE SKIP LOCKED")),
+}
 _ANY_DUE = text("SELECT 1 FROM outbox WHERE state = 'pending' AND next_attempt_at_ms <= :now LIMIT 1")
 
 
@@ -35,7 +39,7 @@ def claim_due(connection: Connection, now_ms: int, lease_until_ms: int, limit: i
               busy: set[str] | frozenset[str] = frozenset()) -> list[Any]:
     """Due jobs, but none to a target in ``busy`` (its earlier jobs are in hand: order is kept)."""
     params = {"now": now_ms, "lease_until": lease_until_ms, "limit": limit, "busy": json.dumps(sorted(busy))}
-    return list(connection.execute(_CLAIM, params))
+    return list(connection.execute(_CLAIM_BY_DIALECT[connection.dialect.name], params))
 
 
 def mark_done(connection: Connection, job_id: int, now_ms: int) -> None:

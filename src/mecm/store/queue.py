@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from mecm.domain.status import OPTED_OUT
 from mecm.store.bulk import Values, executemany
+from mecm.store.leases import receipts_key
 
 @dataclass(frozen=True)
 class Claimed:
@@ -37,16 +38,37 @@ class Claimed:
     carrier_message_id: str | None  # set when a submit was answered before (a resend, or in doubt)
 
 
-_CLAIM = text(
-    """
-    UPDATE messages
-       SET status = 'SENDING', updated_at_ms = :now, attempts = attempts + 1
-     WHERE id IN (SELECT id FROM messages
-                   WHERE status = 'PENDING' AND next_attempt_at_ms <= :now
-                   ORDER BY priority, next_attempt_at_ms, id
-                   LIMIT :limit)
-    RETURNING id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,
-              carrier_message_id
+# PostgreSQL: workers claim side by side. Each takes the due rows no other claim has locked (SKIP
+# LOCKED), for the carriers it holds binds for, and marks them with its node id. Opted-out
+# subscribers' messages among them become NOT_SENT in the same statement.
+_CLAIM_PG = text(
+    f"""
+    WITH picked AS (
+        SELECT m.id,
+               m.kind <> 'confirm' AND EXISTS (SELECT 1 FROM opt_outs o
+                                                WHERE o.workspace_id = m.workspace_id
+                                                  AND o.subscriber = m.recipient) AS opted_out
+          FROM messages m
+         WHERE m.status = 'PENDING' AND m.next_attempt_at_ms <= :now
+           AND (CAST(:any_carrier AS boolean) OR m.carrier = ANY(:carriers))
+         ORDER BY m.priority, m.next_attempt_at_ms, m.id
+         LIMIT :limit
+           FOR UPDATE OF m SKIP LOCKED
+    ), refused AS (
+        UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
+          FROM picked WHERE messages.id = picked.id AND picked.opted_out
+        RETURNING messages.id
+    ), claimed AS (
+        UPDATE messages SET status = 'SENDING', updated_at_ms = :now, attempts = messages.attempts + 1,
+                            claimed_by = :node
+          FROM picked
+         WHERE messages.id = picked.id AND NOT picked.opted_out
+        RETURNING messages.id, carrier, sender, recipient, text, flags, data_coding, segments, attempts,
+                  expires_at_ms, carrier_message_id
+    )
+    SELECT claimed.*, FALSE AS refused FROM claimed
+    UNION ALL
+    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
     """
 )
 
@@ -77,24 +99,16 @@ _REFUSE_OPTED_OUT = text(
      WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING'
     """
 )
-# Other databases (no JSON trick needed): refuse the due opted-out messages, then claim the rest.
-_REFUSE_DUE_OPTED_OUT = text(
-    f"""
-    UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
-     WHERE status = 'PENDING' AND next_attempt_at_ms <= :now AND kind <> 'confirm'
-       AND EXISTS (SELECT 1 FROM opt_outs o
-                    WHERE o.workspace_id = messages.workspace_id AND o.subscriber = messages.recipient)
-    """
-)
 _MARK_SENDING = text(
     """
-    UPDATE messages SET status = 'SENDING', updated_at_ms = :now, attempts = attempts + 1
+    UPDATE messages SET status = 'SENDING', updated_at_ms = :now, attempts = attempts + 1, claimed_by = :node
      WHERE id IN (SELECT value FROM json_each(:ids))
     """
 )
 
 
-def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claimed]:
+def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0,
+                  carriers: Sequence[str] | None = None) -> list[Claimed]:
     """Move up to ``limit`` due PENDING messages to SENDING and return them.
 
     SENDING is committed before any submit, so after a crash every message that may have reached
@@ -102,11 +116,18 @@ def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claim
 
     A due message whose subscriber opted out of its workspace is made NOT_SENT instead (the guard
     behind the API's answer: services/optouts.py).
+
+    ``node`` marks the claims as this worker's; ``carriers`` (PostgreSQL, when given): only messages
+    to those (the carriers this worker holds binds for) are claimed.
     """
-    if connection.dialect.name != "sqlite":
-        connection.execute(_REFUSE_DUE_OPTED_OUT, {"now": now_ms})
-        rows = connection.execute(_CLAIM, {"now": now_ms, "limit": limit}).all()
-        return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    if connection.dialect.name == "postgresql":
+        params = {"now": now_ms, "limit": limit, "node": node, "carriers": list(carriers or ()),
+                  "any_carrier": carriers is None}
+        while True:  # again when every due message picked was refused: more may be due behind them
+            rows = connection.execute(_CLAIM_PG, params).all()
+            claimed = [Claimed(*row[:-1]) for row in rows if not row[-1]]
+            if claimed or not rows:
+                return sorted(claimed, key=lambda c: c.id)
     while True:  # again when every due message picked was refused: more may be due behind them
         picked = json.loads(connection.execute(_PICK_DUE_JSON, {"now": now_ms, "limit": limit}).scalar_one())
         if not picked:
@@ -116,7 +137,8 @@ def claim_pending(connection: Connection, now_ms: int, limit: int) -> list[Claim
             connection.execute(_REFUSE_OPTED_OUT, {"now": now_ms, "ids": json.dumps(refused)})
         claimed = [row[:-1] for row in picked if not row[-1]]
         if claimed:
-            connection.execute(_MARK_SENDING, {"now": now_ms, "ids": json.dumps([row[0] for row in claimed])})
+            connection.execute(_MARK_SENDING, {"now": now_ms, "node": node,
+                                               "ids": json.dumps([row[0] for row in claimed])})
             return sorted((Claimed(*row) for row in claimed), key=lambda c: c.id)
 
 
@@ -126,9 +148,47 @@ _SENDING = text(
 )
 
 
-def in_doubt(connection: Connection) -> list[Claimed]:
-    """Messages left SENDING by a stop: their submit may or may not have reached the carrier."""
+_SENDING_OF_NODE = text(
+    "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
+    " carrier_message_id FROM messages WHERE status = 'SENDING' AND (claimed_by = :node OR claimed_by IS NULL)"
+    " ORDER BY id"
+)
+
+
+def in_doubt(connection: Connection, node: int = 0) -> list[Claimed]:
+    """Messages left SENDING by a stop: their submit may or may not have reached the carrier.
+
+    On PostgreSQL, those of this worker's node id (a worker before it with that id, or none): other
+    live workers' are theirs, and a dead one's are taken over (``take_over``)."""
+    if connection.dialect.name == "postgresql":
+        return [Claimed(*row) for row in connection.execute(_SENDING_OF_NODE, {"node": node}).all()]
     return [Claimed(*row) for row in connection.execute(_SENDING).all()]
+
+
+_CLAIMING_NODES = text(
+    "SELECT DISTINCT claimed_by FROM messages WHERE status = 'SENDING' AND claimed_by <> :node"
+)
+_TAKE_OVER = text(
+    """
+    UPDATE messages SET claimed_by = :node
+     WHERE status = 'SENDING' AND claimed_by = :dead AND carrier = ANY(:carriers)
+    RETURNING id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,
+              carrier_message_id
+    """
+)
+
+
+def claiming_nodes(connection: Connection, node: int) -> list[int]:
+    """The other node ids that have messages SENDING (PostgreSQL)."""
+    return [row[0] for row in connection.execute(_CLAIMING_NODES, {"node": node})]
+
+
+def take_over(statement_runner, dead: int, node: int, carriers: Sequence[str]) -> list[Claimed]:  # noqa: ANN001
+    """Make a dead worker's SENDING messages to ``carriers`` (those this worker can ask about them)
+    this worker's, to settle as in doubt. Run with the dead node's lease held (store/leases.py), so
+    that no new process takes its id meanwhile."""
+    params = {"node": node, "dead": dead, "carriers": list(carriers)}
+    return sorted((Claimed(*row) for row in statement_runner(_TAKE_OVER, params)), key=lambda c: c.id)
 
 
 _STALE_SENDING = text(
@@ -138,10 +198,20 @@ _STALE_SENDING = text(
 )
 
 
-def stale_sending(connection: Connection, before_ms: int, limit: int = 10_000) -> list[Claimed]:
+_STALE_SENDING_OF_NODE = text(
+    "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
+    " carrier_message_id FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before"
+    " AND (claimed_by = :node OR claimed_by IS NULL) ORDER BY id LIMIT :limit"
+)
+
+
+def stale_sending(connection: Connection, before_ms: int, limit: int = 10_000, node: int = 0) -> list[Claimed]:
     """Messages SENDING since ``before_ms`` or longer: left so by a write that failed while running
-    (no stop came to settle them), unless a submit of this worker still has them in flight."""
-    return [Claimed(*row) for row in connection.execute(_STALE_SENDING, {"before": before_ms, "limit": limit})]
+    (no stop came to settle them), unless a submit of this worker still has them in flight. On
+    PostgreSQL, only this worker's."""
+    params = {"before": before_ms, "limit": limit, "node": node}
+    statement = _STALE_SENDING_OF_NODE if connection.dialect.name == "postgresql" else _STALE_SENDING
+    return [Claimed(*row) for row in connection.execute(statement, params)]
 
 
 _MARK_SENT = Values(
@@ -167,6 +237,18 @@ _DROP_BUFFERED = text("DELETE FROM pending_receipts WHERE carrier = :carrier AND
 _ANY_BUFFERED = text("SELECT 1 FROM pending_receipts LIMIT 1")
 
 
+_RECEIPTS_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _meet_receipts_in_turn(connection: Connection) -> None:
+    """PostgreSQL: recording carrier ids and applying receipts take turns (a lock held to the end of
+    the transaction). Side by side, neither would see the other's uncommitted rows: a receipt that
+    came a moment before its submit's response would be buffered unseen by the transaction that
+    records the response, and wait for apply_buffered's sweep. SQLite has one writer at a time."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_RECEIPTS_LOCK, {"key": receipts_key()})
+
+
 def mark_sent(
     connection: Connection, carrier: str, accepted: Sequence[tuple[int, str, Sequence[str]]], now_ms: int
 ) -> None:
@@ -177,6 +259,7 @@ def mark_sent(
     """
     if not accepted:
         return
+    _meet_receipts_in_turn(connection)
     executemany(connection, _MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref, _ in accepted])
     parts = [
         {"carrier": carrier, "ref": part_ref, "id": i, "index": index}
@@ -298,6 +381,7 @@ def apply_receipts(
     """
     if not receipts:
         return 0
+    _meet_receipts_in_turn(connection)
     if connection.execute(_ANY_PARTS).first() is not None:
         receipts = _apply_part_receipts(connection, carrier, receipts, now_ms)
         if not receipts:
@@ -313,7 +397,39 @@ def apply_receipts(
         if connection.execute(_KNOWN_REF, row).first() is None:
             connection.execute(_BUFFER, row)
             buffered += 1
+        else:
+            # Known now, and maybe not a moment ago: on PostgreSQL the carrier id may have been
+            # committed by another transaction since the update above looked (a message already
+            # final is left as it is).
+            executemany(connection, _FINAL_BY_REF, [row])
     return buffered
+
+
+_BUFFERED_NOW_KNOWN = text(
+    """
+    SELECT p.carrier, p.carrier_message_id, p.status, p.detail FROM pending_receipts p
+     WHERE EXISTS (SELECT 1 FROM messages m
+                    WHERE m.carrier = p.carrier AND m.carrier_message_id = p.carrier_message_id)
+     LIMIT 10000
+    """
+)
+
+
+def apply_buffered(connection: Connection, now_ms: int) -> int:
+    """Apply the buffered receipts whose carrier ids are known by now; how many.
+
+    mark_sent applies the receipts that came before it, and on PostgreSQL the two take turns
+    (``_meet_receipts_in_turn``); this sweep is the safety net behind that, for a receipt whose
+    carrier id was recorded some other way.
+    """
+    rows = connection.execute(_BUFFERED_NOW_KNOWN).all()
+    by_carrier: dict[str, list[tuple[str, str, str | None]]] = {}
+    for carrier, ref, status, detail in rows:
+        by_carrier.setdefault(carrier, []).append((ref, status, detail))
+        connection.execute(_DROP_BUFFERED, {"carrier": carrier, "ref": ref})
+    for carrier, receipts in by_carrier.items():
+        apply_receipts(connection, carrier, receipts, now_ms)
+    return len(rows)
 
 
 def _apply_part_receipts(

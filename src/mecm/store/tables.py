@@ -143,6 +143,7 @@ messages = Table(
     Column("carrier_message_id", String(64), nullable=True),
     Column("mo_id", BigInteger, nullable=True),
     Column("broadcast_id", Integer, nullable=True),  # a broadcast's message: one per subscriber
+    Column("claimed_by", Integer, nullable=True),  # node id of the worker that claimed it (store/leases.py)
 )
 Index("ux_messages_broadcast_recipient", messages.c.broadcast_id, messages.c.recipient, unique=True,
       sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL"))
@@ -179,6 +180,7 @@ mo_messages = Table(
 )
 Index("ix_mo_workspace_time", mo_messages.c.workspace_id, mo_messages.c.received_at_ms)
 Index("ix_mo_campaign_sender", mo_messages.c.campaign_id, mo_messages.c.sender, mo_messages.c.received_at_ms)
+Index("ix_mo_workspace_sender", mo_messages.c.workspace_id, mo_messages.c.sender, mo_messages.c.received_at_ms)
 
 # Receipts whose carrier message id is not (yet) known: the receipt came before the submit response
 # was stored. Applied when the id arrives (DESIGN: never dropped).

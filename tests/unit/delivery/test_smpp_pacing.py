@@ -48,3 +48,16 @@ async def test_without_a_rate_only_a_pause_makes_a_caller_wait() -> None:
     assert bucket.may_wait()
     await bucket.take()
     assert clock.now == 1001.5 and not bucket.may_wait()
+
+
+def test_submit_latency_quantiles_come_from_the_latest_answers() -> None:
+    from mecm.delivery.smpp.rate import Latencies
+
+    latencies = Latencies(size=100)
+    assert latencies.quantile_ms(0.99) == 0.0  # nothing answered yet
+    for _ in range(200):
+        latencies.record(5.0)  # an old, slow period: pushed out of the window below
+    for i in range(100):
+        latencies.record((i + 1) / 1000)  # 1..100 ms
+    assert latencies.quantile_ms(0.5) == 51.0
+    assert latencies.quantile_ms(0.99) == 100.0

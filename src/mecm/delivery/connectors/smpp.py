@@ -38,6 +38,7 @@ from mecm.delivery.smpp import outcomes as O
 from mecm.delivery.smpp.config import SmppSettings
 from mecm.delivery.smpp.inbound import Inbound
 from mecm.delivery.smpp.rate import (
+    Latencies,
     RateMeter,
     TokenBucket,
     Window,
@@ -71,6 +72,7 @@ class SmppConnector(Connector):
         self.submit_concurrency = config.window  # one submit outstanding per worker fills the window
         self._bucket = TokenBucket(config.tps)
         self._meter = RateMeter()
+        self._latencies = Latencies()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._closing = False  # stop_submitting() was called: no new message is begun
@@ -234,6 +236,7 @@ class SmppConnector(Connector):
                 return self._in_doubt(f"no submit_sm_resp within {self.config.enquire_link_s:g} s")
             except SessionLost:
                 return self._in_doubt("bind lost before the submit_sm_resp")
+        self._latencies.record(time.monotonic() - sent_at)
         status = answer.command_status
         if status == P.ESME_ROK:
             self._throttle_streak = 0
@@ -358,5 +361,7 @@ class SmppConnector(Connector):
             "window": self.config.window,
             "tps": self.config.tps,
             "current_tps": self._meter.rate(),
+            "submit_latency_p50_ms": self._latencies.quantile_ms(0.5),
+            "submit_latency_p99_ms": self._latencies.quantile_ms(0.99),
             **self.counters,
         }

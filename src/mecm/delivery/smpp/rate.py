@@ -131,3 +131,20 @@ def reconnect_delay(
 def slow_down_delay(consecutive: int, base_s: float = 1.0, cap_s: float = 30.0) -> float:
     """How long to hold submits after the ``consecutive``-th throttle in a row (1 = first)."""
     return min(cap_s, base_s * 2 ** max(0, min(consecutive, 30) - 1))
+
+
+class Latencies:
+    """The last ``size`` submit latencies (submit_sm sent to its response), for /metrics' quantiles."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._seconds: deque[float] = deque(maxlen=size)
+
+    def record(self, seconds: float) -> None:
+        self._seconds.append(seconds)
+
+    def quantile_ms(self, q: float) -> float:
+        """The ``q`` quantile (0..1) in milliseconds; 0 before any submit was answered."""
+        if not self._seconds:
+            return 0.0
+        ordered = sorted(self._seconds)
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)

@@ -1,8 +1,8 @@
 """actions and outbox: campaign action lists, capped MOs, workspace status callbacks and webhook
 secret, and the outbox of webhooks and e-mails the worker delivers (with retries and dead letters)
 
-On SQLite a trigger queues a status callback for every change of an MT's status, in the transaction
-that changes it, for workspaces that have a callback URL.
+A trigger queues a status callback for every change of an MT's status, in the transaction that
+changes it, for workspaces that have a callback URL (SQLite and PostgreSQL each in their own words).
 
 Revision ID: 0006
 Revises: 0005
@@ -30,6 +30,27 @@ BEGIN
       FROM workspaces w
      WHERE w.id = NEW.workspace_id AND w.status_callback_url IS NOT NULL;
 END
+"""
+
+PG_STATUS_FUNCTION = """
+CREATE FUNCTION mecm_status_callback() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO outbox (workspace_id, kind, target, payload, state, attempts, next_attempt_at_ms, created_at_ms)
+    SELECT w.id, 'status', w.status_callback_url,
+           json_build_object('event', 'status', 'id', CAST(NEW.id AS TEXT), 'instance_id', NEW.workspace_id,
+                             'status', NEW.status, 'detail', NEW.status_detail, 'from', NEW.sender,
+                             'to', NEW.recipient, 'carrier', NEW.carrier, 'client_id', NEW.client_id,
+                             'updated_at_ms', NEW.updated_at_ms)::text,
+           'pending', 0, NEW.updated_at_ms, NEW.updated_at_ms
+      FROM workspaces w
+     WHERE w.id = NEW.workspace_id AND w.status_callback_url IS NOT NULL;
+    RETURN NULL;
+END
+$$
+"""
+PG_STATUS_TRIGGER = """
+CREATE TRIGGER tr_messages_status_callback AFTER UPDATE OF status ON messages
+FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION mecm_status_callback()
 """
 
 
@@ -62,11 +83,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at_ms'], unique=False)
     if op.get_bind().dialect.name == 'sqlite':
         op.execute(STATUS_TRIGGER)
+    elif op.get_bind().dialect.name == 'postgresql':
+        op.execute(PG_STATUS_FUNCTION)
+        op.execute(PG_STATUS_TRIGGER)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'sqlite':
         op.execute("DROP TRIGGER IF EXISTS tr_messages_status_callback")
+    elif op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER IF EXISTS tr_messages_status_callback ON messages")
+        op.execute("DROP FUNCTION IF EXISTS mecm_status_callback()")
     op.drop_table('outbox')
     with op.batch_alter_table('mo_messages', schema=None) as batch_op:
         batch_op.drop_column('capped')

@@ -1,0 +1,143 @@
+"""Issue 5: many processes on PostgreSQL. Two API processes (``mecm api --workers 2``) and two
+delivery workers (``mecm worker``) share one database and one SMPP carrier (``mecm smsc-sim``)
+allowed two binds. Under load one worker is killed with SIGKILL: the other takes over its
+messages, every acknowledged message reaches a final status, and the SMSC sees a message twice
+only as ``on_unknown=query`` allows (a submit whose response died with the worker: at most its
+window).
+
+PostgreSQL only: on SQLite one worker delivers per database (store/locks.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mecm.domain.b64 import encode as b64
+from tests.integration.test_crash_recovery import FINAL
+from tests.support.databases import on_postgresql
+from tests.support.server import MECM, Server, kill_process, make_server, stop_process
+from tests.support.smsc import SmscSim, smsc_sim
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not on_postgresql(), reason="several workers share a PostgreSQL database only"),
+]
+
+WINDOW = 20
+MESSAGES = 1500
+
+
+def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout_s} s: {what}")
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def processes(server: Server) -> Iterator[dict[str, subprocess.Popen]]:
+    """``mecm api --workers 2`` and two ``mecm worker``, each logging to a file of its own."""
+    started: dict[str, subprocess.Popen] = {}
+    try:
+        for name, args in (("api", ["api", "--workers", "2"]), ("worker1", ["worker"]), ("worker2", ["worker"])):
+            log = open(server.home / f"{name}.log", "ab")
+            started[name] = subprocess.Popen([*MECM, *args], env=server.env, stdout=log, stderr=log)
+        wait_for(lambda: answers(server.url), 30, "the API answers")
+        yield started
+    finally:
+        for process in started.values():
+            stop_process(process, timeout_s=15)
+
+
+async def send(server: Server, carrier: str, numbers: range, accepted: list[int]) -> None:
+    c = server.creds
+    async with httpx.AsyncClient(base_url=server.url, limits=httpx.Limits(max_connections=40), timeout=30) as client:
+        async def one(i: int) -> None:
+            params = [str(c["instance_id"]), carrier, c["code"], b64(f"58414{i:07d}"), b64(f"scale-out {i}")]
+            response = await client.get(server.signed_path("sendSMS", params))
+            root = ET.fromstring(response.content)
+            assert root.findtext("status") == "OK", root.findtext("description")
+            accepted.append(int(root.findtext("result/messages/message/id")))
+
+        await asyncio.gather(*(one(i) for i in numbers))
+
+
+def node_of(log: Path) -> int:
+    """The node id a process leased (it logs it at start)."""
+    found = wait_for(lambda: [line for line in log.read_text().splitlines() if "node id" in line], 20, "a node id")
+    return int(found[0].rsplit(" ", 1)[1])
+
+
+def bound_sessions(sim: SmscSim) -> int:
+    return len(sim.stats()["sessions"])
+
+
+def test_two_apis_two_workers_one_killed_under_load_loses_nothing(tmp_path: Path) -> None:
+    (tmp_path / "smsc").mkdir()
+    with smsc_sim(tmp_path / "smsc", receipt_delay_ms=200, submit_latency_ms=5) as sim:
+        server = make_server(tmp_path / "mecm")
+        server.cli("admin", "carrier", "add", "--name", "movil", "--connector", "smpp", "--host", sim.host,
+                   "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
+                   "--prefix", "58414", "--window", str(WINDOW), "--tps", "100", "--enquire-link-s", "1",
+                   "--max-binds", "2")
+        with processes(server) as running:
+            sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=20)  # one bind per worker, no more
+            accepted: list[int] = []
+            sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(MESSAGES), accepted)))
+            sender.start()
+            try:
+                # Both workers deliver: each claims messages of its own.
+                wait_for(lambda: len(server.query("SELECT DISTINCT claimed_by FROM messages"
+                                                  " WHERE claimed_by IS NOT NULL")) == 2, 30, "both workers at work")
+                # Killed in the middle of its work, under load: messages it claimed are SENDING.
+                dead = node_of(server.home / "worker1.log")
+                sending = f"status = 'SENDING' AND claimed_by = {dead}"
+                wait_for(lambda: server.count("messages", sending) > 0, 30, "the first worker at work")
+                kill_process(running["worker1"])
+                left_sending = {row[0] for row in server.query(f"SELECT id FROM messages WHERE {sending}")}
+            finally:
+                sender.join()
+            assert len(set(accepted)) == MESSAGES
+
+            not_final = "status NOT IN (%s)" % ",".join(f"'{s}'" for s in FINAL)
+            wait_for(lambda: server.count("messages", not_final) == 0, 120, "every message final")
+            statuses = Counter(dict(server.query("SELECT status, COUNT(*) FROM messages GROUP BY status")))
+            assert statuses == {"DELIVERED_TO_DEVICE": MESSAGES}
+
+            # What it left SENDING was taken over by the survivor, none by a restarted worker.
+            survivor = node_of(server.home / "worker2.log")
+            assert left_sending, "the kill left nothing SENDING: the take-over was not exercised"
+            owners = Counter(row[0] for row in server.query("SELECT claimed_by FROM messages WHERE id IN (%s)"
+                                                            % ",".join(map(str, left_sending))))
+            assert owners == {survivor: len(left_sending)}
+
+            stats = sim.stats()
+            assert stats["submits"] - stats["duplicates"] == MESSAGES  # each message reached the SMSC
+            assert stats["duplicates"] <= WINDOW  # only submits in flight when the worker died
+            # The survivor never opened a second bind: the dead worker's slot was free, and taken once.
+            assert bound_sessions(sim) <= 2
+        for name in ("worker1.log", "worker2.log", "api.log"):
+            assert sim.password not in (server.home / name).read_text()
