@@ -16,8 +16,9 @@ subquery of the rows with the statement's column names, or takes ``{values}``, t
 (The statement must begin with INSERT, UPDATE or DELETE: Python's sqlite3 reports the rows changed
 only for statements that begin so, and callers rely on that count.)
 
-On SQLite the statement goes to the DBAPI cursor of the same connection, inside the same
-transaction. Other databases take SQLAlchemy's path with the same SQL.
+On SQLite and PostgreSQL the statement goes to the DBAPI cursor of the same connection, inside the
+same transaction, with positional parameters. Other databases take SQLAlchemy's path with the same
+SQL and named parameters.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, text
 
 _CHUNK_VARIABLES = 30_000  # below SQLite's default limit of 32,766 bound variables per statement
+# The DBAPI's positional placeholder, for the databases whose driver we call directly.
+_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: a module-level constant per statement
@@ -43,10 +46,12 @@ class Values:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One statement ready to run: its SQL and its parameters (a flat list on SQLite, a dict elsewhere)."""
+    """One statement ready to run: its SQL and its parameters (a flat list for the driver, a dict
+    for SQLAlchemy); ``many``: the SQL is for one row, run for each tuple of ``params``."""
 
     sql: str
     params: list[Any] | dict[str, Any]
+    many: bool = False
 
 
 def executemany(connection: Connection, statement: Values | Table, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -62,9 +67,11 @@ def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialec
     """The statements that write ``rows``, built without a connection: the group-commit writer builds
     them before it takes the database's write lock, so the lock is held for SQL work alone.
 
-    ``through_driver`` (SQLite's default): positional parameters straight to the DBAPI cursor."""
+    ``through_driver`` (the default on SQLite and PostgreSQL): positional parameters straight to the
+    DBAPI cursor. Through SQLAlchemy, a statement of a thousand named parameters is compiled anew
+    each time (the worker on PostgreSQL spent most of its time there, make bench's scale-out)."""
     if through_driver is None:
-        through_driver = dialect == "sqlite"
+        through_driver = dialect in _PLACEHOLDER
     if not rows:
         return []
     if isinstance(statement, Table):
@@ -72,12 +79,20 @@ def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialec
         sql = f"INSERT INTO {statement.name} ({', '.join(columns)}) {{values}}"
     else:
         columns, sql = statement.columns, statement.sql
+    if through_driver and dialect == "postgresql":
+        # psycopg parses a statement's placeholders anew each time unless the statement is short,
+        # and prepares it only after a few runs of the same text: a multi-row VALUES (its text
+        # differs with the row count) cost the worker most of its time. One short statement, run
+        # for every row in one pipelined round trip, costs little.
+        return [Chunk(_positional_sql(sql, columns, 1, dialect), [tuple(row[c] for c in columns) for row in rows],
+                      many=True)]
     per_chunk = max(1, _CHUNK_VARIABLES // len(columns))
     chunks = []
     for start in range(0, len(rows), per_chunk):
         part = rows[start:start + per_chunk]
         if through_driver:
-            chunks.append(Chunk(_positional_sql(sql, columns, len(part)), [row[c] for row in part for c in columns]))
+            chunks.append(Chunk(_positional_sql(sql, columns, len(part), dialect),
+                                [row[c] for row in part for c in columns]))
         else:
             chunks.append(_named_chunk(sql, columns, part, dialect))
     return chunks
@@ -95,10 +110,13 @@ def execute(connection: Connection, chunks: Sequence[Chunk]) -> int:
 
 
 def _via_driver(connection: Connection, chunk: Chunk) -> int:
-    """SQLite: positional parameters straight to the DBAPI cursor of the same connection."""
+    """Positional parameters straight to the DBAPI cursor of the same connection (same transaction)."""
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(chunk.sql, chunk.params)
+        if chunk.many:
+            cursor.executemany(chunk.sql, chunk.params)
+        else:
+            cursor.execute(chunk.sql, chunk.params)
         return cursor.rowcount
     finally:
         cursor.close()
@@ -114,9 +132,10 @@ def _named_chunk(sql: str, columns: tuple[str, ...], rows: Sequence[Mapping[str,
 
 
 @lru_cache(maxsize=64)  # a 1,000-row insert's SQL is ~60 kB: keep a few sizes, not every size
-def _positional_sql(sql: str, columns: tuple[str, ...], count: int) -> str:
-    one = "(" + ", ".join(["?"] * len(columns)) + ")"
-    return _fill(sql, columns, "VALUES " + ", ".join([one] * count))
+def _positional_sql(sql: str, columns: tuple[str, ...], count: int, dialect: str = "sqlite") -> str:
+    one = "(" + ", ".join([_PLACEHOLDER[dialect]] * len(columns)) + ")"
+    fill = _fill if dialect == "sqlite" else _fill_named
+    return fill(sql, columns, "VALUES " + ", ".join([one] * count))
 
 
 def _fill(sql: str, columns: tuple[str, ...], values: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_
 
 from mecm.store import bulk
 from mecm.store.bulk import Values, executemany
-from tests.support.databases import new_database_url, on_postgresql
+from tests.support.databases import new_database_url
 
 metadata = MetaData()
 items = Table("items", metadata, Column("id", Integer, primary_key=True), Column("name", String), Column("n", Integer))
@@ -39,13 +39,11 @@ def contents(engine: Engine) -> list[tuple]:
 def test_insert_then_update_many_rows(engine: Engine, monkeypatch: pytest.MonkeyPatch, path: str,
                                       chunk_variables: int) -> None:
     monkeypatch.setattr(bulk, "_CHUNK_VARIABLES", chunk_variables)
-    if path == "driver" and on_postgresql():
-        pytest.skip("the positional driver path is SQLite's")
 
     def write(c, statement, rows):  # noqa: ANN001, ANN202
         if path == "driver":
             return executemany(c, statement, rows)
-        # The path every other database takes (named parameters through SQLAlchemy), run on SQLite too.
+        # The path other databases take (named parameters through SQLAlchemy), run here too.
         return bulk.execute(c, bulk.prepare(statement, rows, c.dialect.name, through_driver=False))
 
     rows = [{"id": i, "name": f"item {i}", "n": i % 3} for i in range(1, 6)]
