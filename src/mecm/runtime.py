@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 
 _MIN_MISS_RELOAD_S = 0.2
 _SINGLETON_RETRY_S = 5.0
+_LEASES_CHECK_S = 1.0
 ROLES = ("api", "worker", "all")
 
 
@@ -100,6 +103,7 @@ class Runtime:
             node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
             self.ids = IdGenerator(node)
             log.info("node id %d", node)
+            self._tasks.append(asyncio.create_task(self._watch_leases(), name="leases-watch"))
         # The worker's claims and outcome records wait for no client: gathered for a few ms, they
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
@@ -289,6 +293,19 @@ class Runtime:
             return False
         await self.reload_catalog()
         return True
+
+    async def _watch_leases(self) -> None:
+        """Stop this process (gracefully, SIGTERM) if the PostgreSQL session holding its leases ends:
+        its node id and bind slots may then be taken by another process, and two processes with one
+        node id would make the same message ids. Its supervisor (serve, systemd) starts it afresh."""
+        assert self.leases is not None
+        while True:
+            await asyncio.sleep(_LEASES_CHECK_S)
+            if not await asyncio.to_thread(self.leases.alive):
+                log.critical("the database session holding node id %d and this process's binds has ended; "
+                             "stopping", self.ids.node)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     async def _refresh_catalog(self) -> None:
         while True:

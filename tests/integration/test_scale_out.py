@@ -141,3 +141,22 @@ def test_two_apis_two_workers_one_killed_under_load_loses_nothing(tmp_path: Path
             assert bound_sessions(sim) <= 2
         for name in ("worker1.log", "worker2.log", "api.log"):
             assert sim.password not in (server.home / name).read_text()
+
+
+def test_a_worker_whose_lease_session_ends_stops_rather_than_share_its_node_id(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    log = open(tmp_path / "worker.log", "ab")
+    worker = subprocess.Popen([*MECM, "worker"], env=server.env, stdout=log, stderr=log)
+    try:
+        node = node_of(tmp_path / "worker.log")
+        wait_for(lambda: "running" in (tmp_path / "worker.log").read_text(), 20, "the worker started")
+        # The session holding the node id's advisory lock (its key: "mecm" above the node id).
+        holder = f"""SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = {0x6D65636D}
+                      AND objid = {node} AND objsubid = 1"""
+        (pid,) = wait_for(lambda: server.query(holder), 10, "the lease held")[0]
+        server.query(f"SELECT pg_terminate_backend({pid})")  # PostgreSQL restarted, a cut connection
+        assert worker.wait(15) == 0  # a graceful stop, for its supervisor to start afresh
+        assert "has ended; stopping" in (tmp_path / "worker.log").read_text()
+        assert server.query(holder) == []  # nobody holds that node id now
+    finally:
+        kill_process(worker)

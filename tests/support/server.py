@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -17,15 +18,27 @@ from urllib.parse import quote
 import httpx
 
 from mecm.domain.signature import sign
-from tests.support.databases import new_database_url
+from tests.support.databases import new_database_url, on_postgresql
 
 MECM = [sys.executable, "-m", "mecm"]
 
 
+# A port for a server to listen on, below the kernel's ephemeral range (32768 and up), so that no
+# socket bound to port 0 meanwhile (ours, or the other database's test run going on beside this one)
+# can take it between this choice and the server's bind. Each database's run has a range of its own.
+_PORTS = range(20_000, 26_000) if not on_postgresql() else range(26_000, 32_000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(100):
+        port = random.choice(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use
+            return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def run_cli(env: dict[str, str], *args: str) -> dict:

@@ -38,6 +38,7 @@ _MAX_SLOTS = 256
 
 _TRY = text("SELECT pg_try_advisory_lock(:key)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+_ALIVE = text("SELECT 1")
 
 
 def _key(kind: int, value: int) -> int:
@@ -123,6 +124,16 @@ class Leases:
         node's lock is held here."""
         with self._lock:
             return list(self._connection.execute(statement, params))
+
+    def alive(self) -> bool:
+        """Whether the session holding the leases still answers. When it has ended (PostgreSQL
+        restarted, the connection cut) the leases are gone, and another process may take them."""
+        with self._lock:
+            try:
+                self._connection.execute(_ALIVE)
+                return True
+            except Exception:  # noqa: BLE001 - any failure means the session cannot be trusted
+                return False
 
     def close(self) -> None:
         """Let go of everything: the session ends, and with it every lock it holds. (Closing a pooled
