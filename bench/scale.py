@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import postgres
+from bench import postgres, smpp
 from bench.common import (
     MECM,
     cpu_s,
@@ -33,7 +33,7 @@ from bench.common import (
     wait_http,
     write_paths,
 )
-from bench.smpp import CARRIER, PASSWORD, RECEIPT_DELAY_MS, SYSTEM_ID, WINDOW, _listening, _sim_command, _wait_bound
+from bench.smpp import CARRIER, WINDOW, _listening, _sim_command, _wait_bound
 
 DATABASE = f"mecm_bench_scale_{os.getpid()}"
 API_WORKERS = 2
@@ -61,13 +61,7 @@ def _run(work: Path, url: str) -> dict:
         port = free_port()
         env = {**mecm_env(work, port), "MECM_DATABASE_URL": url}
         creds = demo(env)
-        add = [*MECM, "admin", "carrier", "add", "--name", CARRIER, "--connector", "smpp", "--host",
-               listening["host"], "--port", str(listening["port"]), "--system-id", SYSTEM_ID,
-               "--window", str(WINDOW), "--tps", "0", "--json"]
-        added = subprocess.run(add, env={**env, "MECM_SMPP_PASSWORD": PASSWORD}, capture_output=True, text=True,
-                               check=False)
-        if added.returncode != 0:
-            raise SystemExit(f"mecm admin carrier add failed: {added.stdout}{added.stderr}")
+        smpp.add_carrier(env, listening)
         paths = work / "paths.txt"
         write_paths(creds, paths, carrier=CARRIER)
         with process([*MECM, "worker"], env, work / "worker.log") as worker, \

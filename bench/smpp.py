@@ -59,6 +59,17 @@ def _listening(sim: subprocess.Popen) -> dict:
     return json.loads(line)
 
 
+def add_carrier(env: dict[str, str], listening: dict) -> None:
+    """The smpp carrier CARRIER, bound to the simulator that printed ``listening``."""
+    add = [*MECM, "admin", "carrier", "add", "--name", CARRIER, "--connector", "smpp", "--host",
+           listening["host"], "--port", str(listening["port"]), "--system-id", SYSTEM_ID,
+           "--window", str(WINDOW), "--tps", "0", "--json"]
+    added = subprocess.run(add, env={**env, "MECM_SMPP_PASSWORD": PASSWORD}, capture_output=True, text=True,
+                           check=False)
+    if added.returncode != 0:
+        raise SystemExit(f"mecm admin carrier add failed: {added.stdout}{added.stderr}")
+
+
 def _wait_bound(control_url: str, server: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -79,13 +90,7 @@ def bench_smpp(work: Path) -> dict:
         port = free_port()
         env = mecm_env(work, port)
         creds = demo(env)
-        add = [*MECM, "admin", "carrier", "add", "--name", CARRIER, "--connector", "smpp", "--host",
-               listening["host"], "--port", str(listening["port"]), "--system-id", SYSTEM_ID,
-               "--window", str(WINDOW), "--tps", "0", "--json"]
-        added = subprocess.run(add, env={**env, "MECM_SMPP_PASSWORD": PASSWORD}, capture_output=True, text=True,
-                               check=False)
-        if added.returncode != 0:
-            raise SystemExit(f"mecm admin carrier add failed: {added.stdout}{added.stderr}")
+        add_carrier(env, listening)
         paths = work / "paths.txt"
         write_paths(creds, paths, carrier=CARRIER)
         with process([*MECM, "serve"], env, work / "server.log") as server:

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from tests.integration.test_crash_recovery import FINAL
 from tests.support.databases import on_postgresql
 from tests.support.server import MECM, Server, kill_process, make_server, stop_process
 from tests.support.smsc import SmscSim, smsc_sim
+from tests.support.waiting import wait_until
 
 pytestmark = [
     pytest.mark.integration,
@@ -41,13 +41,10 @@ MESSAGES = 1500
 
 
 def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
+    try:
+        return wait_until(condition, timeout=timeout_s)
+    except AssertionError:
+        raise AssertionError(f"not within {timeout_s} s: {what}") from None
 
 
 def answers(url: str) -> bool:

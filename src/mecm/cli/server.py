@@ -24,6 +24,10 @@ db_app = typer.Typer(no_args_is_help=True)
 DEMO_CODE = "19893653744"
 DEMO_CARRIER = "movistar"
 DEMO_NUMBER = "13056708084"
+# How every API process runs (serve's and api's): uvloop, httptools, no access log, 10 s to finish
+# the requests in hand at a stop.
+_UVICORN = {"loop": "uvloop", "http": "httptools", "lifespan": "on", "access_log": False,
+            "log_level": "warning", "timeout_graceful_shutdown": 10}
 
 
 def open_store(settings: Settings) -> tuple[Engine, Vault]:
@@ -64,17 +68,7 @@ def serve(
             worker_settings(settings)  # the worker's node id must fit: checked before anything starts
         configure_logging(settings)
         app = create_app(settings, delivery=delivery)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run(app, host=settings.host, port=settings.port, **_UVICORN)
 
 
 def api(
@@ -94,19 +88,8 @@ def api(
                               "SQLite one API process writes, and message ids are not leased between processes")
         configure_logging(settings)
         open_store(settings)[0].dispose()  # migrate once, before the processes start
-    uvicorn.run(
-        "mecm.api.app:api_process_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    uvicorn.run("mecm.api.app:api_process_app", factory=True, host=settings.host, port=settings.port,
+                workers=workers, **_UVICORN)
 
 
 def worker() -> None:
