@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from mecm import collector
 from mecm.config import Settings
 from mecm.errors import ConfigError
 from mecm.runtime import Runtime
@@ -49,6 +50,7 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     runtime = Runtime(worker_settings(settings), role="worker")
     await runtime.start()
+    collector.settle_after_start()
     log.info("delivery worker %d running", os.getpid())
     try:
         await stop.wait()

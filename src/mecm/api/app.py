@@ -22,6 +22,7 @@ from starlette.routing import Route
 from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz
+from mecm import collector
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
 from mecm.logs import REQUEST_ID, request_id_of
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
         await runtime.start()
         if worker is not None:
             worker.start()
+        collector.settle_after_start()
         try:
             yield
         finally:
