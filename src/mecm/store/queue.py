@@ -259,7 +259,6 @@ def mark_sent(
     """
     if not accepted:
         return
-    _meet_receipts_in_turn(connection)
     executemany(connection, _MARK_SENT, [{"id": i, "ref": ref, "now": now_ms} for i, ref, _ in accepted])
     parts = [
         {"carrier": carrier, "ref": part_ref, "id": i, "index": index}
@@ -267,6 +266,11 @@ def mark_sent(
         for index, part_ref in enumerate(part_refs)
     ]
     executemany(connection, _ADD_PART, parts)
+    # Only now, with the ids written: a receipt transaction that buffered one of them either
+    # committed before this lock was granted (the look below sees its row), or waits for this
+    # transaction's end (and then finds the id). Taken earlier, every receipt waited for the whole
+    # recording.
+    _meet_receipts_in_turn(connection)
     if connection.execute(_ANY_BUFFERED).first() is None:
         return  # the usual case: no receipt ever beat its response
     early: list[tuple[str, str, str | None]] = []
