@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import socket
 import sqlite3
 import subprocess
@@ -107,6 +108,34 @@ def describe_serve(figures: dict, messages: int) -> tuple[str, str]:
     cpu = (f"{figures['cpu_s']:10.1f} s mecm API ({figures['cpu_s'] * per:.0f} us per message), "
            f"{figures['worker_cpu_s']:.1f} s worker ({figures['worker_cpu_s'] * per:.0f} us)")
     return rss, cpu
+
+
+_WRITER_LINE = re.compile(r" (api|worker|all) (?:receipt )?writer: (\d+) writes in (\d+) commits; "
+                          r"([\d.]+) s waiting for the write lock, ([\d.]+) s holding it")
+
+
+def write_lock_figures(log: Path) -> dict:
+    """Seconds each process held and waited for SQLite's shared write lock, from the lines its
+    writers log when they stop (mecm/runtime.py): by role, every writer of the process summed."""
+    held: dict[str, float] = {}
+    waited: dict[str, float] = {}
+    for match in _WRITER_LINE.finditer(log.read_text(errors="replace")):
+        role = match.group(1)
+        waited[role] = waited.get(role, 0.0) + float(match.group(4))
+        held[role] = held.get(role, 0.0) + float(match.group(5))
+    return {"lock_held_s": held, "lock_waited_s": waited}
+
+
+def describe_write_lock(figures: dict, messages: int, window_s: float) -> str:
+    """The write lock line: how long the API and its worker held it, per message and in all."""
+    held, waited = figures["lock_held_s"], figures["lock_waited_s"]
+    if "api" not in held or "worker" not in held:
+        return "(no writer figures in the log)"
+    per = 1e6 / max(1, messages)
+    busy = (held["api"] + held["worker"]) / window_s if window_s > 0 else float("nan")
+    return (f"{held['api']:10.1f} s held by the API ({held['api'] * per:.0f} us per message, "
+            f"{waited['api']:.1f} s waiting for it), {held['worker']:.1f} s by its worker "
+            f"({held['worker'] * per:.0f} us); busy {100 * busy:.0f}% of the {window_s:.1f} s window")
 
 
 def cpu_s(pid: int) -> float:

@@ -30,6 +30,7 @@ from bench.common import (
     PATH_COUNT,
     demo,
     describe_serve,
+    describe_write_lock,
     free_port,
     mecm_env,
     process,
@@ -37,6 +38,7 @@ from bench.common import (
     serve_figures,
     wait_final,
     wait_http,
+    write_lock_figures,
     write_paths,
 )
 
@@ -55,6 +57,7 @@ def bench_core(work: Path) -> dict:
         result = run_wrk(f"http://127.0.0.1:{port}", paths)
         outcome = wait_final(work / "mecm.db", result["ok"])
         figures = serve_figures(server.pid)
+    figures.update(write_lock_figures(work / "server.log"))  # written as the server stopped
     return {
         "requests": result["requests"], "ok": result["ok"], "errors": result["errors"],
         "accepted_per_s": result["ok"] / (result["duration_us"] / 1e6),
@@ -81,7 +84,8 @@ def print_core(core: dict) -> None:
   delivered/s     {core['delivered_per_s']:10.0f}   ({core['delivered']} delivered in {core['window_s']:.1f} s, first accepted to last final)
   lost            {core['lost']:10d}
   peak RSS        {rss}
-  CPU             {cpu}""", flush=True)
+  CPU             {cpu}
+  write lock      {describe_write_lock(core, core['stored'], core['window_s'])}""", flush=True)
 
 
 def main() -> None:

@@ -243,8 +243,8 @@ class Runtime:
             if writer is None or (name != "writer" and writer is self.writer):
                 continue
             await asyncio.to_thread(writer.close)
-            log.info("%s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
-                     name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
+            log.info("%s %s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
+                     self.role, name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
         if self.leases is not None:
             await asyncio.to_thread(self.leases.close)
         self.engine.dispose()
