@@ -241,10 +241,11 @@ _RECEIPTS_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def _meet_receipts_in_turn(connection: Connection) -> None:
-    """PostgreSQL: recording carrier ids and applying receipts take turns (a lock held to the end of
-    the transaction). Side by side, neither would see the other's uncommitted rows: a receipt that
-    came a moment before its submit's response would be buffered unseen by the transaction that
-    records the response, and wait for apply_buffered's sweep. SQLite has one writer at a time."""
+    """PostgreSQL: a transaction that records carrier ids and one that buffers receipts for unknown
+    ids take turns from here to their ends (a lock held to the end of the transaction). Side by
+    side, neither would see the other's uncommitted rows: a receipt that came a moment before its
+    submit's response would be buffered unseen by the transaction that records the response, and
+    wait for apply_buffered's sweep. SQLite has one writer at a time."""
     if connection.dialect.name == "postgresql":
         connection.execute(_RECEIPTS_LOCK, {"key": receipts_key()})
 
@@ -383,30 +384,46 @@ def apply_receipts(
     when any part failed (with that part's status) or every part was delivered. Returns how many
     receipts were buffered. A receipt for a message that is already final changes nothing.
     """
-    if not receipts:
-        return 0
+    unknown = _apply_to_known(connection, carrier, receipts, now_ms)
+    if not unknown:
+        return 0  # the usual case: every receipt found its message
+    # On PostgreSQL an unknown id may be in a transaction recording it right now (mark_sent). Take
+    # turns with those, look once more, and buffer what is still unknown: mark_sent looks for
+    # buffered receipts after taking the same lock, so whichever of the two comes second sees what
+    # the first committed. Receipts that all find their messages never wait for the lock.
     _meet_receipts_in_turn(connection)
+    unknown = _apply_to_known(connection, carrier, unknown, now_ms)
+    for ref, status, detail in unknown:
+        connection.execute(_BUFFER, {"carrier": carrier, "ref": ref, "status": status, "detail": detail,
+                                     "now": now_ms})
+    return len(unknown)
+
+
+def _apply_to_known(
+    connection: Connection, carrier: str, receipts: Sequence[tuple[str, str, str | None]], now_ms: int
+) -> list[tuple[str, str, str | None]]:
+    """Apply the receipts whose ids are known (a part's, or a message's); return the others."""
+    if not receipts:
+        return []
     if connection.execute(_ANY_PARTS).first() is not None:
         receipts = _apply_part_receipts(connection, carrier, receipts, now_ms)
         if not receipts:
-            return 0
+            return []
     params = [
         {"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
         for ref, status, detail in receipts
     ]
     if executemany(connection, _FINAL_BY_REF, params) == len(params):
-        return 0  # the usual case: every receipt found its message
-    buffered = 0
+        return []
+    unknown = []
     for row in params:
         if connection.execute(_KNOWN_REF, row).first() is None:
-            connection.execute(_BUFFER, row)
-            buffered += 1
+            unknown.append((row["ref"], row["status"], row["detail"]))
         else:
-            # Known now, and maybe not a moment ago: on PostgreSQL the carrier id may have been
-            # committed by another transaction since the update above looked (a message already
-            # final is left as it is).
+            # Known: already final (a receipt sent twice: this changes nothing), or, on PostgreSQL,
+            # committed by another transaction since the update above looked.
             executemany(connection, _FINAL_BY_REF, [row])
-    return buffered
+    return unknown
 
 
 _BUFFERED_NOW_KNOWN = text(
