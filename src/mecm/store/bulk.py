@@ -19,6 +19,16 @@ only for statements that begin so, and callers rely on that count.)
 On SQLite and PostgreSQL the statement goes to the DBAPI cursor of the same connection, inside the
 same transaction, with positional parameters. Other databases take SQLAlchemy's path with the same
 SQL and named parameters.
+
+On PostgreSQL a ``Values`` statement that gives its columns' ``pg_types`` sends its rows as one
+array per column, which ``{rows}`` reads back with ``unnest``: one statement for any number of rows
+(measured on 300-row updates: 1.9 us of client CPU and 5 us of server CPU per row, against 9.3 and
+8.8 us for one statement per row in a pipeline). It is planned at every run, with the rows' real
+number and the table's real size: a plan cached while the table was small, or made from statistics
+that lag behind a burst (autovacuum analyzes after a minute), could join the rows to every message
+of a status instead of looking each one up. For the same reason such a statement keeps its status
+condition out of the queue index's reach (``status || ''``), so each row is found by its key.
+Without ``pg_types`` the statement runs once per row, in one pipelined round trip.
 """
 
 from __future__ import annotations
@@ -42,16 +52,19 @@ class Values:
 
     sql: str
     columns: tuple[str, ...]
+    pg_types: tuple[str, ...] = ()  # PostgreSQL types of the columns: one array per column
 
 
 @dataclass(frozen=True)
 class Chunk:
     """One statement ready to run: its SQL and its parameters (a flat list for the driver, a dict
-    for SQLAlchemy); ``many``: the SQL is for one row, run for each tuple of ``params``."""
+    for SQLAlchemy); ``many``: the SQL is for one row, run for each tuple of ``params``;
+    ``plan_each_run``: never a prepared statement (PostgreSQL)."""
 
     sql: str
     params: list[Any] | dict[str, Any]
     many: bool = False
+    plan_each_run: bool = False
 
 
 def executemany(connection: Connection, statement: Values | Table, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -79,6 +92,9 @@ def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialec
         sql = f"INSERT INTO {statement.name} ({', '.join(columns)}) {{values}}"
     else:
         columns, sql = statement.columns, statement.sql
+    if through_driver and dialect == "postgresql" and isinstance(statement, Values) and statement.pg_types:
+        return [Chunk(_unnest_sql(sql, columns, statement.pg_types), [[row[c] for row in rows] for c in columns],
+                      plan_each_run=True)]
     if through_driver and dialect == "postgresql":
         # psycopg parses a statement's placeholders anew each time unless the statement is short,
         # and prepares it only after a few runs of the same text: a multi-row VALUES (its text
@@ -115,6 +131,8 @@ def _via_driver(connection: Connection, chunk: Chunk) -> int:
     try:
         if chunk.many:
             cursor.executemany(chunk.sql, chunk.params)
+        elif chunk.plan_each_run:
+            cursor.execute(chunk.sql, chunk.params, prepare=False)
         else:
             cursor.execute(chunk.sql, chunk.params)
         return cursor.rowcount
@@ -136,6 +154,13 @@ def _positional_sql(sql: str, columns: tuple[str, ...], count: int, dialect: str
     one = "(" + ", ".join([_PLACEHOLDER[dialect]] * len(columns)) + ")"
     fill = _fill if dialect == "sqlite" else _fill_named
     return fill(sql, columns, "VALUES " + ", ".join([one] * count))
+
+
+@lru_cache(maxsize=64)
+def _unnest_sql(sql: str, columns: tuple[str, ...], pg_types: tuple[str, ...]) -> str:
+    arrays = ", ".join(f"%s::{pg_type}[]" for pg_type in pg_types)
+    source = f"SELECT * FROM unnest({arrays}) AS rows ({', '.join(columns)})"
+    return sql.format(values=source, rows=f"({source})")
 
 
 def _fill(sql: str, columns: tuple[str, ...], values: str) -> str:

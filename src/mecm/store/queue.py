@@ -214,13 +214,15 @@ def stale_sending(connection: Connection, before_ms: int, limit: int = 10_000, n
     return [Claimed(*row) for row in connection.execute(statement, params)]
 
 
+# status || '': see store/bulk.py (each row found by its key, whatever the statistics say).
 _MARK_SENT = Values(
     """
     UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now
       FROM {rows} AS v
-     WHERE messages.id = v.id AND messages.status IN ('PENDING', 'SENDING')
+     WHERE messages.id = v.id AND messages.status || '' IN ('PENDING', 'SENDING')
     """,
     ("id", "ref", "now"),
+    ("bigint", "text", "bigint"),
 )
 _ADD_PART = Values(
     """
@@ -342,9 +344,10 @@ _FINAL_BY_REF = Values(
     UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
       FROM {rows} AS v
      WHERE messages.carrier = v.carrier AND messages.carrier_message_id = v.ref
-       AND messages.status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
+       AND messages.status || '' IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
     """,
     ("carrier", "ref", "status", "detail", "now"),
+    ("text", "text", "text", "text", "bigint"),
 )
 _KNOWN_REF = text("SELECT 1 FROM messages WHERE carrier = :carrier AND carrier_message_id = :ref LIMIT 1")
 _BUFFER = text(
