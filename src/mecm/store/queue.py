@@ -339,12 +339,15 @@ def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | No
         executemany(connection, statement, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
 
 
+# A part's receipt is left to _apply_part_receipts: the first part's id is its message's id too.
 _FINAL_BY_REF = Values(
     """
     UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
       FROM {rows} AS v
      WHERE messages.carrier = v.carrier AND messages.carrier_message_id = v.ref
        AND messages.status || '' IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
+       AND NOT EXISTS (SELECT 1 FROM message_parts p
+                        WHERE p.carrier = v.carrier AND p.carrier_message_id = v.ref)
     """,
     ("carrier", "ref", "status", "detail", "now"),
     ("text", "text", "text", "text", "bigint"),
@@ -402,22 +405,27 @@ def apply_receipts(
     return len(unknown)
 
 
+def _receipt_rows(carrier: str, receipts: Sequence[tuple[str, str, str | None]], now_ms: int) -> list[dict]:
+    return [{"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
+            for ref, status, detail in receipts]
+
+
 def _apply_to_known(
     connection: Connection, carrier: str, receipts: Sequence[tuple[str, str, str | None]], now_ms: int
 ) -> list[tuple[str, str, str | None]]:
-    """Apply the receipts whose ids are known (a part's, or a message's); return the others."""
+    """Apply the receipts whose ids are known (a part's, or a message's); return the others.
+
+    One statement in the usual case: every receipt is a whole message's and finds it. Otherwise
+    (a part's receipt, an unknown id, a message already final) each is looked at on its own; the
+    update run again changes nothing a first run changed, as a final status never moves."""
     if not receipts:
+        return []
+    params = _receipt_rows(carrier, receipts, now_ms)
+    if executemany(connection, _FINAL_BY_REF, params) == len(params):
         return []
     if connection.execute(_ANY_PARTS).first() is not None:
         receipts = _apply_part_receipts(connection, carrier, receipts, now_ms)
-        if not receipts:
-            return []
-    params = [
-        {"carrier": carrier, "ref": ref, "status": status, "detail": detail, "now": now_ms}
-        for ref, status, detail in receipts
-    ]
-    if executemany(connection, _FINAL_BY_REF, params) == len(params):
-        return []
+        params = _receipt_rows(carrier, receipts, now_ms)
     unknown = []
     for row in params:
         if connection.execute(_KNOWN_REF, row).first() is None:
