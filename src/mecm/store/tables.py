@@ -147,7 +147,8 @@ messages = Table(
 )
 Index("ux_messages_broadcast_recipient", messages.c.broadcast_id, messages.c.recipient, unique=True,
       sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL"))
-Index("ix_messages_queue", messages.c.status, messages.c.priority, messages.c.next_attempt_at_ms)
+# In the claim's order (store/queue.py), so a claim reads its messages from the index and stops.
+Index("ix_messages_queue", messages.c.status, messages.c.priority, messages.c.next_attempt_at_ms, messages.c.id)
 Index("ix_messages_carrier_ref", messages.c.carrier, messages.c.carrier_message_id)
 
 pins = Table(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from sqlalchemy import Connection, Engine, text
 
 from mecm.store import queue
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter, Insert
+from tests.support.databases import on_postgresql
 
 
 def row(i: int, **overrides: object) -> dict:
@@ -174,3 +177,31 @@ def test_one_batch_of_receipts_settles_parts_and_single_messages_alike(engine: E
         assert queue.apply_receipts(c, "sim", batch, 2) == 1  # only the unknown id waits
         assert [status_of(c, i) for i in range(1, 6)] == [
             "DELIVERED_TO_DEVICE", "DELIVERED_TO_DEVICE", "UNDELIVERED", "DELIVERED_TO_DEVICE", "SENT_TO_CARRIER"]
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's claim statement")
+def test_a_claim_reads_due_messages_from_the_queue_index_in_order_whatever_the_statistics(engine: Engine) -> None:
+    """A claim reads the due messages from the queue index in its own order (priority, due time,
+    id) and stops at its limit: no sort of the whole backlog, and no read of every message ever
+    sent to the carrier, even planned from statistics of a quiet moment."""
+    def delivered(i: int, carrier: str) -> dict:
+        return row(i, carrier=carrier, status="DELIVERED_TO_DEVICE", carrier_message_id=f"r{i}")
+
+    with engine.begin() as c:
+        c.execute(messages.insert(), [delivered(i, "other") for i in range(1, 3001)])
+    with engine.connect() as c:
+        c.execute(text("ANALYZE messages"))  # statistics of a quiet moment: nothing PENDING, nothing to "sim"
+        c.commit()
+    with engine.begin() as c:  # then a history with "sim", and a burst
+        c.execute(messages.insert(), [delivered(i, "sim") for i in range(3001, 9001)])
+        c.execute(messages.insert(), [row(i, next_attempt_at_ms=i) for i in range(9001, 11001)])
+    params = {"now": 10**13, "limit": 100, "node": 512, "carriers": ["sim"], "any_carrier": False}
+    with engine.begin() as c:
+        c.execute(queue._NO_BITMAP_SCANS)  # as claim_pending does
+        plan = "\n".join(r[0] for r in c.execute(text("EXPLAIN " + queue._CLAIM_PG.text), params))
+        c.execute(queue._BITMAP_SCANS_AGAIN)
+        picking = plan.split("CTE refused")[0]
+        assert "Index Scan using ix_messages_queue" in picking, plan
+        assert "ix_messages_carrier_ref" not in picking and "Sort" not in picking, plan
+        claimed = queue.claim_pending(c, now_ms=10**13, limit=100, node=512, carriers=["sim"])
+    assert [m.id for m in claimed] == list(range(9001, 9101))
