@@ -40,6 +40,13 @@ def is_postgresql(database_url: str) -> bool:
     return database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
 
+# Prepared statements kept per SQLite connection (the driver's default is 128). A many-row write's
+# text differs with its row count (store/bulk.py), so the cache filled with large statements of
+# every size seen: 17 MB of the delivery worker's peak RSS under make bench (138.6 -> 121.6 MB at
+# 16, same accepted/s). The statements run over and over are far fewer than 16.
+_SQLITE_STATEMENT_CACHE = 16
+
+
 def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8) -> Engine:
     if is_postgresql(database_url):
         return _postgresql_engine(database_url, pool_size)
@@ -49,7 +56,8 @@ def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8
             f"database {database_url.split(':', 1)[0]!r} is not supported; use sqlite:///path or postgresql://..."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30,
+                                                       "cached_statements": _SQLITE_STATEMENT_CACHE})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
