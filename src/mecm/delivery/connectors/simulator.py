@@ -29,6 +29,7 @@ from mecm.delivery.smpp.rate import TokenBucket
 from mecm.delivery.connectors.base import Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
+from mecm.store.engine import SQLITE_STATEMENT_CACHE
 from mecm.store.writer import ExecuteMany, GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class SimulatorConnector(Connector):
                     mo_part: MOPartSink | None = None) -> None:
         await super().start(receipts, mo=mo, mo_part=mo_part)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{self.state_path}", connect_args={"check_same_thread": False})
+        engine = create_engine(f"sqlite:///{self.state_path}",
+                               connect_args={"check_same_thread": False, "cached_statements": SQLITE_STATEMENT_CACHE})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
