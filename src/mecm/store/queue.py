@@ -134,15 +134,16 @@ def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0
     if connection.dialect.name == "postgresql":
         params = {"now": now_ms, "limit": limit, "node": node, "carriers": list(carriers or ()),
                   "any_carrier": carriers is None}
-        connection.execute(_NO_BITMAP_SCANS)  # until the end of the claim (see _CLAIM_PG)
-        try:
-            while True:  # again when every due message picked was refused: more may be due behind them
-                rows = connection.execute(_CLAIM_PG, params).all()
-                claimed = [Claimed(*row[:-1]) for row in rows if not row[-1]]
-                if claimed or not rows:
-                    return sorted(claimed, key=lambda c: c.id)
-        finally:
-            connection.execute(_BITMAP_SCANS_AGAIN)
+        connection.execute(_NO_BITMAP_SCANS)  # for the claim only (see _CLAIM_PG)
+        while True:  # again when every due message picked was refused: more may be due behind them
+            rows = connection.execute(_CLAIM_PG, params).all()
+            claimed = [Claimed(*row[:-1]) for row in rows if not row[-1]]
+            if claimed or not rows:
+                break
+        # The rest of a grouped transaction plans as usual. (A failed claim needs no reset: its
+        # transaction is rolled back, and the setting with it.)
+        connection.execute(_BITMAP_SCANS_AGAIN)
+        return sorted(claimed, key=lambda c: c.id)
     while True:  # again when every due message picked was refused: more may be due behind them
         picked = json.loads(connection.execute(_PICK_DUE_JSON, {"now": now_ms, "limit": limit}).scalar_one())
         if not picked:
