@@ -93,15 +93,15 @@ def prepare(statement: Values | Table, rows: Sequence[Mapping[str, Any]], dialec
     if isinstance(statement, Table):
         columns = tuple(rows[0])
         sql = f"INSERT INTO {statement.name} ({', '.join(columns)}) {{values}}"
-        if through_driver and dialect == "postgresql":  # an insert joins nothing: its plan is safe to keep
-            return [Chunk(_unnest_sql(sql, columns, _table_pg_types(statement, columns)),
-                          [[row[c] for row in rows] for c in columns])]
+        pg_types = _table_pg_types(statement, columns) if dialect == "postgresql" else ()
+        plan_each_run = False  # an insert joins nothing: its plan is safe to keep
     else:
-        columns, sql = statement.columns, statement.sql
-    if through_driver and dialect == "postgresql" and isinstance(statement, Values) and statement.pg_types:
-        return [Chunk(_unnest_sql(sql, columns, statement.pg_types), [[row[c] for row in rows] for c in columns],
-                      plan_each_run=True)]
+        columns, sql, pg_types = statement.columns, statement.sql, statement.pg_types
+        plan_each_run = True
     if through_driver and dialect == "postgresql":
+        if pg_types:
+            return [Chunk(_unnest_sql(sql, columns, pg_types), [[row[c] for row in rows] for c in columns],
+                          plan_each_run=plan_each_run)]
         # psycopg parses a statement's placeholders anew each time unless the statement is short,
         # and prepares it only after a few runs of the same text: a multi-row VALUES (its text
         # differs with the row count) cost the worker most of its time. One short statement, run

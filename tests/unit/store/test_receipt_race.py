@@ -7,7 +7,6 @@ must end DELIVERED_TO_DEVICE with nothing left buffered, without waiting for app
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, text
 from mecm.store import queue
 from mecm.store.tables import messages
 from tests.support.databases import on_postgresql
+from tests.support.waiting import wait_until
 from tests.unit.store.test_queue import row, status_of
 
 pytestmark = pytest.mark.skipif(not on_postgresql(), reason="SQLite has one writer at a time: no race")
@@ -36,13 +36,6 @@ def _waiting_for_a_lock(engine: Engine) -> bool:
         return c.execute(text("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")).scalar_one() > 0
 
 
-def _until(condition, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_receipt_while_its_id_is_being_recorded_is_applied_once_the_recording_commits(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(messages.insert(), [row(1, status="SENDING")])
@@ -56,7 +49,7 @@ def test_receipt_while_its_id_is_being_recorded_is_applied_once_the_recording_co
             outcome["buffered"] = queue.apply_receipts(c, "sim", [("ref-1", "DELIVERED_TO_DEVICE", None)], 7)
 
     receiving = _in_thread(receive)
-    _until(lambda: _waiting_for_a_lock(engine))  # the receipt found nothing, and waits its turn
+    wait_until(lambda: _waiting_for_a_lock(engine), timeout=10)  # the receipt found nothing, and waits its turn
     recording.commit()
     recording.close()
     receiving.join(10)
@@ -78,7 +71,7 @@ def test_response_recorded_while_its_receipt_is_being_buffered_applies_it(engine
             queue.mark_sent(c, "sim", [(1, "ref-1", ())], 6)
 
     recording = _in_thread(record)
-    _until(lambda: _waiting_for_a_lock(engine))  # the id is written, the look for receipts waits
+    wait_until(lambda: _waiting_for_a_lock(engine), timeout=10)  # the id is written, the look for receipts waits
     receiving.commit()
     receiving.close()
     recording.join(10)
