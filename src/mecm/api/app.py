@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mecm import collector
 from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz
-from mecm import collector
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.config import Settings
 from mecm.logs import REQUEST_ID, request_id_of
