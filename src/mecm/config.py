@@ -41,6 +41,11 @@ class Settings:
     # seconds. A revoked key stops working within this time.
     catalog_refresh_s: float = 1.0
     pin_ttl_s: int = 600
+    # A send with flags at=<epoch-ms> may be scheduled at most this far ahead.
+    schedule_horizon_days: int = 365
+    # When set, /metrics and /admin/carriers/status want "Authorization: Bearer <ops_token>"
+    # (mecm/api/ops_guard.py); when empty they are open, for an address only operators reach.
+    ops_token: str = ""
     # A message SENT_TO_CARRIER with no receipt after this many minutes becomes EXPIRED, unless its
     # own validity= flag says otherwise.
     default_validity_minutes: int = 2880

@@ -191,10 +191,24 @@ def test_percent_encoded_slash_in_standard_base64_does_not_split(server: Server)
 
 def test_signature_over_decoded_segments_is_accepted(server: Server) -> None:
     c = server.creds
-    params = [str(c["instance_id"]), c["carrier"], c["code"], b64(TO), "Pz8/"]
-    raw = [p.replace("/", "%2F") for p in params]
+    params = [str(c["instance_id"]), c["carrier"], c["code"], b64(TO), "Pz8+"]
+    raw = [p.replace("+", "%2B") for p in params]
     signature = sign(c["private_key"], "/".join(params)).upper()
     path = f"/rest/api/tools/sendSMS/{'/'.join(raw)}/{c['public_key']}/{signature}"
+    assert ok(call(server, path)).find("messages/message/text").text == "??>"
+
+
+def test_signature_over_decoded_segments_holding_a_slash_is_refused(server: Server) -> None:
+    # SPEC section 2: a decoded "/" would give the signed string a second reading, so only the raw
+    # form (%2F as sent) is checked.
+    c = server.creds
+    params = [str(c["instance_id"]), c["carrier"], c["code"], b64(TO), "Pz8/"]
+    raw = [p.replace("/", "%2F") for p in params]
+    decoded_signature = sign(c["private_key"], "/".join(params))
+    path = f"/rest/api/tools/sendSMS/{'/'.join(raw)}/{c['public_key']}/{decoded_signature}"
+    assert call(server, path).findtext("status") == "BAD_SIGNATURE"
+    raw_signature = sign(c["private_key"], "/".join(raw))
+    path = f"/rest/api/tools/sendSMS/{'/'.join(raw)}/{c['public_key']}/{raw_signature}"
     assert ok(call(server, path)).find("messages/message/text").text == "???"
 
 

@@ -24,6 +24,7 @@ from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz
 from mecm.api.ogangi import PREFIX, OgangiApi
+from mecm.api.ops_guard import guarded
 from mecm.config import Settings
 from mecm.logs import REQUEST_ID, request_id_of
 from mecm.runtime import Runtime
@@ -56,8 +57,10 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
                 await worker.stop()  # first: its in-flight submits are recorded through its own writer
             await runtime.stop()
 
-    routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-              Route("/admin/carriers/status", carrier_status),
+    ops_token = settings.ops_token
+    routes = [Route("/healthz", healthz), Route("/readyz", readyz),
+              Route("/metrics", guarded(metrics, ops_token)),
+              Route("/admin/carriers/status", guarded(carrier_status, ops_token)),
               *admin_api_routes(runtime, load_admin_token(settings))]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.runtime = runtime

@@ -36,6 +36,8 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[list[Node]]]
 
+MAX_MESSAGE_ID = (1 << 63) - 1  # ids are signed 64-bit integers (SPEC section 4)
+
 
 def _carrier(value: str) -> str | None:
     return None if value == "null" else value
@@ -58,8 +60,27 @@ async def send_sms(call: Call) -> list[Node]:
 async def send_mt(call: Call) -> list[Node]:
     _, sender, carrier, number, text_b64 = call.params[:5]
     text = b64.decode_param(text_b64, "text")
-    flags = parse_flags(call.params[5]) if len(call.params) == 6 else Flags()
+    flags = Flags()
+    if len(call.params) == 6:
+        flags = parse_flags(call.params[5])
+        _refuse_second_reading(text_b64, call.params[5])
     return await _send(call, "mt", carrier, sender, number, text, flags)
+
+
+def _refuse_second_reading(text_b64: str, flags: str) -> None:
+    """SPEC section 2, one reading per signature: a sendMT whose text and flags, joined by the "/"
+    between them, are themselves a valid Base64 text is the same signed string as a sendMT *without*
+    flags whose text held a "/" (a client that signed its standard-Base64 text in decoded form). The
+    signature cannot tell which the client meant, so neither reading is carried out.
+
+    A text that ends on a Base64 quantum (the usual, padded case) never triggers this: a "/" at the
+    start of a quantum begins a byte 0xFC-0xFF, which is not UTF-8. So it only refuses an unpadded
+    text followed by flags that continue it; padding the text with "=" removes the doubt."""
+    try:
+        b64.decode_param(f"{text_b64}/{flags}", "text")
+    except InvalidParameter:
+        return
+    raise InvalidParameter("flags", "text and flags together read as one Base64 text; pad the text with =")
 
 
 async def send_pin(call: Call) -> list[Node]:
@@ -99,7 +120,7 @@ async def _fire(call: Call, number: str, code: str, text: str, number_param: str
 
 
 def _whole_number(raw: str, name: str, low: int, high: int | None) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    if not _ascii_digits(raw) or len(raw) > 9:
         raise InvalidParameter(name, "must be a whole number")
     value = int(raw)
     if value < low or (high is not None and value > high):
@@ -122,7 +143,7 @@ async def get_mo_messages(call: Call) -> list[Node]:
 
 async def get_message(call: Call) -> list[Node]:
     raw = call.params[1]
-    if not raw.isdigit() or len(raw) > 19:
+    if not _ascii_digits(raw) or len(raw) > 19 or int(raw) > MAX_MESSAGE_ID:
         raise InvalidParameter("messageId", "must be a message id")
     message_id, workspace_id = int(raw), call.workspace.id
     message = await call.runtime.writer.read(  # type: ignore[union-attr]
@@ -131,6 +152,11 @@ async def get_message(call: Call) -> list[Node]:
     if message is None:
         raise InvalidParameter("messageId", "no such message in this workspace")
     return trees.message_tree(message, call.workspace.timezone)
+
+
+def _ascii_digits(raw: str) -> bool:
+    """0-9 only: str.isdigit alone also passes "²" and other digits int() cannot read."""
+    return raw.isascii() and raw.isdigit()
 
 
 # (HTTP method, API method, number of parameters before publicKey) -> handler

@@ -12,6 +12,7 @@ write is one transaction, nothing half-done is kept.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/rest/api/"
 _MAX_BODY = 64 * 1024
+_NO_ONES_KEY = secrets.token_hex(16)  # made afresh in every process, never stored or shown
 
 
 class OgangiApi:
@@ -84,20 +86,30 @@ class OgangiApi:
         """SPEC section 2: every failure is the same BAD_SIGNATURE, whatever part was wrong."""
         runtime = self.runtime
         instance = raw_params[0]
-        if not instance.isdigit() or len(instance) > 9:
+        if not (instance.isascii() and instance.isdigit()) or len(instance) > 9:
             raise BadSignature()
         found = runtime.catalog.workspace_key(int(instance), public_key)
         if found is None and await runtime.reload_on_miss():
             found = runtime.catalog.workspace_key(int(instance), public_key)
-        if found is None:
-            raise BadSignature()
-        workspace, key = found
+        # An unknown key is checked against a key no one holds, so that it costs the same work as a
+        # known key with a wrong signature: the answer's timing does not tell which keys exist.
+        private_key = found[1].private_key if found is not None else _NO_ONES_KEY
         params = [unquote(p) for p in raw_params]
-        if not verify(key.private_key, "/".join(raw_params), signature) and not (
-            params != raw_params and verify(key.private_key, "/".join(params), signature)
+        if not verify(private_key, "/".join(raw_params), signature) and not (
+            _decoded_form_allowed(params, raw_params) and verify(private_key, "/".join(params), signature)
         ):
             raise BadSignature()
+        if found is None:  # only reached if someone signed with _NO_ONES_KEY, which is not a key
+            raise BadSignature()
+        workspace, key = found
         return Call(runtime, workspace, key, params, raw_params, body)
+
+
+def _decoded_form_allowed(params: list[str], raw_params: list[str]) -> bool:
+    """SPEC section 2: the signature over the percent-decoded segments is tried only when decoding
+    changed something and put no "/" into a segment. A decoded "/" would make the signed string
+    read as other segments than the URL has (one reading per signature)."""
+    return params != raw_params and not any("/" in p for p in params)
 
 
 def _accepts_json(scope: dict[str, Any]) -> bool:

@@ -261,12 +261,16 @@ def carrier_status(
         settings = load_settings(host=host, port=port)
         url = f"http://{settings.host}:{settings.port}/admin/carriers/status"
         try:
-            response = httpx.get(url, timeout=10)
+            headers = {"Authorization": f"Bearer {settings.ops_token}"} if settings.ops_token else {}
+            response = httpx.get(url, headers=headers, timeout=10)
         except httpx.HTTPError as error:
             raise ConfigError(f"cannot read {url}: {error} (is `mecm serve` running?)") from None
         if response.status_code == 503:
             raise ConfigError(f"{url}: the server answers, but no delivery worker is running (it may be "
                               "starting or restarting; with `serve --delivery none`, start `mecm worker`)")
+        if response.status_code == 401:
+            raise ConfigError(f"{url}: the server wants its ops token (set ops_token / MECM_OPS_TOKEN "
+                              "here to the server's)")
         if response.status_code != 200:
             raise ConfigError(f"cannot read {url}: HTTP {response.status_code}")
         carriers = response.json()["carriers"]

@@ -19,6 +19,16 @@ console = Console()
 JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 
 
+def without_password(database_url: str) -> str:
+    """A database URL fit to print: its password, if any, shown as ***."""
+    from sqlalchemy.engine import make_url  # here, not at the top: the CLI starts without sqlalchemy
+
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL sqlalchemy cannot read: show its scheme only
+        return database_url.split(":", 1)[0] + "://..."
+
+
 def emit(obj: dict[str, Any], as_json: bool, text: str | None = None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(obj, default=str) + "\n")

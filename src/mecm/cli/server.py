@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import Engine, select
 
 from mecm import logs
-from mecm.cli.output import JsonOption, emit, friendly_errors
+from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
 from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
 from mecm.errors import ConfigError
@@ -116,8 +116,8 @@ def db_upgrade(as_json: bool = JsonOption) -> None:
     with friendly_errors(as_json):
         settings = load_settings()
         open_store(settings)[0].dispose()
-    emit({"database_url": settings.database_url, "schema": "up to date"}, as_json,
-         f"schema of {settings.database_url} is up to date")
+    shown = without_password(settings.database_url)
+    emit({"database_url": shown, "schema": "up to date"}, as_json, f"schema of {shown} is up to date")
 
 
 def demo_credentials_path(settings: Settings) -> Path:

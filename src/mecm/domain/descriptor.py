@@ -106,4 +106,15 @@ def parse_fire_descriptor(body: bytes, fields: Mapping[str, str] = DEFAULT_FIELD
     sender = None if sender_value is None else _scalar(sender_value)
     if sender_value is not None and sender is None:
         raise _bad(f"{sender_key} must be a string")
+    for key, value in ((recipient_key, recipient), (text_key, text), (sender_key, sender or "")):
+        _require_unicode(key, value)
     return FireMessage(recipient=recipient, text=text, sender=sender or None)
+
+
+def _require_unicode(key: str, value: str) -> None:
+    """JSON's \\u escapes can spell a lone surrogate ("\\ud800"), which is no character: it cannot
+    be stored, sent or shown, so the body is refused rather than failing later."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(f"{key} is not valid Unicode (a lone surrogate)") from None

@@ -6,13 +6,23 @@ and never an error. The tokens we act on are parsed into fields, and one of them
 we cannot use (``priority=urgent``, ``validity=0``) is refused rather than silently ignored,
 since the client clearly meant to ask for something.
 
-Recognised names are matched case-insensitively (``FLASH`` works); tokens are kept as written.
+Every token must have the shape SPEC section 1 gives: ``name`` or ``name=value``, the name a
+lower-case ASCII letter then lower-case letters, digits, ``-`` or ``_``, the value non-empty. Anything
+else is refused, because a signed string can be split into flags where the client meant text: a text
+whose standard Base64 holds a ``/``, signed in decoded form, reads with a raw ``/`` as a shorter text
+and a "flags" segment holding the rest of the Base64 (``IE5vLCBkZWNsaW5lZC4=``). Upper-case letters,
+``+`` and an empty value after ``=`` (padding) are what such fragments are made of. (The sendMT
+handler also refuses flags that continue the text as valid Base64: see ``api/methods.py``.)
+
+Spaces around a token or its parts are ignored and empty tokens skipped (Base64 has neither). Values
+of recognised tokens are matched case-insensitively (``priority=HIGH``); tokens are kept as written.
 When a recognised token repeats, the last one wins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from functools import lru_cache
 
 from mecm.errors import InvalidParameter
@@ -20,6 +30,7 @@ from mecm.errors import InvalidParameter
 PRIORITIES = ("high", "normal", "low")
 MAX_VALIDITY_MINUTES = 525_600  # one year; SMSC validity periods are far shorter anyway
 _MAX_EPOCH_MS = (1 << 63) - 1  # fits a signed 64-bit column
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,12 @@ class Flags:
 
 def _bad(token: str) -> InvalidParameter:
     return InvalidParameter("flags", f"bad value in {token!r}")
+
+
+def _not_a_token(token: str) -> InvalidParameter:
+    return InvalidParameter(
+        "flags", f"{token!r} is not a flag: expected name or name=value, the name lower-case letters, "
+                 "digits, - or _ (starting with a letter), the value not empty")
 
 
 def _int(value: str, token: str, low: int, high: int) -> int:
@@ -62,8 +79,10 @@ def parse_flags(raw: str | None) -> Flags:
             continue
         tokens.append(token)
         name, sep, value = token.partition("=")
-        name = name.strip().lower()
+        name = name.strip()
         value = value.strip()
+        if _NAME.fullmatch(name) is None or (sep and not value):
+            raise _not_a_token(token)
         if name in ("flash", "nodlr"):
             if sep:
                 raise _bad(token)

@@ -90,6 +90,9 @@ class SendingService:
 
         now = _now_ms()
         flags = request.flags
+        horizon_days = self._settings.schedule_horizon_days
+        if flags.at_ms is not None and flags.at_ms > now + horizon_days * 86_400_000:
+            raise InvalidParameter("flags", f"at= is more than {horizon_days} days ahead")
         not_before = max(now, flags.at_ms or 0)
         validity = flags.validity_minutes or self._settings.default_validity_minutes
         return {

@@ -29,10 +29,31 @@ def test_recognised_tokens() -> None:
 
 
 def test_unknown_tokens_are_kept_and_whitespace_stripped() -> None:
-    f = parse_flags(" campaign=42 , FLASH,,x=a=b , priority = Low ")
-    assert f.tokens == ("campaign=42", "FLASH", "x=a=b", "priority = Low")
+    f = parse_flags(" campaign=42 , flash,,x=a=b , priority = Low ")
+    assert f.tokens == ("campaign=42", "flash", "x=a=b", "priority = Low")
     assert f.flash and f.priority == "low" and not f.nodlr
-    assert f.raw() == "campaign=42,FLASH,x=a=b,priority = Low"
+    assert f.raw() == "campaign=42,flash,x=a=b,priority = Low"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "IE5vLCBkZWNsaW5lZC4=",  # the tail of a standard-Base64 text split at its "/" (SPEC section 2)
+        "d29ybGQ=",  # lower-case, but "=" with nothing after it is padding, not a value
+        "FLASH",  # names are lower-case
+        "Campaign=42",
+        "9lives",  # a name starts with a letter
+        "a+b",
+        "x y",
+        "=value",
+        "é=1",
+    ],
+)
+def test_what_has_not_the_shape_of_a_token_is_refused(token: str) -> None:
+    with pytest.raises(InvalidParameter) as e:
+        parse_flags("flash," + token)
+    assert e.value.name == "flags"
+    assert e.value.reason.startswith(f"{token!r} is not a flag: expected name or name=value")
 
 
 def test_last_repeated_token_wins() -> None:
@@ -44,7 +65,6 @@ def test_last_repeated_token_wins() -> None:
     [
         "priority=urgent",
         "priority",
-        "priority=",
         "validity=0",
         "validity=-5",
         "validity=1.5",
