@@ -25,8 +25,8 @@ def without_password(database_url: str) -> str:
 
     try:
         return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL sqlalchemy cannot read: show its scheme only
-        return database_url.split(":", 1)[0] + "://..."
+    except Exception:  # noqa: BLE001 - a URL sqlalchemy cannot read: show none of it
+        return "(a database URL that cannot be read)"
 
 
 def emit(obj: dict[str, Any], as_json: bool, text: str | None = None) -> None:
