@@ -41,6 +41,10 @@ class Settings:
     # seconds. A revoked key stops working within this time.
     catalog_refresh_s: float = 1.0
     pin_ttl_s: int = 600
+    # Client reads (getMOMessages, getMessage, api/reads.py): the time one may take, waiting
+    # included, and how many of the 4 reader threads one workspace may hold at once.
+    read_budget_s: float = 5.0
+    reads_per_workspace: int = 2
     # A send with flags at=<epoch-ms> may be scheduled at most this far ahead.
     schedule_horizon_days: int = 365
     # When set, /metrics and /admin/carriers/status want "Authorization: Bearer <ops_token>"
@@ -129,6 +133,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         raise ConfigError("setting log_format: must be text or json")
     if settings.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("setting sqlite_synchronous: must be FULL, NORMAL or EXTRA")
+    if settings.read_budget_s <= 0:
+        raise ConfigError("setting read_budget_s: must be more than 0")
+    if settings.reads_per_workspace < 1:
+        raise ConfigError("setting reads_per_workspace: must be 1 or more")
     if not 0 <= settings.node_id < 1024:
         raise ConfigError("setting node_id: must be 0 to 1023")
     return settings

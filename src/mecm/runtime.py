@@ -285,7 +285,7 @@ class Runtime:
     async def reload_catalog(self) -> None:
         assert self.writer is not None
         self._last_reload = time.monotonic()
-        self.catalog = await self.writer.read(lambda c: load_catalog(c, self.vault))
+        self.catalog = await self.writer.read_control(lambda c: load_catalog(c, self.vault))
 
     async def reload_on_miss(self) -> bool:
         """A request named something unknown: re-read now, unless that was done a moment ago."""

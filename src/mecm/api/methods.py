@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
 
 from mecm.api import trees
+from mecm.api.reads import ReadShare, client_read
 from mecm.api.render import Node
 from mecm.domain import b64
 from mecm.domain import pin as pin_policy
@@ -32,9 +36,19 @@ class Call:
     params: list[str]  # percent-decoded path parameters, instanceId first
     raw_params: list[str]  # as they appeared in the URL
     body: bytes
+    reads: ReadShare | None = None  # the workspaces' shares of the reader threads (api/reads.py)
+    receive: Any = None  # the request's ASGI receive, watched for a disconnect during reads
+
+
+async def _client_read(call: Call, fn: Callable[[Connection], T]) -> T:
+    settings = call.runtime.settings
+    share = call.reads or ReadShare(settings.reads_per_workspace)
+    return await client_read(call.runtime.writer, share, call.workspace.id,  # type: ignore[arg-type]
+                             settings.read_budget_s, call.receive, fn)
 
 
 Handler = Callable[[Call], Awaitable[list[Node]]]
+T = TypeVar("T")
 
 MAX_MESSAGE_ID = (1 << 63) - 1  # ids are signed 64-bit integers (SPEC section 4)
 
@@ -135,9 +149,7 @@ async def get_mo_messages(call: Call) -> list[Node]:
     # SPEC section 6: split on the raw separators first, so use the segment as it was in the URL.
     search = parse_search(call.raw_params[3])
     workspace_id = call.workspace.id
-    result = await call.runtime.writer.read(  # type: ignore[union-attr]
-        lambda c: reports.search_mo(c, workspace_id, search, page, per_page)
-    )
+    result = await _client_read(call, lambda c: reports.search_mo(c, workspace_id, search, page, per_page))
     return trees.mo_page_tree(result, call.workspace.timezone)
 
 
@@ -146,9 +158,7 @@ async def get_message(call: Call) -> list[Node]:
     if not _ascii_digits(raw) or len(raw) > 19 or int(raw) > MAX_MESSAGE_ID:
         raise InvalidParameter("messageId", "must be a message id")
     message_id, workspace_id = int(raw), call.workspace.id
-    message = await call.runtime.writer.read(  # type: ignore[union-attr]
-        lambda c: reports.get_message(c, workspace_id, message_id)
-    )
+    message = await _client_read(call, lambda c: reports.get_message(c, workspace_id, message_id))
     if message is None:
         raise InvalidParameter("messageId", "no such message in this workspace")
     return trees.message_tree(message, call.workspace.timezone)

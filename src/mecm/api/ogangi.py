@@ -18,11 +18,13 @@ from urllib.parse import unquote
 
 from mecm.api.methods import METHODS, Call
 from mecm.api.metrics import request_counts
+from mecm.api.reads import ReadShare
 from mecm.api.render import render_json, render_xml
 from mecm.domain.signature import verify
 from mecm.errors import ApiError, BadSignature, NotFound
 from mecm.logs import REQUEST_ID
 from mecm.runtime import Runtime
+from mecm.store.budget import ReadStopped
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ _NO_ONES_KEY = secrets.token_hex(16)  # made afresh in every process, never stor
 class OgangiApi:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.reads = ReadShare(runtime.settings.reads_per_workspace)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         wants_json = _accepts_json(scope)
@@ -52,9 +55,13 @@ class OgangiApi:
             counted_as = method_name
             raw_params = segments[1:-2]
             body = await _read_body(receive) if scope["method"] == "POST" else b""
-            call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body)
+            call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body, receive)
             result = await handler(call)
             status, description = "OK", "Completed"
+        except ReadStopped:
+            log.info("%s stopped: the client went away", method_name)
+            request_counts[(counted_as, "CLIENT_GONE")] += 1
+            return  # no one to answer
         except ApiError as error:
             result, status, description = [], error.status, error.description
             http_status = error.http_status
@@ -82,7 +89,8 @@ class OgangiApi:
         })
         await send({"type": "http.response.body", "body": body_out})
 
-    async def _authenticate(self, raw_params: list[str], public_key: str, signature: str, body: bytes) -> Call:
+    async def _authenticate(self, raw_params: list[str], public_key: str, signature: str, body: bytes,
+                            receive: Any = None) -> Call:
         """SPEC section 2: every failure is the same BAD_SIGNATURE, whatever part was wrong."""
         runtime = self.runtime
         instance = raw_params[0]
@@ -102,7 +110,7 @@ class OgangiApi:
         if found is None:  # only reached if someone signed with _NO_ONES_KEY, which is not a key
             raise BadSignature()
         workspace, key = found
-        return Call(runtime, workspace, key, params, raw_params, body)
+        return Call(runtime, workspace, key, params, raw_params, body, self.reads, receive)
 
 
 def _decoded_form_allowed(params: list[str], raw_params: list[str]) -> bool:

@@ -9,6 +9,11 @@ percent-encoded; decoding first would make such values ambiguous. Several values
 
 Everything is validated here, so the store only ever sees well-formed filters: an unknown name,
 an empty value, a bad order or time bound, or a keyword RE2 cannot compile is INVALID_PARAMETER.
+
+A search's cost is bounded before it reaches the database (issue 12: 4 searches of 200 keywords
+each held every read thread for minutes): at most ``MAX_KEYWORDS`` keywords of ``MAX_PATTERN_LENGTH``
+characters, and ``MAX_VALUES`` values for each of from, to and carrier. The time a search may take
+is bounded in the database call itself (store/budget.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ _LIST_NAMES = ("from", "to", "carrier", "keyword")
 _SCALAR_NAMES = ("order", "since", "until")
 _NAMES = frozenset(_LIST_NAMES + _SCALAR_NAMES)
 _ORDERS = ("asc", "desc")
+MAX_KEYWORDS = 10
+MAX_PATTERN_LENGTH = 200
+MAX_VALUES = 100  # numbers, codes or carriers under one name
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ def parse_search(segment: str) -> MOSearch:
         raise InvalidParameter("order", "must be asc or desc")
     since = scalars.get("since")
     until = scalars.get("until")
+    _bound(lists)
     for pattern in lists["keyword"]:
         compile_keyword(pattern, "keyword")
     return MOSearch(
@@ -101,6 +110,18 @@ def parse_search(segment: str) -> MOSearch:
         since_ms=None if since is None else _epoch_ms(since, "since"),
         until_ms=None if until is None else _epoch_ms(until, "until"),
     )
+
+
+def _bound(lists: dict[str, list[str]]) -> None:
+    keywords = _unique(lists["keyword"])
+    if len(keywords) > MAX_KEYWORDS:
+        raise InvalidParameter("keyword", f"at most {MAX_KEYWORDS} keywords in one search")
+    for pattern in keywords:
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise InvalidParameter("keyword", f"a pattern may be at most {MAX_PATTERN_LENGTH} characters")
+    for name in ("from", "to", "carrier"):
+        if len(_unique(lists[name])) > MAX_VALUES:
+            raise InvalidParameter(name, f"at most {MAX_VALUES} values in one search")
 
 
 def _unique(values) -> tuple[str, ...]:

@@ -46,10 +46,10 @@ class OptOutView:
             self._refreshing = asyncio.Lock()
         async with self._refreshing:  # one catch-up at a time, so events apply in order, once
             if not self._loaded:
-                self._seq, self._out = await writer.read(store.snapshot)
+                self._seq, self._out = await writer.read_control(store.snapshot)
                 self._loaded = True
             while True:
-                events = await writer.read(lambda c: store.events_after(c, self._seq))
+                events = await writer.read_control(lambda c: store.events_after(c, self._seq))
                 for seq, workspace_id, subscriber, opted_out in events:
                     if opted_out:
                         self._out.add((workspace_id, subscriber))

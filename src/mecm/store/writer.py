@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, Table
 
 from mecm.errors import ApiError, StoreError
 from mecm.store import bulk
+from mecm.store.budget import ReadBudget
 from mecm.store.bulk import Chunk, Values
 from mecm.store.engine import mark_writer
 from mecm.store.locks import FileLock
@@ -77,6 +78,7 @@ class _Pending:
 
 
 _STOP = object()
+READER_THREADS = 4
 
 
 class GroupCommitWriter:
@@ -88,7 +90,8 @@ class GroupCommitWriter:
         self._gather_s = gather_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="mecm-writer", daemon=True)
-        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mecm-reader")
+        self._readers = ThreadPoolExecutor(max_workers=READER_THREADS, thread_name_prefix="mecm-reader")
+        self._control_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mecm-control-reader")
         self.commits = 0
         self.writes = 0
         self.lock_wait_s = 0.0  # waiting for the shared write lock (other processes' commits)
@@ -105,19 +108,31 @@ class GroupCommitWriter:
         self._queue.put(_Pending(write, future, loop, can_wait))
         return await future
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run a read on a pooled connection in a reader thread (WAL: never waits for the writer)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self._read, fn)
+    async def read(self, fn: Callable[[Connection], T], budget: ReadBudget | None = None) -> T:
+        """Run a read on a pooled connection in a reader thread (WAL: never waits for the writer).
 
-    def _read(self, fn: Callable[[Connection], T]) -> T:
+        With a ``budget``, the read stops (ReadStopped) when the budget runs out or is stopped."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, fn, budget)
+
+    async def read_control(self, fn: Callable[[Connection], T]) -> T:
+        """A read of the catalog (keys, workspaces, carriers) on a thread of its own, so that a key
+        revoked, or a catalog refresh, never waits behind clients' reads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._control_reader, self._read, fn, None)
+
+    def _read(self, fn: Callable[[Connection], T], budget: ReadBudget | None) -> T:
         with self._engine.connect() as connection:
-            return fn(connection)
+            if budget is None:
+                return fn(connection)
+            with budget.applied_to(connection):
+                return fn(connection)
 
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
         self._readers.shutdown(wait=True)
+        self._control_reader.shutdown(wait=True)
         if self._lock is not None:
             self._lock.close()
 

@@ -9,6 +9,7 @@ import pytest
 
 from mecm.api import ogangi
 from mecm.api.ogangi import OgangiApi
+from mecm.config import Settings
 from mecm.domain.signature import sign
 from mecm.errors import BadSignature
 from mecm.services.catalog import ApiKey
@@ -29,7 +30,7 @@ class _Runtime(SimpleNamespace):
 
 @pytest.fixture()
 def api() -> OgangiApi:
-    return OgangiApi(_Runtime(catalog=_Catalog()))  # type: ignore[arg-type]
+    return OgangiApi(_Runtime(catalog=_Catalog(), settings=Settings()))  # type: ignore[arg-type]
 
 
 @pytest.fixture()

@@ -95,3 +95,21 @@ def test_never_raises_anything_else(segment: str) -> None:
     except InvalidParameter:
         return
     assert result.order in ("asc", "desc")
+
+
+@pytest.mark.parametrize(("segment", "name", "reason"), [
+    ("keyword=" + ",".join(f"k{i}" for i in range(11)), "keyword", "at most 10 keywords in one search"),
+    ("keyword=" + "a" * 201, "keyword", "a pattern may be at most 200 characters"),
+    ("from=" + ",".join(str(13056700000 + i) for i in range(101)), "from", "at most 100 values in one search"),
+    ("carrier=" + "&carrier=".join(f"c{i}" for i in range(101)), "carrier", "at most 100 values in one search"),
+])
+def test_a_search_too_costly_to_run_is_refused(segment: str, name: str, reason: str) -> None:
+    with pytest.raises(InvalidParameter) as e:
+        parse_search(segment)
+    assert (e.value.name, e.value.reason) == (name, reason)
+
+
+def test_a_search_at_its_bounds_is_taken() -> None:
+    search = parse_search("keyword=" + ",".join(f"k{i}" for i in range(10)) + "&to=" + "a" * 5)
+    assert len(search.keywords) == 10
+    assert len(parse_search("keyword=" + "a" * 200).keywords[0]) == 200
