@@ -53,7 +53,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                  connector: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._allow = tuple(allow)
         self._resolve = resolve
-        self._connector = connector or httpcore.AutoBackend()
+        self._connector = connector or httpcore.AnyIOBackend()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
