@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from mecm.domain.addresses import Network, parse_allow
 from mecm.errors import ConfigError
 
 
@@ -72,6 +73,10 @@ class Settings:
     outbox_max_attempts: int = 8  # then the job is dead-lettered (mecm admin webhook replay)
     outbox_retry_base_s: float = 1.0  # doubling after each failure ...
     outbox_retry_max_s: float = 600.0  # ... up to this
+    # Webhooks and status callbacks never go to a loopback, private, link-local, multicast or
+    # reserved address (domain/addresses.py), unless one of these CIDRs holds it: a comma list, e.g.
+    # "127.0.0.1/32,10.1.2.0/24" for a receiver of your own on this host or network. Empty by default.
+    outbound_allow: str = ""
     # SMTP server for e-mail actions; empty: e-mail actions are dead-lettered with that reason.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -83,6 +88,11 @@ class Settings:
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def outbound_networks(self) -> tuple[Network, ...]:
+        """``outbound_allow`` read as networks (checked by load_settings)."""
+        return parse_allow(self.outbound_allow)
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:
@@ -117,7 +127,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         for key, raw in data.items():
             if key not in types:
                 raise ConfigError(f"{config_path}: unknown setting {key!r}")
-            values[key] = raw
+            values[key] = ",".join(map(str, raw)) if key == "outbound_allow" and isinstance(raw, list) else raw
     elif "MECM_CONFIG" in env:
         raise ConfigError(f"MECM_CONFIG names {config_path}, which does not exist")
 
@@ -139,4 +149,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         raise ConfigError("setting reads_per_workspace: must be 1 or more")
     if not 0 <= settings.node_id < 1024:
         raise ConfigError("setting node_id: must be 0 to 1023")
+    try:
+        settings.outbound_networks
+    except ValueError as error:
+        raise ConfigError(f"setting outbound_allow: {error}") from None
     return settings

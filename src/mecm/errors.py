@@ -8,6 +8,7 @@
     │   ├── RateLimited          RATE_LIMITED
     │   └── NotEnoughFunds       NOT_ENOUGH_FUNDS
     ├── ConfigError              the settings cannot be loaded
+    ├── OutboundRefused          an outbound request's address is not allowed (domain/addresses.py)
     └── StoreError               the database refused or failed (wrapped at the store boundary)
 
 Pure domain functions raise InvalidParameter directly so that the API can answer with the name and
@@ -76,6 +77,16 @@ class NotEnoughFunds(ApiError):
 
 class ConfigError(MecmError):
     """The settings file or environment holds a value mecm cannot use."""
+
+
+class OutboundRefused(MecmError):
+    """A webhook or callback host is, or resolves to, an address the outbound policy refuses. Raised
+    before any connection; permanent: trying again would be refused again."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}; not allowed (setting outbound_allow)")
+        self.host = host
+        self.reason = reason
 
 
 class StoreError(MecmError):

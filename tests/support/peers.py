@@ -29,11 +29,13 @@ class Received:
 @dataclass
 class WebhookReceiver:
     """Answers each path as ``routes[path]`` says: a list of (status, content type, body) used in
-    turn (the last one repeats). Every request is kept, answered or not."""
+    turn (the last one repeats). Every request is kept, answered or not; ``connections`` counts the
+    TCP connections accepted, requests or not."""
 
     routes: dict[str, list[tuple[int, str, str]]]
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    connections: int = 0
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -72,7 +74,13 @@ def webhook_receiver(routes: dict[str, list[tuple[int, str, str]]]) -> Iterator[
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def verify_request(self, request: Any, client_address: Any) -> bool:  # once per connection accepted
+            with lock:
+                receiver.connections += 1
+            return True
+
+    server = Server(("127.0.0.1", 0), Handler)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

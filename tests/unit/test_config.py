@@ -40,3 +40,17 @@ def test_a_delivery_worker_takes_its_own_node_id() -> None:
     assert worker_settings(dataclasses.replace(Settings(), node_id=3)).node_id == 515
     with pytest.raises(ConfigError, match="node_id"):
         worker_settings(dataclasses.replace(Settings(), node_id=600))
+
+
+def test_outbound_allow_is_a_comma_list_of_networks_from_the_environment_or_the_file(tmp_path: Path) -> None:
+    from ipaddress import ip_network
+
+    assert load_settings(env={}).outbound_networks == ()  # nothing internal is allowed by default
+    settings = load_settings(env={"MECM_OUTBOUND_ALLOW": "127.0.0.1/32, 10.0.0.0/8"})
+    assert settings.outbound_networks == (ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"))
+    config = tmp_path / "mecm.toml"
+    config.write_text('outbound_allow = ["::1/128", "192.168.0.0/16"]\n')
+    assert load_settings(env={"MECM_CONFIG": str(config)}).outbound_networks == (
+        ip_network("::1/128"), ip_network("192.168.0.0/16"))
+    with pytest.raises(ConfigError, match=r"setting outbound_allow: '10\.0\.0\.1/8' is not a network"):
+        load_settings(env={"MECM_OUTBOUND_ALLOW": "127.0.0.1/32,10.0.0.1/8"})

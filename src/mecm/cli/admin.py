@@ -73,7 +73,8 @@ def workspace_set_callback(
     url: str = typer.Option(..., help="URL that receives every MT status change (signed JSON); '' to stop."),
     as_json: bool = JsonOption,
 ) -> None:
-    row = _in_transaction(as_json, lambda c, v: store_admin.set_status_callback(c, v, workspace, url))
+    row = _in_transaction(as_json, lambda c, v: store_admin.set_status_callback(
+        c, v, workspace, url, load_settings().outbound_networks))
     emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
 
 
@@ -231,7 +232,9 @@ def campaign_add(
     as_json: bool = JsonOption,
 ) -> None:
     def add(c: Connection, vault: Vault) -> dict[str, Any]:
-        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body) for spec in action or ()]
+        allow = load_settings().outbound_networks
+        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, allow=allow)
+                   for spec in action or ()]
         return store_admin.add_campaign(
             c, workspace, code, name, keyword, reply, priority, mode=match, case_sensitive=case_sensitive,
             starts_at_ms=store_admin.parse_when(c, workspace, starts, "starts"),

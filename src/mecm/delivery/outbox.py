@@ -3,7 +3,10 @@
 Jobs are queued in the transaction that stores what caused them (an MO, a status change), so a
 job is never lost: it is claimed with a lease (store/outbox.py), carried out, and then marked done,
 retried later (``outbox_retry_base_s`` doubling up to ``outbox_retry_max_s``) or, after
-``outbox_max_attempts``, dead: kept with its last error for ``mecm admin webhook replay``.
+``outbox_max_attempts``, dead: kept with its last error for ``mecm admin webhook replay``. A job
+that cannot succeed is dead at once: an e-mail with no SMTP server configured, a webhook or callback
+whose address the outbound policy refuses (delivery/outbound.py; replay it once the setting
+``outbound_allow`` allows the address).
 
 Delivery is at least once: a worker that dies between a receiver's 2xx and marking the job done
 posts it again after the lease (receivers drop duplicates by ``X-Mecm-Delivery``). A webhook's text
@@ -24,10 +27,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from mecm.config import Settings
-from mecm.delivery import webhooks
+from mecm.delivery import outbound, webhooks
 from mecm.delivery.email import EmailNotConfigured, send_email
 from mecm.domain.text import check_text
-from mecm.errors import InvalidParameter
+from mecm.errors import InvalidParameter, OutboundRefused
 from mecm.services.catalog import Catalog
 from mecm.services.sending import SendingService, SendRequest
 from mecm.store import outbox as store
@@ -57,7 +60,7 @@ class Outbox:
     async def run(self) -> None:
         """Claim due jobs of targets not already in hand, and work on each target's jobs in a task
         of its own: a target that is slow or down holds up its own jobs only."""
-        self._client = httpx.AsyncClient(timeout=self._settings.webhook_timeout_s)
+        self._client = outbound.guarded_client(self._settings.outbound_networks, self._settings.webhook_timeout_s)
         busy: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
@@ -100,10 +103,10 @@ class Outbox:
         try:
             try:
                 outcome = await self._carry_out(job)
-            except EmailNotConfigured as error:
+            except (EmailNotConfigured, OutboundRefused) as error:  # trying again cannot help
                 reason = str(error)
                 await self._writer.write(lambda c: store.mark_dead(c, job.id, reason, _now_ms()))
-                log.warning("outbox job %s dead: %s", job.id, reason)
+                log.warning("outbox job %s (%s to %s) dead: %s", job.id, job.kind, _where(job), reason)
                 return
             except Exception as error:  # noqa: BLE001 - any failure of one job is retried, not fatal
                 outcome = webhooks.Answer(False, error=f"{error.__class__.__name__}: {error}"[:500])

@@ -11,6 +11,11 @@ Every webhook mecm posts (a campaign's webhook action, a workspace's status call
 A 2xx answer is success; anything else, or no answer within ``webhook_timeout_s``, is a failure the
 outbox retries. A 2xx answer of type ``text/plain`` with text in it is the MO's reply (as Kannel's
 get-url services do): it is sent to the subscriber.
+
+Redirects are not followed: a 3xx answer is a failure like a 5xx (a redirect could lead to an
+address the outbound policy refuses). The client (delivery/outbound.py) connects only to addresses
+that policy allows; a refused one raises OutboundRefused before any connection, which ``post``
+leaves to its caller: it is a permanent failure, not one to retry.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Answer:
 
 async def post(client: httpx.AsyncClient, url: str, body: bytes, *, secret: str, event: str,
                delivery_id: int) -> Answer:
+    """Post ``body`` signed; the answer, or why it failed. OutboundRefused passes through."""
     headers = {
         "Content-Type": "application/json",
         "X-Mecm-Event": event,

@@ -19,9 +19,12 @@ On the command line an action is written ``TYPE:ARGUMENT``: ``reply:Hello {{from
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from mecm.domain import addresses
+from mecm.domain.addresses import Network
 from mecm.domain.phone import normalize_mt_number
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
@@ -33,8 +36,9 @@ DEFAULT_BODY = "{{text}}"
 
 
 def parse_action(spec: str, *, email_subject: str | None = None, email_body: str | None = None,
-                 param: str = "action") -> dict[str, Any]:
-    """One ``TYPE:ARGUMENT`` action, checked; InvalidParameter(param, ...) otherwise."""
+                 param: str = "action", allow: Iterable[Network] = ()) -> dict[str, Any]:
+    """One ``TYPE:ARGUMENT`` action, checked; InvalidParameter(param, ...) otherwise. ``allow``: the
+    networks the setting ``outbound_allow`` opens to webhooks (see check_url)."""
     kind, sep, argument = spec.partition(":")
     kind = kind.strip().lower()
     if not sep or kind not in TYPES:
@@ -47,7 +51,7 @@ def parse_action(spec: str, *, email_subject: str | None = None, email_body: str
         return {"type": "forward", "to": normalize_mt_number(number, param),
                 "text": _template(template.strip() or DEFAULT_FORWARD, param)}
     if kind == "webhook":
-        return {"type": "webhook", "url": check_url(argument, param)}
+        return {"type": "webhook", "url": check_url(argument, param, allow)}
     if kind in ("subscribe", "unsubscribe"):
         if not argument:
             raise InvalidParameter(param, "no list named")
@@ -58,7 +62,10 @@ def parse_action(spec: str, *, email_subject: str | None = None, email_body: str
             "body": email_body or DEFAULT_BODY}
 
 
-def check_url(url: str, param: str) -> str:
+def check_url(url: str, param: str, allow: Iterable[Network] = ()) -> str:
+    """An http(s) URL mecm may post to. A host written as an address (in any spelling) must be one
+    the outbound policy allows (domain/addresses.py); a name is checked when it is resolved, at each
+    connection (delivery/outbound.py), as what it resolves to may change."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -66,6 +73,11 @@ def check_url(url: str, param: str) -> str:
         raise InvalidParameter(param, f"{url!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParameter(param, f"{url!r} is not an http(s) URL")
+    address = addresses.literal(parts.hostname or "")
+    why = addresses.refusal(address, allow) if address is not None else None
+    if why is not None:
+        raise InvalidParameter(param, f"{why}, where mecm sends no request unless the setting outbound_allow "
+                                      "(MECM_OUTBOUND_ALLOW) holds it")
     return url
 
 

@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from mecm.delivery.smpp.config import SmppSettings
 from mecm.domain import keywords
 from mecm.domain.dates import is_valid_timezone
 from mecm.domain.actions import check_url, dump as dump_actions, load as actions_of
+from mecm.domain.addresses import Network
 from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
@@ -70,12 +72,14 @@ def webhook_secret(connection: Connection, vault: Vault, workspace_id: int, *, r
     return secret
 
 
-def set_status_callback(connection: Connection, vault: Vault, workspace_id: int, url: str) -> dict[str, Any]:
-    """Post every status change of the workspace's MTs to ``url`` ("" stops it)."""
+def set_status_callback(connection: Connection, vault: Vault, workspace_id: int, url: str,
+                        allow: Iterable[Network] = ()) -> dict[str, Any]:
+    """Post every status change of the workspace's MTs to ``url`` ("" stops it); ``allow``: the
+    setting outbound_allow's networks, which a URL's address must be in unless it is public."""
     require_workspace(connection, workspace_id)
     url = url.strip()
     if url:
-        check_url(url, "url")
+        check_url(url, "url", allow)
         webhook_secret(connection, vault, workspace_id)
     connection.execute(update(workspaces).where(workspaces.c.id == workspace_id)
                        .values(status_callback_url=url or None))

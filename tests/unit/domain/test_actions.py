@@ -28,6 +28,38 @@ def test_bad_actions_name_the_option(spec: str) -> None:
     assert raised.value.name == "action"
 
 
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://127.0.0.1:8080/mo", "127.0.0.1 is a loopback address"),
+    ("http://2130706433/", "127.0.0.1 is a loopback address"),
+    ("https://0x7f.0.0.1/", "loopback"),
+    ("http://0177.0.0.1/", "loopback"),
+    ("http://127.1/", "loopback"),
+    ("http://10.0.0.1/mo", "10.0.0.1 is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://[::ffff:10.0.0.1]/", "10.0.0.1, a private address"),
+    ("http://[::1]:9000/", "::1 is a loopback address"),
+    ("http://[fd00::1]/", "unique local"),
+    ("http://user:pw@100.64.1.1/", "CGNAT"),
+])
+def test_a_webhook_to_an_internal_address_is_refused_naming_the_option_and_the_setting(url: str, reason: str) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        parse_action(f"webhook:{url}", param="actions")
+    assert raised.value.name == "actions"
+    assert reason in raised.value.reason and "outbound_allow" in raised.value.reason
+
+
+def test_the_allow_list_admits_a_webhook_to_an_internal_address_and_a_name_waits_for_its_connection() -> None:
+    from mecm.domain.addresses import parse_allow
+
+    allow = parse_allow("127.0.0.1/32")
+    assert parse_action("webhook:http://127.0.0.1:8080/mo", allow=allow)["url"] == "http://127.0.0.1:8080/mo"
+    with pytest.raises(InvalidParameter, match="127.0.0.2 is a loopback"):
+        parse_action("webhook:http://127.0.0.2/", allow=allow)
+    # A name is checked on what it resolves to, at each connection (delivery/outbound.py).
+    assert parse_action("webhook:http://localhost:8080/mo")["url"] == "http://localhost:8080/mo"
+    assert parse_action("webhook:http://8.8.8.8/mo")["url"] == "http://8.8.8.8/mo"
+
+
 def test_templates_keep_unknown_placeholders_visible() -> None:
     values = {"from": "58414", "text": "hola", "1": "77"}
     assert templates.render("{{from}} said {{ text }} ({{1}}) {{2}} {{nope}}", values) == \

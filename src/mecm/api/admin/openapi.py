@@ -47,7 +47,8 @@ _CAMPAIGN_BODY = _body({
     "reply": {**_STRING, "description": "Template: {{from}} {{to}} {{text}} {{keyword}} {{1}}..{{9}}"},
     "actions": {"type": "array", "items": _STRING,
                 "description": "reply:TEXT, forward:NUMBER [TEXT], webhook:URL, email:ADDRESS, subscribe:LIST, "
-                               "unsubscribe:LIST"},
+                               "unsubscribe:LIST. A webhook URL's address must be public unless the setting "
+                               "outbound_allow allows it"},
     "priority": {"type": "integer", "default": 100},
     "case_sensitive": {"type": "boolean", "default": False},
     "starts": {**_STRING, "description": "ISO 8601; without offset, the workspace's time zone"},

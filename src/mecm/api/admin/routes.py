@@ -164,11 +164,12 @@ async def create_campaign(request: Request, runtime: Runtime) -> Response:
     email_subject, email_body = body.text("email_subject"), body.text("email_body")
     specs = body.texts("actions")
     vault = runtime.vault
+    allow = runtime.settings.outbound_networks
 
     def write(connection: Connection) -> dict[str, Any]:
         _exists(connection, workspaces, workspace_id, "workspace")
-        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, param="actions")
-                   for spec in specs]
+        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, param="actions",
+                                allow=allow) for spec in specs]
         return store_admin.add_campaign(
             connection, workspace_id, codes, name, keyword, reply, priority, mode=match,
             case_sensitive=case_sensitive,
