@@ -76,7 +76,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, limits: HttpLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
-        self._head_cap = limits.max_url_bytes + limits.max_header_bytes
+        # The most a head may take on the wire: the URL, the header lines, and some room for the
+        # method, the version, line ends and spaces around values, which neither bound counts.
+        self._head_cap = limits.max_url_bytes + limits.max_header_bytes + 1024
         self._deadline: asyncio.TimerHandle | None = None
         self._reading = False  # a request has begun and its body is not complete
         self._in_head = False  # ... and its head is not complete
