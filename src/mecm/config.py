@@ -28,6 +28,21 @@ class Settings:
     master_key: str = ""
     # SPEC section 4: HTTP 200 for every outcome unless this is set.
     http_error_codes: bool = False
+    # What one HTTP client may make an API process hold (mecm/api/http_protocol.py). A request over a
+    # size bound is answered INVALID_PARAMETER (url or headers) and its connection closed. A text of 10
+    # segments is at most 3,060 bytes of UTF-8, 4,080 characters of URL-safe Base64 in the URL.
+    http_max_url_bytes: int = 8192  # the request target: path and query
+    http_max_header_bytes: int = 16384  # all header lines together
+    http_max_headers: int = 100
+    # A client must send a whole request (head and body) within this many seconds of connecting or of
+    # its request's first byte, else the connection is closed without an answer (slowloris).
+    http_read_timeout_s: float = 10.0
+    # An idle keep-alive connection is closed after this many seconds.
+    http_keep_alive_s: float = 5.0
+    # Connections one API process holds at most. At the cap a new connection closes one that waits on
+    # its client (idle, or still sending); when every one has a request in hand, the new one is closed.
+    # Keep it below the process's open-file limit (ulimit -n).
+    http_max_connections: int = 1000
     # FULL fsyncs the WAL on every (grouped) commit: an acknowledged message survives power loss.
     # NORMAL survives a process crash only. Grouped commits make FULL affordable.
     sqlite_synchronous: str = "FULL"
@@ -95,6 +110,11 @@ class Settings:
         return parse_allow(self.outbound_allow)
 
 
+_POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
+             "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
+             "schedule_horizon_days")
+
+
 def _coerce(name: str, kind: type, raw: object) -> object:
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw
@@ -143,10 +163,9 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         raise ConfigError("setting log_format: must be text or json")
     if settings.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("setting sqlite_synchronous: must be FULL, NORMAL or EXTRA")
-    if settings.read_budget_s <= 0:
-        raise ConfigError("setting read_budget_s: must be more than 0")
-    if settings.reads_per_workspace < 1:
-        raise ConfigError("setting reads_per_workspace: must be 1 or more")
+    for name in _POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"setting {name}: must be above 0")
     if not 0 <= settings.node_id < 1024:
         raise ConfigError("setting node_id: must be 0 to 1023")
     try:

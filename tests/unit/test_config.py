@@ -30,6 +30,13 @@ def test_bad_values_are_named(tmp_path: Path) -> None:
         load_settings(env={"MECM_CONFIG": str(config)})
 
 
+def test_http_bounds_must_be_positive() -> None:
+    assert load_settings(env={"MECM_HTTP_READ_TIMEOUT_S": "0.5"}).http_read_timeout_s == 0.5
+    for name in ("HTTP_MAX_URL_BYTES", "HTTP_MAX_HEADERS", "HTTP_READ_TIMEOUT_S", "HTTP_MAX_CONNECTIONS"):
+        with pytest.raises(ConfigError, match=f"setting {name.lower()}: must be above 0"):
+            load_settings(env={f"MECM_{name}": "0"})
+
+
 def test_a_delivery_worker_takes_its_own_node_id() -> None:
     import dataclasses
 

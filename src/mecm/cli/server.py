@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,18 @@ db_app = typer.Typer(no_args_is_help=True)
 DEMO_CODE = "19893653744"
 DEMO_CARRIER = "movistar"
 DEMO_NUMBER = "13056708084"
-# How every API process runs (serve's and api's): uvloop, httptools, no access log, 10 s to finish
-# the requests in hand at a stop.
-_UVICORN = {"loop": "uvloop", "http": "httptools", "lifespan": "on", "access_log": False,
-            "log_level": "warning", "timeout_graceful_shutdown": 10}
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How every API process runs (serve's and api's): uvloop, httptools with the bounds of
+    mecm/api/http_protocol.py, no WebSocket (mecm serves none: an upgrade stays a plain request under
+    those bounds), no access log, 10 s to finish the requests in hand at a stop."""
+    from mecm.api.http_protocol import BoundedHttpProtocol, HttpLimits
+
+    # A partial of a module-level class: it pickles, so ``api --workers N`` hands it to each process.
+    protocol = functools.partial(BoundedHttpProtocol, limits=HttpLimits.of(settings))
+    return {"loop": "uvloop", "http": protocol, "ws": "none", "timeout_keep_alive": settings.http_keep_alive_s,
+            "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
 
 
 def open_store(settings: Settings) -> tuple[Engine, Vault]:
@@ -68,7 +77,7 @@ def serve(
             worker_settings(settings)  # the worker's node id must fit: checked before anything starts
         configure_logging(settings)
         app = create_app(settings, delivery=delivery)
-    uvicorn.run(app, host=settings.host, port=settings.port, **_UVICORN)
+    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
 
 
 def api(
@@ -89,7 +98,7 @@ def api(
         configure_logging(settings)
         open_store(settings)[0].dispose()  # migrate once, before the processes start
     uvicorn.run("mecm.api.app:api_process_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, **_UVICORN)
+                workers=workers, **uvicorn_options(settings))
 
 
 def worker() -> None:
