@@ -40,7 +40,10 @@ class Settings:
     # How often workspaces, keys, codes, carriers and campaigns are re-read from the database, in
     # seconds. A revoked key stops working within this time.
     catalog_refresh_s: float = 1.0
+    # How long a PIN can be verified (verifyPin), in seconds from its send.
     pin_ttl_s: int = 600
+    # Wrong verifyPin guesses a PIN allows; then it is locked (only a new PIN helps).
+    pin_max_attempts: int = 5
     # A message SENT_TO_CARRIER with no receipt after this many minutes becomes EXPIRED, unless its
     # own validity= flag says otherwise.
     default_validity_minutes: int = 2880
@@ -124,6 +127,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         raise ConfigError("setting log_format: must be text or json")
     if settings.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError("setting sqlite_synchronous: must be FULL, NORMAL or EXTRA")
+    if settings.pin_ttl_s < 1:
+        raise ConfigError("setting pin_ttl_s: must be at least 1")
+    if settings.pin_max_attempts < 1:
+        raise ConfigError("setting pin_max_attempts: must be at least 1")
     if not 0 <= settings.node_id < 1024:
         raise ConfigError("setting node_id: must be 0 to 1023")
     return settings
