@@ -117,7 +117,8 @@ def test_pin_without_placeholder_is_appended(server: Server) -> None:
     c = server.creds
     params = [str(c["instance_id"]), c["carrier"], c["code"], TO, b64("Code"), "4"]
     result = ok(call(server, server.signed_path("sendSMSPinMobileNumberConfirm", params)))
-    (text,) = server.query("SELECT text FROM messages WHERE id = ?", int(result.findtext("PinSMSConfirmation/messageId")))[0]
+    message_id = int(result.findtext("PinSMSConfirmation/messageId"))
+    (text,) = server.query("SELECT text FROM messages WHERE id = ?", message_id)[0]
     assert text == "Code ****"
 
 

@@ -177,6 +177,7 @@ def test_settings_bound_a_pin_s_life_and_attempts(short_lived: Server) -> None:
     number = next(NUMBERS)
     sent = send_pin(server, number)
     pin = sent.findtext("pin")
-    (expires_at_ms,) = server.query("SELECT expires_at_ms FROM pins WHERE message_id = ?", int(sent.findtext("messageId")))[0]
+    message_id = int(sent.findtext("messageId"))
+    (expires_at_ms,) = server.query("SELECT expires_at_ms FROM pins WHERE message_id = ?", message_id)[0]
     wait_until(lambda: time.time() * 1000 > expires_at_ms + 50, timeout=5)
     assert verify(server, number, pin) == ("expired", 0)

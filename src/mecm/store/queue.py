@@ -174,7 +174,8 @@ _SENDING = text(
 
 _SENDING_OF_NODE = text(
     "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
-    " carrier_message_id, sealed_text FROM messages WHERE status = 'SENDING' AND (claimed_by = :node OR claimed_by IS NULL)"
+    " carrier_message_id, sealed_text FROM messages"
+    " WHERE status = 'SENDING' AND (claimed_by = :node OR claimed_by IS NULL)"
     " ORDER BY id"
 )
 

@@ -17,7 +17,8 @@ def sealed_of(engine: Engine, message_id: int) -> str | None:
 
 def test_claims_bring_the_sealed_text_and_a_retry_keeps_it(engine: Engine) -> None:
     with engine.begin() as c:
-        c.execute(messages.insert(), [row(1, kind="pin", text="Code ****", sealed_text="TOKEN-1"), row(2, sealed_text=None)])
+        c.execute(messages.insert(), [row(1, kind="pin", text="Code ****", sealed_text="TOKEN-1"),
+                                      row(2, sealed_text=None)])
         claimed = {m.id: m for m in queue.claim_pending(c, now_ms=1000, limit=10)}
         assert (claimed[1].text, claimed[1].sealed_text) == ("Code ****", "TOKEN-1")
         assert claimed[2].sealed_text is None
