@@ -56,7 +56,10 @@ class Settings:
     # How often workspaces, keys, codes, carriers and campaigns are re-read from the database, in
     # seconds. A revoked key stops working within this time.
     catalog_refresh_s: float = 1.0
+    # How long a PIN can be verified (verifyPin), in seconds from its send.
     pin_ttl_s: int = 600
+    # Wrong verifyPin guesses a PIN allows; then it is locked (only a new PIN helps).
+    pin_max_attempts: int = 5
     # Client reads (getMOMessages, getMessage, api/reads.py): the time one may take, waiting
     # included, and how many of the 4 reader threads one workspace may hold at once.
     read_budget_s: float = 5.0
@@ -112,7 +115,7 @@ class Settings:
 
 _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
              "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
-             "schedule_horizon_days")
+             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts")
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:

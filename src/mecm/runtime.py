@@ -44,6 +44,7 @@ from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
 from mecm.services.optouts import OptOutView
+from mecm.services.pins import PinVerifier
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
@@ -74,6 +75,7 @@ class Runtime:
         self.catalog = Catalog()
         self.writer: GroupCommitWriter | None = None
         self.sending: SendingService
+        self.pins: PinVerifier  # verifyPin
         self.inbound: InboundService
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
@@ -110,7 +112,9 @@ class Runtime:
         await self.reload_catalog()
         if self.opt_outs is not None:
             await self.opt_outs.refresh(self.writer)
-        self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs)
+        self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs,
+                                      seal=self.vault.encrypt)
+        self.pins = PinVerifier(self.writer, self.vault.pin_key, self.settings.pin_max_attempts)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
         self._link_opt_outs()
         if self.role == "api":
@@ -130,7 +134,7 @@ class Runtime:
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             self.receipts = receipts
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors,
-                                         node=self.ids.node, leases=self.leases)
+                                         node=self.ids.node, leases=self.leases, unseal=self.vault.open_sealed)
             self.outbox = Outbox(self.settings, self.writer, lambda: self.catalog, self.sending)
             self.inbound.on_jobs_queued.append(self.outbox.wake)
             await self._start_new_connectors()

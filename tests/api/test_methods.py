@@ -94,7 +94,7 @@ def test_send_mt_leading_plus_is_normalised(server: Server) -> None:
     assert message.findtext("to") == TO
 
 
-def test_pin_is_generated_rendered_and_stored_hashed(server: Server) -> None:
+def test_pin_is_generated_and_stored_hashed_and_masked(server: Server) -> None:
     c = server.creds
     params = [str(c["instance_id"]), c["carrier"], c["code"], TO, b64("Your code: {pin}."), "6"]
     result = ok(call(server, server.signed_path("sendSMSPinMobileNumberConfirm", params)))
@@ -102,20 +102,24 @@ def test_pin_is_generated_rendered_and_stored_hashed(server: Server) -> None:
     message_id = result.findtext("PinSMSConfirmation/messageId")
     assert pin.isdigit() and len(pin) == 6
     assert result.findtext("PinSMSConfirmation/expiresAt")
-    (text,) = server.query("SELECT text FROM messages WHERE id = ?", int(message_id))[0]
-    assert text == f"Your code: {pin}."
+    (text, sealed) = server.query("SELECT text, sealed_text FROM messages WHERE id = ?", int(message_id))[0]
+    assert text == "Your code: ******."
+    assert sealed is None or pin not in sealed  # sealed until the carrier took it, then erased
     (stored,) = server.query("SELECT pin_hash FROM pins WHERE message_id = ?", int(message_id))[0]
     assert pin not in stored.split("$")
     assert pin not in (server.home / "server.log").read_text()
+    # getMessage shows the text as stored: masked.
+    message = ok(call(server, server.signed_path("getMessage", [str(c["instance_id"]), message_id])))
+    assert message.findtext("messages/message/text") == "Your code: ******."
 
 
 def test_pin_without_placeholder_is_appended(server: Server) -> None:
     c = server.creds
     params = [str(c["instance_id"]), c["carrier"], c["code"], TO, b64("Code"), "4"]
     result = ok(call(server, server.signed_path("sendSMSPinMobileNumberConfirm", params)))
-    pin = result.findtext("PinSMSConfirmation/pin")
-    (text,) = server.query("SELECT text FROM messages WHERE id = ?", int(result.findtext("PinSMSConfirmation/messageId")))[0]
-    assert text == f"Code {pin}"
+    message_id = int(result.findtext("PinSMSConfirmation/messageId"))
+    (text,) = server.query("SELECT text FROM messages WHERE id = ?", message_id)[0]
+    assert text == "Code ****"
 
 
 def test_fire_message_get_matches_campaign_and_replies(server: Server) -> None:

@@ -1,6 +1,6 @@
 """No input makes any method answer ERROR or anything but a well-formed envelope (issue 12, Fix 6).
 
-Hypothesis builds arbitrary path segments and bodies for each of the eight methods, signs them with
+Hypothesis builds arbitrary path segments and bodies for each of the eight methods and verifyPin, signs them with
 the workspace's real key (so they get past authentication to the parameter checks and the writes),
 and sends them to a real server: every answer must be a well-formed XML (or JSON) envelope whose
 status is one of SPEC section 4's, never ERROR.
@@ -33,6 +33,7 @@ METHODS = [
     ("fireMessage", "", 0, "POST"),
     ("getMOMessages", "tools/", 3, "GET"),
     ("getMessage", "tools/", 1, "GET"),
+    ("verifyPin", "tools/", 2, "GET"),
 ]
 
 # Text of every kind: surrogates, controls, separators, percent signs.

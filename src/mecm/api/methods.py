@@ -1,4 +1,5 @@
-"""The seven methods (SPEC section 1), each a function of the authenticated call.
+"""The seven methods (SPEC section 1) and the extensions (SPEC section 9), each a function of the
+authenticated call.
 
 Parameters arrive percent-decoded, in path order. Each function validates in path order and raises
 InvalidParameter naming the first bad one; only then does it write.
@@ -19,6 +20,7 @@ from mecm.domain import b64
 from mecm.domain import pin as pin_policy
 from mecm.domain.descriptor import parse_fire_descriptor
 from mecm.domain.flags import Flags, parse_flags
+from mecm.domain.phone import normalize_mt_number
 from mecm.domain.search import parse_search
 from mecm.errors import InvalidParameter
 from mecm.runtime import Runtime
@@ -104,7 +106,16 @@ async def send_pin(call: Call) -> list[Node]:
     runtime = call.runtime
     request = SendRequest(call.workspace, call.key.public_key, "pin", _carrier(carrier), sender, number, text)
     pin = await runtime.sending.send_pin(request, runtime.catalog, length)
-    return trees.pin_tree(pin, call.workspace.timezone)
+    return trees.pin_tree(pin, call.workspace.timezone, show_pin=call.workspace.pin_in_response)
+
+
+async def verify_pin(call: Call) -> list[Node]:
+    """SPEC section 9: the newest PIN sent to the number by this workspace."""
+    _, number, pin_raw = call.params
+    number = normalize_mt_number(number, "mobileNumber")  # as the send stored it
+    guess = pin_policy.parse_pin(pin_raw)
+    verification = await call.runtime.pins.verify(call.workspace.id, number, guess)
+    return trees.pin_verification_tree(verification)
 
 
 async def fire_message_get(call: Call) -> list[Node]:
@@ -179,4 +190,5 @@ METHODS: dict[tuple[str, str, int], Handler] = {
     ("POST", "fireMessage", 1): fire_message_post,
     ("GET", "getMOMessages", 4): get_mo_messages,
     ("GET", "getMessage", 2): get_message,
+    ("GET", "verifyPin", 3): verify_pin,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mecm.api.render import Node
 from mecm.domain.dates import format_date
 from mecm.domain.message import MessageView, MOView, PinView
+from mecm.domain.pin_verification import Verification
 from mecm.domain.status import describe
 from mecm.services.reports import MOPage
 
@@ -32,12 +33,23 @@ def message_fields(m: MessageView, timezone: str) -> list[Node]:
     ]
 
 
-def pin_tree(pin: PinView, timezone: str) -> list[Node]:
+def pin_tree(pin: PinView, timezone: str, *, show_pin: bool = True) -> list[Node]:
+    """``show_pin`` False (the workspace's pin_in_response): an empty <pin/>, so the tree keeps the
+    shape clients parse."""
     return [
         ("PinSMSConfirmation", [
-            ("pin", pin.pin),
+            ("pin", pin.pin if show_pin else ""),
             ("messageId", str(pin.message_id)),
             ("expiresAt", format_date(pin.expires_at_ms, timezone)),
+        ])
+    ]
+
+
+def pin_verification_tree(verification: Verification) -> list[Node]:
+    return [
+        ("PinVerification", [
+            ("result", verification.result.value),
+            ("attemptsLeft", str(verification.attempts_left)),
         ])
     ]
 

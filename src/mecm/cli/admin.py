@@ -89,6 +89,18 @@ def workspace_webhook_secret(
     emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
 
+@workspace_app.command("set-pin-in-response")
+def workspace_set_pin_in_response(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    shown: bool = typer.Option(..., "--on/--off", help="--off: sendSMSPinMobileNumberConfirm answers an empty "
+                               "<pin/> (clients check PINs with verifyPin); --on: it answers the PIN (the default)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Whether the PIN send's answer holds the PIN itself."""
+    row = _in_transaction(as_json, lambda c, _: store_admin.set_pin_in_response(c, workspace, shown))
+    emit(row, as_json, f"PIN in the answers of workspace {workspace}: {'on' if shown else 'off'}")
+
+
 @workspace_app.command("set-default-carrier")
 def workspace_set_default_carrier(
     workspace: int = typer.Option(..., help="Workspace (instance) id."),

@@ -1,4 +1,4 @@
-"""``mecm send sms|mt|pin``, ``mecm mo list|fire`` and ``mecm message get``: the SDK against a running
+"""``mecm send sms|mt|pin|verify-pin``, ``mecm mo list|fire`` and ``mecm message get``: the SDK against a running
 server.
 
 Credentials come from options, then ``MECM_URL`` / ``MECM_INSTANCE_ID`` / ``MECM_PUBLIC_KEY`` /
@@ -133,6 +133,21 @@ def send_pin(
     """Send a PIN for confirming a number."""
     _run(as_json, (url, instance, public_key, private_key),
          lambda c, cr: c.send_pin(to, text, from_=from_ or cr.code, length=length, carrier=carrier))
+
+
+@send_app.command("verify-pin")
+def verify_pin(
+    number: str = typer.Argument(..., help="The mobile number the PIN was sent to."),
+    pin: str = typer.Argument(..., help="The PIN the subscriber typed (4 to 10 digits)."),
+    url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Check a PIN (verifyPin): approved, denied, expired, locked or none. Exits 1 unless approved."""
+    with _client(url, instance, public_key, private_key, as_json) as (client, _):
+        result = client.verify_pin(number, pin)
+    emit(_as_dict(result), as_json)
+    if not result.approved:
+        raise typer.Exit(1)
 
 
 @mo_app.command("fire")

@@ -15,11 +15,11 @@ from mecm.client._errors import (
     ServerError,
     TransportError,
 )
-from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation
+from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation, PinVerification
 from mecm.client._sync import Client
 
 __all__ = [
     "ApiStatusError", "AsyncClient", "BadSignature", "Client", "ClientError", "InvalidParameter", "Message",
-    "MOMessage", "MOPage", "NotEnoughFunds", "NotFound", "PinConfirmation", "RateLimited", "ServerError",
-    "TransportError",
+    "MOMessage", "MOPage", "NotEnoughFunds", "NotFound", "PinConfirmation", "PinVerification", "RateLimited",
+    "ServerError", "TransportError",
 ]

@@ -9,7 +9,7 @@ import httpx
 
 from mecm.client import _core
 from mecm.client._errors import TransportError
-from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation
+from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation, PinVerification
 
 _DEFAULT_TIMEOUT = httpx.Timeout(10.0)
 
@@ -50,6 +50,10 @@ class AsyncClient:
     async def send_pin(self, to: str, text: str, *, from_: str, length: int = 6,
                        carrier: str | None = None) -> PinConfirmation:
         return await self._call(_core.send_pin(self._signer, to, text, from_, length, carrier))
+
+    async def verify_pin(self, number: str, pin: str) -> PinVerification:
+        """Check ``pin`` against the newest PIN sent to ``number`` (SPEC section 9)."""
+        return await self._call(_core.verify_pin(self._signer, number, pin))
 
     async def fire_message(self, from_number: str, text: str, *, code: str | None = None) -> MOMessage:
         return await self._call(_core.fire_message(self._signer, from_number, text, code))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from mecm.client._errors import BY_STATUS, ApiStatusError, TransportError
-from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation
+from mecm.client._models import Message, MOMessage, MOPage, PinConfirmation, PinVerification
 from mecm.domain.b64 import encode as b64
 from mecm.domain.signature import sign
 
@@ -66,6 +66,10 @@ def send_mt(signer: Signer, to: str, text: str, from_: str, carrier: str | None,
 def send_pin(signer: Signer, to: str, text: str, from_: str, length: int, carrier: str | None) -> Request:
     params = [_carrier(carrier), _segment(from_), _segment(to), b64(text), str(length)]
     return Request("GET", signer.path("tools/sendSMSPinMobileNumberConfirm", params), None, _pin)
+
+
+def verify_pin(signer: Signer, number: str, pin: str) -> Request:
+    return Request("GET", signer.path("tools/verifyPin", [_segment(number), _segment(pin)]), None, _verification)
 
 
 def fire_message(signer: Signer, from_number: str, text: str, code: str | None) -> Request:
@@ -138,6 +142,13 @@ def _pin(result: ET.Element) -> PinConfirmation:
     if p is None:
         raise TransportError("the answer holds no PIN confirmation")
     return PinConfirmation(_text(p, "pin"), int(_text(p, "messageId")), _text(p, "expiresAt"))
+
+
+def _verification(result: ET.Element) -> PinVerification:
+    v = result.find("PinVerification")
+    if v is None:
+        raise TransportError("the answer holds no PIN verification")
+    return PinVerification(_text(v, "result"), int(_text(v, "attemptsLeft") or 0))
 
 
 def _mo(m: ET.Element) -> MOMessage:

@@ -27,9 +27,21 @@ class Message:
 
 @dataclass(frozen=True)
 class PinConfirmation:
-    pin: str
+    pin: str  # "" when the workspace keeps PINs out of answers (pin_in_response off)
     message_id: int
     expires_at: str
+
+
+@dataclass(frozen=True)
+class PinVerification:
+    """verifyPin's answer (SPEC section 9)."""
+
+    result: str  # approved | denied | expired | locked | none
+    attempts_left: int  # wrong guesses the PIN still allows; 0 with every final result
+
+    @property
+    def approved(self) -> bool:
+        return self.result == "approved"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ come (not when a whole batch is done), and a stop waits for the answers of the s
 so the submits that can be in doubt are those sent and not yet answered (at most a carrier's
 window) plus, after a crash, answers that came within the last commit. Only those can reach a
 carrier twice, and only as its ``on_unknown`` allows.
+
+A PIN message's real text is stored sealed (services/sending.py). The dispatcher opens it right
+before the submit, in memory only; the connector sees the real text, the database never does.
+A text that cannot be opened (the master key changed) makes its message NOT_SENT rather than
+sending the masked text.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import Connection
 
@@ -48,6 +54,7 @@ _UNAVAILABLE_RETRY_S = 30.0  # messages to a carrier whose connector could not b
 _MAX_BATCHES_IN_FLIGHT = 4
 _QUERY_BACKOFF_S = (0.5, 1, 2, 5, 10, 30)  # asking a carrier that cannot be asked yet
 ON_UNKNOWN = ("query", "resend", "fail")
+_UNOPENED = "Sealed text cannot be decrypted (master key changed?)"
 
 
 class Dispatcher:
@@ -56,8 +63,11 @@ class Dispatcher:
     the SENDING messages of workers that are gone are taken over and settled as in doubt."""
 
     def __init__(self, settings: Settings, writer: GroupCommitWriter, connectors: dict[str, Connector],
-                 node: int = 0, leases: Leases | None = None) -> None:
+                 node: int = 0, leases: Leases | None = None,
+                 unseal: Callable[[str], str] | None = None) -> None:
+        """``unseal``: opens a PIN message's sealed text (the master key's Vault.open_sealed)."""
         self._settings = settings
+        self._unseal = unseal
         self._writer = writer
         self.connectors = connectors
         self._node = node
@@ -262,6 +272,12 @@ class Dispatcher:
         try:
             by_carrier: dict[str, list[Claimed]] = {}
             for message in batch:
+                if message.sealed_text is not None:
+                    opened = self._open(message)
+                    if opened is None:
+                        recording.add(message, Outcome.failed(Status.NOT_SENT.value, _UNOPENED))
+                        continue
+                    message = opened
                 by_carrier.setdefault(message.carrier, []).append(message)
             await asyncio.gather(*(self._submit_group(group, recording.add) for group in by_carrier.values()))
         except Exception:  # noqa: BLE001 - those without an outcome stay SENDING: settle_stale takes them up
@@ -273,6 +289,16 @@ class Dispatcher:
                 self._delivering.difference_update(message.id for message in batch)
                 self._slots.release()
                 self._wake.set()
+
+    def _open(self, message: Claimed) -> Claimed | None:
+        """The message with its real text in place of the masked one; None if it cannot be opened."""
+        try:
+            if self._unseal is None:
+                raise ValueError("no key to open sealed texts with")
+            return replace(message, text=self._unseal(message.sealed_text or ""), sealed_text=None)
+        except Exception as exc:  # noqa: BLE001 - its own failure, not the batch's
+            log.error("message %d: its sealed text cannot be opened: %s", message.id, exc)
+            return None
 
     async def _submit_group(self, group: list[Claimed], on_outcome: OutcomeCallback) -> None:
         """One carrier's share of a batch; a connector that fails as a whole has every message it did

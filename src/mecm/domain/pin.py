@@ -1,7 +1,8 @@
 """PIN confirmation (SPEC section 1, sendSMSPinMobileNumberConfirm).
 
-The PIN goes to the subscriber in the SMS and back to the client in the response; we keep only
-a keyed hash with an expiry. A 4 to 10 digit space is small enough to brute-force any unkeyed
+The PIN goes to the subscriber in the SMS and back to the client in the response (unless its
+workspace hides it); we keep only a keyed hash with an expiry, and the message's stored text has
+the PIN masked (``mask_pin_text``). A 4 to 10 digit space is small enough to brute-force any unkeyed
 hash (salted or not) in seconds, so the hash is an HMAC under a key that lives outside the
 database: a leaked database alone does not reveal PINs.
 """
@@ -20,6 +21,7 @@ MAX_LENGTH = 10
 _SCHEME = "hmac-sha256"
 _SALT_BYTES = 16
 _PLACEHOLDER = "{pin}"
+MASK = "*"  # in the GSM 03.38 basic set: a masked text has the real text's segments and coding
 
 
 def parse_length(raw: str) -> int:
@@ -44,6 +46,19 @@ def render_pin_text(text: str, pin: str) -> str:
     if _PLACEHOLDER in text:
         return text.replace(_PLACEHOLDER, pin)
     return f"{text} {pin}" if text else pin
+
+
+def mask_pin_text(text: str, length: int) -> str:
+    """The text as render_pin_text makes it, with a PIN of ``length`` masks ("Your code is ******"):
+    what messages.text keeps, and what getMessage and reports show."""
+    return render_pin_text(text, MASK * length)
+
+
+def parse_pin(raw: str) -> str:
+    """verifyPin's ``pin`` path parameter: 4 to 10 ASCII digits."""
+    if not (raw.isascii() and raw.isdigit()) or not MIN_LENGTH <= len(raw) <= MAX_LENGTH:
+        raise InvalidParameter("pin", "must be 4 to 10 digits")
+    return raw
 
 
 def _mac(key: bytes, salt: bytes, pin: str) -> str:

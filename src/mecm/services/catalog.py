@@ -30,6 +30,7 @@ class Workspace:
     default_carrier: str | None
     default_code: str | None
     webhook_secret: str | None = None  # signs its webhooks (delivery/webhooks.py)
+    pin_in_response: bool = True  # sendSMSPinMobileNumberConfirm answers the PIN (else an empty <pin/>)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
 
     workspace_map = {
         row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id),
-                          Secret(_decrypt(row.webhook_secret_enc, vault)) if row.webhook_secret_enc else None)
+                          Secret(_decrypt(row.webhook_secret_enc, vault)) if row.webhook_secret_enc else None,
+                          bool(row.pin_in_response))
         for row in connection.execute(select(workspaces))
     }
 

@@ -2,11 +2,16 @@
 
 The answer goes back only after the row is committed (DESIGN principle 1). Every check runs before
 anything is written, so a refused send leaves no row.
+
+A PIN message is stored with the PIN masked in ``text`` ("Your code is ******": what getMessage and
+reports show) and its real text sealed under the master key in ``sealed_text``, which only the
+dispatcher opens, right before the submit (delivery/dispatcher.py). No column holds the PIN in clear.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +52,10 @@ class SendRequest:
 
 class SendingService:
     def __init__(self, settings: Settings, writer: GroupCommitWriter, ids: IdGenerator, pin_key: bytes,
-                 opt_outs: OptOutView | None = None) -> None:
+                 opt_outs: OptOutView | None = None, *, seal: Callable[[str], str]) -> None:
+        """``seal``: encrypts a PIN message's real text (the master key's Vault.encrypt)."""
         self._settings = settings
+        self._seal = seal
         self._opt_outs = opt_outs  # None where no one is answered (a worker): the dispatcher still guards
         self._writer = writer
         self._ids = ids
@@ -127,14 +134,17 @@ class SendingService:
 
     async def send_pin(self, request: SendRequest, catalog: Catalog, length: int) -> PinView:
         pin = pin_policy.generate_pin(length)
-        rendered = pin_policy.render_pin_text(request.text, pin)
+        # Checked and stored masked: the mask has the PIN's length and coding, so the segments and
+        # data coding are those of the real text.
+        masked = pin_policy.mask_pin_text(request.text, length)
         row = self.prepare(
             SendRequest(
                 request.workspace, request.client_id, "pin", request.carrier, request.sender,
-                request.recipient, rendered, request.flags,
+                request.recipient, masked, request.flags,
             ),
             catalog,
         )
+        row["sealed_text"] = self._seal(pin_policy.render_pin_text(request.text, pin))
         expires_at = row["created_at_ms"] + self._settings.pin_ttl_s * 1000
         pin_row = {
             "message_id": row["id"],

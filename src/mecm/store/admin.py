@@ -59,6 +59,13 @@ def set_default_carrier(connection: Connection, workspace_id: int, carrier: str)
     )
 
 
+def set_pin_in_response(connection: Connection, workspace_id: int, shown: bool) -> dict[str, Any]:
+    """Whether sendSMSPinMobileNumberConfirm answers the PIN itself (``shown``) or an empty <pin/>."""
+    require_workspace(connection, workspace_id)
+    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(pin_in_response=shown))
+    return {"instance_id": workspace_id, "pin_in_response": shown}
+
+
 def webhook_secret(connection: Connection, vault: Vault, workspace_id: int, *, rotate: bool = False) -> str:
     """The key that signs the workspace's webhooks, created on first need (or anew with ``rotate``)."""
     require_workspace(connection, workspace_id)

@@ -1,4 +1,5 @@
-"""The master key: kept outside the database, it encrypts private keys and keys the PIN hashes.
+"""The master key: kept outside the database, it encrypts private keys and a PIN message's text, and
+keys the PIN hashes.
 
 Taken from the ``master_key`` setting (``MECM_MASTER_KEY``) when set, else from ``var/master.key``,
 created on first start with mode 0600. Losing it makes stored private keys unreadable: back it up
@@ -86,3 +87,10 @@ class Vault:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
             raise ConfigError("a stored private key cannot be decrypted: wrong master key?") from None
+
+    def open_sealed(self, token: str) -> str:
+        """A message text sealed with ``encrypt`` (a PIN message's), in clear: for the submit only."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError("a sealed message text cannot be decrypted: wrong master key?") from None

@@ -9,13 +9,17 @@ A message row is its own queue entry. Its life:
 
 Every status change is guarded by the statuses it may come from, so a late or repeated receipt can
 never move a final status (SPEC section 5). Each function runs inside the caller's transaction.
+
+A PIN message's sealed text (services/sending.py) comes with every claimed row, and is erased by
+every statement that moves a message past the need to submit it: accepted by the carrier, final,
+expired, refused.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, text
 
@@ -29,13 +33,15 @@ class Claimed:
     carrier: str
     sender: str
     recipient: str
-    text: str
+    text: str = field(repr=False)  # a PIN message's: masked until the dispatcher opens sealed_text
     flags: str
     data_coding: str
     segments: int
     attempts: int
     expires_at_ms: int
     carrier_message_id: str | None  # set when a submit was answered before (a resend, or in doubt)
+    # A PIN message's real text, sealed under the master key (services/sending.py); None otherwise.
+    sealed_text: str | None = field(default=None, repr=False)
 
 
 # PostgreSQL: workers claim side by side. Each takes the due rows no other claim has locked (SKIP
@@ -62,7 +68,8 @@ _CLAIM_PG = text(
          LIMIT :limit
            FOR UPDATE OF m SKIP LOCKED
     ), refused AS (
-        UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
+        UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now,
+                            sealed_text = NULL
           FROM picked WHERE messages.id = picked.id AND picked.opted_out
         RETURNING messages.id
     ), claimed AS (
@@ -71,11 +78,11 @@ _CLAIM_PG = text(
           FROM picked
          WHERE messages.id = picked.id AND NOT picked.opted_out
         RETURNING messages.id, carrier, sender, recipient, text, flags, data_coding, segments, attempts,
-                  expires_at_ms, carrier_message_id
+                  expires_at_ms, carrier_message_id, sealed_text
     )
     SELECT claimed.*, FALSE AS refused FROM claimed
     UNION ALL
-    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
+    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
     """
 )
 
@@ -93,7 +100,8 @@ _BITMAP_SCANS_AGAIN = text("RESET enable_bitmapscan")
 _PICK_DUE_JSON = text(
     """
     SELECT json_group_array(json_array(id, carrier, sender, recipient, text, flags, data_coding, segments,
-                                       attempts + 1, expires_at_ms, carrier_message_id, opted_out))
+                                       attempts + 1, expires_at_ms, carrier_message_id, sealed_text,
+                                       opted_out))
       FROM (SELECT m.*,
                    m.kind <> 'confirm' AND EXISTS (SELECT 1 FROM opt_outs o
                                                     WHERE o.workspace_id = m.workspace_id
@@ -106,7 +114,7 @@ _PICK_DUE_JSON = text(
 )
 _REFUSE_OPTED_OUT = text(
     f"""
-    UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now
+    UPDATE messages SET status = 'NOT_SENT', status_detail = '{OPTED_OUT}', updated_at_ms = :now, sealed_text = NULL
      WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING'
     """
 )
@@ -160,13 +168,14 @@ def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0
 
 _SENDING = text(
     "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
-    " carrier_message_id FROM messages WHERE status = 'SENDING' ORDER BY id"
+    " carrier_message_id, sealed_text FROM messages WHERE status = 'SENDING' ORDER BY id"
 )
 
 
 _SENDING_OF_NODE = text(
     "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
-    " carrier_message_id FROM messages WHERE status = 'SENDING' AND (claimed_by = :node OR claimed_by IS NULL)"
+    " carrier_message_id, sealed_text FROM messages"
+    " WHERE status = 'SENDING' AND (claimed_by = :node OR claimed_by IS NULL)"
     " ORDER BY id"
 )
 
@@ -189,7 +198,7 @@ _TAKE_OVER = text(
     UPDATE messages SET claimed_by = :node
      WHERE status = 'SENDING' AND claimed_by = :dead AND carrier = ANY(:carriers)
     RETURNING id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,
-              carrier_message_id
+              carrier_message_id, sealed_text
     """
 )
 
@@ -209,14 +218,14 @@ def take_over(statement_runner, dead: int, node: int, carriers: Sequence[str]) -
 
 _STALE_SENDING = text(
     "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
-    " carrier_message_id FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before ORDER BY id"
+    " carrier_message_id, sealed_text FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before ORDER BY id"
     " LIMIT :limit"
 )
 
 
 _STALE_SENDING_OF_NODE = text(
     "SELECT id, carrier, sender, recipient, text, flags, data_coding, segments, attempts, expires_at_ms,"
-    " carrier_message_id FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before"
+    " carrier_message_id, sealed_text FROM messages WHERE status = 'SENDING' AND updated_at_ms <= :before"
     " AND (claimed_by = :node OR claimed_by IS NULL) ORDER BY id LIMIT :limit"
 )
 
@@ -233,7 +242,8 @@ def stale_sending(connection: Connection, before_ms: int, limit: int = 10_000, n
 # status || '': see store/bulk.py (each row found by its key, whatever the statistics say).
 _MARK_SENT = Values(
     """
-    UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now
+    UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = v.ref, updated_at_ms = v.now,
+                        sealed_text = NULL
       FROM {rows} AS v
      WHERE messages.id = v.id AND messages.status || '' IN ('PENDING', 'SENDING')
     """,
@@ -328,7 +338,7 @@ def mark_retry(
 
 _FINAL_BY_ID = Values(
     """
-    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now, sealed_text = NULL
       FROM {rows} AS v
      WHERE messages.id = v.id AND messages.status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
     """,
@@ -338,7 +348,7 @@ _FINAL_BY_ID = Values(
 
 _FINAL_IF_SENDING = Values(
     """
-    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now, sealed_text = NULL
       FROM {rows} AS v
      WHERE messages.id = v.id AND messages.status = 'SENDING'
     """,
@@ -358,7 +368,7 @@ def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | No
 # A part's receipt is left to _apply_part_receipts: the first part's id is its message's id too.
 _FINAL_BY_REF = Values(
     """
-    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now
+    UPDATE messages SET status = v.status, status_detail = v.detail, updated_at_ms = v.now, sealed_text = NULL
       FROM {rows} AS v
      WHERE messages.carrier = v.carrier AND messages.carrier_message_id = v.ref
        AND messages.status || '' IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')
@@ -512,7 +522,8 @@ def _apply_part_receipts(
 
 _EXPIRE = text(
     """
-    UPDATE messages SET status = 'EXPIRED', status_detail = 'No receipt within validity', updated_at_ms = :now
+    UPDATE messages SET status = 'EXPIRED', status_detail = 'No receipt within validity', updated_at_ms = :now,
+                        sealed_text = NULL
      WHERE status IN ('PENDING', 'SENT_TO_CARRIER') AND expires_at_ms <= :now
     """
 )

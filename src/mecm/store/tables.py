@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 metadata = MetaData()
@@ -41,6 +42,9 @@ workspaces = Table(
     Column("status_callback_url", Text, nullable=True),
     # Fernet token of the key that signs the workspace's webhooks (X-Mecm-Signature).
     Column("webhook_secret_enc", Text, nullable=True),
+    # sendSMSPinMobileNumberConfirm answers the PIN itself (the seed API does); false: an empty <pin/>,
+    # for clients that check PINs with verifyPin and never need to see them.
+    Column("pin_in_response", Boolean, nullable=False, server_default=true()),
 )
 
 api_keys = Table(
@@ -144,6 +148,10 @@ messages = Table(
     Column("mo_id", BigInteger, nullable=True),
     Column("broadcast_id", Integer, nullable=True),  # a broadcast's message: one per subscriber
     Column("claimed_by", Integer, nullable=True),  # node id of the worker that claimed it (store/leases.py)
+    # A PIN message's real text, a Fernet token under the master key: ``text`` holds it with the PIN
+    # masked. Opened only by the dispatcher right before a submit; erased once the carrier took the
+    # message or it is final (store/queue.py). NULL for every other message.
+    Column("sealed_text", Text, nullable=True),
 )
 Index("ux_messages_broadcast_recipient", messages.c.broadcast_id, messages.c.recipient, unique=True,
       sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL"))
@@ -159,8 +167,11 @@ pins = Table(
     Column("recipient", String(20), nullable=False),
     Column("pin_hash", String(128), nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),  # wrong guesses (verifyPin)
+    Column("verified_at_ms", BigInteger, nullable=True),  # approved: a PIN is used once
 )
+# verifyPin looks up the newest PIN sent to a number by a workspace.
+Index("ix_pins_workspace_recipient", pins.c.workspace_id, pins.c.recipient, pins.c.message_id)
 
 mo_messages = Table(
     "mo_messages",

@@ -105,3 +105,43 @@ async def test_the_stale_sweep_leaves_a_submit_in_flight_alone(engine: Engine) -
         await dispatcher.stop()
         running.cancel()
         writer.close()
+
+
+class TextCarrier(MemoryCarrier):
+    """Remembers the text of each submit, as a carrier receives it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: dict[int, str] = {}
+
+    async def submit(self, message: Claimed) -> Outcome:
+        self.texts[message.id] = message.text
+        return await super().submit(message)
+
+
+async def test_a_sealed_text_is_opened_for_the_submit_and_never_stored_open(engine: Engine) -> None:
+    writer = GroupCommitWriter(engine)
+    carrier = TextCarrier()
+    opened = {"SEALED(Code 4821)": "Code 4821"}
+    dispatcher = Dispatcher(Settings(), writer, {"sim": carrier}, unseal=opened.__getitem__)
+    with engine.begin() as c:
+        c.execute(messages.insert(), [
+            row(1, kind="pin", text="Code ****", sealed_text="SEALED(Code 4821)"),
+            row(2, kind="pin", text="Code ****", sealed_text="SEALED BY ANOTHER KEY"),  # cannot be opened
+            row(3, text="plain", sealed_text=None),
+        ])
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        for _ in range(100):
+            if status_of(engine, 1)[0] == "SENT_TO_CARRIER" and status_of(engine, 2)[0] == "NOT_SENT":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()
+    assert carrier.texts == {1: "Code 4821", 3: "plain"}  # never the masked text, nor message 2 at all
+    assert status_of(engine, 2)[0] == "NOT_SENT"
+    with engine.connect() as c:
+        stored = c.execute(text("SELECT id, text, sealed_text FROM messages ORDER BY id")).all()
+    assert [tuple(r) for r in stored] == [(1, "Code ****", None), (2, "Code ****", None), (3, "plain", None)]

@@ -11,7 +11,9 @@ from mecm.domain.pin import (
     MIN_LENGTH,
     generate_pin,
     hash_pin,
+    mask_pin_text,
     parse_length,
+    parse_pin,
     render_pin_text,
     verify_pin,
 )
@@ -89,3 +91,26 @@ def test_hash_does_not_contain_the_pin(n: int) -> None:
     assert pin not in stored
     assert verify_pin(pin, stored, KEY)
     assert verify_pin(pin, stored.upper().replace("HMAC-SHA256", "hmac-sha256"), KEY)
+
+
+@pytest.mark.parametrize(("text", "length", "masked"), [
+    ("Your code is {pin}", 6, "Your code is ******"),
+    ("Code", 4, "Code ****"),
+    ("{pin} is your code; {pin} again", 5, "***** is your code; ***** again"),
+    ("", 4, "****"),
+])
+def test_mask_pin_text_has_the_shape_of_the_real_text(text: str, length: int, masked: str) -> None:
+    assert mask_pin_text(text, length) == masked
+    assert len(mask_pin_text(text, length)) == len(render_pin_text(text, "1" * length))
+
+
+@pytest.mark.parametrize("raw", ["1234", "0000", "1234567890"])
+def test_parse_pin(raw: str) -> None:
+    assert parse_pin(raw) == raw
+
+
+@pytest.mark.parametrize("raw", ["", "123", "12345678901", "12a4", "١٢٣٤", "²²²²", "1234 ", "-1234"])
+def test_parse_pin_rejects_naming_pin(raw: str) -> None:
+    with pytest.raises(InvalidParameter) as e:
+        parse_pin(raw)
+    assert e.value.name == "pin"

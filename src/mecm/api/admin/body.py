@@ -54,7 +54,9 @@ class Body:
             raise InvalidParameter(name, f"must be {low} to {high}")
         return value
 
-    def boolean(self, name: str, default: bool = False) -> bool:
+    def boolean(self, name: str, default: bool = False, *, required: bool = False) -> bool:
+        if required and self._data.get(name) is None:
+            raise InvalidParameter(name, "missing")
         value = self._data.get(name, default)
         if not isinstance(value, bool):
             raise InvalidParameter(name, "must be true or false")

@@ -79,6 +79,16 @@ def document() -> dict[str, Any]:
                          "responses": {"201": _json({"$ref": "#/components/schemas/Workspace"}, "Created"),
                                        **_errors(400, 401)}},
             },
+            "/admin/api/workspaces/{workspace_id}": {
+                "parameters": [ws],
+                "patch": {"operationId": "updateWorkspace",
+                          "requestBody": _body({"pin_in_response": {
+                              "type": "boolean",
+                              "description": "false: sendSMSPinMobileNumberConfirm answers an empty <pin/> "
+                                             "(clients check PINs with verifyPin); true (the default): the PIN"}},
+                              ["pin_in_response"]),
+                          "responses": {"200": _json(_OBJECT, "The settings now"), **_errors(400, 401, 404)}},
+            },
             "/admin/api/workspaces/{workspace_id}/campaigns": {
                 "parameters": [ws],
                 "get": {"operationId": "listCampaigns", "responses": {
@@ -139,7 +149,7 @@ def document() -> dict[str, Any]:
                           "properties": {"error": _STRING, "parameter": _STRING}},
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
                               "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
-                                             "timezone": _STRING}},
+                                             "timezone": _STRING, "pin_in_response": {"type": "boolean"}}},
                 "Campaign": {"type": "object", "required": ["id", "name", "codes", "match_mode"],
                              "properties": {"id": {"type": "integer"}, "name": _STRING,
                                             "codes": {"type": "array", "items": _STRING},

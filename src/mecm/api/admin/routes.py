@@ -61,6 +61,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
     table: list[tuple[str, Handler, list[str]]] = [
         ("/workspaces", list_workspaces, ["GET"]),
         ("/workspaces", create_workspace, ["POST"]),
+        ("/workspaces/{workspace_id}", update_workspace, ["PATCH"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
         ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
         ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
@@ -125,6 +126,19 @@ async def create_workspace(request: Request, runtime: Runtime) -> Response:
     timezone = body.text("timezone", default="America/Caracas", max_length=64)
     row = await _write(runtime, lambda c: store_admin.create_workspace(c, name, timezone))
     return JSONResponse(row, status_code=201)
+
+
+async def update_workspace(request: Request, runtime: Runtime) -> Response:
+    """The workspace's settings that the body names (today ``pin_in_response``)."""
+    workspace_id = _id(request, "workspace_id")
+    body = Body(await request.body())
+    shown = body.boolean("pin_in_response", required=True)
+
+    def write(connection: Connection) -> dict[str, Any]:
+        _exists(connection, workspaces, workspace_id, "workspace")
+        return store_admin.set_pin_in_response(connection, workspace_id, shown)
+
+    return JSONResponse(await _write(runtime, write))
 
 
 # -- campaigns -----------------------------------------------------------------------------------
