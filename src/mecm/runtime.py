@@ -39,6 +39,7 @@ from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
+from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
@@ -46,7 +47,6 @@ from mecm.services.mo_parts import AlreadyHandedOn, MOParts
 from mecm.services.optouts import OptOutView
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
-from mecm.files import private_dir
 from mecm.store.crypto import Vault, load_master_key
 from mecm.store.database_file import DatabaseFile
 from mecm.store.leases import API_NODES, WORKER_NODES, Leases
@@ -104,9 +104,9 @@ class Runtime:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
             await self._take_worker_lock()
         await asyncio.to_thread(store_engine.upgrade, self.engine)
-        if self.database is not None:
+        if self.database is not None:  # the file just opened, watched from now on (store/database_file.py)
             self.database_file = DatabaseFile(self.database)
-        if self.database is None:  # PostgreSQL: node ids are leased, so processes may come and go
+        else:  # PostgreSQL: node ids are leased, so processes may come and go
             self.leases = await asyncio.to_thread(Leases, self.engine)
             node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
             self.ids = IdGenerator(node)

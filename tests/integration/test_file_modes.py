@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.test_methods import ok, call, send_sms_path, wait_status
+from tests.api.test_methods import call, ok, send_sms_path, wait_status
 from tests.support.databases import new_database_url, on_postgresql
 from tests.support.server import MECM, Server, free_port, run_cli
 
@@ -83,8 +83,8 @@ def test_files_left_readable_by_an_older_mecm_are_made_private_at_start(tmp_path
     home = tmp_path / "mecm"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
-    env.update({"MECM_DATABASE_URL": new_database_url(home, migrated=False) if on_postgresql()
-                else f"sqlite:///{home / 'mecm.db'}", "MECM_VAR_DIR": str(home), "MECM_CONFIG": str(home / "none.toml")})
+    url = new_database_url(home, migrated=False) if on_postgresql() else f"sqlite:///{home / 'mecm.db'}"
+    env.update({"MECM_DATABASE_URL": url, "MECM_VAR_DIR": str(home), "MECM_CONFIG": str(home / "none.toml")})
     (home / "none.toml").write_text("")
     run_cli(env, "init")
     old = [home / "master.key", *([home / "mecm.db"] if not on_postgresql() else [])]
