@@ -22,6 +22,8 @@ class Settings:
     database_url: str = "sqlite:///./var/mecm.db"
     host: str = "127.0.0.1"
     port: int = 8080
+    # Database (by default), master key, admin token, demo credentials, locks, simulator state: made
+    # 0700 by mecm, its files 0600 (mecm/files.py); an existing one others may enter is warned about.
     var_dir: str = "./var"
     # Fernet key (urlsafe Base64, 32 bytes) protecting private keys and PIN hashes. When empty, a key
     # file is created under var_dir with mode 0600 on first start.

@@ -39,6 +39,7 @@ from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
+from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
@@ -48,6 +49,7 @@ from mecm.services.pins import PinVerifier
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
+from mecm.store.database_file import DatabaseFile
 from mecm.store.leases import API_NODES, WORKER_NODES, Leases
 from mecm.store.locks import FileLock, worker_lock_path, write_lock_path
 from mecm.store.writer import GroupCommitWriter
@@ -69,7 +71,11 @@ class Runtime:
         self.deliver = role in ("worker", "all")
         self.database = store_engine.sqlite_path(settings.database_url)  # None: PostgreSQL
         self._link_key = worker_link.link_key(settings.database_url)
+        # Never creates a database: a missing one is refused (mecm init creates it).
         self.engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous)
+        private_dir(settings.var_path)
+        # SQLite: the file opened, watched for deletion or replacement (set once opened, in start).
+        self.database_file: DatabaseFile | None = None
         self.vault = Vault(load_master_key(settings))
         self.ids = IdGenerator(settings.node_id)
         self.catalog = Catalog()
@@ -100,7 +106,9 @@ class Runtime:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
             await self._take_worker_lock()
         await asyncio.to_thread(store_engine.upgrade, self.engine)
-        if self.database is None:  # PostgreSQL: node ids are leased, so processes may come and go
+        if self.database is not None:  # the file just opened, watched from now on (store/database_file.py)
+            self.database_file = DatabaseFile(self.database)
+        else:  # PostgreSQL: node ids are leased, so processes may come and go
             self.leases = await asyncio.to_thread(Leases, self.engine)
             node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
             self.ids = IdGenerator(node)
@@ -200,7 +208,7 @@ class Runtime:
         """A group-commit writer; on SQLite it takes turns with the other writers (this process's
         and the other process's) through the database's write lock, each with its own handle."""
         lock = FileLock(write_lock_path(self.database)) if self.database is not None else None
-        return GroupCommitWriter(self.engine, self.settings.commit_batch_max, lock, gather_s)
+        return GroupCommitWriter(self.engine, self.settings.commit_batch_max, lock, gather_s, self.database_file)
 
     async def _take_worker_lock(self) -> None:
         """One worker per database: wait for a previous one (still exiting after a crash) to go."""

@@ -62,9 +62,9 @@ def _ensure_template() -> str:
         _created.append(name)
         from mecm.store import engine as store_engine
 
-        engine = store_engine.make_engine(_url_of(name))
+        engine = store_engine.make_engine(_url_of(name), create=True)
         try:
-            store_engine.upgrade(engine)
+            store_engine.upgrade(engine, create=True)
         finally:
             engine.dispose()
         _template = name

@@ -143,5 +143,5 @@ def make_server(home: Path, **settings: str) -> Server:
     })
     (home / "mecm.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
     server = Server(home, port, env)
-    server.creds = server.cli("demo")
+    server.creds = server.cli("demo")  # creates the database, as `make run` does (serve would refuse to)
     return server

@@ -15,7 +15,7 @@ from tests.support.databases import new_database_url
 @pytest.fixture()
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """mecm's engine on a fresh, migrated database (a test module may override it)."""
-    e = store_engine.make_engine(new_database_url(tmp_path))
-    store_engine.upgrade(e)
+    e = store_engine.make_engine(new_database_url(tmp_path), create=True)
+    store_engine.upgrade(e, create=True)
     yield e
     e.dispose()

@@ -9,6 +9,7 @@ by carrier). Like every /admin route, these belong on an address only operators 
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -77,13 +78,24 @@ class _Snapshot:
 
 
 async def readyz(request: Request) -> Response:
-    """200 once the runtime is started and the database answers; says whether a worker answers."""
+    """200 once the runtime is started and the database answers and takes writes; says whether a
+    worker answers. 503, with the reason, while the database file is gone or replaced (SQLite: a
+    restart is the cure, and refuses a missing file) or while writes fail (disk full): then each call
+    tries a write, so readiness comes back with the first write that succeeds."""
     runtime = request.app.state.runtime
     if runtime.writer is None:
         return JSONResponse({"status": "starting"}, status_code=503)
+    if runtime.database_file is not None and (problem := runtime.database_file.problem()) is not None:
+        return JSONResponse({"status": "database file gone", "error": problem}, status_code=503)
     try:
         await runtime.writer.read(lambda c: c.execute(text("SELECT 1")).scalar_one())
     except Exception as error:  # noqa: BLE001 - not ready, and why
         return JSONResponse({"status": "database unavailable", "error": error.__class__.__name__}, status_code=503)
+    if runtime.writer.failure is not None:
+        with contextlib.suppress(Exception):
+            await runtime.writer.probe()
+        if runtime.writer.failure is not None:
+            return JSONResponse({"status": "database writes failing", "error": runtime.writer.failure},
+                                status_code=503)
     worker = await runtime.read_carrier_status() is not None
     return JSONResponse({"status": "ready", "delivery_worker": worker})

@@ -1,4 +1,8 @@
-"""``mecm serve``, ``mecm db upgrade`` and ``mecm demo``."""
+"""``mecm serve``, ``api``, ``worker``, ``init``, ``db upgrade`` and ``demo``.
+
+Only ``mecm init`` and ``mecm demo`` create a database; every other command refuses a missing one
+(or one without mecm's schema) before it starts anything, saying to run ``mecm init``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
 from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
 from mecm.errors import ConfigError
+from mecm.files import keep_from_others, private_dir
 from mecm.store import admin as store_admin
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key, write_secret_file
@@ -39,10 +44,17 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
             "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
 
 
-def open_store(settings: Settings) -> tuple[Engine, Vault]:
-    engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous)
-    store_engine.upgrade(engine)
-    return engine, Vault(load_master_key(settings))
+def open_store(settings: Settings, *, create: bool = False) -> tuple[Engine, Vault]:
+    """The database, migrated to the latest revision, and the vault. Without ``create``, a missing
+    database (or one without mecm's schema) is a ``ConfigError`` saying to run ``mecm init``."""
+    engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous, create=create)
+    try:
+        store_engine.upgrade(engine, create=create)
+        private_dir(settings.var_path)  # after the database is known to be there: a refusal makes nothing
+        return engine, Vault(load_master_key(settings))
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +62,7 @@ def register(app: typer.Typer) -> None:
     app.command()(api)
     app.command()(worker)
     app.command()(demo)
+    app.command()(init)
     app.add_typer(db_app, name="db", help="Database schema.")
 
 
@@ -76,6 +89,7 @@ def serve(
         if delivery == "process":
             worker_settings(settings)  # the worker's node id must fit: checked before anything starts
         configure_logging(settings)
+        open_store(settings)[0].dispose()  # refuse a missing database before anything starts; migrate
         app = create_app(settings, delivery=delivery)
     uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
 
@@ -111,6 +125,7 @@ def worker() -> None:
         settings = load_settings()
         configure_logging(settings)
         worker_process.worker_settings(settings)  # checks node_id before anything starts
+        open_store(settings)[0].dispose()  # refuse a missing database before anything starts
         worker_process.die_with_parent()
     uvloop.run(worker_process.run(settings))
 
@@ -119,9 +134,29 @@ def configure_logging(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
 
 
+def init(as_json: bool = JsonOption) -> None:
+    """Create the database (a SQLite file, or mecm's schema in an empty PostgreSQL database), the var
+    dir and the master key; on an existing database, only bring its schema to the latest migration."""
+    with friendly_errors(as_json):
+        settings = load_settings()
+        private_dir(settings.var_path)
+        engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous, create=True)
+        try:
+            created = not store_engine.has_schema(engine)
+            store_engine.upgrade(engine, create=True)
+            load_master_key(settings)
+            where = store_engine.display_url(engine)
+        finally:
+            engine.dispose()
+    emit({"database_url": where, "var_dir": str(settings.var_path), "created": created, "schema": "up to date"},
+         as_json, f"{'created database' if created else 'database'} {where}: schema up to date "
+         f"(var dir {settings.var_path})")
+
+
 @db_app.command("upgrade")
 def db_upgrade(as_json: bool = JsonOption) -> None:
-    """Bring the database schema to the latest migration (also done at every start)."""
+    """Bring the database schema to the latest migration (also done at every start); `mecm init`
+    creates a database that does not exist."""
     with friendly_errors(as_json):
         settings = load_settings()
         open_store(settings)[0].dispose()
@@ -136,7 +171,7 @@ def demo_credentials_path(settings: Settings) -> Path:
 def ensure_demo(settings: Settings) -> dict[str, Any]:
     """Create the demo workspace, key pair, code, carrier and campaign once; return its credentials."""
     path = demo_credentials_path(settings)
-    engine, vault = open_store(settings)
+    engine, vault = open_store(settings, create=True)
     try:
         with engine.begin() as connection:
             if path.exists():
@@ -150,6 +185,7 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
                     select(workspaces.c.id).where(workspaces.c.id == creds["instance_id"])
                 ).first()
                 if key_ok and ws_ok:
+                    keep_from_others([path])
                     return creds
             if not store_admin.list_carriers(connection):
                 store_admin.add_carrier(

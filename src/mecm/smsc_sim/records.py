@@ -13,8 +13,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
+from mecm.files import create_private_file, keep_from_others, open_private_append, sqlite_files
 from mecm.smpp.parts import decode_short_message, parse_udh
 from mecm.smpp.pdu import ESM_CLASS_UDHI, MESSAGE_PAYLOAD, NAMES, Pdu, decode
 
@@ -103,6 +105,9 @@ class SubmitStore:
     """
 
     def __init__(self, path: str | None) -> None:
+        if path:
+            create_private_file(Path(path))  # 0600 (its -wal and -shm take its mode)
+            keep_from_others(sqlite_files(Path(path)))
         self._db = sqlite3.connect(path or ":memory:", isolation_level=None)
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -218,7 +223,7 @@ class PduLog:
         self._entries: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=limit)
         self._count = 0
         # Open for the simulator's whole life, one line flushed per PDU; closed by close().
-        self._file = open(path, "a", buffering=1, encoding="utf-8") if path else None  # noqa: SIM115
+        self._file = open_private_append(Path(path)) if path else None
 
     def add(self, direction: str, session: int, raw: bytes, pdu: Pdu | None, error: str | None = None) -> None:
         # A PDU decoded from `raw`, or encoded into it, is decoded again from `raw` when asked for;

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from mecm.config import Settings
 from mecm.errors import ConfigError
+from mecm.files import PRIVATE_FILE, keep_from_others, open_private, private_dir
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -27,6 +28,7 @@ def load_master_key(settings: Settings) -> bytes:
         path = settings.var_path / "master.key"
         if not path.exists():
             _create_secret_file(path, Fernet.generate_key())
+        keep_from_others([path])
         key = path.read_bytes().strip()
     try:
         Fernet(key)
@@ -51,6 +53,7 @@ def load_admin_token(settings: Settings) -> str:
             pass  # another process made it first: theirs is the token
         finally:
             draft.unlink()
+    keep_from_others([path])
     token = path.read_text().strip()
     if not token:
         raise ConfigError(f"{path} is empty: delete it to have a new admin token made, or set admin_token")
@@ -58,17 +61,17 @@ def load_admin_token(settings: Settings) -> str:
 
 
 def _create_secret_file(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    private_dir(path.parent)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
 
 
 def write_secret_file(path: Path, content: str) -> None:
     """Write a file readable by its owner only (created 0600, never world-readable for a moment)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.chmod(path, 0o600)
+    private_dir(path.parent)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.fchmod(fd, PRIVATE_FILE)  # an older file of that name may have been readable by others
     with os.fdopen(fd, "w") as handle:
         handle.write(content)
 

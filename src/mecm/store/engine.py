@@ -13,17 +13,28 @@ process committed would fail with SQLITE_BUSY_SNAPSHOT, which no waiting can cur
 PostgreSQL (``postgresql://...``) goes through psycopg 3, in the same threads and with the same
 SQL as SQLite (store/writer.py): every store function is a plain function of a ``Connection``.
 Where the two databases need different SQL, the statement says so beside itself.
+
+A database is created only when asked (``create=True``: ``mecm init`` and ``mecm demo``). Every other
+start opens an existing SQLite file without the right to create one (``mode=rw``): a database file
+deleted under a running server, or before a restart, is refused (``mecm init`` creates it), never
+silently replaced by an empty one with all keys gone. Likewise a database without mecm's schema
+(no ``alembic_version`` table: an empty PostgreSQL database, an empty file) is refused unless asked;
+an existing schema is brought to the latest migration at every start.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from mecm.domain.keywords import regex_search
+from mecm.errors import ConfigError
+from mecm.files import create_private_file, keep_from_others, sqlite_files
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _WRITER = "mecm_writer"
@@ -48,7 +59,10 @@ def is_postgresql(database_url: str) -> bool:
 SQLITE_STATEMENT_CACHE = 16
 
 
-def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8) -> Engine:
+def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8, *,
+                create: bool = False) -> Engine:
+    """An engine on ``database_url``. A SQLite file is created (0600, in a 0700 directory) only with
+    ``create``; without it a missing file is a ``ConfigError`` saying to run ``mecm init``."""
     if is_postgresql(database_url):
         return _postgresql_engine(database_url, pool_size)
     path = sqlite_path(database_url)
@@ -56,9 +70,22 @@ def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8
         raise ValueError(
             f"database {database_url.split(':', 1)[0]!r} is not supported; use sqlite:///path or postgresql://..."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30,
-                                                       "cached_statements": SQLITE_STATEMENT_CACHE})
+    if create:
+        create_private_file(path)
+    elif not path.is_file():
+        raise ConfigError(f"database {path} does not exist: create it with `mecm init` (or set database_url / "
+                          "MECM_DATABASE_URL to the database you meant)")
+    keep_from_others(sqlite_files(path))  # made by a mecm before files were created private
+    # mode=rw: SQLite may open the file but never create it, so a connection opened after the file
+    # was deleted fails instead of starting an empty database. Absolute, as the working directory
+    # may change; quoted, as a URI.
+    uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30,
+                               cached_statements=SQLITE_STATEMENT_CACHE)
+
+    engine = create_engine(database_url, creator=connect)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
@@ -105,8 +132,23 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the latest revision (idempotent; run at every start)."""
+def display_url(engine: Engine) -> str:
+    """The engine's database URL, for output and logs: never with its password."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def has_schema(engine: Engine) -> bool:
+    """Does the database hold mecm's schema (at any revision)?"""
+    with engine.connect() as connection:
+        return inspect(connection).has_table("alembic_version")
+
+
+def upgrade(engine: Engine, *, create: bool = False) -> None:
+    """Bring the schema to the latest revision (idempotent; run at every start). A database without
+    mecm's schema is a ``ConfigError`` unless ``create`` (``mecm init``)."""
+    if not create and not has_schema(engine):
+        raise ConfigError(f"database {display_url(engine)} holds no mecm schema: create it with `mecm init` "
+                          "(or set database_url / MECM_DATABASE_URL to the database you meant)")
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

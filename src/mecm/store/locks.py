@@ -17,6 +17,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from mecm.files import open_private, private_dir
+
 
 class FileLock:
     """An exclusive ``flock`` on ``path`` (created if missing), held by this process until released.
@@ -31,8 +33,8 @@ class FileLock:
     def acquire(self, *, blocking: bool = True) -> bool:
         """Take the lock (waiting for it unless ``blocking`` is False); False if it was not free."""
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            private_dir(self.path.parent, warn=False)
+            self._fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
         try:
             fcntl.flock(self._fd, flags)

@@ -17,6 +17,13 @@ When other processes write to the same database (``mecm serve``'s delivery worke
 transaction holds ``lock`` (store/locks.py) from its BEGIN IMMEDIATE to its COMMIT, so writers take
 turns without SQLite's sleeping busy handler.
 
+The writer knows whether the database takes writes (``failure``, read by /readyz): a commit that fails
+for the database's sake (an ``OperationalError``: disk full, I/O error, read-only, connection lost)
+sets it, the next commit that succeeds clears it, and ``probe`` makes such a commit when no other
+write comes. On SQLite, after every commit and before anyone is told, the database's path is checked
+to still name the file written to (store/database_file.py): if it was deleted or replaced, the
+commit's writers get an error, never an acknowledgement.
+
 Consecutive ``Insert`` writes into the same table, and consecutive ``ExecuteMany`` writes of the same
 statement object, are merged and written as multi-row statements (store/bulk.py): hundreds of rows
 for the price of one statement.
@@ -34,12 +41,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy.exc import OperationalError
 
 from mecm.errors import ApiError, StoreError
 from mecm.store import bulk
 from mecm.store.budget import ReadBudget
 from mecm.store.bulk import Chunk, Values
+from mecm.store.database_file import DatabaseFile
 from mecm.store.engine import mark_writer
 from mecm.store.locks import FileLock
 
@@ -83,8 +92,11 @@ READER_THREADS = 4
 
 class GroupCommitWriter:
     def __init__(self, engine: Engine, max_batch: int = 1000, lock: FileLock | None = None,
-                 gather_s: float = 0.0) -> None:
+                 gather_s: float = 0.0, database_file: DatabaseFile | None = None) -> None:
         self._engine = engine
+        self._database_file = database_file
+        # Why the database does not take writes now (None: the last commit succeeded).
+        self.failure: str | None = None
         self._max_batch = max_batch
         self._lock = lock
         self._gather_s = gather_s
@@ -107,6 +119,11 @@ class GroupCommitWriter:
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.put(_Pending(write, future, loop, can_wait))
         return await future
+
+    async def probe(self) -> None:
+        """A write that reaches the disk (the schema revision's row rewritten as it is), committed like
+        any other: it fails while writes fail, and its success clears ``failure``."""
+        await self.write(_rewrite_revision)
 
     async def read(self, fn: Callable[[Connection], T], budget: ReadBudget | None = None) -> T:
         """Run a read on a pooled connection in a reader thread (WAL: never waits for the writer).
@@ -208,16 +225,31 @@ class GroupCommitWriter:
                 plan = self._plan([p.write for p in batch], connection.dialect.name)
             with connection.begin():
                 results = self._apply(connection, plan, len(batch))
-        except Exception:  # noqa: BLE001 - isolate the failing write below
+        except Exception as error:  # noqa: BLE001 - isolate the failing write below
+            if isinstance(error, OperationalError):
+                self._set_failure(f"{error.orig.__class__.__name__}: {error.orig}")
             if len(batch) == 1:
                 self._settle(batch, [None], error=self._wrap(batch[0]))
                 return
             for pending in batch:
                 self._commit_batch(connection, [pending])
             return
+        problem = self._database_file.problem() if self._database_file is not None else None
+        self._set_failure(problem)
+        if problem is not None:  # committed into a file nobody will open again: not acknowledged
+            self._settle(batch, [None] * len(batch), error=StoreError(problem))
+            return
         self.commits += 1
         self.writes += len(batch)
         self._settle(batch, results, error=None)
+
+    def _set_failure(self, failure: str | None) -> None:
+        if failure != self.failure:
+            if failure is not None:
+                log.error("the database does not take writes: %s", failure)
+            else:
+                log.warning("the database takes writes again")
+        self.failure = failure
 
     @staticmethod
     def _wrap(pending: _Pending) -> BaseException:
@@ -277,6 +309,13 @@ class GroupCommitWriter:
                 loop.call_soon_threadsafe(_resolve, items, error)
             except RuntimeError:
                 pass  # the loop has closed; the writes are committed (or failed) all the same
+
+
+_REWRITE_REVISION = text("UPDATE alembic_version SET version_num = version_num")
+
+
+def _rewrite_revision(connection: Connection) -> None:
+    connection.execute(_REWRITE_REVISION)
 
 
 def _merge_key(write: Write) -> object:

@@ -19,8 +19,8 @@ from tests.unit.store.test_queue import row
 
 @pytest.fixture()
 def engine(tmp_path: Path) -> Engine:
-    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'r.db'}")
-    store_engine.upgrade(e)
+    e = store_engine.make_engine(f"sqlite:///{tmp_path / 'r.db'}", create=True)
+    store_engine.upgrade(e, create=True)
     with e.begin() as c:
         c.execute(messages.insert(), [row(i, status="SENDING") for i in range(1, 51)])
         queue.mark_sent(c, "sim", [(i, f"ref-{i}", ()) for i in range(1, 51)], 1)

@@ -301,8 +301,8 @@ def test_settings_defaults_and_no_password_in_repr_or_public_view() -> None:
 
 
 def test_an_smpp_carrier_is_stored_with_its_password_encrypted(tmp_path: Path) -> None:
-    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'a.db'}")
-    store_engine.upgrade(engine)
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'a.db'}", create=True)
+    store_engine.upgrade(engine, create=True)
     vault = Vault(Fernet.generate_key())
     with engine.begin() as connection:
         row = store_admin.add_carrier(connection, "movil", "smpp", ["58414"], {**GOOD, "tps": 100}, vault)

@@ -12,8 +12,8 @@ from mecm.store.tables import metadata
 
 
 def test_migrations_match_table_definitions(tmp_path: Path) -> None:
-    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    store_engine.upgrade(engine)
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'm.db'}", create=True)
+    store_engine.upgrade(engine, create=True)
     store_engine.upgrade(engine)  # idempotent: a second start changes nothing
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)

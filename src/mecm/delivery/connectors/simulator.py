@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, event, text
 
 from mecm.delivery.smpp.rate import TokenBucket
 from mecm.delivery.connectors.base import Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink
+from mecm.files import create_private_file, keep_from_others, sqlite_files
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
 from mecm.store.engine import SQLITE_STATEMENT_CACHE
@@ -90,7 +91,8 @@ class SimulatorConnector(Connector):
     async def start(self, receipts: ReceiptSink, *, mo: MOSink | None = None,
                     mo_part: MOPartSink | None = None) -> None:
         await super().start(receipts, mo=mo, mo_part=mo_part)
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(self.state_path)  # 0600 (its -wal and -shm take its mode)
+        keep_from_others(sqlite_files(self.state_path))
         engine = create_engine(f"sqlite:///{self.state_path}",
                                connect_args={"check_same_thread": False, "cached_statements": SQLITE_STATEMENT_CACHE})
 
