@@ -54,7 +54,8 @@ class Settings:
     # Distinguishes processes that generate message ids (0..1023).
     node_id: int = 0
     # How often workspaces, keys, codes, carriers and campaigns are re-read from the database, in
-    # seconds. A revoked key stops working within this time.
+    # seconds. A revoked key stops working within this time; a key's new expiry is known within it
+    # (then checked against the clock at every request).
     catalog_refresh_s: float = 1.0
     # How often an API process writes the last-used times of the keys used since its previous write
     # (one batched statement; services/key_use.py). ``mecm admin key list`` lags by up to this much.

@@ -14,9 +14,9 @@ from datetime import date, datetime, time, tzinfo
 from mecm.errors import InvalidParameter
 
 _UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_DURATION = re.compile(r"^(\d{1,7})([smhd])$")
+_DURATION = re.compile(r"^([0-9]{1,7})([smhd])$")
 MAX_DURATION_MS = 3650 * 86_400_000  # ten years: longer is a typing mistake, not a plan
-_LAST_INSTANT_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z, the last instant a listing can write
+_LAST_INSTANT_MS = 253_370_764_800_000  # 9999-01-01T00:00Z: a listing writes it in any time zone
 
 
 def is_expired(expires_at_ms: int | None, now_ms: int) -> bool:

@@ -33,7 +33,7 @@ def test_zero_is_a_duration_only_where_allowed() -> None:
         parse_duration("0d", "expires-in")
 
 
-@pytest.mark.parametrize("raw", ["", "24", "h", "1.5h", "-2d", "2 weeks", "1w", "²d"])
+@pytest.mark.parametrize("raw", ["", "24", "h", "1.5h", "-2d", "2 weeks", "1w", "²d", "٣d"])
 def test_a_bad_duration_names_the_option_and_the_form(raw: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
         parse_duration(raw, "overlap", allow_zero=True)

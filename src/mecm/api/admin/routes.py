@@ -163,7 +163,9 @@ def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connecti
 def _public_key(request: Request, connection: Connection) -> str:
     """The key pair named in the path (404 when there is none, revoked ones included)."""
     public_key = request.path_params["public_key"]
-    if not store_keys.key_exists(connection, public_key):
+    # Public keys are short printable ASCII; anything else (a NUL, which PostgreSQL refuses) is no key.
+    if not (len(public_key) <= 64 and public_key.isascii() and public_key.isprintable()) or \
+            not store_keys.key_exists(connection, public_key):
         raise NotFound(f"no key {public_key}")
     return public_key
 
