@@ -56,8 +56,12 @@ class Settings:
     # Distinguishes processes that generate message ids (0..1023).
     node_id: int = 0
     # How often workspaces, keys, codes, carriers and campaigns are re-read from the database, in
-    # seconds. A revoked key stops working within this time.
+    # seconds. A revoked key stops working within this time; a key's new expiry is known within it
+    # (then checked against the clock at every request).
     catalog_refresh_s: float = 1.0
+    # How often an API process writes the last-used times of the keys used since its previous write
+    # (one batched statement; services/key_use.py). ``mecm admin key list`` lags by up to this much.
+    key_last_used_flush_s: float = 5.0
     # How long a PIN can be verified (verifyPin), in seconds from its send.
     pin_ttl_s: int = 600
     # Wrong verifyPin guesses a PIN allows; then it is locked (only a new PIN helps).
@@ -117,7 +121,7 @@ class Settings:
 
 _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
              "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
-             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts")
+             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts", "key_last_used_flush_s")
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:

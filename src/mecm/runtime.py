@@ -43,6 +43,7 @@ from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
+from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
 from mecm.services.optouts import OptOutView
 from mecm.services.pins import PinVerifier
@@ -95,6 +96,7 @@ class Runtime:
         self._wake_listener: worker_link.WakeListener | None = None
         # Who is opted out, for the answers to sends (services/optouts.py); API roles only.
         self.opt_outs: OptOutView | None = None if role == "worker" else OptOutView()
+        self.key_use = KeyUse()  # keys' expiry per request and their last use (API roles)
         self._opt_out_sender: worker_link.WakeSender | None = None
         self._opt_out_listener: worker_link.WakeListener | None = None
         self._status_server: worker_link.StatusServer | None = None
@@ -157,6 +159,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self._as_singleton("broadcaster", broadcaster.run),
                                                    name="broadcaster"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+        if self.role != "worker":
+            self._tasks.append(asyncio.create_task(self._flush_key_use(), name="key-use-flush"))
 
     async def _listen_as_worker(self) -> None:
         """Wake-ups and status requests from the API processes of this machine. On PostgreSQL a
@@ -237,6 +241,7 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush_key_use_once()
         for connector in self.connectors.values():
             await connector.stop()
         if self._wake_listener is not None:
@@ -328,6 +333,19 @@ class Runtime:
                 await self._start_new_connectors()
             except Exception:  # noqa: BLE001 - keep serving with the last good snapshot
                 log.exception("catalog refresh failed")
+
+    async def _flush_key_use(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.key_last_used_flush_s)
+            await self._flush_key_use_once()
+
+    async def _flush_key_use_once(self) -> None:
+        if self.writer is None:
+            return
+        try:
+            await self.key_use.flush(self.writer)
+        except Exception:  # noqa: BLE001 - the uses are kept for the next flush
+            log.exception("writing the keys' last-used times failed")
 
     async def _start_new_connectors(self) -> None:
         """Start a connector for each carrier that has none (at start, and when carriers are added).

@@ -107,7 +107,8 @@ class OgangiApi:
             _decoded_form_allowed(params, raw_params) and verify(private_key, "/".join(params), signature)
         ):
             raise BadSignature()
-        if found is None:  # only reached if someone signed with _NO_ONES_KEY, which is not a key
+        # found None: only reached if someone signed with _NO_ONES_KEY, which is not a key.
+        if found is None or not runtime.key_use.admit(found[1]):  # an expired key (services/key_use.py)
             raise BadSignature()
         workspace, key = found
         return Call(runtime, workspace, key, params, raw_params, body, self.reads, receive)

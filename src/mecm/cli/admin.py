@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from sqlalchemy import Connection
 
-from mecm.cli import admin_lists, admin_optout, admin_webhook
+from mecm.cli import admin_keys, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
@@ -23,13 +23,12 @@ from mecm.store.crypto import Vault, load_admin_token
 
 app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
-key_app = typer.Typer(no_args_is_help=True, help="API key pairs.")
 code_app = typer.Typer(no_args_is_help=True, help="Short and long codes.")
 carrier_app = typer.Typer(no_args_is_help=True, help="Carriers (connections to operators).")
 campaign_app = typer.Typer(no_args_is_help=True, help="Keyword campaigns.")
 route_app = typer.Typer(no_args_is_help=True, help="Routing of numbers to carriers.")
 app.add_typer(workspace_app, name="workspace")
-app.add_typer(key_app, name="key")
+app.add_typer(admin_keys.app, name="key")
 app.add_typer(code_app, name="code")
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(campaign_app, name="campaign")
@@ -109,26 +108,6 @@ def workspace_set_default_carrier(
 ) -> None:
     _in_transaction(as_json, lambda c, _: store_admin.set_default_carrier(c, workspace, carrier))
     emit({"instance_id": workspace, "default_carrier": carrier}, as_json, "default carrier set")
-
-
-@key_app.command("create")
-def key_create(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
-    """Create a key pair. The private key is shown now and never again."""
-    pair = _in_transaction(as_json, lambda c, v: store_admin.create_key(c, v, workspace))
-    obj = {"instance_id": pair.workspace_id, "public_key": pair.public_key, "private_key": pair.private_key}
-    emit(obj, as_json, f"public key : {pair.public_key}\nprivate key: {pair.private_key}\n"
-                       "(the private key is not shown again)")
-
-
-@key_app.command("revoke")
-def key_revoke(public_key: str = typer.Option(..., help="The public key to revoke."), as_json: bool = JsonOption) -> None:
-    _in_transaction(as_json, lambda c, _: store_admin.revoke_key(c, public_key))
-    emit({"public_key": public_key, "revoked": True}, as_json, f"key {public_key} revoked")
-
-
-@key_app.command("list")
-def key_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
-    emit_table("keys", _in_transaction(as_json, lambda c, _: store_admin.list_keys(c, workspace)), as_json, "Keys")
 
 
 @code_app.command("add")

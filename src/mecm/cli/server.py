@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from mecm import logs
 from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
@@ -178,7 +179,8 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
                 creds = json.loads(path.read_text())
                 key_ok = connection.execute(
                     select(api_keys.c.id).where(
-                        api_keys.c.public_key == creds["public_key"], api_keys.c.revoked_at_ms.is_(None)
+                        api_keys.c.public_key == creds["public_key"], api_keys.c.revoked_at_ms.is_(None),
+                        or_(api_keys.c.expires_at_ms.is_(None), api_keys.c.expires_at_ms > int(time.time() * 1000)),
                     )
                 ).first()
                 ws_ok = connection.execute(

@@ -3,7 +3,8 @@
 Every request needs these; reading them from the database each time would cost more than the send
 itself. The snapshot is rebuilt from the database every ``catalog_refresh_s`` seconds (and at once
 when a request names something it does not know, at most every 200 ms), so a change made by the CLI
-in another process, such as a revoked key, takes effect within that interval.
+in another process, such as a revoked key or a key's new expiry, takes effect within that interval.
+A key's expiry itself is compared with the clock at each request (services/key_use.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ApiKey:
     public_key: str
     private_key: str
     workspace_id: int
+    expires_at_ms: int | None = None  # from then on it answers BAD_SIGNATURE (services/key_use.py)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class Carrier:
 @dataclass(frozen=True)
 class Catalog:
     workspaces: dict[int, Workspace] = field(default_factory=dict)
-    keys: dict[str, ApiKey] = field(default_factory=dict)  # active keys only, by public key
+    # unrevoked keys, by public key; an expired one stays here and is refused per request (key_use.py)
+    keys: dict[str, ApiKey] = field(default_factory=dict)
     code_owner: dict[str, int] = field(default_factory=dict)  # code -> workspace id
     carriers: dict[str, Carrier] = field(default_factory=dict)
     # (workspace id, code) -> rules, already in matching order
@@ -125,7 +128,8 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
 
     keys: dict[str, ApiKey] = {}
     for row in connection.execute(select(api_keys).where(api_keys.c.revoked_at_ms.is_(None))):
-        keys[row.public_key] = ApiKey(row.public_key, _decrypt(row.private_key_enc, vault), row.workspace_id)
+        keys[row.public_key] = ApiKey(row.public_key, _decrypt(row.private_key_enc, vault), row.workspace_id,
+                                      row.expires_at_ms)
 
     carrier_map = {
         row.name: Carrier(

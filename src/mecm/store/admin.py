@@ -118,7 +118,9 @@ class KeyPair:
     private_key: str
 
 
-def create_key(connection: Connection, vault: Vault, workspace_id: int) -> KeyPair:
+def create_key(connection: Connection, vault: Vault, workspace_id: int,
+               expires_at_ms: int | None = None) -> KeyPair:
+    """A new key pair; ``expires_at_ms`` is checked by the caller (store/keys.py)."""
     require_workspace(connection, workspace_id)
     public_key = uuid.uuid4().hex.upper()
     private_key = secrets.token_urlsafe(32)
@@ -128,6 +130,7 @@ def create_key(connection: Connection, vault: Vault, workspace_id: int) -> KeyPa
             public_key=public_key,
             private_key_enc=vault.encrypt(private_key),
             created_at_ms=_now_ms(),
+            expires_at_ms=expires_at_ms,
         )
     )
     return KeyPair(workspace_id, public_key, private_key)
@@ -141,14 +144,6 @@ def revoke_key(connection: Connection, public_key: str) -> None:
     )
     if result.rowcount == 0:
         raise InvalidParameter("public-key", "no such active key")
-
-
-def list_keys(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
-    query = select(api_keys.c.workspace_id, api_keys.c.public_key, api_keys.c.created_at_ms,
-                   api_keys.c.revoked_at_ms).order_by(api_keys.c.id)
-    if workspace_id is not None:
-        query = query.where(api_keys.c.workspace_id == workspace_id)
-    return [dict(r) for r in connection.execute(query).mappings().all()]
 
 
 def add_code(connection: Connection, workspace_id: int, code: str, is_default: bool = False) -> dict[str, Any]:

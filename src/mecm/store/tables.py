@@ -57,6 +57,10 @@ api_keys = Table(
     Column("private_key_enc", Text, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("revoked_at_ms", BigInteger, nullable=True),
+    # From this instant the key answers BAD_SIGNATURE, as a revoked one (None: never; key rotate sets it).
+    Column("expires_at_ms", BigInteger, nullable=True),
+    # The latest authenticated request with it, written in batches (services/key_use.py).
+    Column("last_used_at_ms", BigInteger, nullable=True),
 )
 
 codes = Table(

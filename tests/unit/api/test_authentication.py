@@ -13,6 +13,7 @@ from mecm.config import Settings
 from mecm.domain.signature import sign
 from mecm.errors import BadSignature
 from mecm.services.catalog import ApiKey
+from mecm.services.key_use import KeyUse
 
 KEY = ApiKey(public_key="PUB", private_key="FBF3-4310-909C-C4BBC26F886F", workspace_id=8)
 
@@ -30,7 +31,7 @@ class _Runtime(SimpleNamespace):
 
 @pytest.fixture()
 def api() -> OgangiApi:
-    return OgangiApi(_Runtime(catalog=_Catalog(), settings=Settings()))  # type: ignore[arg-type]
+    return OgangiApi(_Runtime(catalog=_Catalog(), settings=Settings(), key_use=KeyUse()))  # type: ignore[arg-type]
 
 
 @pytest.fixture()

@@ -22,7 +22,9 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:  # OpenAPI 3.0 wants a non-empty list, or none
+        schema["required"] = required
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -36,7 +38,16 @@ def _list_of(key: str, item: str) -> dict[str, Any]:
 
 
 _STRING = {"type": "string"}
+_EXPIRES = "ISO 8601 date (00:00 that day) or date and time; without an offset, the workspace's time zone"
+_EXPIRES_IN = "From now: e.g. 90d, 12h, 30m, 45s"
 _OBJECT = {"type": "object", "additionalProperties": True}
+_ROTATE = {
+    "overlap": {**_STRING, "default": "24h", "description": "How long the old key keeps working (e.g. 24h, 2s); "
+                                                            "0 revokes it now"},
+    "expires": {**_STRING, "description": "The new key's: " + _EXPIRES},
+    "expires_in": {**_STRING, "description": "The new key's: " + _EXPIRES_IN},
+}
+_DATE = {"type": "string", "nullable": True, "description": "As the API writes dates, in the workspace's zone"}
 
 _CAMPAIGN_BODY = _body({
     "code": {**_STRING, "description": "A code of the workspace; '' with match=fallback for every code"},
@@ -64,10 +75,11 @@ _CAMPAIGN_BODY = _body({
 def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
+    key = {"name": "public_key", "in": "path", "required": True, "schema": _STRING}
     return {
         "openapi": "3.0.3",
         "info": {"title": "mecm admin API", "version": "1",
-                 "description": "Workspaces, campaigns, lists and broadcasts. Bearer admin token."},
+                 "description": "Workspaces, key pairs, campaigns, lists and broadcasts. Bearer admin token."},
         "security": bearer,
         "paths": {
             "/admin/api/workspaces": {
@@ -88,6 +100,26 @@ def document() -> dict[str, Any]:
                                              "(clients check PINs with verifyPin); true (the default): the PIN"}},
                               ["pin_in_response"]),
                           "responses": {"200": _json(_OBJECT, "The settings now"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/keys": {
+                "parameters": [ws],
+                "get": {"operationId": "listKeys", "responses": {
+                    "200": _json(_list_of("keys", "Key"), "The workspace's key pairs"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/keys/{public_key}": {
+                "parameters": [key],
+                "patch": {"operationId": "setKeyExpiry",
+                          "requestBody": _body({"expires": {**_STRING, "description": _EXPIRES},
+                                                "expires_in": {**_STRING, "description": _EXPIRES_IN},
+                                                "never": {"type": "boolean", "description": "No expiry"}}, []),
+                          "responses": {"200": _json(_OBJECT, "The key's expiry now"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/keys/{public_key}/rotate": {
+                "parameters": [key],
+                "post": {"operationId": "rotateKey",
+                         "requestBody": {**_body(_ROTATE, []), "required": False},
+                         "responses": {"201": _json(_OBJECT, "The new key pair (its private key shown only here) "
+                                                             "and the old key's end"), **_errors(400, 401, 404)}},
             },
             "/admin/api/workspaces/{workspace_id}/campaigns": {
                 "parameters": [ws],
@@ -150,6 +182,13 @@ def document() -> dict[str, Any]:
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
                               "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
                                              "timezone": _STRING, "pin_in_response": {"type": "boolean"}}},
+                "Key": {"type": "object", "required": ["public_key", "state"],
+                        "properties": {"workspace_id": {"type": "integer"}, "public_key": _STRING,
+                                       "state": {"type": "string", "enum": ["active", "expired", "revoked"]},
+                                       "created_at": _DATE, "expires_at": _DATE, "revoked_at": _DATE,
+                                       "last_used_at": {**_DATE, "description": (
+                                           "The latest authenticated request, written by each API process "
+                                           "every key_last_used_flush_s")}}},
                 "Campaign": {"type": "object", "required": ["id", "name", "codes", "match_mode"],
                              "properties": {"id": {"type": "integer"}, "name": _STRING,
                                             "codes": {"type": "array", "items": _STRING},

@@ -1,4 +1,4 @@
-"""``/admin/api``: workspaces, campaigns, lists and broadcasts as JSON, for the CLI and a console.
+"""``/admin/api``: workspaces, key pairs, campaigns, lists and broadcasts as JSON, for the CLI and a console.
 
 Every route but the OpenAPI document wants ``Authorization: Bearer <admin token>`` (the setting
 ``admin_token``, or the token ``mecm admin token`` prints). Answers are JSON: 200 or 201 with the
@@ -25,8 +25,10 @@ from mecm.api.admin.openapi import document
 from mecm.domain.actions import parse_action
 from mecm.errors import ApiError, InvalidParameter
 from mecm.runtime import Runtime
+from mecm.services.key_use import wall_clock_ms
 from mecm.store import admin as store_admin
 from mecm.store import broadcasts as store_broadcasts
+from mecm.store import keys as store_keys
 from mecm.store import lists as store_lists
 from mecm.store.tables import broadcasts, lists, workspaces
 
@@ -62,6 +64,9 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/workspaces", list_workspaces, ["GET"]),
         ("/workspaces", create_workspace, ["POST"]),
         ("/workspaces/{workspace_id}", update_workspace, ["PATCH"]),
+        ("/workspaces/{workspace_id}/keys", list_keys, ["GET"]),
+        ("/keys/{public_key}", set_key_expiry, ["PATCH"]),
+        ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
         ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
         ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
@@ -139,6 +144,54 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
         return store_admin.set_pin_in_response(connection, workspace_id, shown)
 
     return JSONResponse(await _write(runtime, write))
+
+
+# -- key pairs -----------------------------------------------------------------------------------
+
+
+def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connection], Any]:
+    """store/keys.py names options as the CLI spells them (expires-in); here they are body fields."""
+    def run(connection: Connection) -> Any:
+        try:
+            return change(connection)
+        except InvalidParameter as error:
+            raise InvalidParameter(error.name.replace("-", "_"), error.reason) from None
+
+    return run
+
+
+def _public_key(request: Request, connection: Connection) -> str:
+    """The key pair named in the path (404 when there is none, revoked ones included)."""
+    public_key = request.path_params["public_key"]
+    # Public keys are short printable ASCII; anything else (a NUL, which PostgreSQL refuses) is no key.
+    if not (len(public_key) <= 64 and public_key.isascii() and public_key.isprintable()) or \
+            not store_keys.key_exists(connection, public_key):
+        raise NotFound(f"no key {public_key}")
+    return public_key
+
+
+async def list_keys(request: Request, runtime: Runtime) -> Response:
+    """The workspace's key pairs: state, dates and last use (written every key_last_used_flush_s)."""
+    return await _workspace_listing(request, runtime, "keys",
+                                    lambda c, ws: store_keys.list_keys(c, wall_clock_ms(), ws))
+
+
+async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
+    body = Body(await request.body())
+    expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
+    never = body.boolean("never")
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: store_keys.set_expiry(
+        c, _public_key(request, c), wall_clock_ms(), expires=expires, expires_in=expires_in, never=never))))
+
+
+async def rotate_key(request: Request, runtime: Runtime) -> Response:
+    """A new key pair (its private key in this answer only); the old one stops after ``overlap``."""
+    body = Body(await request.body())
+    overlap = body.text("overlap", default="24h", max_length=16) or ""
+    expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: store_keys.rotate_key(
+        c, runtime.vault, _public_key(request, c), wall_clock_ms(), overlap=overlap, expires=expires,
+        expires_in=expires_in))), status_code=201)
 
 
 # -- campaigns -----------------------------------------------------------------------------------
