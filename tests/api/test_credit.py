@@ -185,3 +185,24 @@ def test_a_dry_run_quotes_and_stores_sends_and_debits_nothing(server: Server) ->
     assert balance(server) == "0.05"
     response = httpx.get(server.url + send_sms_path(server, "z"), headers={**DRY_RUN, "Accept": "application/json"})
     assert response.json()["result"]["quote"]["price"] == "0.02"
+
+
+def test_the_admin_api_tops_up_prices_and_refuses_bad_amounts(server: Server) -> None:
+    token = server.cli("admin", "token")["admin_token"]
+    ws = workspace(server)
+    with httpx.Client(base_url=f"{server.url}/admin/api/workspaces/{ws}",
+                      headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+        assert http.post("/credit/top-ups", json={"amount": "0.50", "reason": "api"}).json()["balance"] == "0.50"
+        bad = http.post("/credit/top-ups", json={"amount": "-1"})
+        assert (bad.status_code, bad.json()["parameter"]) == (400, "amount")
+        bad = http.post("/prices", json={"per_segment": "0.1", "prefix": "58x"})
+        assert (bad.status_code, bad.json()["parameter"]) == (400, "prefix")
+        assert http.post("/prices", json={"per_segment": "0.1"}).json()["prices"] == [
+            {"carrier": "*", "prefix": "", "per_segment": "0.10", "currency": "USD"}]
+        ok(call(server, send_sms_path(server, "charged at once")))  # the catalog was reloaded
+        assert http.get("/credit").json()["balance"] == "0.40"
+        assert [r["kind"] for r in http.get("/credit/ledger").json()["ledger"]] == ["debit", "top-up"]
+        assert http.delete("/prices").json() == {"removed": 1}
+        assert http.patch("/credit", json={"low_balance": "0.2"}).json()["low_balance"] == "0.20"
+        assert httpx.get(f"{server.url}/admin/api/workspaces/999/credit",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 404
