@@ -121,14 +121,15 @@ def test_an_opted_out_subscriber_costs_nothing_and_a_message_no_carrier_took_is_
     # gives the price back, in the same transaction.
     later = next(NUMBERS)
     c = server.creds
-    at = int(time.time() * 1000) + 4000  # due in 4 s: time to opt out before its turn
+    at = int(time.time() * 1000) + 8000  # due in 8 s: time to opt out before its turn
     path = server.signed_path("sendMT", [workspace(server), c["code"], c["carrier"], later, b64("later"), f"at={at}"],
                               tools=False)
     message = ok(call(server, path)).find("messages/message")
     stop(server, later)
     assert server.query("SELECT price FROM messages WHERE id = ?", int(message.findtext("id"))) == [(100_000,)]
-    assert balance(server) == "0.90"
-    final = wait_status(server, message.findtext("id"), "NOT_SENT", timeout=15)
+    assert server.query("SELECT amount FROM credit_ledger WHERE message_id = ? AND kind = 'debit'",
+                        int(message.findtext("id"))) == [(-100_000,)]
+    final = wait_status(server, message.findtext("id"), "NOT_SENT", timeout=30)
     assert final.findtext("status") == "NOT_SENT"
     wait_until(lambda: balance(server) == "1.00")
     ledger = server.cli("admin", "credit", "ledger", "--workspace", workspace(server))["ledger"]
