@@ -8,6 +8,10 @@ scale-out  (b) PostgreSQL, ``mecm api --workers 2`` and one ``mecm worker``, SMP
 mo-search  (c) getMOMessages pages with filters over 10 million MOs on PostgreSQL (bench/mo_search.py).
 baseline   the same load at a bare Starlette app returning a constant 300-byte XML body.
 
+``BENCH_PRICED=1`` runs the core scenario with a price list (0.0075 a segment, any carrier, every
+number) and a balance far bigger than the run can spend, so every send is debited and none refused:
+compare its accepted/s with a run without it (issue 12: within 5 %).
+
 Each prints accepted/s, latency, delivered/s, lost and peak RSS; the ratios (core accepted/s over
 baseline req/s, SMPP and scale-out delivered/s over core accepted/s) compare figures measured in the
 same run.
@@ -16,7 +20,9 @@ same run.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -50,6 +56,8 @@ def bench_core(work: Path) -> dict:
     port = free_port()
     env = mecm_env(work, port)
     creds = demo(env)
+    if os.environ.get("BENCH_PRICED", "") == "1":
+        price_everything(env, creds)
     paths = work / "paths.txt"
     write_paths(creds, paths)
     with process([*MECM, "serve"], env, work / "server.log") as server:
@@ -66,6 +74,15 @@ def bench_core(work: Path) -> dict:
     }
 
 
+def price_everything(env: dict[str, str], creds: dict) -> None:
+    """A price list and a balance no run can spend (almost 10^12 units: 10^14 sends at 0.0075)."""
+    workspace = str(creds["instance_id"])
+    for args in (("credit", "top-up", "--amount", "999999999999"),
+                 ("price", "set", "--per-segment", "0.0075")):
+        subprocess.run([*MECM, "admin", *args, "--workspace", workspace], env=env, check=True,
+                       capture_output=True)
+
+
 def bench_baseline(paths: Path, work: Path) -> dict:
     port = free_port()
     with process([sys.executable, str(HERE / "baseline_app.py"), str(port)], None, work / "baseline.log") as server:
@@ -77,7 +94,8 @@ def bench_baseline(paths: Path, work: Path) -> dict:
 
 def print_core(core: dict) -> None:
     rss, cpu = describe_serve(core, core["stored"])
-    print(f"""core (mecm serve, SQLite, simulated carrier)
+    priced = ", priced (BENCH_PRICED=1)" if os.environ.get("BENCH_PRICED", "") == "1" else ""
+    print(f"""core (mecm serve, SQLite, simulated carrier{priced})
   accepted/s      {core['accepted_per_s']:10.0f}   ({core['ok']} OK of {core['requests']} requests, {core['errors']} errors)
   latency p50     {core['p50_ms']:10.2f} ms
   latency p99     {core['p99_ms']:10.2f} ms

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from mecm.api import trees
+from mecm.api import dry_run, trees
 from mecm.api.reads import ReadShare, client_read
 from mecm.api.render import Node
 from mecm.domain import b64
@@ -40,6 +40,7 @@ class Call:
     body: bytes
     reads: ReadShare | None = None  # the workspaces' shares of the reader threads (api/reads.py)
     receive: Any = None  # the request's ASGI receive, watched for a disconnect during reads
+    dry_run: bool = False  # X-Mecm-Dry-Run: a sending method answers a quote (api/dry_run.py)
 
 
 async def _client_read(call: Call, fn: Callable[[Connection], T]) -> T:
@@ -62,6 +63,8 @@ def _carrier(value: str) -> str | None:
 async def _send(call: Call, kind: str, carrier: str, sender: str, number: str, text: str, flags: Flags) -> list[Node]:
     runtime = call.runtime
     request = SendRequest(call.workspace, call.key.public_key, kind, _carrier(carrier), sender, number, text, flags)
+    if call.dry_run:
+        return await dry_run.quote(runtime, request)
     message = await runtime.sending.send(request, runtime.catalog)
     return trees.message_tree(message, call.workspace.timezone)
 
@@ -105,6 +108,10 @@ async def send_pin(call: Call) -> list[Node]:
     length = pin_policy.parse_length(length_raw)
     runtime = call.runtime
     request = SendRequest(call.workspace, call.key.public_key, "pin", _carrier(carrier), sender, number, text)
+    if call.dry_run:  # quoted as stored: masked, with the PIN's length and coding
+        masked = pin_policy.mask_pin_text(text, length)
+        return await dry_run.quote(runtime, SendRequest(call.workspace, call.key.public_key, "pin",
+                                                        _carrier(carrier), sender, number, masked))
     pin = await runtime.sending.send_pin(request, runtime.catalog, length)
     return trees.pin_tree(pin, call.workspace.timezone, show_pin=call.workspace.pin_in_response)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
+from mecm.api import dry_run
 from mecm.api.methods import METHODS, Call
 from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
@@ -56,6 +58,8 @@ class OgangiApi:
             raw_params = segments[1:-2]
             body = await _read_body(receive) if scope["method"] == "POST" else b""
             call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body, receive)
+            if dry_run.asked_for(scope):
+                call = replace(call, dry_run=True)  # only the sending methods look at it
             result = await handler(call)
             status, description = "OK", "Completed"
         except ReadStopped:

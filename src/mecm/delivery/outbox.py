@@ -145,7 +145,7 @@ class Outbox:
         if workspace is None or not workspace.webhook_secret:
             return webhooks.Answer(False, error="the workspace has no webhook secret")
         assert self._client is not None
-        event = "status" if job.kind == "status" else "mo"
+        event = job.kind if job.kind in ("status", "balance") else "mo"  # balance: store/credit.py
         return await webhooks.post(self._client, job.target, job.payload.encode(), secret=workspace.webhook_secret,
                                    event=event, delivery_id=job.id)
 

@@ -17,8 +17,10 @@ from sqlalchemy import Connection, select
 
 from mecm.domain.keywords import KeywordRule
 from mecm.domain.optout import DEFAULT_POLICY, Policy
+from mecm.domain.pricing import PriceList
 from mecm.store.crypto import Vault
 from mecm.store.admin import rule_of
+from mecm.store.credit import load_price_lists
 from mecm.store.optouts import load_policies
 from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, workspaces
 
@@ -61,6 +63,8 @@ class Catalog:
     rules: dict[tuple[int, str], tuple[KeywordRule, ...]] = field(default_factory=dict)
     # (workspace id, code or "" for the whole workspace) -> STOP / START / HELP keywords and answers
     optout_policies: dict[tuple[int, str], Policy] = field(default_factory=dict)
+    # workspace id -> its price list; a workspace absent here pays nothing (store/credit.py)
+    price_lists: dict[int, PriceList] = field(default_factory=dict)
 
     def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
         key = self.keys.get(public_key)
@@ -151,4 +155,5 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     rules = {
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }
-    return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection))
+    return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection),
+                   load_price_lists(connection))

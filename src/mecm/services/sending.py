@@ -28,6 +28,7 @@ from mecm.domain.status import OPTED_OUT, Status
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
+from mecm.services.charging import price_of, store_charged
 from mecm.services.optouts import OptOutView
 from mecm.store.tables import messages, pins
 from mecm.store.writer import GroupCommitWriter, Insert
@@ -128,7 +129,11 @@ class SendingService:
 
     async def send(self, request: SendRequest, catalog: Catalog) -> MessageView:
         row = self.prepare(request, catalog)
-        await self._writer.write(Insert(messages, [row]))
+        price = price_of(catalog, row)
+        if price is None:
+            await self._writer.write(Insert(messages, [row]))
+        else:
+            await store_charged(self._writer, row, price)
         self._wake()
         return view_of(row)
 
@@ -154,7 +159,11 @@ class SendingService:
             "expires_at_ms": expires_at,
             "attempts": 0,
         }
-        await self._writer.write(_insert_both(row, pin_row))
+        price = price_of(catalog, row)
+        if price is None:
+            await self._writer.write(_insert_both(row, pin_row))
+        else:
+            await store_charged(self._writer, row, price, [(pins, pin_row)])
         self._wake()
         return PinView(pin, row["id"], expires_at)
 

@@ -13,6 +13,9 @@ never move a final status (SPEC section 5). Each function runs inside the caller
 A PIN message's sealed text (services/sending.py) comes with every claimed row, and is erased by
 every statement that moves a message past the need to submit it: accepted by the carrier, final,
 expired, refused.
+
+A priced message that becomes final here without a carrier having taken it is refunded in the same
+transaction (store/credit.py, policy in domain/pricing.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from mecm.domain.status import OPTED_OUT
 from mecm.store.bulk import Values, executemany
+from mecm.store.credit import refund_unsent
 from mecm.store.leases import receipts_key
 
 @dataclass(frozen=True)
@@ -146,6 +150,9 @@ def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0
         while True:  # again when every due message picked was refused: more may be due behind them
             rows = connection.execute(_CLAIM_PG, params).all()
             claimed = [Claimed(*row[:-1]) for row in rows if not row[-1]]
+            refused = [row[0] for row in rows if row[-1]]
+            if refused:
+                refund_unsent(connection, refused, now_ms)
             if claimed or not rows:
                 break
         # The rest of a grouped transaction plans as usual. (A failed claim needs no reset: its
@@ -159,6 +166,7 @@ def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0
         refused = [row[0] for row in picked if row[-1]]
         if refused:
             connection.execute(_REFUSE_OPTED_OUT, {"now": now_ms, "ids": json.dumps(refused)})
+            refund_unsent(connection, refused, now_ms)
         claimed = [row[:-1] for row in picked if not row[-1]]
         if claimed:
             connection.execute(_MARK_SENDING, {"now": now_ms, "node": node,
@@ -363,6 +371,7 @@ def mark_final(connection: Connection, finals: Sequence[tuple[int, str, str | No
     if finals:
         statement = _FINAL_IF_SENDING if only_sending else _FINAL_BY_ID
         executemany(connection, statement, [{"id": i, "status": s, "detail": d, "now": now_ms} for i, s, d in finals])
+        refund_unsent(connection, [i for i, _, _ in finals], now_ms)
 
 
 # A part's receipt is left to _apply_part_receipts: the first part's id is its message's id too.
@@ -525,6 +534,7 @@ _EXPIRE = text(
     UPDATE messages SET status = 'EXPIRED', status_detail = 'No receipt within validity', updated_at_ms = :now,
                         sealed_text = NULL
      WHERE status IN ('PENDING', 'SENT_TO_CARRIER') AND expires_at_ms <= :now
+    RETURNING id, price
     """
 )
 
@@ -534,5 +544,9 @@ def expire_overdue(connection: Connection, now_ms: int) -> int:
 
     SENDING is left alone: its outcome is being decided by a submit in flight.
     """
-    return connection.execute(_EXPIRE, {"now": now_ms}).rowcount
+    expired = connection.execute(_EXPIRE, {"now": now_ms}).all()
+    priced = [row.id for row in expired if row.price is not None]
+    if priced:
+        refund_unsent(connection, priced, now_ms)
+    return len(expired)
 

@@ -156,6 +156,11 @@ messages = Table(
     # masked. Opened only by the dispatcher right before a submit; erased once the carrier took the
     # message or it is final (store/queue.py). NULL for every other message.
     Column("sealed_text", Text, nullable=True),
+    # What the message cost, in micro-units of its workspace's currency (store/credit.py); NULL when
+    # its workspace has no price list (or it was final at acceptance: nothing charged).
+    Column("price", BigInteger, nullable=True),
+    # When that price went back to the balance (it never reached a carrier: domain/pricing.py).
+    Column("refunded_at_ms", BigInteger, nullable=True),
 )
 Index("ux_messages_broadcast_recipient", messages.c.broadcast_id, messages.c.recipient, unique=True,
       sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL"))
@@ -359,3 +364,45 @@ broadcasts = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("finished_at_ms", BigInteger, nullable=True),
 )
+
+# Prepaid credit (store/credit.py). Money is in micro-units (1/1,000,000) of the workspace's currency:
+# integers, never floats. A workspace without price rows pays nothing and has no account.
+credit_accounts = Table(
+    "credit_accounts",
+    metadata,
+    Column("workspace_id", Integer, primary_key=True, autoincrement=False),
+    Column("currency", String(3), nullable=False),  # ISO 4217 code, e.g. USD
+    Column("balance", BigInteger, nullable=False),  # never below zero
+    # A debit that takes the balance from at least this to below it queues one "balance" callback.
+    Column("low_balance", BigInteger, nullable=True),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# A workspace's price list: the row whose prefix is the longest one of the recipient's number wins;
+# at equal length a row for the message's carrier wins over carrier "*" (domain/pricing.py).
+prices = Table(
+    "prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("carrier", String(100), nullable=False),  # a carrier's name, or "*" for any
+    Column("prefix", String(15), nullable=False),  # digits; "" matches every number
+    Column("per_segment", BigInteger, nullable=False),  # micro-units
+    Column("created_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("workspace_id", "carrier", "prefix", name="uq_price_row"),
+)
+
+# Every movement of a balance, append-only (triggers refuse UPDATE and DELETE: migration 0015).
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, nullable=False),
+    Column("message_id", BigInteger, nullable=True),  # the debit's or refund's message
+    Column("kind", String(8), nullable=False),  # top-up | debit | refund
+    Column("amount", BigInteger, nullable=False),  # + top-up and refund, - debit
+    Column("balance_after", BigInteger, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+Index("ix_credit_ledger_workspace", credit_ledger.c.workspace_id, credit_ledger.c.id)

@@ -26,7 +26,8 @@ commit's writers get an error, never an acknowledgement.
 
 Consecutive ``Insert`` writes into the same table, and consecutive ``ExecuteMany`` writes of the same
 statement object, are merged and written as multi-row statements (store/bulk.py): hundreds of rows
-for the price of one statement.
+for the price of one statement. Consecutive ``Together`` writes with the same runner go to that
+runner as one list (a priced send's debit: one balance update per workspace per batch, store/credit.py).
 """
 
 from __future__ import annotations
@@ -72,10 +73,26 @@ class ExecuteMany:
     rows: Sequence[dict[str, Any]]
 
 
-Write = Insert | ExecuteMany | Callable[[Connection], Any]
-# A batch's plan: prepared statements (merged Insert / ExecuteMany writes), or a callable write with
-# its index in the batch, which receives its result.
-Step = list[Chunk] | tuple[int, Callable[[Connection], Any]]
+@dataclass(frozen=True)
+class Together:
+    """A write run with its neighbours of the same ``runner`` (compared by identity): the runner
+    gets their items in order and returns one result per item."""
+
+    runner: Callable[[Connection, list[Any]], list[Any]]
+    item: Any
+
+
+@dataclass(frozen=True)
+class _Run:
+    indexes: list[int]
+    runner: Callable[[Connection, list[Any]], list[Any]]
+    items: list[Any]
+
+
+Write = Insert | ExecuteMany | Together | Callable[[Connection], Any]
+# A batch's plan: prepared statements (merged Insert / ExecuteMany writes), a run of Together writes,
+# or a callable write with its index in the batch, which receives its result.
+Step = list[Chunk] | _Run | tuple[int, Callable[[Connection], Any]]
 
 
 @dataclass
@@ -282,6 +299,13 @@ class GroupCommitWriter:
                     j += 1
                 plan.append(bulk.prepare(write.table if isinstance(write, Insert) else write.statement, rows, dialect))
                 i = j
+            elif isinstance(write, Together):
+                j = i + 1
+                while j < len(writes) and isinstance(writes[j], Together) and writes[j].runner is write.runner:
+                    j += 1
+                plan.append(_Run([first_index + k for k in range(i, j)], write.runner,
+                                 [w.item for w in writes[i:j]]))  # type: ignore[union-attr]
+                i = j
             else:
                 plan.append((first_index + i, write))
                 i += 1
@@ -293,6 +317,9 @@ class GroupCommitWriter:
         for step in plan:
             if isinstance(step, list):
                 bulk.execute(connection, step)
+            elif isinstance(step, _Run):
+                for index, result in zip(step.indexes, step.runner(connection, step.items), strict=True):
+                    results[index] = result
             else:
                 index, write = step
                 results[index] = write(connection)

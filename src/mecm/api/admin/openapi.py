@@ -48,6 +48,8 @@ _ROTATE = {
     "expires_in": {**_STRING, "description": "The new key's: " + _EXPIRES_IN},
 }
 _DATE = {"type": "string", "nullable": True, "description": "As the API writes dates, in the workspace's zone"}
+_AMOUNT = {"type": "string", "description": "Decimal, in the workspace's currency, e.g. 0.0075"}
+_PRICES = {"type": "object", "properties": {"prices": {"type": "array", "items": _OBJECT}}}
 
 _CAMPAIGN_BODY = _body({
     "code": {**_STRING, "description": "A code of the workspace; '' with match=fallback for every code"},
@@ -142,6 +144,48 @@ def document() -> dict[str, Any]:
                     "200": _json(_list_of("broadcasts", "Broadcast"), "The workspace's broadcasts"),
                     **_errors(400, 401, 404)}},
             },
+            "/admin/api/workspaces/{workspace_id}/credit": {
+                "parameters": [ws],
+                "get": {"operationId": "getCredit", "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Credit"}, "Balance, currency, threshold"),
+                    **_errors(400, 401, 404)}},
+                "patch": {"operationId": "setLowBalance",
+                          "requestBody": _body({"low_balance": {**_AMOUNT, "nullable": True,
+                                                                "description": "A 'balance' status callback when a "
+                                                                               "send takes the balance below it; null: none"}},
+                                               ["low_balance"]),
+                          "responses": {"200": _json({"$ref": "#/components/schemas/Credit"}, "The account now"),
+                                        **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/credit/top-ups": {
+                "parameters": [ws],
+                "post": {"operationId": "topUp",
+                         "requestBody": _body({"amount": _AMOUNT, "reason": _STRING,
+                                               "currency": {**_STRING, "description": "When the account opens"}},
+                                              ["amount"]),
+                         "responses": {"201": _json({"$ref": "#/components/schemas/Credit"}, "The account now"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/credit/ledger": {
+                "parameters": [ws],
+                "get": {"operationId": "getLedger", "responses": {
+                    "200": _json({"type": "object", "properties": {"ledger": {"type": "array", "items": _OBJECT}}},
+                                 "The newest movements"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/prices": {
+                "parameters": [ws],
+                "get": {"operationId": "listPrices", "responses": {
+                    "200": _json(_PRICES, "The price list"), **_errors(400, 401, 404)}},
+                "post": {"operationId": "setPrice",
+                         "requestBody": _body({"per_segment": _AMOUNT,
+                                               "carrier": {**_STRING, "default": "*"},
+                                               "prefix": {**_STRING, "default": "", "description": "Digits"},
+                                               "currency": {**_STRING, "description": "When the account opens"}},
+                                              ["per_segment"]),
+                         "responses": {"200": _json(_PRICES, "The price list now"), **_errors(400, 401, 404)}},
+                "delete": {"operationId": "clearPrices", "responses": {
+                    "200": _json(_OBJECT, "removed: rows; sends are free again"), **_errors(400, 401, 404)}},
+            },
             "/admin/api/lists/{list_id}/members": {
                 "parameters": [lst],
                 "post": {"operationId": "addMember",
@@ -177,6 +221,12 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                "Credit": {"type": "object", "required": ["workspace"],
+                           "properties": {"workspace": {"type": "integer"},
+                                          "currency": {**_STRING, "nullable": True},
+                                          "balance": {**_AMOUNT, "nullable": True},
+                                          "low_balance": {**_AMOUNT, "nullable": True},
+                                          "priced": {"type": "boolean"}}},
                 "Error": {"type": "object", "required": ["error"],
                           "properties": {"error": _STRING, "parameter": _STRING}},
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mecm.api.admin import credit_routes
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.domain.actions import parse_action
@@ -52,7 +53,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
                 return await handler(request, runtime)
             except InvalidParameter as error:
                 return JSONResponse({"error": error.description, "parameter": error.name}, status_code=400)
-            except NotFound as error:
+            except (NotFound, credit_routes.WorkspaceNotFound) as error:
                 return JSONResponse({"error": str(error)}, status_code=404)
 
         return endpoint
@@ -77,6 +78,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/lists/{list_id}/broadcasts", create_broadcast, ["POST"]),
         ("/broadcasts/{broadcast_id}", broadcast_status, ["GET"]),
         ("/broadcasts/{broadcast_id}/cancel", cancel_broadcast, ["POST"]),
+        *credit_routes.ROUTES,
     ]
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
     routes += [Route(PREFIX + path, guarded(handler), methods=methods) for path, handler, methods in table]

@@ -1,7 +1,7 @@
 """Key pairs: an expiry instant (set at creation, by set-expiry, or by key rotate for the old key)
 and the time each was last used (written in batches by the API processes)
 
-Revision ID: 0019
+Revision ID: 0014
 Revises: 0013
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,39 @@
+"""Charging a send against its workspace's prepaid credit (store/credit.py for the statements).
+
+A workspace without a price list pays nothing: its sends take the path they always took (one dict
+look-up here, no statement more). A priced send is stored by a ``Together`` write that debits the
+balance in the transaction that inserts the message; short of funds, nothing is stored and the
+request answers NOT_ENOUGH_FUNDS. Only a message accepted PENDING is charged: one final at
+acceptance (no carrier for the number, opted out) costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mecm.errors import InvalidParameter, NotEnoughFunds
+from mecm.services.catalog import Catalog
+from mecm.store import credit
+from mecm.store.writer import GroupCommitWriter, Together
+
+
+def price_of(catalog: Catalog, row: dict[str, Any]) -> int | None:
+    """What the message row costs in micro-units; None when it is not charged. A priced workspace
+    refuses a number its price list does not price (domain/pricing.py)."""
+    price_list = catalog.price_lists.get(row["workspace_id"])
+    if price_list is None or row["status"] != "PENDING":
+        return None
+    price = price_list.price(row["carrier"], row["recipient"], row["segments"])
+    if price is None:
+        raise InvalidParameter("mobileNumber", "no price for this number in the workspace's price list")
+    return price
+
+
+async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: int,
+                        extra: Sequence[tuple[Any, dict[str, Any]]] = ()) -> None:
+    """Store ``row`` (and ``extra`` rows) with its debit, or raise NotEnoughFunds having stored nothing."""
+    row["price"] = price
+    result = await writer.write(Together(credit.store_charged, credit.Charge(row, tuple(extra))))
+    if result == credit.REFUSED:
+        raise NotEnoughFunds()

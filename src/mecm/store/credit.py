@@ -1,0 +1,279 @@
+"""Prepaid credit's statements: accounts, price lists, the ledger, debits with the send, refunds.
+
+A priced send's message row and its debit are one ``Together`` write (store/writer.py), so they are
+committed in the same transaction, and a grouped commit debits each workspace once: its account row
+is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side by side;
+SQLite has one writer at a time), the batch's sends are taken in order while the balance covers
+them, the balance is written once, and the messages and their ledger rows are inserted in bulk. A
+send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
+others in the batch are committed all the same. The balance can never go below zero.
+
+Accounts are locked in workspace order everywhere (debits and refunds), so two transactions never
+wait on each other's accounts in a circle.
+
+Every movement is a ledger row; the ledger refuses UPDATE and DELETE (triggers, migration 0015).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, text
+
+from mecm.domain.money import format_amount
+from mecm.domain.pricing import ANY_CARRIER, REFUNDABLE_STATUSES, PriceList
+from mecm.errors import InvalidParameter
+from mecm.store import bulk
+from mecm.store.tables import carriers, credit_accounts, credit_ledger, messages, outbox, prices, workspaces
+
+DEFAULT_CURRENCY = "USD"
+REFUSED = "NOT_ENOUGH_FUNDS"  # a Charge's result when the balance did not cover it
+
+_ACCOUNT = """
+    SELECT a.balance, a.low_balance, a.currency, w.status_callback_url
+      FROM credit_accounts a JOIN workspaces w ON w.id = a.workspace_id
+     WHERE a.workspace_id = :w {lock}
+"""
+_ACCOUNT_BY_DIALECT = {
+    "postgresql": text(_ACCOUNT.format(lock="FOR UPDATE OF a")),
+    "sqlite": text(_ACCOUNT.format(lock="")),
+}
+_SET_BALANCE = text("UPDATE credit_accounts SET balance = :balance, updated_at_ms = :now WHERE workspace_id = :w")
+_ADD_TO_BALANCE = text(
+    "UPDATE credit_accounts SET balance = balance + :amount, updated_at_ms = :now WHERE workspace_id = :w"
+    " RETURNING balance"
+)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A priced message to store with its debit: its row (with ``price`` set) and the rows that go
+    with it (a PIN's), as (table, row)."""
+
+    row: dict[str, Any]
+    extra: tuple[tuple[Any, dict[str, Any]], ...] = ()
+
+
+def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
+    """The Together runner: debit and store each charge its balance covers, in order; None for a
+    stored one, REFUSED for one not covered (nothing of it is written)."""
+    results: list[Any] = [REFUSED] * len(charges)
+    by_workspace: dict[int, list[int]] = {}
+    for index, charge in enumerate(charges):
+        by_workspace.setdefault(charge.row["workspace_id"], []).append(index)
+    statement = _ACCOUNT_BY_DIALECT[connection.dialect.name]
+    now = max(c.row["created_at_ms"] for c in charges)
+    ledger: list[dict[str, Any]] = []
+    for workspace_id in sorted(by_workspace):
+        account = connection.execute(statement, {"w": workspace_id}).first()
+        if account is None:
+            continue  # no account: no credit
+        balance = start = account.balance
+        for index in by_workspace[workspace_id]:
+            row = charges[index].row
+            if row["price"] <= balance:
+                balance -= row["price"]
+                results[index] = None
+                ledger.append({"workspace_id": workspace_id, "message_id": row["id"], "kind": "debit",
+                               "amount": -row["price"], "balance_after": balance, "reason": None,
+                               "created_at_ms": now})
+        if balance != start:
+            connection.execute(_SET_BALANCE, {"w": workspace_id, "balance": balance, "now": now})
+            _alert_if_crossed(connection, workspace_id, account, start, balance, now)
+    stored = [charges[i] for i, result in enumerate(results) if result is None]
+    _insert_grouped(connection, messages, [c.row for c in stored])
+    for charge in stored:
+        for table, row in charge.extra:
+            connection.execute(table.insert(), [row])
+    _insert_grouped(connection, credit_ledger, ledger)
+    return results
+
+
+def _insert_grouped(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Multi-row inserts, one per set of columns (a PIN message's row has one more)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    for group in by_columns.values():
+        bulk.execute(connection, bulk.prepare(table, group, connection.dialect.name))
+
+
+def _alert_if_crossed(connection: Connection, workspace_id: int, account: Any, before: int, after: int,
+                      now: int) -> None:
+    """One "balance" callback per crossing: this debit took the balance from at or above the
+    threshold to below it (the next debits find it below already; a top-up above re-arms it)."""
+    threshold = account.low_balance
+    if threshold is None or not (before >= threshold > after) or not account.status_callback_url:
+        return
+    payload = {"event": "balance", "instance_id": workspace_id, "currency": account.currency,
+               "balance": format_amount(after), "threshold": format_amount(threshold), "updated_at_ms": now}
+    connection.execute(outbox.insert(), [{
+        "workspace_id": workspace_id, "kind": "balance", "target": account.status_callback_url,
+        "payload": json.dumps(payload), "state": "pending", "attempts": 0, "next_attempt_at_ms": now,
+        "created_at_ms": now,
+    }])
+
+
+# -- refunds -------------------------------------------------------------------------------------
+
+_REFUNDABLE = ", ".join(f"'{status}'" for status in sorted(REFUNDABLE_STATUSES))
+# The policy of domain/pricing.py (refund_due) in SQL: final without a carrier's id, priced, not yet.
+_TAKE_REFUNDS = text(
+    f"""
+    UPDATE messages SET refunded_at_ms = :now
+     WHERE id IN :ids AND price IS NOT NULL AND price > 0 AND refunded_at_ms IS NULL
+       AND carrier_message_id IS NULL AND status IN ({_REFUNDABLE})
+    RETURNING id, workspace_id, price
+    """
+).bindparams(bindparam("ids", expanding=True))
+_IDS_PER_STATEMENT = 10_000
+
+
+def refund_unsent(connection: Connection, ids: Sequence[int], now_ms: int) -> int:
+    """Refund those of ``ids`` the policy refunds (in the transaction that made them final); how many.
+
+    Cheap for unpriced messages: one look-up by primary key that changes nothing."""
+    taken: list[Any] = []
+    ids = list(ids)
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        taken += connection.execute(_TAKE_REFUNDS, {"now": now_ms, "ids": ids[start:start + _IDS_PER_STATEMENT]}).all()
+    by_workspace: dict[int, list[Any]] = {}
+    for row in taken:
+        by_workspace.setdefault(row.workspace_id, []).append(row)
+    ledger = []
+    for workspace_id in sorted(by_workspace):
+        rows = sorted(by_workspace[workspace_id], key=lambda r: r.id)
+        total = sum(r.price for r in rows)
+        after = connection.execute(_ADD_TO_BALANCE, {"w": workspace_id, "amount": total, "now": now_ms}).scalar()
+        if after is None:
+            continue  # the account is gone: nothing to give back to
+        balance = after - total
+        for row in rows:
+            balance += row.price
+            ledger.append({"workspace_id": workspace_id, "message_id": row.id, "kind": "refund",
+                           "amount": row.price, "balance_after": balance, "reason": "never reached a carrier",
+                           "created_at_ms": now_ms})
+    _insert_grouped(connection, credit_ledger, ledger)
+    return len(taken)
+
+
+# -- administration ------------------------------------------------------------------------------
+
+
+def _workspace_exists(connection: Connection, workspace_id: int) -> None:
+    if connection.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id)).first() is None:
+        raise InvalidParameter("workspace", f"no workspace {workspace_id}")
+
+
+def ensure_account(connection: Connection, workspace_id: int, currency: str | None, now_ms: int) -> dict[str, Any]:
+    """The workspace's account, opened (balance 0) on first use in ``currency`` (USD when None).
+    A currency other than the account's is refused: amounts already held would change meaning."""
+    _workspace_exists(connection, workspace_id)
+    row = connection.execute(select(credit_accounts).where(credit_accounts.c.workspace_id == workspace_id)).first()
+    if row is None:
+        values = {"workspace_id": workspace_id, "currency": currency or DEFAULT_CURRENCY, "balance": 0,
+                  "low_balance": None, "updated_at_ms": now_ms}
+        connection.execute(credit_accounts.insert(), [values])
+        return values
+    if currency is not None and currency != row.currency:
+        raise InvalidParameter("currency", f"the workspace's account is in {row.currency}")
+    return dict(row._mapping)
+
+
+def top_up(connection: Connection, workspace_id: int, amount: int, reason: str | None, now_ms: int,
+           currency: str | None = None) -> dict[str, Any]:
+    ensure_account(connection, workspace_id, currency, now_ms)
+    after = connection.execute(_ADD_TO_BALANCE, {"w": workspace_id, "amount": amount, "now": now_ms}).scalar_one()
+    connection.execute(credit_ledger.insert(), [{
+        "workspace_id": workspace_id, "message_id": None, "kind": "top-up", "amount": amount,
+        "balance_after": after, "reason": reason, "created_at_ms": now_ms,
+    }])
+    return account_view(connection, workspace_id)
+
+
+def set_threshold(connection: Connection, workspace_id: int, threshold: int | None, now_ms: int) -> dict[str, Any]:
+    ensure_account(connection, workspace_id, None, now_ms)
+    connection.execute(credit_accounts.update().where(credit_accounts.c.workspace_id == workspace_id)
+                       .values(low_balance=threshold, updated_at_ms=now_ms))
+    return account_view(connection, workspace_id)
+
+
+def account_view(connection: Connection, workspace_id: int) -> dict[str, Any]:
+    """The balance as the CLI and the admin API show it (decimal strings in the currency)."""
+    _workspace_exists(connection, workspace_id)
+    row = connection.execute(select(credit_accounts).where(credit_accounts.c.workspace_id == workspace_id)).first()
+    priced = connection.execute(select(prices.c.id).where(prices.c.workspace_id == workspace_id).limit(1)).first()
+    if row is None:
+        return {"workspace": workspace_id, "currency": None, "balance": None, "low_balance": None,
+                "priced": priced is not None}
+    return {"workspace": workspace_id, "currency": row.currency, "balance": format_amount(row.balance),
+            "low_balance": None if row.low_balance is None else format_amount(row.low_balance),
+            "priced": priced is not None}
+
+
+def ledger_rows(connection: Connection, workspace_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    _workspace_exists(connection, workspace_id)
+    query = (select(credit_ledger).where(credit_ledger.c.workspace_id == workspace_id)
+             .order_by(credit_ledger.c.id.desc()).limit(limit))
+    return [{"id": r.id, "kind": r.kind, "amount": format_amount(r.amount),
+             "balance_after": format_amount(r.balance_after),
+             "message_id": None if r.message_id is None else str(r.message_id),
+             "reason": r.reason, "created_at_ms": r.created_at_ms}
+            for r in connection.execute(query)]
+
+
+def set_price(connection: Connection, workspace_id: int, carrier: str, prefix: str, per_segment: int,
+              now_ms: int, currency: str | None = None) -> list[dict[str, Any]]:
+    """Add or replace one price row; opens the account (balance 0) if the workspace has none."""
+    ensure_account(connection, workspace_id, currency, now_ms)
+    if carrier != ANY_CARRIER and connection.execute(
+            select(carriers.c.id).where(carriers.c.name == carrier)).first() is None:
+        raise InvalidParameter("carrier", f"no carrier named {carrier!r} (or * for any)")
+    connection.execute(delete(prices).where(prices.c.workspace_id == workspace_id, prices.c.carrier == carrier,
+                                            prices.c.prefix == prefix))
+    connection.execute(prices.insert(), [{"workspace_id": workspace_id, "carrier": carrier, "prefix": prefix,
+                                          "per_segment": per_segment, "created_at_ms": now_ms}])
+    return price_rows(connection, workspace_id)
+
+
+def clear_prices(connection: Connection, workspace_id: int, carrier: str | None = None,
+                 prefix: str | None = None) -> int:
+    """Remove the workspace's price rows (those of ``carrier`` / ``prefix`` when given); how many.
+    With none left, its sends are free again."""
+    _workspace_exists(connection, workspace_id)
+    statement = delete(prices).where(prices.c.workspace_id == workspace_id)
+    if carrier is not None:
+        statement = statement.where(prices.c.carrier == carrier)
+    if prefix is not None:
+        statement = statement.where(prices.c.prefix == prefix)
+    return connection.execute(statement).rowcount
+
+
+def price_rows(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    _workspace_exists(connection, workspace_id)
+    query = (select(prices.c.carrier, prices.c.prefix, prices.c.per_segment, credit_accounts.c.currency)
+             .select_from(prices.outerjoin(credit_accounts, credit_accounts.c.workspace_id == prices.c.workspace_id))
+             .where(prices.c.workspace_id == workspace_id).order_by(prices.c.prefix, prices.c.carrier))
+    return [{"carrier": r.carrier, "prefix": r.prefix, "per_segment": format_amount(r.per_segment),
+             "currency": r.currency} for r in connection.execute(query)]
+
+
+def load_price_lists(connection: Connection) -> dict[int, PriceList]:
+    """Every workspace's price list, for the catalog (services/catalog.py)."""
+    currencies = dict(connection.execute(select(credit_accounts.c.workspace_id, credit_accounts.c.currency)).all())
+    grouped: dict[int, dict[tuple[str, str], int]] = {}
+    for row in connection.execute(select(prices.c.workspace_id, prices.c.carrier, prices.c.prefix,
+                                         prices.c.per_segment)):
+        grouped.setdefault(row.workspace_id, {})[(row.carrier, row.prefix)] = row.per_segment
+    return {ws: PriceList.of(currencies.get(ws, DEFAULT_CURRENCY), rows) for ws, rows in grouped.items()}
+
+
+def balance_of(connection: Connection, workspace_id: int) -> int:
+    """The balance in micro-units (0 without an account): a dry run's look."""
+    value = connection.execute(select(credit_accounts.c.balance)
+                               .where(credit_accounts.c.workspace_id == workspace_id)).scalar()
+    return value or 0
+
