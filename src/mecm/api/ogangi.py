@@ -21,7 +21,7 @@ from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
 from mecm.api.render import render_json, render_xml
 from mecm.domain.signature import verify
-from mecm.errors import ApiError, BadSignature, NotFound
+from mecm.errors import ApiError, BadSignature, NotFound, RateLimited
 from mecm.logs import REQUEST_ID
 from mecm.runtime import Runtime
 from mecm.store.budget import ReadStopped
@@ -42,6 +42,7 @@ class OgangiApi:
         wants_json = _accepts_json(scope)
         method_name = "unknown"
         counted_as = "unknown"  # the /metrics label: a known method's name, never whatever a path said
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
             raw_path = scope.get("raw_path") or scope["path"].encode()
             path = raw_path.decode("latin-1").split("?", 1)[0]
@@ -65,6 +66,8 @@ class OgangiApi:
         except ApiError as error:
             result, status, description = [], error.status, error.description
             http_status = error.http_status
+            if isinstance(error, RateLimited):  # SPEC section 9: the same whole seconds as the description
+                extra_headers.append((b"retry-after", str(error.retry_after_s).encode()))
         except Exception:  # noqa: BLE001 - answer ERROR, never a stack trace
             log.exception("%s failed", method_name)  # with the request's id (mecm/logs.py)
             result, status, description = [], "ERROR", "Internal error"
@@ -85,6 +88,7 @@ class OgangiApi:
                 (b"content-length", str(len(body_out)).encode()),
                 (b"x-mecm-status", status.encode()),
                 (b"x-request-id", (REQUEST_ID.get() or "").encode()),
+                *extra_headers,
             ],
         })
         await send({"type": "http.response.body", "body": body_out})
