@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -68,7 +69,8 @@ class PinSendGuard:
             if policy.per_number:
                 count, oldest = store.recent_to_number(connection, workspace_id, recipient, since_ms)
                 if count >= policy.per_number:
-                    return self._refusal(oldest, now_ms, f"PIN sends to this number ({policy.per_number} in {window_s} s)")
+                    return self._refusal(oldest, now_ms,
+                                         f"PIN sends to this number ({policy.per_number} in {window_s} s)")
             if policy.per_block:
                 count, oldest = store.recent_to_block(connection, workspace_id, block, since_ms)
                 if count >= policy.per_block:
@@ -82,3 +84,15 @@ class PinSendGuard:
         window_s = self._settings.pin_send_window_s
         oldest_ms = id_to_epoch_ms(oldest_id) if oldest_id is not None else now_ms
         return RateLimited(window_retry_after_s(oldest_ms, window_s, now_ms), which)
+
+
+def effective_policy(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A workspace's stored PIN-send settings (store/rate_limits.py pin_send_policy) with the
+    settings' defaults where it has none: what its PIN sends are held to."""
+    return {
+        "instance_id": row["instance_id"],
+        "per_number": settings.pin_sends_per_number if row["per_number"] is None else row["per_number"],
+        "per_block": settings.pin_sends_per_block if row["per_block"] is None else row["per_block"],
+        "window_s": settings.pin_send_window_s,
+        "countries": row["countries"] or [],
+    }

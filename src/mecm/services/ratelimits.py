@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mecm.config import Settings
 from mecm.domain.ratelimit import CLASSES, Bucket, Limit, lease_size, retry_after_s, take
@@ -40,6 +41,21 @@ def default_limits(settings: Settings) -> dict[str, Limit | None]:
         rate = getattr(settings, f"rate_{limit_class}_per_s")
         limits[limit_class] = Limit(rate, getattr(settings, f"rate_{limit_class}_burst")) if rate > 0 else None
     return limits
+
+
+def with_defaults(rows: list[dict[str, Any]], workspace_id: int | None, settings: Settings) -> list[dict[str, Any]]:
+    """Limits as set (store/rate_limits.py list_limits), marked ``source: set``; for one workspace,
+    followed by the settings' default of each class it has none of its own for."""
+    listed = [{**row, "source": "set"} for row in rows]
+    if workspace_id is None:
+        return listed
+    own = {row["class"] for row in rows if row["key"] is None}
+    for limit_class, limit in default_limits(settings).items():
+        if limit_class not in own:
+            listed.append({"instance_id": workspace_id, "key": None, "class": limit_class,
+                           "rate_per_s": limit.rate_per_s if limit else None,
+                           "burst": limit.burst if limit else None, "source": "default" if limit else "none"})
+    return listed
 
 
 @dataclass

@@ -31,7 +31,8 @@ def lock_block(connection: Connection, workspace_id: int, block: str) -> None:
 
 def recent_to_number(connection: Connection, workspace_id: int, number: str, since_ms: int) -> tuple[int, int | None]:
     """(PIN sends to ``number`` since ``since_ms``, the oldest one's message id)."""
-    where = (pins.c.workspace_id == workspace_id, pins.c.recipient == number, pins.c.message_id >= first_id_at(since_ms))
+    where = (pins.c.workspace_id == workspace_id, pins.c.recipient == number,
+             pins.c.message_id >= first_id_at(since_ms))
     row = connection.execute(select(func.count(), func.min(pins.c.message_id)).where(*where)).one()
     return int(row[0]), row[1]
 
