@@ -5,8 +5,10 @@ block of numbers and per country. Each test has a workspace of its own, so bucke
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
@@ -222,3 +224,18 @@ def test_verify_pin_counts_against_the_pins_class(server: Server) -> None:
     ok(ET.fromstring(get(server, pin(server, creds, "13056708077")).content))
     verify = server.signed_path("verifyPin", [workspace, "13056708077", "000000"], creds=creds)
     assert [status(get(server, verify)) for _ in range(2)] == ["OK", "RATE_LIMITED"]
+
+
+def test_pin_sends_at_once_to_one_number_pass_the_limit_no_more(server: Server) -> None:
+    """The count is taken where the PIN is stored (under a lock per block on PostgreSQL), so sends
+    racing each other cannot all pass on the same count."""
+    creds = new_workspace(server)
+    path = pin(server, creds, "13056708055")
+
+    async def race() -> list[str]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            answers = await asyncio.gather(*(client.get(path) for _ in range(12)))
+        return [status(answer) for answer in answers]
+
+    assert Counter(asyncio.run(race())) == {"OK": 2, "RATE_LIMITED": 10}
+    assert server.count("pins", "workspace_id = ?", creds["instance_id"]) == 2

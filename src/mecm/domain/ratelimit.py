@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mecm.errors import InvalidParameter
 
@@ -34,8 +35,8 @@ class Limit:
             raise InvalidParameter("burst", f"must be 1 to {MAX_BURST}")
 
 
-@dataclass(frozen=True)
-class Bucket:
+# Bucket and Taken are made for every request: named tuples, values as cheap to build as Python has.
+class Bucket(NamedTuple):
     tokens: float
     at_s: float  # when ``tokens`` was counted
 
@@ -44,8 +45,7 @@ class Bucket:
         return Bucket(float(limit.burst), now_s)
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     bucket: Bucket
     granted: int  # tokens taken: the asked count, or 0
     retry_after_s: int  # 0 when granted, else whole seconds (>= 1) until enough tokens

@@ -8,10 +8,11 @@ import asyncio
 import pytest
 
 from mecm.config import Settings
-from mecm.domain.ratelimit import Limit
+from mecm.domain.ratelimit import Bucket, Limit, refill
 from mecm.errors import RateLimited
 from mecm.services.catalog import Catalog
 from mecm.services.ratelimits import RateLimiter
+from mecm.store.shared_buckets import Lease
 
 
 class Clock:
@@ -74,3 +75,51 @@ def test_the_refusal_says_which_limit_and_when_to_retry() -> None:
         asyncio.run(rl.admit(1, "K1", "pins"))
     assert refused.value.retry_after_s == 4
     assert refused.value.description == "Too many requests, retry after 4 s: pins of this key"
+
+
+class FakeShared:
+    """The shared buckets' contract (store/shared_buckets.py) in memory: a lease takes up to ``want``
+    whole tokens from one bucket per name."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, Bucket] = {}
+        self.leases = 0
+
+    def lease(self, name: str, limit: Limit, want: int, now_ms: int) -> Lease:
+        self.leases += 1
+        now = now_ms / 1000
+        bucket = refill(self.buckets.get(name) or Bucket.full(limit, now), limit, now)
+        granted = int(min(want, bucket.tokens))
+        self.buckets[name] = Bucket(bucket.tokens - granted, bucket.at_s)
+        return Lease(granted, bucket.tokens - granted)
+
+
+def shared_limiter(shared: FakeShared, clock: Clock, limits: dict) -> RateLimiter:
+    catalog = Catalog(rate_limits=limits)
+    return RateLimiter(Settings(), lambda: catalog, shared=shared, clock=clock,  # type: ignore[arg-type]
+                       wall_clock=clock)
+
+
+def test_processes_sharing_a_bucket_accept_its_burst_together_leasing_a_few_tokens_at_a_time() -> None:
+    shared, clock = FakeShared(), Clock()
+    limits = {(1, "", "sends"): Limit(rate_per_s=100, burst=200)}  # leases of 5 tokens
+    first, second = shared_limiter(shared, clock, limits), shared_limiter(shared, clock, limits)
+    granted = admitted(first, 150) + admitted(second, 150)
+    assert granted == 200
+    assert shared.leases <= 200 // 5 + 2 + 2  # a lease per 5 requests, and a refusal each
+    assert admitted(first, 1) == 0  # the empty bucket seen once ...
+    leases_before = shared.leases
+    assert admitted(first, 50) + admitted(second, 50) == 0  # ... refuses here without asking again ...
+    assert shared.leases == leases_before
+    clock.now += 0.1  # ... until a token is due: 10 have come in
+    assert admitted(first, 50) + admitted(second, 50) == 10
+
+
+def test_a_shared_refusal_says_when_to_retry() -> None:
+    shared, clock = FakeShared(), Clock()
+    limiter_ = shared_limiter(shared, clock, {(1, "", "reads"): Limit(rate_per_s=0.5, burst=1)})
+    assert admitted(limiter_, 1, cls="reads") == 1
+    with pytest.raises(RateLimited) as refused:
+        asyncio.run(limiter_.admit(1, "K1", "reads"))
+    assert refused.value.retry_after_s == 2
+    assert refused.value.description.endswith(": reads of this workspace")
