@@ -5,7 +5,7 @@ A bare ASGI callable rather than a Starlette route: it must split the *raw* path
 request and response objects.
 
 Checks run in the SPEC's order: route (NOT_FOUND), authentication (BAD_SIGNATURE), parameters
-(INVALID_PARAMETER). Anything unexpected answers ERROR and is logged with a request id; since every
+(INVALID_PARAMETER), then limits (RATE_LIMITED, with a Retry-After header: api/limits.py). Anything unexpected answers ERROR and is logged with a request id; since every
 write is one transaction, nothing half-done is kept.
 """
 
