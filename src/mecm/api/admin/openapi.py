@@ -22,7 +22,9 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:  # OpenAPI 3.0 wants a non-empty list, or none
+        schema["required"] = required
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
