@@ -157,11 +157,27 @@ def run_wrk(url: str, paths_file: Path) -> dict:
     sys.exit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
 
 
+# MECM_BENCH_RATE_LIMIT=1 runs every scenario with rate limits configured, too high ever to refuse:
+# each workspace's default limit of every class at HIGH_LIMIT (and in the core scenario the demo key
+# a limit of its own as well, bench/core.py), so each request takes its tokens as in a deployment.
+# Unset, the scenarios run with no rate limit at all (the defaults, 1,000 sends a second per
+# workspace, would refuse the load a bench sends). The two runs' accepted/s compare the limits' cost.
+RATE_LIMITED = os.environ.get("MECM_BENCH_RATE_LIMIT", "") not in ("", "0")
+HIGH_LIMIT = 1_000_000  # per second, and the burst
+
+
+def rate_limit_env() -> dict[str, str]:
+    """The settings of the rate limits a bench scenario runs with (see RATE_LIMITED)."""
+    rate, burst = (str(HIGH_LIMIT), str(HIGH_LIMIT)) if RATE_LIMITED else ("0", "1")
+    return {f"MECM_RATE_{cls}_{part}": value for cls in ("SENDS", "PINS", "READS")
+            for part, value in (("PER_S", rate), ("BURST", burst))}
+
+
 def mecm_env(work: Path, port: int) -> dict[str, str]:
     """The environment of a mecm on its own SQLite database and var directory in `work`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
     env.update({"MECM_DATABASE_URL": f"sqlite:///{work / 'mecm.db'}", "MECM_VAR_DIR": str(work),
-                "MECM_PORT": str(port), "MECM_CONFIG": str(work / "none.toml")})
+                "MECM_PORT": str(port), "MECM_CONFIG": str(work / "none.toml"), **rate_limit_env()})
     (work / "none.toml").write_text("")
     return env
 

@@ -15,6 +15,10 @@ compare its accepted/s with a run without it (issue 12: within 5 %).
 Each prints accepted/s, latency, delivered/s, lost and peak RSS; the ratios (core accepted/s over
 baseline req/s, SMPP and scale-out delivered/s over core accepted/s) compare figures measured in the
 same run.
+
+Rate limits: none, unless MECM_BENCH_RATE_LIMIT=1 (bench/common.py), which configures limits far
+above the load, to measure what taking tokens costs: ``make bench`` and
+``MECM_BENCH_RATE_LIMIT=1 make bench`` give the two accepted/s to compare.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from bench.common import (
     CONNECTIONS,
     DURATION_S,
     HERE,
+    HIGH_LIMIT,
     MECM,
     PATH_COUNT,
+    RATE_LIMITED,
     demo,
     describe_serve,
     describe_write_lock,
@@ -58,6 +64,10 @@ def bench_core(work: Path) -> dict:
     creds = demo(env)
     if os.environ.get("BENCH_PRICED", "") == "1":
         price_everything(env, creds)
+    if RATE_LIMITED:  # the demo key's own limit too: each send then takes a token from two buckets
+        subprocess.run([*MECM, "admin", "limit", "set", "--workspace", str(creds["instance_id"]), "--key",
+                        creds["public_key"], "--class", "sends", "--rate", str(HIGH_LIMIT), "--burst",
+                        str(HIGH_LIMIT)], env=env, check=True, capture_output=True)
     paths = work / "paths.txt"
     write_paths(creds, paths)
     with process([*MECM, "serve"], env, work / "server.log") as server:
@@ -111,7 +121,8 @@ def main() -> None:
         sys.exit("make bench needs wrk (Debian package 'wrk')")
     work = Path(tempfile.mkdtemp(prefix="mecm-bench-"))
     try:
-        print(f"mecm bench: wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s, sendSMS with {PATH_COUNT} pre-signed URLs",
+        print(f"mecm bench: wrk -t1 -c{CONNECTIONS} -d{DURATION_S}s, sendSMS with {PATH_COUNT} pre-signed URLs, "
+              + (f"rate limits of {HIGH_LIMIT}/s (MECM_BENCH_RATE_LIMIT)" if RATE_LIMITED else "no rate limits"),
               flush=True)
         core = bench_core(work / "core")
         print_core(core)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from mecm.domain.addresses import Network, parse_allow
+from mecm.domain.ratelimit import CLASSES, MAX_BURST, MAX_RATE_PER_S
 from mecm.errors import ConfigError
 
 
@@ -70,6 +71,22 @@ class Settings:
     # included, and how many of the 4 reader threads one workspace may hold at once.
     read_budget_s: float = 5.0
     reads_per_workspace: int = 2
+    # Rate limits (SPEC section 9, services/ratelimits.py): every workspace's limit for each class of
+    # methods, a token bucket of a rate per second and a burst, unless ``mecm admin limit set`` gives it
+    # (or one of its keys) its own. A rate of 0: no default limit for that class. sends: sendSMS,
+    # sendMT, fireMessage; pins: sendSMSPinMobileNumberConfirm, verifyPin; reads: getMOMessages, getMessage.
+    rate_sends_per_s: float = 1000.0
+    rate_sends_burst: int = 2000
+    rate_pins_per_s: float = 20.0
+    rate_pins_burst: int = 100
+    rate_reads_per_s: float = 100.0
+    rate_reads_burst: int = 200
+    # SMS-pumping defence (services/pin_sends.py): the PIN sends a workspace allows to one number, and
+    # to one block of 10,000 numbers (the number without its last 4 digits), per pin_send_window_s;
+    # 0: no limit. ``mecm admin pin-guard set`` gives a workspace its own, and the countries PINs may go to.
+    pin_sends_per_number: int = 5
+    pin_sends_per_block: int = 100
+    pin_send_window_s: int = 3600
     # A send with flags at=<epoch-ms> may be scheduled at most this far ahead.
     schedule_horizon_days: int = 365
     # When set, /metrics and /admin/carriers/status want "Authorization: Bearer <ops_token>"
@@ -121,7 +138,10 @@ class Settings:
 
 _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
              "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
-             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts", "key_last_used_flush_s")
+             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts", "rate_sends_burst", "rate_pins_burst",
+             "rate_reads_burst", "pin_send_window_s", "key_last_used_flush_s")
+_NOT_NEGATIVE = ("rate_sends_per_s", "rate_pins_per_s", "rate_reads_per_s", "pin_sends_per_number",
+                 "pin_sends_per_block")
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:
@@ -175,6 +195,14 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
     for name in _POSITIVE:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"setting {name}: must be above 0")
+    for name in _NOT_NEGATIVE:
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"setting {name}: must be 0 or more")
+    for limit_class in CLASSES:
+        if getattr(settings, f"rate_{limit_class}_per_s") > MAX_RATE_PER_S:
+            raise ConfigError(f"setting rate_{limit_class}_per_s: must be at most {MAX_RATE_PER_S:.0f}")
+        if getattr(settings, f"rate_{limit_class}_burst") > MAX_BURST:
+            raise ConfigError(f"setting rate_{limit_class}_burst: must be at most {MAX_BURST}")
     if not 0 <= settings.node_id < 1024:
         raise ConfigError("setting node_id: must be 0 to 1023")
     try:

@@ -62,9 +62,11 @@ class RateLimited(ApiError):
     status = "RATE_LIMITED"
     http_status = 429
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"Too many requests, retry after {retry_after_s} s")
+    def __init__(self, retry_after_s: int, which: str = "") -> None:
+        """``which``: the limit that refused, after the SPEC's words (which clients may parse)."""
+        super().__init__(f"Too many requests, retry after {retry_after_s} s" + (f": {which}" if which else ""))
         self.retry_after_s = retry_after_s
+        self.which = which
 
 
 class NotEnoughFunds(ApiError):

@@ -46,12 +46,15 @@ from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
 from mecm.services.optouts import OptOutView
+from mecm.services.pin_sends import PinSendGuard
 from mecm.services.pins import PinVerifier
+from mecm.services.ratelimits import RateLimiter
 from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
 from mecm.store.database_file import DatabaseFile
 from mecm.store.leases import API_NODES, WORKER_NODES, Leases
+from mecm.store.shared_buckets import SharedBuckets
 from mecm.store.locks import FileLock, worker_lock_path, write_lock_path
 from mecm.store.writer import GroupCommitWriter
 
@@ -83,6 +86,9 @@ class Runtime:
         self.writer: GroupCommitWriter | None = None
         self.sending: SendingService
         self.pins: PinVerifier  # verifyPin
+        self.limits: RateLimiter  # the API's rate limits; on PostgreSQL shared through the database
+        self.pin_sends: PinSendGuard  # the SMS-pumping defence of PIN sends
+        self._shared_buckets: SharedBuckets | None = None
         self.inbound: InboundService
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
@@ -126,6 +132,10 @@ class Runtime:
                                       seal=self.vault.encrypt)
         self.pins = PinVerifier(self.writer, self.vault.pin_key, self.settings.pin_max_attempts)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
+        if self.database is None and self.role != "worker":
+            self._shared_buckets = SharedBuckets(self.engine)
+        self.limits = RateLimiter(self.settings, lambda: self.catalog, shared=self._shared_buckets)
+        self.pin_sends = PinSendGuard(self.settings, lambda: self.catalog)
         self._link_opt_outs()
         if self.role == "api":
             self._wake_sender = worker_link.WakeSender(self._address("wake"))
@@ -264,6 +274,8 @@ class Runtime:
                      self.role, name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
         if self.leases is not None:
             await asyncio.to_thread(self.leases.close)
+        if self._shared_buckets is not None:
+            await asyncio.to_thread(self._shared_buckets.close)
         self.engine.dispose()
         if self._worker_lock is not None:
             self._worker_lock.close()

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from mecm.api import dry_run, trees
+from mecm.api import dry_run, limits, trees
 from mecm.api.reads import ReadShare, client_read
 from mecm.api.render import Node
 from mecm.domain import b64
@@ -65,7 +65,7 @@ async def _send(call: Call, kind: str, carrier: str, sender: str, number: str, t
     request = SendRequest(call.workspace, call.key.public_key, kind, _carrier(carrier), sender, number, text, flags)
     if call.dry_run:
         return await dry_run.quote(runtime, request)
-    message = await runtime.sending.send(request, runtime.catalog)
+    message = await runtime.sending.send(request, runtime.catalog, limits.for_send(call))
     return trees.message_tree(message, call.workspace.timezone)
 
 
@@ -112,7 +112,7 @@ async def send_pin(call: Call) -> list[Node]:
         masked = pin_policy.mask_pin_text(text, length)
         return await dry_run.quote(runtime, SendRequest(call.workspace, call.key.public_key, "pin",
                                                         _carrier(carrier), sender, number, masked))
-    pin = await runtime.sending.send_pin(request, runtime.catalog, length)
+    pin = await runtime.sending.send_pin(request, runtime.catalog, length, limits.for_pin_send(call))
     return trees.pin_tree(pin, call.workspace.timezone, show_pin=call.workspace.pin_in_response)
 
 
@@ -121,6 +121,7 @@ async def verify_pin(call: Call) -> list[Node]:
     _, number, pin_raw = call.params
     number = normalize_mt_number(number, "mobileNumber")  # as the send stored it
     guess = pin_policy.parse_pin(pin_raw)
+    await limits.take(call, "pins")
     verification = await call.runtime.pins.verify(call.workspace.id, number, guess)
     return trees.pin_verification_tree(verification)
 
@@ -147,7 +148,8 @@ async def fire_message_post(call: Call) -> list[Node]:
 async def _fire(call: Call, number: str, code: str, text: str, number_param: str) -> list[Node]:
     runtime = call.runtime
     mo = InboundMO(call.workspace, number, code, text, client_id=call.key.public_key)
-    view = await runtime.inbound.receive(mo, runtime.catalog, number_param=number_param)
+    view = await runtime.inbound.receive(mo, runtime.catalog, number_param=number_param,
+                                         admit=limits.for_class(call, "sends"))
     return trees.fired_tree(view, call.workspace.timezone)
 
 
@@ -166,6 +168,7 @@ async def get_mo_messages(call: Call) -> list[Node]:
     per_page = _whole_number(call.params[2], "resultsPerPage", 1, 1000)
     # SPEC section 6: split on the raw separators first, so use the segment as it was in the URL.
     search = parse_search(call.raw_params[3])
+    await limits.take(call, "reads")
     workspace_id = call.workspace.id
     result = await _client_read(call, lambda c: reports.search_mo(c, workspace_id, search, page, per_page))
     return trees.mo_page_tree(result, call.workspace.timezone)
@@ -175,6 +178,7 @@ async def get_message(call: Call) -> list[Node]:
     raw = call.params[1]
     if not _ascii_digits(raw) or len(raw) > 19 or int(raw) > MAX_MESSAGE_ID:
         raise InvalidParameter("messageId", "must be a message id")
+    await limits.take(call, "reads")
     message_id, workspace_id = int(raw), call.workspace.id
     message = await _client_read(call, lambda c: reports.get_message(c, workspace_id, message_id))
     if message is None:

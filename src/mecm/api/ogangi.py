@@ -5,7 +5,7 @@ A bare ASGI callable rather than a Starlette route: it must split the *raw* path
 request and response objects.
 
 Checks run in the SPEC's order: route (NOT_FOUND), authentication (BAD_SIGNATURE), parameters
-(INVALID_PARAMETER). Anything unexpected answers ERROR and is logged with a request id; since every
+(INVALID_PARAMETER), then limits (RATE_LIMITED, with a Retry-After header: api/limits.py). Anything unexpected answers ERROR and is logged with a request id; since every
 write is one transaction, nothing half-done is kept.
 """
 
@@ -23,7 +23,7 @@ from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
 from mecm.api.render import render_json, render_xml
 from mecm.domain.signature import verify
-from mecm.errors import ApiError, BadSignature, NotFound
+from mecm.errors import ApiError, BadSignature, NotFound, RateLimited
 from mecm.logs import REQUEST_ID
 from mecm.runtime import Runtime
 from mecm.store.budget import ReadStopped
@@ -44,6 +44,7 @@ class OgangiApi:
         wants_json = _accepts_json(scope)
         method_name = "unknown"
         counted_as = "unknown"  # the /metrics label: a known method's name, never whatever a path said
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
             raw_path = scope.get("raw_path") or scope["path"].encode()
             path = raw_path.decode("latin-1").split("?", 1)[0]
@@ -69,6 +70,8 @@ class OgangiApi:
         except ApiError as error:
             result, status, description = [], error.status, error.description
             http_status = error.http_status
+            if isinstance(error, RateLimited):  # SPEC section 9: the same whole seconds as the description
+                extra_headers.append((b"retry-after", str(error.retry_after_s).encode()))
         except Exception:  # noqa: BLE001 - answer ERROR, never a stack trace
             log.exception("%s failed", method_name)  # with the request's id (mecm/logs.py)
             result, status, description = [], "ERROR", "Internal error"
@@ -89,6 +92,7 @@ class OgangiApi:
                 (b"content-length", str(len(body_out)).encode()),
                 (b"x-mecm-status", status.encode()),
                 (b"x-request-id", (REQUEST_ID.get() or "").encode()),
+                *extra_headers,
             ],
         })
         await send({"type": "http.response.body", "body": body_out})

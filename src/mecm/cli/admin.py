@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from sqlalchemy import Connection
 
-from mecm.cli import admin_credit, admin_keys, admin_lists, admin_optout, admin_webhook
+from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
@@ -39,6 +39,8 @@ app.add_typer(admin_lists.list_app, name="list")
 app.add_typer(admin_lists.broadcast_app, name="broadcast")
 app.add_typer(admin_credit.credit_app, name="credit")
 app.add_typer(admin_credit.price_app, name="price")
+app.add_typer(admin_limits.limit_app, name="limit")
+app.add_typer(admin_limits.pin_guard_app, name="pin-guard")
 
 
 

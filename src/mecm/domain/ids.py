@@ -45,3 +45,8 @@ class IdGenerator:
 
 def id_to_epoch_ms(message_id: int) -> int:
     return (message_id >> (_NODE_BITS + _SEQUENCE_BITS)) + EPOCH_MS
+
+
+def first_id_at(epoch_ms: int) -> int:
+    """The smallest id generated at or after ``epoch_ms``: ids from a time on are ``id >= first_id_at``."""
+    return max(0, epoch_ms - EPOCH_MS) << (_NODE_BITS + _SEQUENCE_BITS)

@@ -18,10 +18,12 @@ from sqlalchemy import Connection, select
 from mecm.domain.keywords import KeywordRule
 from mecm.domain.optout import DEFAULT_POLICY, Policy
 from mecm.domain.pricing import PriceList
+from mecm.domain.ratelimit import Limit
 from mecm.store.crypto import Vault
 from mecm.store.admin import rule_of
 from mecm.store.credit import load_price_lists
 from mecm.store.optouts import load_policies
+from mecm.store.rate_limits import PinSendOverrides, load_pin_send_overrides, load_rate_limits
 from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, workspaces
 
 
@@ -65,6 +67,10 @@ class Catalog:
     optout_policies: dict[tuple[int, str], Policy] = field(default_factory=dict)
     # workspace id -> its price list; a workspace absent here pays nothing (store/credit.py)
     price_lists: dict[int, PriceList] = field(default_factory=dict)
+    # (workspace id, public key or "" for the workspace, class) -> limit (services/ratelimits.py)
+    rate_limits: dict[tuple[int, str, str], Limit] = field(default_factory=dict)
+    # workspace id -> its own PIN-send limits (services/pin_sends.py)
+    pin_send_overrides: dict[int, PinSendOverrides] = field(default_factory=dict)
 
     def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
         key = self.keys.get(public_key)
@@ -156,4 +162,4 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }
     return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection),
-                   load_price_lists(connection))
+                   load_price_lists(connection), load_rate_limits(connection), load_pin_send_overrides(connection))

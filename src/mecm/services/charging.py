@@ -9,10 +9,12 @@ acceptance (no carrier for the number, opted out) costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from mecm.errors import InvalidParameter, NotEnoughFunds
+from sqlalchemy import Connection
+
+from mecm.errors import ApiError, InvalidParameter, NotEnoughFunds
 from mecm.services.catalog import Catalog
 from mecm.store import credit
 from mecm.store.writer import GroupCommitWriter, Together
@@ -31,9 +33,15 @@ def price_of(catalog: Catalog, row: dict[str, Any]) -> int | None:
 
 
 async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: int,
-                        extra: Sequence[tuple[Any, dict[str, Any]]] = ()) -> None:
-    """Store ``row`` (and ``extra`` rows) with its debit, or raise NotEnoughFunds having stored nothing."""
+                        extra: Sequence[tuple[Any, dict[str, Any]]] = (),
+                        check: Callable[[Connection], ApiError | None] | None = None) -> None:
+    """Store ``row`` (and ``extra`` rows) with its debit, or raise NotEnoughFunds having stored nothing.
+
+    ``check`` runs in the same transaction first; the error it returns, if any, is raised instead
+    (the PIN-send limits, counted where the PIN is stored)."""
     row["price"] = price
-    result = await writer.write(Together(credit.store_charged, credit.Charge(row, tuple(extra))))
+    result = await writer.write(Together(credit.store_charged, credit.Charge(row, tuple(extra), check)))
     if result == credit.REFUSED:
         raise NotEnoughFunds()
+    if isinstance(result, ApiError):
+        raise result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,10 +70,13 @@ class InboundService:
         self.on_jobs_queued: list[Callable[[], Any]] = []
 
     async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber",
-                      also: Callable[[Connection], Any] | None = None) -> MOView:
+                      also: Callable[[Connection], Any] | None = None,
+                      admit: Callable[[], Awaitable[None]] | None = None) -> MOView:
         """Store the MO and what it asks for; ``also`` runs in the same transaction (the deletion of
         a multi-part MO's stored parts)."""
         subscriber = normalize_mo_number(mo.subscriber, number_param)
+        if admit is not None:  # fireMessage's rate limits: after its parameters, before any write
+            await admit()
         carrier = mo.carrier if mo.carrier is not None else (route(subscriber, catalog, None) or "")
         decision = optout.classify(mo.text, catalog.optout_policy(mo.workspace.id, mo.code))
         now_ms = int(time.time() * 1000)

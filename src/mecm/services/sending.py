@@ -11,7 +11,7 @@ dispatcher opens, right before the submit (delivery/dispatcher.py). No column ho
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from mecm.domain.message import MessageView, PinView
 from mecm.domain.phone import normalize_mt_number
 from mecm.domain.status import OPTED_OUT, Status
 from mecm.domain.text import check_text
-from mecm.errors import InvalidParameter
+from mecm.errors import ApiError, InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
 from mecm.services.charging import price_of, store_charged
 from mecm.services.optouts import OptOutView
@@ -36,6 +36,12 @@ from mecm.store.writer import GroupCommitWriter, Insert
 _PRIORITY = {"high": 0, "normal": 1, "low": 2}
 # The kind of the answers to STOP, START and HELP: sent to an opted-out subscriber all the same.
 CONFIRMATION = "confirm"
+
+# The limits (api/limits.py), run once a send is prepared (its parameters valid) and before anything
+# is written (SPEC section 4's order). It raises a refusal, or returns a check to run in the
+# transaction that stores the message: that check returns a refusal, and then nothing is stored.
+InTransaction = Callable[[Connection], ApiError | None]
+Admit = Callable[[dict[str, Any]], Awaitable[InTransaction | None]]
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,10 @@ class SendingService:
             "mo_id": request.mo_id,
         }
 
-    async def send(self, request: SendRequest, catalog: Catalog) -> MessageView:
+    async def send(self, request: SendRequest, catalog: Catalog, admit: Admit | None = None) -> MessageView:
         row = self.prepare(request, catalog)
+        if admit is not None:
+            await admit(row)  # a plain send's limits need nothing in the transaction
         price = price_of(catalog, row)
         if price is None:
             await self._writer.write(Insert(messages, [row]))
@@ -137,7 +145,8 @@ class SendingService:
         self._wake()
         return view_of(row)
 
-    async def send_pin(self, request: SendRequest, catalog: Catalog, length: int) -> PinView:
+    async def send_pin(self, request: SendRequest, catalog: Catalog, length: int,
+                       admit: Admit | None = None) -> PinView:
         pin = pin_policy.generate_pin(length)
         # Checked and stored masked: the mask has the PIN's length and coding, so the segments and
         # data coding are those of the real text.
@@ -149,6 +158,7 @@ class SendingService:
             ),
             catalog,
         )
+        in_transaction = await admit(row) if admit is not None else None
         row["sealed_text"] = self._seal(pin_policy.render_pin_text(request.text, pin))
         expires_at = row["created_at_ms"] + self._settings.pin_ttl_s * 1000
         pin_row = {
@@ -161,9 +171,11 @@ class SendingService:
         }
         price = price_of(catalog, row)
         if price is None:
-            await self._writer.write(_insert_both(row, pin_row))
-        else:
-            await store_charged(self._writer, row, price, [(pins, pin_row)])
+            refusal = await self._writer.write(_insert_both(row, pin_row, in_transaction))
+            if refusal is not None:
+                raise refusal
+        else:  # the PIN-send limits are counted in the transaction that debits and stores it
+            await store_charged(self._writer, row, price, [(pins, pin_row)], check=in_transaction)
         self._wake()
         return PinView(pin, row["id"], expires_at)
 
@@ -177,10 +189,14 @@ class SendingService:
             callback()
 
 
-def _insert_both(message_row: dict[str, Any], pin_row: dict[str, Any]):  # noqa: ANN202
-    def write(connection: Connection) -> None:
+def _insert_both(message_row: dict[str, Any], pin_row: dict[str, Any],  # noqa: ANN202
+                 in_transaction: InTransaction | None = None):
+    def write(connection: Connection) -> ApiError | None:
+        if in_transaction is not None and (refusal := in_transaction(connection)) is not None:
+            return refusal  # returned, not raised: the writer's other grouped writes stay in the commit
         connection.execute(messages.insert(), [message_row])
         connection.execute(pins.insert(), [pin_row])
+        return None
 
     return write
 

@@ -17,7 +17,7 @@ Every movement is a ledger row; the ledger refuses UPDATE and DELETE (triggers, 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ class Charge:
 
     row: dict[str, Any]
     extra: tuple[tuple[Any, dict[str, Any]], ...] = ()
+    # Run first, in the transaction: an error it returns refuses the charge instead (nothing written).
+    check: Callable[[Connection], Any] | None = None
 
 
 def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
@@ -73,7 +75,11 @@ def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
             continue  # no account: no credit
         balance = start = account.balance
         for index in by_workspace[workspace_id]:
-            row = charges[index].row
+            charge = charges[index]
+            if charge.check is not None and (refusal := charge.check(connection)) is not None:
+                results[index] = refusal
+                continue
+            row = charge.row
             if row["price"] <= balance:
                 balance -= row["price"]
                 results[index] = None

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -406,3 +407,37 @@ credit_ledger = Table(
     Column("created_at_ms", BigInteger, nullable=False),
 )
 Index("ix_credit_ledger_workspace", credit_ledger.c.workspace_id, credit_ledger.c.id)
+
+# Rate limits (domain/ratelimit.py) a workspace, or one of its keys, is given for a class of methods
+# (sends, pins, reads). A workspace without a row for a class has the settings' default
+# (rate_<class>_per_s, rate_<class>_burst); a key without one has only its workspace's.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("public_key", String(64), primary_key=True),  # "" for the whole workspace
+    Column("class", String(16), primary_key=True),  # sends | pins | reads
+    Column("rate_per_s", Float, nullable=False),
+    Column("burst", Integer, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# PostgreSQL: the token buckets every API process of a deployment shares (store/shared_buckets.py);
+# each process leases a few tokens at a time. Unused on SQLite (one API process, local buckets).
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("name", String(120), primary_key=True),  # workspace, key and class
+    Column("tokens", Float, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# A workspace's SMS-pumping defence (domain/pin_sends.py); NULL: the setting's default.
+pin_send_policies = Table(
+    "pin_send_policies",
+    metadata,
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("per_number", Integer, nullable=True),  # PIN sends to one number per window; 0: no limit
+    Column("per_block", Integer, nullable=True),  # to one block of 10,000 numbers per window
+    Column("countries", Text, nullable=True),  # comma list of ISO 3166 regions; "": any country
+)

@@ -54,6 +54,17 @@ class Body:
             raise InvalidParameter(name, f"must be {low} to {high}")
         return value
 
+    def number(self, name: str, *, required: bool = False) -> float | None:
+        """A JSON number (integer or not); its range is the caller's to check."""
+        value = self._data.get(name)
+        if value is None:
+            if required:
+                raise InvalidParameter(name, "missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidParameter(name, "must be a number")
+        return float(value)
+
     def boolean(self, name: str, default: bool = False, *, required: bool = False) -> bool:
         if required and self._data.get(name) is None:
             raise InvalidParameter(name, "missing")

@@ -74,6 +74,60 @@ _CAMPAIGN_BODY = _body({
 }, ["name"])
 
 
+_CLASS = {"type": "string", "enum": ["sends", "pins", "reads"],
+          "description": "sends: sendSMS, sendMT, fireMessage; pins: sendSMSPinMobileNumberConfirm, verifyPin; "
+                         "reads: getMOMessages, getMessage"}
+_LIMIT = {"type": "object", "required": ["instance_id", "class", "rate_per_s", "burst"],
+          "properties": {"instance_id": {"type": "integer"}, "key": {"type": "string", "nullable": True},
+                         "class": _STRING, "rate_per_s": {"type": "number", "nullable": True},
+                         "burst": {"type": "integer", "nullable": True},
+                         "source": {"type": "string", "description": "set, or default (the settings')"}}}
+_PIN_GUARD = {"type": "object", "required": ["instance_id", "per_number", "per_block", "window_s", "countries"],
+              "properties": {"instance_id": {"type": "integer"}, "per_number": {"type": "integer"},
+                             "per_block": {"type": "integer"}, "window_s": {"type": "integer"},
+                             "countries": {"type": "array", "items": _STRING}}}
+
+
+def _limit_paths(ws: dict[str, Any]) -> dict[str, Any]:
+    query = [{"name": "key", "in": "query", "required": False, "schema": _STRING,
+              "description": "Only this public key's limits"},
+             {"name": "class", "in": "query", "required": False, "schema": _CLASS, "description": "Only this class"}]
+    return {
+        "/admin/api/workspaces/{workspace_id}/limits": {
+            "parameters": [ws],
+            "get": {"operationId": "listLimits", "responses": {
+                "200": _json({"type": "object", "properties": {"limits": {"type": "array", "items": _LIMIT}}},
+                             "The limits set for the workspace and its keys, and the defaults it has"),
+                **_errors(400, 401, 404)}},
+            "put": {"operationId": "setLimit",
+                    "requestBody": _body({
+                        "class": _CLASS,
+                        "key": {**_STRING, "description": "A public key of the workspace; absent: the whole workspace"},
+                        "rate_per_s": {"type": "number", "description": "Requests per second, above 0"},
+                        "burst": {"type": "integer", "description": "Requests at once after a quiet time, 1 or more"}},
+                        ["class", "rate_per_s", "burst"]),
+                    "responses": {"200": _json(_LIMIT, "The limit now"), **_errors(400, 401, 404)}},
+            "delete": {"operationId": "clearLimits", "parameters": query,
+                       "responses": {"200": _json(_OBJECT, "removed: how many limits"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/pin-guard": {
+            "parameters": [ws],
+            "get": {"operationId": "showPinGuard", "responses": {
+                "200": _json(_PIN_GUARD, "The PIN-send limits in force"), **_errors(400, 401, 404)}},
+            "patch": {"operationId": "setPinGuard",
+                      "requestBody": _body({
+                          "per_number": {"type": "integer", "minimum": 0,
+                                         "description": "PIN sends to one number per window; 0: no limit"},
+                          "per_block": {"type": "integer", "minimum": 0,
+                                        "description": "PIN sends to one block of 10,000 numbers per window"},
+                          "countries": {**_STRING, "description": "Comma list of ISO 3166 regions; '': any"}}, []),
+                      "responses": {"200": _json(_PIN_GUARD, "The PIN-send limits now"), **_errors(400, 401, 404)}},
+            "delete": {"operationId": "clearPinGuard", "responses": {
+                "200": _json(_PIN_GUARD, "Back to the settings' defaults"), **_errors(400, 401, 404)}},
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
@@ -186,6 +240,7 @@ def document() -> dict[str, Any]:
                 "delete": {"operationId": "clearPrices", "responses": {
                     "200": _json(_OBJECT, "removed: rows; sends are free again"), **_errors(400, 401, 404)}},
             },
+            **_limit_paths(ws),
             "/admin/api/lists/{list_id}/members": {
                 "parameters": [lst],
                 "post": {"operationId": "addMember",

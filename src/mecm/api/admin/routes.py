@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mecm.api.admin import credit_routes
+from mecm.api.admin import limits
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.domain.actions import parse_action
@@ -73,6 +74,12 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
         ("/workspaces/{workspace_id}/lists", create_list, ["POST"]),
         ("/workspaces/{workspace_id}/broadcasts", list_broadcasts, ["GET"]),
+        ("/workspaces/{workspace_id}/limits", limits.list_limits, ["GET"]),
+        ("/workspaces/{workspace_id}/limits", limits.set_limit, ["PUT"]),
+        ("/workspaces/{workspace_id}/limits", limits.clear_limits, ["DELETE"]),
+        ("/workspaces/{workspace_id}/pin-guard", limits.show_pin_guard, ["GET"]),
+        ("/workspaces/{workspace_id}/pin-guard", limits.set_pin_guard, ["PATCH"]),
+        ("/workspaces/{workspace_id}/pin-guard", limits.clear_pin_guard, ["DELETE"]),
         ("/lists/{list_id}/members", add_member, ["POST"]),
         ("/lists/{list_id}/members/{number}", remove_member, ["DELETE"]),
         ("/lists/{list_id}/broadcasts", create_broadcast, ["POST"]),

@@ -1,0 +1,127 @@
+"""Rate limits on the API (SPEC section 9): a token bucket per workspace and per key, for each class
+of methods, checked after the parameters and before anything is written.
+
+A request of class ``sends`` by key K of workspace W takes a token from K's bucket, if K has a limit
+of its own (``mecm admin limit set --key``), then from W's (its own limit, else the settings'
+default for the class). An empty bucket refuses with RATE_LIMITED, naming the limit, and a
+Retry-After of the whole seconds until a token comes in.
+
+On SQLite (one API process) the buckets are this process's. On PostgreSQL every API process leases
+tokens from buckets in the database (store/shared_buckets.py), a few at a time, so they share one
+limit. What a request costs: two dictionary look-ups and a little arithmetic; on PostgreSQL one
+database statement per lease (about 5 % of the limit's rate or burst, at most 1,000 requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mecm.config import Settings
+from mecm.domain.ratelimit import CLASSES, Bucket, Limit, lease_size, retry_after_s, take
+from mecm.errors import RateLimited
+from mecm.services.catalog import Catalog
+from mecm.store.shared_buckets import SharedBuckets
+
+# Which class each API method's requests count against.
+METHOD_CLASSES = {
+    "sendSMS": "sends", "sendMT": "sends", "fireMessage": "sends",
+    "sendSMSPinMobileNumberConfirm": "pins", "verifyPin": "pins",
+    "getMOMessages": "reads", "getMessage": "reads",
+}
+
+
+def default_limits(settings: Settings) -> dict[str, Limit | None]:
+    """The settings' limit of each class for every workspace (None: a rate of 0, no default)."""
+    limits: dict[str, Limit | None] = {}
+    for limit_class in CLASSES:
+        rate = getattr(settings, f"rate_{limit_class}_per_s")
+        limits[limit_class] = Limit(rate, getattr(settings, f"rate_{limit_class}_burst")) if rate > 0 else None
+    return limits
+
+
+def with_defaults(rows: list[dict[str, Any]], workspace_id: int | None, settings: Settings) -> list[dict[str, Any]]:
+    """Limits as set (store/rate_limits.py list_limits), marked ``source: set``; for one workspace,
+    followed by the settings' default of each class it has none of its own for."""
+    listed = [{**row, "source": "set"} for row in rows]
+    if workspace_id is None:
+        return listed
+    own = {row["class"] for row in rows if row["key"] is None}
+    for limit_class, limit in default_limits(settings).items():
+        if limit_class not in own:
+            listed.append({"instance_id": workspace_id, "key": None, "class": limit_class,
+                           "rate_per_s": limit.rate_per_s if limit else None,
+                           "burst": limit.burst if limit else None, "source": "default" if limit else "none"})
+    return listed
+
+
+@dataclass
+class _Share:
+    """This process's part of a shared bucket: tokens leased and not yet spent."""
+
+    tokens: int = 0
+    refused_until: float = 0.0  # the shared bucket was empty: refuse here until then, without asking
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one lease at a time per bucket
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings, catalog: Callable[[], Catalog], *,
+                 shared: SharedBuckets | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        """``clock``: seconds for the local buckets; ``wall_clock``: epoch seconds for the shared ones,
+        which every process of the deployment must read alike."""
+        self._defaults = default_limits(settings)
+        self._catalog = catalog
+        self._shared = shared
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._buckets: dict[str, Bucket] = {}
+        self._shares: dict[str, _Share] = {}
+
+    async def admit(self, workspace_id: int, public_key: str, limit_class: str) -> None:
+        """Take a token for one request, or raise RateLimited saying which limit refused."""
+        limits = self._catalog().rate_limits
+        key_limit = limits.get((workspace_id, public_key, limit_class))
+        if key_limit is not None:
+            await self._take(f"k:{public_key}:{limit_class}", key_limit, f"{limit_class} of this key")
+        workspace_limit = limits.get((workspace_id, "", limit_class)) or self._defaults[limit_class]
+        if workspace_limit is not None:
+            await self._take(f"w:{workspace_id}:{limit_class}", workspace_limit, f"{limit_class} of this workspace")
+
+    async def _take(self, name: str, limit: Limit, which: str) -> None:
+        if self._shared is None:
+            now = self._clock()
+            taken = take(self._buckets.get(name) or Bucket.full(limit, now), limit, now)
+            self._buckets[name] = taken.bucket
+            if not taken.granted:
+                raise RateLimited(taken.retry_after_s, which)
+            return
+        share = self._shares.get(name)
+        if share is None:
+            share = self._shares[name] = _Share()
+        if share.tokens > 0:
+            share.tokens -= 1
+            return
+        self._refuse_if_empty(share, which)
+        async with share.lock:  # requests arriving meanwhile wait for this lease, not lease again
+            if share.tokens > 0:
+                share.tokens -= 1
+                return
+            self._refuse_if_empty(share, which)
+            assert self._shared is not None
+            lease = await asyncio.to_thread(self._shared.lease, name, limit, lease_size(limit),
+                                            int(self._wall_clock() * 1000))
+            if lease.granted:
+                share.tokens = lease.granted - 1
+                return
+            missing = 1 - lease.tokens_left
+            share.refused_until = self._clock() + missing / limit.rate_per_s
+            raise RateLimited(retry_after_s(missing, limit.rate_per_s), which)
+
+    def _refuse_if_empty(self, share: _Share, which: str) -> None:
+        wait = share.refused_until - self._clock()
+        if wait > 0:
+            raise RateLimited(retry_after_s(wait, 1.0), which)
