@@ -64,6 +64,9 @@ class Settings:
     # included, and how many of the 4 reader threads one workspace may hold at once.
     read_budget_s: float = 5.0
     reads_per_workspace: int = 2
+    # An Idempotency-Key (SPEC section 9) is answered again for this many seconds after its first
+    # request; older keys are ignored and swept away.
+    idempotency_window_s: int = 86400
     # A send with flags at=<epoch-ms> may be scheduled at most this far ahead.
     schedule_horizon_days: int = 365
     # When set, /metrics and /admin/carriers/status want "Authorization: Bearer <ops_token>"
@@ -115,7 +118,7 @@ class Settings:
 
 _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
              "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
-             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts")
+             "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts", "idempotency_window_s")
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:

@@ -40,6 +40,7 @@ from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
 from mecm.services.catalog import Carrier, Catalog, load_catalog
+from mecm.services.idempotency import Sweeper
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
@@ -148,6 +149,10 @@ class Runtime:
             broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
             self._tasks.append(asyncio.create_task(self._as_singleton("broadcaster", broadcaster.run),
                                                    name="broadcaster"))
+            # Idempotency keys past their window: one process of the deployment deletes them.
+            sweeper = Sweeper(self.writer, self.settings.idempotency_window_s)
+            self._tasks.append(asyncio.create_task(self._as_singleton("idempotency-sweep", sweeper.run),
+                                                   name="idempotency-sweep"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
 
     async def _listen_as_worker(self) -> None:

@@ -28,6 +28,7 @@ from mecm.domain.status import OPTED_OUT, Status
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
+from mecm.services.idempotency import Claim
 from mecm.services.optouts import OptOutView
 from mecm.store.tables import messages, pins
 from mecm.store.writer import GroupCommitWriter, Insert
@@ -48,6 +49,7 @@ class SendRequest:
     text: str
     flags: Flags = Flags()
     mo_id: int | None = None
+    claim: Claim | None = None  # an Idempotency-Key, taken in the transaction that stores the message
 
 
 class SendingService:
@@ -128,9 +130,14 @@ class SendingService:
 
     async def send(self, request: SendRequest, catalog: Catalog) -> MessageView:
         row = self.prepare(request, catalog)
-        await self._writer.write(Insert(messages, [row]))
+        view = view_of(row)
+        if request.claim is None:
+            await self._writer.write(Insert(messages, [row]))
+        else:
+            insert = lambda connection: connection.execute(messages.insert(), [row])  # noqa: E731
+            await self._writer.write(request.claim.guarding(insert, view, row["id"]))
         self._wake()
-        return view_of(row)
+        return view
 
     async def send_pin(self, request: SendRequest, catalog: Catalog, length: int) -> PinView:
         pin = pin_policy.generate_pin(length)
@@ -154,9 +161,13 @@ class SendingService:
             "expires_at_ms": expires_at,
             "attempts": 0,
         }
-        await self._writer.write(_insert_both(row, pin_row))
+        view = PinView(pin, row["id"], expires_at)
+        write = _insert_both(row, pin_row)
+        if request.claim is not None:
+            write = request.claim.guarding(write, view, row["id"])
+        await self._writer.write(write)
         self._wake()
-        return PinView(pin, row["id"], expires_at)
+        return view
 
     def _is_opted_out(self, request: SendRequest, recipient: str) -> bool:
         """Opted out of this workspace; the answers to STOP, START and HELP go out all the same."""
