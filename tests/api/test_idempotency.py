@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import subprocess
 import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
 
+from mecm.client import AsyncClient, Client, InvalidParameter
 from mecm.domain.b64 import encode as b64
 from tests.api.test_methods import wait_status
-from tests.support.server import Server
+from tests.support.server import MECM, Server
 
 KEYS = (f"key-{n}" for n in itertools.count())
 NUMBERS = (f"1305670{n:04d}" for n in itertools.count(7100))
@@ -227,3 +230,38 @@ def test_requests_without_a_key_store_no_key(server: Server) -> None:
     message_id(request(server, sms_path(server, number), None)[1])
     assert messages_to(server, number) == 2
     assert server.count("idempotency_keys") == before
+
+
+def test_the_sdk_sends_the_key(server: Server) -> None:
+    c = server.creds
+    key, number = next(KEYS), next(NUMBERS)
+    with Client(server.url, c["instance_id"], c["public_key"], c["private_key"]) as client:
+        first = client.send_sms(number, "sdk retry", from_=c["code"], idempotency_key=key)
+        again = client.send_sms(number, "sdk retry", from_=c["code"], idempotency_key=key)
+        with pytest.raises(InvalidParameter) as raised:
+            client.send_mt(number, "sdk other", from_=c["code"], idempotency_key=key)
+    assert again == first
+    assert raised.value.parameter == "Idempotency-Key"
+    assert messages_to(server, number) == 1
+
+
+async def test_the_async_sdk_sends_the_key_with_a_fire_message_post(server: Server) -> None:
+    c = server.creds
+    key = next(KEYS)
+    async with AsyncClient(server.url, c["instance_id"], c["public_key"], c["private_key"]) as client:
+        first = await client.fire_message("13055467003", "async fire", code=c["code"], idempotency_key=key)
+        again = await client.fire_message("13055467003", "async fire", code=c["code"], idempotency_key=key)
+    assert again == first
+    assert server.count("mo_messages", "sender = ?", "13055467003") == 1
+
+
+def test_the_cli_sends_the_key(server: Server) -> None:
+    c = server.creds
+    key, number = next(KEYS), next(NUMBERS)
+    env = {**server.env, "MECM_URL": server.url, "MECM_INSTANCE_ID": str(c["instance_id"]),
+           "MECM_PUBLIC_KEY": c["public_key"], "MECM_PRIVATE_KEY": c["private_key"]}
+    args = [*MECM, "send", "sms", number, "cli retry", "--from", c["code"], "--idempotency-key", key, "--json"]
+    answers = [subprocess.run(args, env=env, capture_output=True, text=True, timeout=60) for _ in range(2)]
+    assert [a.returncode for a in answers] == [0, 0], answers[0].stderr
+    assert json.loads(answers[0].stdout)["id"] == json.loads(answers[1].stdout)["id"]
+    assert messages_to(server, number) == 1
