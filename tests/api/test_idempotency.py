@@ -51,6 +51,13 @@ def message_id(root: ET.Element) -> str:
     return root.findtext("result/messages/message/id")
 
 
+def age(server: Server, key: str, by_ms: int) -> None:
+    """Make the key's row ``by_ms`` older, as if that much time had passed since its request."""
+    aged = server.query("UPDATE idempotency_keys SET created_at_ms = created_at_ms - ? WHERE key = ? RETURNING key",
+                        by_ms, key)
+    assert aged == [(key,)]
+
+
 def messages_to(server: Server, number: str) -> int:
     return server.count("messages", "recipient = ?", number)
 
@@ -69,7 +76,7 @@ def test_a_retry_gets_the_first_answer_and_stores_nothing(server: Server) -> Non
     first_id = message_id(first_root)
     assert REPLAYED not in first.headers
     # The message moves on; the retry still gets the first answer (PENDING), not today's state.
-    assert wait_status(server, first_id, "DELIVERED_TO_DEVICE").findtext("status") == "DELIVERED_TO_DEVICE"
+    assert wait_status(server, first_id, "DELIVERED_TO_DEVICE", timeout=30).findtext("status") == "DELIVERED_TO_DEVICE"
     again, _ = request(server, sms_path(server, number), key)
     assert again.headers[REPLAYED] == "true"
     assert again.content == first.content
@@ -141,7 +148,7 @@ def test_a_key_older_than_the_window_is_ignored(server: Server) -> None:
     key, number = next(KEYS), next(NUMBERS)
     first_id = message_id(request(server, sms_path(server, number), key)[1])
     # 24 h and a millisecond pass for this key (the default window is 86,400 s).
-    server.query("UPDATE idempotency_keys SET created_at_ms = created_at_ms - 86400001 WHERE key = ?", key)
+    age(server, key, 86_400_001)
     response, root = request(server, sms_path(server, number, "other text now"), key)
     assert REPLAYED not in response.headers
     second_id = message_id(root)
@@ -153,7 +160,7 @@ def test_a_key_older_than_the_window_is_ignored(server: Server) -> None:
 def test_a_key_just_inside_the_window_is_still_answered(server: Server) -> None:
     key, number = next(KEYS), next(NUMBERS)
     first_id = message_id(request(server, sms_path(server, number), key)[1])
-    server.query("UPDATE idempotency_keys SET created_at_ms = created_at_ms - 86340000 WHERE key = ?", key)  # 23 h 59
+    age(server, key, 86_340_000)  # 23 h 59 min
     response, root = request(server, sms_path(server, number), key)
     assert (message_id(root), response.headers.get(REPLAYED)) == (first_id, "true")
 
