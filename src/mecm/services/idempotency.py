@@ -65,13 +65,17 @@ class Claim:
     def answering(self, answer_of: Callable[[Any], str]) -> Claim:
         return replace(self, answer_of=answer_of)
 
-    def take(self, connection: Connection, result: Any, message_id: int) -> None:
-        """Store the key with the answer made from ``result``, or raise KeyTaken."""
+    def answer(self, result: Any) -> str:
+        """The answer to store for the service's ``result``."""
         if self.answer_of is None:
-            raise TypeError("a claim must know its answer before it is taken")
+            raise TypeError("a claim must know how to make its answer")
+        return self.answer_of(result)
+
+    def take(self, connection: Connection, answer: str, message_id: int) -> None:
+        """Store the key with ``answer``, or raise KeyTaken."""
         row = {
             "workspace_id": self.workspace_id, "key": self.key, "method": self.method,
-            "fingerprint": self.fingerprint, "message_id": message_id, "answer": self.answer_of(result),
+            "fingerprint": self.fingerprint, "message_id": message_id, "answer": answer,
             "created_at_ms": self.now_ms,
         }
         holder = store.take(connection, row, self.since_ms)
@@ -79,9 +83,12 @@ class Claim:
             raise KeyTaken(holder)
 
     def guarding(self, write: Callable[[Connection], Any], result: Any, message_id: int) -> Callable[[Connection], Any]:
-        """``write`` preceded, in its transaction, by taking the key."""
+        """``write`` preceded, in its transaction, by taking the key. The answer is made here, before
+        the writer thread runs it: rendering and sealing do not lengthen the transaction."""
+        answer = self.answer(result)
+
         def guarded(connection: Connection) -> Any:
-            self.take(connection, result, message_id)
+            self.take(connection, answer, message_id)
             return write(connection)
 
         return guarded

@@ -261,11 +261,11 @@ def _store(mo_row: dict[str, Any], plan: _Plan, also: Callable[[Connection], Any
         if over_cap:
             capped_row = {**mo_row, "response_message_id": None, "capped": True}
             if claim is not None:
-                claim.take(connection, capped_row, mo_row["id"])
+                claim.take(connection, claim.answer(capped_row), mo_row["id"])
             connection.execute(mo_messages.insert(), [capped_row])
             return False, True
         if claim is not None:
-            claim.take(connection, mo_row, mo_row["id"])
+            claim.take(connection, claim.answer(mo_row), mo_row["id"])
         connection.execute(mo_messages.insert(), [mo_row])
         if plan.messages:
             connection.execute(messages.insert(), plan.messages)

@@ -143,4 +143,4 @@ async def test_concurrent_claims_of_one_key_store_one_message(engine: Engine) ->
 def test_a_claim_must_know_its_answer() -> None:
     bare = Claim(1, "K", "sendSMS", "f1", 0, DAY_MS)
     with pytest.raises(TypeError):
-        bare.take(None, "view", 1)  # type: ignore[arg-type]
+        bare.guarding(insert(1), "view", 1)
