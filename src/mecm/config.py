@@ -87,6 +87,9 @@ class Settings:
     pin_sends_per_number: int = 5
     pin_sends_per_block: int = 100
     pin_send_window_s: int = 3600
+    # An Idempotency-Key (SPEC section 9) is answered again for this many seconds after its first
+    # request; older keys are ignored and swept away.
+    idempotency_window_s: int = 86400
     # A send with flags at=<epoch-ms> may be scheduled at most this far ahead.
     schedule_horizon_days: int = 365
     # When set, /metrics and /admin/carriers/status want "Authorization: Bearer <ops_token>"
@@ -139,7 +142,8 @@ class Settings:
 _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", "http_read_timeout_s",
              "http_keep_alive_s", "http_max_connections", "read_budget_s", "reads_per_workspace",
              "schedule_horizon_days", "pin_ttl_s", "pin_max_attempts", "rate_sends_burst", "rate_pins_burst",
-             "rate_reads_burst", "pin_send_window_s", "key_last_used_flush_s")
+             "rate_reads_burst", "pin_send_window_s", "key_last_used_flush_s",
+             "idempotency_window_s")
 _NOT_NEGATIVE = ("rate_sends_per_s", "rate_pins_per_s", "rate_reads_per_s", "pin_sends_per_number",
                  "pin_sends_per_block")
 

@@ -41,6 +41,7 @@ from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
 from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
+from mecm.services.idempotency import Sweeper
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
@@ -168,6 +169,10 @@ class Runtime:
             broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
             self._tasks.append(asyncio.create_task(self._as_singleton("broadcaster", broadcaster.run),
                                                    name="broadcaster"))
+            # Idempotency keys past their window: one process of the deployment deletes them.
+            sweeper = Sweeper(self.writer, self.settings.idempotency_window_s)
+            self._tasks.append(asyncio.create_task(self._as_singleton("idempotency-sweep", sweeper.run),
+                                                   name="idempotency-sweep"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
         if self.role != "worker":
             self._tasks.append(asyncio.create_task(self._flush_key_use(), name="key-use-flush"))

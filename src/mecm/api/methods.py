@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 
 from mecm.api import dry_run, limits, trees
+from mecm.api.idempotency import answering, idempotent
 from mecm.api.reads import ReadShare, client_read
 from mecm.api.render import Node
 from mecm.domain import b64
@@ -26,7 +27,8 @@ from mecm.errors import InvalidParameter
 from mecm.runtime import Runtime
 from mecm.services import reports
 from mecm.services.catalog import ApiKey, Workspace
-from mecm.services.inbound import InboundMO
+from mecm.services.idempotency import Claim
+from mecm.services.inbound import InboundMO, mo_view_of
 from mecm.services.sending import SendRequest
 
 
@@ -41,6 +43,8 @@ class Call:
     reads: ReadShare | None = None  # the workspaces' shares of the reader threads (api/reads.py)
     receive: Any = None  # the request's ASGI receive, watched for a disconnect during reads
     dry_run: bool = False  # X-Mecm-Dry-Run: a sending method answers a quote (api/dry_run.py)
+    idempotency_key: str | None = None  # the Idempotency-Key header as sent (api/idempotency.py)
+    claim: Claim | None = None  # a checked key the send must store with its message
 
 
 async def _client_read(call: Call, fn: Callable[[Connection], T]) -> T:
@@ -61,12 +65,14 @@ def _carrier(value: str) -> str | None:
 
 
 async def _send(call: Call, kind: str, carrier: str, sender: str, number: str, text: str, flags: Flags) -> list[Node]:
-    runtime = call.runtime
-    request = SendRequest(call.workspace, call.key.public_key, kind, _carrier(carrier), sender, number, text, flags)
+    runtime, timezone = call.runtime, call.workspace.timezone
+    claim = answering(call, lambda view: trees.message_tree(view, timezone))
+    request = SendRequest(call.workspace, call.key.public_key, kind, _carrier(carrier), sender, number, text, flags,
+                          claim=claim)
     if call.dry_run:
         return await dry_run.quote(runtime, request)
     message = await runtime.sending.send(request, runtime.catalog, limits.for_send(call))
-    return trees.message_tree(message, call.workspace.timezone)
+    return trees.message_tree(message, timezone)
 
 
 async def send_sms(call: Call) -> list[Node]:
@@ -106,14 +112,16 @@ async def send_pin(call: Call) -> list[Node]:
     _, carrier, sender, number, text_b64, length_raw = call.params
     text = b64.decode_param(text_b64, "text")
     length = pin_policy.parse_length(length_raw)
-    runtime = call.runtime
-    request = SendRequest(call.workspace, call.key.public_key, "pin", _carrier(carrier), sender, number, text)
+    runtime, timezone, show_pin = call.runtime, call.workspace.timezone, call.workspace.pin_in_response
+    claim = answering(call, lambda view: trees.pin_tree(view, timezone, show_pin=show_pin))
+    request = SendRequest(call.workspace, call.key.public_key, "pin", _carrier(carrier), sender, number, text,
+                          claim=claim)
     if call.dry_run:  # quoted as stored: masked, with the PIN's length and coding
         masked = pin_policy.mask_pin_text(text, length)
         return await dry_run.quote(runtime, SendRequest(call.workspace, call.key.public_key, "pin",
                                                         _carrier(carrier), sender, number, masked))
     pin = await runtime.sending.send_pin(request, runtime.catalog, length, limits.for_pin_send(call))
-    return trees.pin_tree(pin, call.workspace.timezone, show_pin=call.workspace.pin_in_response)
+    return trees.pin_tree(pin, timezone, show_pin=show_pin)
 
 
 async def verify_pin(call: Call) -> list[Node]:
@@ -146,11 +154,12 @@ async def fire_message_post(call: Call) -> list[Node]:
 
 
 async def _fire(call: Call, number: str, code: str, text: str, number_param: str) -> list[Node]:
-    runtime = call.runtime
+    runtime, timezone = call.runtime, call.workspace.timezone
     mo = InboundMO(call.workspace, number, code, text, client_id=call.key.public_key)
+    claim = answering(call, lambda row: trees.fired_tree(mo_view_of(row), timezone))
     view = await runtime.inbound.receive(mo, runtime.catalog, number_param=number_param,
-                                         admit=limits.for_class(call, "sends"))
-    return trees.fired_tree(view, call.workspace.timezone)
+                                         admit=limits.for_class(call, "sends"), claim=claim)
+    return trees.fired_tree(view, timezone)
 
 
 def _whole_number(raw: str, name: str, low: int, high: int | None) -> int:
@@ -203,3 +212,7 @@ METHODS: dict[tuple[str, str, int], Handler] = {
     ("GET", "getMessage", 2): get_message,
     ("GET", "verifyPin", 3): verify_pin,
 }
+# SPEC section 9: the sending methods and fireMessage answer a retry under the same Idempotency-Key
+# with their first answer (api/idempotency.py); a request without a key goes straight through.
+for _route in [r for r in METHODS if r[1] in ("sendSMS", "sendMT", "sendSMSPinMobileNumberConfirm", "fireMessage")]:
+    METHODS[_route] = idempotent(_route[0], _route[1], METHODS[_route])

@@ -22,6 +22,7 @@ from mecm.api.methods import METHODS, Call
 from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
 from mecm.api.render import render_json, render_xml
+from mecm.domain.idempotency import HEADER as IDEMPOTENCY_KEY
 from mecm.domain.signature import verify
 from mecm.errors import ApiError, BadSignature, NotFound, RateLimited
 from mecm.logs import REQUEST_ID
@@ -61,6 +62,9 @@ class OgangiApi:
             call = await self._authenticate(raw_params, unquote(segments[-2]), segments[-1], body, receive)
             if dry_run.asked_for(scope):
                 call = replace(call, dry_run=True)  # only the sending methods look at it
+            idempotency_key = _header(scope, IDEMPOTENCY_KEY)
+            if idempotency_key is not None:
+                call = replace(call, idempotency_key=idempotency_key)
             result = await handler(call)
             status, description = "OK", "Completed"
         except ReadStopped:
@@ -84,17 +88,15 @@ class OgangiApi:
         if not self.runtime.settings.http_error_codes:
             http_status = 200
         content_type = b"application/json" if wants_json else b"application/xml; charset=utf-8"
-        await send({
-            "type": "http.response.start",
-            "status": http_status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body_out)).encode()),
-                (b"x-mecm-status", status.encode()),
-                (b"x-request-id", (REQUEST_ID.get() or "").encode()),
-                *extra_headers,
-            ],
-        })
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body_out)).encode()),
+            (b"x-mecm-status", status.encode()),
+            (b"x-request-id", (REQUEST_ID.get() or "").encode()),
+            *extra_headers,
+        ]
+        headers.extend(getattr(result, "headers", ()))  # a replayed answer's (api/idempotency.py)
+        await send({"type": "http.response.start", "status": http_status, "headers": headers})
         await send({"type": "http.response.body", "body": body_out})
 
     async def _authenticate(self, raw_params: list[str], public_key: str, signature: str, body: bytes,
@@ -127,6 +129,13 @@ def _decoded_form_allowed(params: list[str], raw_params: list[str]) -> bool:
     changed something and put no "/" into a segment. A decoded "/" would make the signed string
     read as other segments than the URL has (one reading per signature)."""
     return params != raw_params and not any("/" in p for p in params)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for header, value in scope.get("headers", ()):
+        if header == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _accepts_json(scope: dict[str, Any]) -> bool:

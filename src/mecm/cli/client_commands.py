@@ -64,6 +64,10 @@ UrlOpt = typer.Option(None, "--url", envvar="MECM_URL", help="Server base URL.")
 InstanceOpt = typer.Option(None, "--instance", envvar="MECM_INSTANCE_ID", help="Workspace (instance) id.")
 PublicOpt = typer.Option(None, "--public-key", envvar="MECM_PUBLIC_KEY", help="Public key.")
 PrivateOpt = typer.Option(None, "--private-key", envvar="MECM_PRIVATE_KEY", help="Private key.")
+IdempotencyOpt = typer.Option(
+    None, "--idempotency-key",
+    help="1-64 of A-Z a-z 0-9 _ -: run again with the same key and arguments within 24 h to get the first "
+         "answer, never a second message.")
 
 
 @contextmanager
@@ -100,12 +104,13 @@ def send_sms(
     text: str = typer.Argument(..., help="Message text."),
     from_: str = typer.Option(None, "--from", help="Short or long code (default: the demo code)."),
     carrier: str = typer.Option(None, help="Carrier name (default: routed)."),
+    idempotency_key: str = IdempotencyOpt,
     url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Send an SMS (sendSMS)."""
     _run(as_json, (url, instance, public_key, private_key),
-         lambda c, cr: c.send_sms(to, text, from_=from_ or cr.code, carrier=carrier))
+         lambda c, cr: c.send_sms(to, text, from_=from_ or cr.code, carrier=carrier, idempotency_key=idempotency_key))
 
 
 @send_app.command("mt")
@@ -113,12 +118,14 @@ def send_mt(
     to: str = typer.Argument(...), text: str = typer.Argument(...),
     from_: str = typer.Option(None, "--from"), carrier: str = typer.Option(None),
     flags: str = typer.Option(None, help="Comma-separated flags: flash, nodlr, priority=high, validity=60, at=<ms>"),
+    idempotency_key: str = IdempotencyOpt,
     url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Send an MT (sendMT), optionally with flags."""
     _run(as_json, (url, instance, public_key, private_key),
-         lambda c, cr: c.send_mt(to, text, from_=from_ or cr.code, carrier=carrier, flags=flags))
+         lambda c, cr: c.send_mt(to, text, from_=from_ or cr.code, carrier=carrier, flags=flags,
+                                 idempotency_key=idempotency_key))
 
 
 @send_app.command("pin")
@@ -127,12 +134,14 @@ def send_pin(
     text: str = typer.Argument("Your code is {pin}"),
     length: int = typer.Option(6, help="PIN length, 4 to 10."),
     from_: str = typer.Option(None, "--from"), carrier: str = typer.Option(None),
+    idempotency_key: str = IdempotencyOpt,
     url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Send a PIN for confirming a number."""
     _run(as_json, (url, instance, public_key, private_key),
-         lambda c, cr: c.send_pin(to, text, from_=from_ or cr.code, length=length, carrier=carrier))
+         lambda c, cr: c.send_pin(to, text, from_=from_ or cr.code, length=length, carrier=carrier,
+                                  idempotency_key=idempotency_key))
 
 
 @send_app.command("verify-pin")
@@ -155,11 +164,13 @@ def mo_fire(
     from_number: str = typer.Argument(..., help="The subscriber's number."),
     text: str = typer.Argument(...),
     code: str = typer.Option(None, help="The code it is sent to (default: the workspace's default)."),
+    idempotency_key: str = IdempotencyOpt,
     url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Fire an MO as if a subscriber had sent it (fireMessage)."""
-    _run(as_json, (url, instance, public_key, private_key), lambda c, _: c.fire_message(from_number, text, code=code))
+    _run(as_json, (url, instance, public_key, private_key),
+         lambda c, _: c.fire_message(from_number, text, code=code, idempotency_key=idempotency_key))
 
 
 @mo_app.command("list")

@@ -33,30 +33,38 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _call(self, request: _core.Request) -> Any:
-        headers = {"content-type": "application/json"} if request.body is not None else None
+        headers = _core.request_headers(request)
         try:
             response = await self._http.request(request.method, request.path, content=request.body, headers=headers)
         except httpx.HTTPError as error:
             raise TransportError(f"{error.__class__.__name__}: {error}") from error
         return _core.parse(response.content, response.status_code, request)
 
-    async def send_sms(self, to: str, text: str, *, from_: str, carrier: str | None = None) -> Message:
-        return await self._call(_core.send_sms(self._signer, to, text, from_, carrier))
+    async def send_sms(self, to: str, text: str, *, from_: str, carrier: str | None = None,
+                       idempotency_key: str | None = None) -> Message:
+        """``idempotency_key``: retry with the same key and arguments to get the first answer again,
+        never a second message (SPEC section 9); the same for every send method below."""
+        return await self._call(_core.with_idempotency_key(_core.send_sms(self._signer, to, text, from_, carrier),
+                                                           idempotency_key))
 
     async def send_mt(self, to: str, text: str, *, from_: str, carrier: str | None = None,
-                      flags: str | None = None) -> Message:
-        return await self._call(_core.send_mt(self._signer, to, text, from_, carrier, flags))
+                      flags: str | None = None, idempotency_key: str | None = None) -> Message:
+        return await self._call(_core.with_idempotency_key(
+            _core.send_mt(self._signer, to, text, from_, carrier, flags), idempotency_key))
 
     async def send_pin(self, to: str, text: str, *, from_: str, length: int = 6,
-                       carrier: str | None = None) -> PinConfirmation:
-        return await self._call(_core.send_pin(self._signer, to, text, from_, length, carrier))
+                       carrier: str | None = None, idempotency_key: str | None = None) -> PinConfirmation:
+        return await self._call(_core.with_idempotency_key(
+            _core.send_pin(self._signer, to, text, from_, length, carrier), idempotency_key))
 
     async def verify_pin(self, number: str, pin: str) -> PinVerification:
         """Check ``pin`` against the newest PIN sent to ``number`` (SPEC section 9)."""
         return await self._call(_core.verify_pin(self._signer, number, pin))
 
-    async def fire_message(self, from_number: str, text: str, *, code: str | None = None) -> MOMessage:
-        return await self._call(_core.fire_message(self._signer, from_number, text, code))
+    async def fire_message(self, from_number: str, text: str, *, code: str | None = None,
+                           idempotency_key: str | None = None) -> MOMessage:
+        return await self._call(_core.with_idempotency_key(
+            _core.fire_message(self._signer, from_number, text, code), idempotency_key))
 
     async def get_mo_messages(
         self, page: int = 1, results_per_page: int = 20, *, from_: str | Sequence[str] | None = None,

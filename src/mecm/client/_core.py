@@ -28,6 +28,23 @@ class Request:
     path: str
     body: bytes | None
     parse: Callable[[ET.Element], Any]  # the <result> element -> the typed result
+    headers: dict[str, str] | None = None
+
+
+def with_idempotency_key(request: Request, key: str | None) -> Request:
+    """``request`` sent with an ``Idempotency-Key`` header (SPEC section 9): a retry with the same key
+    and the same arguments gets the first answer, and the server sends nothing twice."""
+    if key is None:
+        return request
+    return Request(request.method, request.path, request.body, request.parse,
+                   {**(request.headers or {}), "Idempotency-Key": key})
+
+
+def request_headers(request: Request) -> dict[str, str] | None:
+    """What the clients send besides the path: the body's type, an idempotency key."""
+    if request.body is None:
+        return request.headers
+    return {"content-type": "application/json", **(request.headers or {})}
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,20 @@ async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: i
         raise NotEnoughFunds()
     if isinstance(result, ApiError):
         raise result
+
+
+def charged(row: dict[str, Any], price: int, extra: Sequence[tuple[Any, dict[str, Any]]] = (),
+            check: Callable[[Connection], ApiError | None] | None = None) -> Callable[[Connection], None]:
+    """A write of one priced message with its debit, on its own rather than grouped with others'
+    debits: for a send that takes an Idempotency-Key in the same transaction. Raises NotEnoughFunds
+    (or ``check``'s refusal), so that the transaction keeps nothing of it, the key included."""
+    row["price"] = price
+
+    def write(connection: Connection) -> None:
+        (result,) = credit.store_charged(connection, [credit.Charge(row, tuple(extra), check)])
+        if result == credit.REFUSED:
+            raise NotEnoughFunds()
+        if isinstance(result, ApiError):
+            raise result
+
+    return write

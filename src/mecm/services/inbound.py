@@ -32,6 +32,7 @@ from mecm.domain.quiet import release_at
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
+from mecm.services.idempotency import Claim
 from mecm.services.sending import CONFIRMATION, SendingService, SendRequest
 from mecm.store import lists as store_lists
 from mecm.store import optouts as store_optouts
@@ -71,9 +72,10 @@ class InboundService:
 
     async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber",
                       also: Callable[[Connection], Any] | None = None,
-                      admit: Callable[[], Awaitable[None]] | None = None) -> MOView:
+                      admit: Callable[[], Awaitable[None]] | None = None, claim: Claim | None = None) -> MOView:
         """Store the MO and what it asks for; ``also`` runs in the same transaction (the deletion of
-        a multi-part MO's stored parts)."""
+        a multi-part MO's stored parts), and so does taking ``claim``'s Idempotency-Key (with the MO
+        row as stored)."""
         subscriber = normalize_mo_number(mo.subscriber, number_param)
         if admit is not None:  # fireMessage's rate limits: after its parameters, before any write
             await admit()
@@ -106,7 +108,7 @@ class InboundService:
         mo_row["response_message_id"] = plan.response_id
         change = _opt_out_change(decision, mo_row) if decision else None
         cap = _cap(rule, mo_row) if rule is not None else None
-        changed, capped = await self._writer.write(_store(mo_row, plan, also, change, cap))
+        changed, capped = await self._writer.write(_store(mo_row, plan, also, change, cap, claim))
         if capped:
             mo_row["response_message_id"] = None
         elif plan.messages:
@@ -253,15 +255,20 @@ _ACTED_ON_SINCE = text(
 
 def _store(mo_row: dict[str, Any], plan: _Plan, also: Callable[[Connection], Any] | None,
            change: Callable[[Connection], bool] | None,
-           capped: Callable[[Connection], bool] | None):  # noqa: ANN202
+           capped: Callable[[Connection], bool] | None, claim: Claim | None = None):  # noqa: ANN202
     """The MO and what it asks for, in one transaction: returns (opt-out changed, over the cap)."""
     def write(connection: Connection) -> tuple[bool, bool]:
         if also is not None:
             also(connection)
         over_cap = capped is not None and capped(connection)
         if over_cap:
-            connection.execute(mo_messages.insert(), [{**mo_row, "response_message_id": None, "capped": True}])
+            capped_row = {**mo_row, "response_message_id": None, "capped": True}
+            if claim is not None:
+                claim.take(connection, claim.answer(capped_row), mo_row["id"])
+            connection.execute(mo_messages.insert(), [capped_row])
             return False, True
+        if claim is not None:
+            claim.take(connection, claim.answer(mo_row), mo_row["id"])
         connection.execute(mo_messages.insert(), [mo_row])
         if plan.messages:
             connection.execute(messages.insert(), plan.messages)

@@ -28,7 +28,8 @@ from mecm.domain.status import OPTED_OUT, Status
 from mecm.domain.text import check_text
 from mecm.errors import ApiError, InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
-from mecm.services.charging import price_of, store_charged
+from mecm.services.charging import charged, price_of, store_charged
+from mecm.services.idempotency import Claim
 from mecm.services.optouts import OptOutView
 from mecm.store.tables import messages, pins
 from mecm.store.writer import GroupCommitWriter, Insert
@@ -55,6 +56,7 @@ class SendRequest:
     text: str
     flags: Flags = Flags()
     mo_id: int | None = None
+    claim: Claim | None = None  # an Idempotency-Key, taken in the transaction that stores the message
 
 
 class SendingService:
@@ -137,13 +139,18 @@ class SendingService:
         row = self.prepare(request, catalog)
         if admit is not None:
             await admit(row)  # a plain send's limits need nothing in the transaction
+        view = view_of(row)
         price = price_of(catalog, row)
-        if price is None:
-            await self._writer.write(Insert(messages, [row]))
-        else:
-            await store_charged(self._writer, row, price)
+        if request.claim is None:
+            if price is None:
+                await self._writer.write(Insert(messages, [row]))
+            else:
+                await store_charged(self._writer, row, price)
+        else:  # the Idempotency-Key is taken in the transaction that stores the message (and debits it)
+            write = _insert_message(row) if price is None else charged(row, price)
+            await self._writer.write(request.claim.guarding(write, view, row["id"]))
         self._wake()
-        return view_of(row)
+        return view
 
     async def send_pin(self, request: SendRequest, catalog: Catalog, length: int,
                        admit: Admit | None = None) -> PinView:
@@ -169,15 +176,24 @@ class SendingService:
             "expires_at_ms": expires_at,
             "attempts": 0,
         }
+        view = PinView(pin, row["id"], expires_at)
         price = price_of(catalog, row)
-        if price is None:
-            refusal = await self._writer.write(_insert_both(row, pin_row, in_transaction))
+        if price is not None and request.claim is None:
+            # the PIN-send limits are counted in the transaction that debits and stores it
+            await store_charged(self._writer, row, price, [(pins, pin_row)], check=in_transaction)
+        else:
+            if price is None:
+                write = _insert_both(row, pin_row, in_transaction)
+            else:
+                write = charged(row, price, [(pins, pin_row)], in_transaction)
+            if request.claim is not None:
+                # A refusal must undo the key taken with it: raised, so the transaction holds neither.
+                write = request.claim.guarding(_raising(write), view, row["id"])
+            refusal = await self._writer.write(write)
             if refusal is not None:
                 raise refusal
-        else:  # the PIN-send limits are counted in the transaction that debits and stores it
-            await store_charged(self._writer, row, price, [(pins, pin_row)], check=in_transaction)
         self._wake()
-        return PinView(pin, row["id"], expires_at)
+        return view
 
     def _is_opted_out(self, request: SendRequest, recipient: str) -> bool:
         """Opted out of this workspace; the answers to STOP, START and HELP go out all the same."""
@@ -187,6 +203,23 @@ class SendingService:
     def _wake(self) -> None:
         for callback in self.on_accepted:
             callback()
+
+
+def _insert_message(row: dict[str, Any]) -> Callable[[Connection], None]:
+    def write(connection: Connection) -> None:
+        connection.execute(messages.insert(), [row])
+
+    return write
+
+
+def _raising(write: Callable[[Connection], ApiError | None]) -> Callable[[Connection], None]:
+    """``write`` whose returned refusal is raised instead, so that its transaction keeps nothing."""
+    def run(connection: Connection) -> None:
+        refusal = write(connection)
+        if refusal is not None:
+            raise refusal
+
+    return run
 
 
 def _insert_both(message_row: dict[str, Any], pin_row: dict[str, Any],  # noqa: ANN202

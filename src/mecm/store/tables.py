@@ -183,6 +183,24 @@ pins = Table(
 # verifyPin looks up the newest PIN sent to a number by a workspace.
 Index("ix_pins_workspace_recipient", pins.c.workspace_id, pins.c.recipient, pins.c.message_id)
 
+# Idempotency keys (SPEC section 9): the first answer to a request sent with a key, written in the
+# transaction that stores its message, and answered again to a retry with the same key within the
+# window (services/idempotency.py). Older rows are ignored, and deleted by a periodic sweep.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("workspace_id", Integer, primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("method", String(40), nullable=False),  # the API method that answered
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 hex of method, parameters and body
+    Column("message_id", BigInteger, nullable=False),  # the MT sent (a PIN's message), or the MO fired
+    # The first answer's result tree as JSON; a PIN answer sealed (Fernet, the master key), as it may
+    # hold the PIN.
+    Column("answer", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created_at_ms)
+
 mo_messages = Table(
     "mo_messages",
     metadata,
