@@ -66,9 +66,18 @@ def _int(value: str, token: str, low: int, high: int) -> int:
     return n
 
 
+def stored_flags(raw: str | None) -> Flags:
+    """The flags of a stored message, as the delivery reads them: as parse_flags, but a token an
+    earlier mecm accepted (``FLASH``, ``priority = Low``) is read, not refused, so a message queued
+    before an upgrade is still sent as its client asked."""
+    return parse_flags(raw, strict=False)
+
+
 @lru_cache(maxsize=1024)
-def parse_flags(raw: str | None) -> Flags:
-    """Parse the flags segment; None, "" and "null" mean no flags. Cached (few distinct values)."""
+def parse_flags(raw: str | None, strict: bool = True) -> Flags:
+    """Parse the flags segment; None, "" and "null" mean no flags. Cached (few distinct values).
+
+    ``strict=False`` (stored_flags) reads names case-insensitively and keeps any shape of token."""
     if raw is None or raw == "" or raw.lower() == "null":
         return Flags()
     tokens: list[str] = []
@@ -79,9 +88,9 @@ def parse_flags(raw: str | None) -> Flags:
             continue
         tokens.append(token)
         name, sep, value = token.partition("=")
-        name = name.strip()
+        name = name.strip() if strict else name.strip().lower()
         value = value.strip()
-        if _NAME.fullmatch(name) is None or (sep and not value):
+        if strict and (_NAME.fullmatch(name) is None or (sep and not value)):
             raise _not_a_token(token)
         if name in ("flash", "nodlr"):
             if sep:

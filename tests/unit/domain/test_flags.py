@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mecm.domain.flags import Flags, parse_flags
+from mecm.domain.flags import Flags, parse_flags, stored_flags
 from mecm.errors import InvalidParameter
 
 
@@ -94,3 +94,12 @@ def test_unknown_tokens_round_trip(tokens: list[str]) -> None:
         return
     assert f.tokens == tuple(t.strip() for t in tokens if t.strip())
     assert parse_flags(f.raw()) == f
+
+
+def test_stored_flags_of_an_earlier_mecm_are_still_read() -> None:
+    # Accepted before the grammar of SPEC section 1 was enforced, and maybe still queued.
+    flags = stored_flags("FLASH, priority = Low,x y")
+    assert flags.flash and flags.priority == "low"
+    assert flags.tokens == ("FLASH", "priority = Low", "x y")
+    with pytest.raises(InvalidParameter):
+        parse_flags("FLASH")

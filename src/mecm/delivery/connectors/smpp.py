@@ -46,7 +46,7 @@ from mecm.delivery.smpp.rate import (
     slow_down_delay,
 )
 from mecm.delivery.smpp.session import BindRefused, Session, SessionLost
-from mecm.domain.flags import parse_flags
+from mecm.domain.flags import stored_flags
 from mecm.errors import InvalidParameter
 from mecm.smpp import pdu as P
 from mecm.smpp.parts import Part, split_for_submit
@@ -163,7 +163,7 @@ class SmppConnector(Connector):
 
     async def submit(self, message: Claimed) -> Outcome:
         try:
-            flags = parse_flags(message.flags)
+            flags = stored_flags(message.flags)
             parts = split_for_submit(message.text, concat=self.config.concat, reference=message.id & 0xFFFF,
                                      gsm_packed=self.config.gsm_packed)
         except (InvalidParameter, ValueError) as error:
