@@ -166,18 +166,18 @@ RATE_LIMITED = os.environ.get("MECM_BENCH_RATE_LIMIT", "") not in ("", "0")
 HIGH_LIMIT = 1_000_000  # per second, and the burst
 
 
-def rate_limit_env() -> dict[str, str]:
+def rate_limit_env(limited: bool = RATE_LIMITED) -> dict[str, str]:
     """The settings of the rate limits a bench scenario runs with (see RATE_LIMITED)."""
-    rate, burst = (str(HIGH_LIMIT), str(HIGH_LIMIT)) if RATE_LIMITED else ("0", "1")
+    rate, burst = (str(HIGH_LIMIT), str(HIGH_LIMIT)) if limited else ("0", "1")
     return {f"MECM_RATE_{cls}_{part}": value for cls in ("SENDS", "PINS", "READS")
             for part, value in (("PER_S", rate), ("BURST", burst))}
 
 
-def mecm_env(work: Path, port: int) -> dict[str, str]:
+def mecm_env(work: Path, port: int, limited: bool = RATE_LIMITED) -> dict[str, str]:
     """The environment of a mecm on its own SQLite database and var directory in `work`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
     env.update({"MECM_DATABASE_URL": f"sqlite:///{work / 'mecm.db'}", "MECM_VAR_DIR": str(work),
-                "MECM_PORT": str(port), "MECM_CONFIG": str(work / "none.toml"), **rate_limit_env()})
+                "MECM_PORT": str(port), "MECM_CONFIG": str(work / "none.toml"), **rate_limit_env(limited)})
     (work / "none.toml").write_text("")
     return env
 
