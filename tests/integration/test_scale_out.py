@@ -27,7 +27,7 @@ import pytest
 from mecm.domain.b64 import encode as b64
 from tests.integration.test_crash_recovery import FINAL
 from tests.support.databases import on_postgresql
-from tests.support.server import MECM, Server, kill_process, make_server, stop_process
+from tests.support.server import MECM, Server, answers, kill_process, make_server, stop_process
 from tests.support.smsc import SmscSim, smsc_sim
 from tests.support.waiting import wait_until
 
@@ -45,13 +45,6 @@ def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
         return wait_until(condition, timeout=timeout_s)
     except AssertionError:
         raise AssertionError(f"not within {timeout_s} s: {what}") from None
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @contextlib.contextmanager

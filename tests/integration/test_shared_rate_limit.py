@@ -22,7 +22,7 @@ import pytest
 
 from mecm.domain.b64 import encode as b64
 from tests.support.databases import on_postgresql
-from tests.support.server import MECM, Server, free_port, make_server, stop_process
+from tests.support.server import MECM, Server, answers, free_port, make_server, stop_process
 from tests.support.waiting import wait_until
 
 pytestmark = [
@@ -34,13 +34,6 @@ BURST = 200
 RATE_PER_S = 1.0
 REQUESTS = 800  # 400 to each process
 CONCURRENCY = 16
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @contextlib.contextmanager

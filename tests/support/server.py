@@ -49,6 +49,14 @@ def run_cli(env: dict[str, str], *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def answers(url: str) -> bool:
+    """Does a mecm at ``url`` answer its health check (now, within a second)?"""
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def kill_process(process: subprocess.Popen | None) -> None:
     """SIGKILL: no goodbye, like a crash."""
     if process is not None and process.poll() is None:
