@@ -46,3 +46,21 @@ def test_a_key_refused_for_funds_is_free_for_the_retry(server: Server) -> None:
     message_id = ok(keyed(server, "order-2")).findtext("messages/message/id")
     assert ok(keyed(server, "order-2")).findtext("messages/message/id") == message_id
     assert balance(server) == "0.95"
+
+
+def test_a_number_the_price_list_refuses_costs_no_rate_token(tmp_path_factory: pytest.TempPathFactory) -> None:
+    srv = make_server(tmp_path_factory.mktemp("order"))
+    # Set before the start, so the server's first catalog has them: one send token, and no refill.
+    srv.cli("admin", "credit", "top-up", "--workspace", workspace(srv), "--amount", "1")
+    srv.cli("admin", "price", "set", "--workspace", workspace(srv), "--per-segment", "0.10", "--prefix", "1305")
+    srv.cli("admin", "limit", "set", "--workspace", workspace(srv), "--class", "sends", "--rate", "0.001",
+            "--burst", "1")
+    srv.start()
+    try:
+        unpriced = call(srv, send_sms_path(srv, "not priced", to="33612345678"))
+        assert unpriced.findtext("description") == (  # a parameter: checked before the limits
+            "Invalid parameter mobileNumber: no price for this number in the workspace's price list")
+        assert call(srv, send_sms_path(srv, "priced")).findtext("status") == "OK", "the token was kept"
+        assert call(srv, send_sms_path(srv, "priced")).findtext("status") == "RATE_LIMITED"
+    finally:
+        srv.stop()

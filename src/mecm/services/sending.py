@@ -137,10 +137,10 @@ class SendingService:
 
     async def send(self, request: SendRequest, catalog: Catalog, admit: Admit | None = None) -> MessageView:
         row = self.prepare(request, catalog)
+        price = price_of(catalog, row)  # may refuse the number: a parameter, checked before the limits
         if admit is not None:
             await admit(row)  # a plain send's limits need nothing in the transaction
         view = view_of(row)
-        price = price_of(catalog, row)
         if request.claim is None:
             if price is None:
                 await self._writer.write(Insert(messages, [row]))
@@ -165,6 +165,7 @@ class SendingService:
             ),
             catalog,
         )
+        price = price_of(catalog, row)  # may refuse the number: a parameter, checked before the limits
         in_transaction = await admit(row) if admit is not None else None
         row["sealed_text"] = self._seal(pin_policy.render_pin_text(request.text, pin))
         expires_at = row["created_at_ms"] + self._settings.pin_ttl_s * 1000
@@ -177,7 +178,6 @@ class SendingService:
             "attempts": 0,
         }
         view = PinView(pin, row["id"], expires_at)
-        price = price_of(catalog, row)
         if price is not None and request.claim is None:
             # the PIN-send limits are counted in the transaction that debits and stores it
             await store_charged(self._writer, row, price, [(pins, pin_row)], check=in_transaction)
