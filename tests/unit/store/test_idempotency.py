@@ -113,7 +113,9 @@ async def test_a_taken_key_fails_only_its_own_write_in_a_grouped_transaction(eng
             writer.write(Insert(messages, [row(5)])),
         ]
         tasks = [asyncio.ensure_future(w) for w in writes]
-        await asyncio.sleep(0.05)  # every write queued behind the blocker: one batch
+        # One turn of the loop runs each task to its first wait, which comes after it queued its
+        # write: every write is then queued behind the blocker, to be committed as one batch.
+        await asyncio.sleep(0)
         release.set()
         await blocker
         results = await asyncio.gather(*tasks, return_exceptions=True)
