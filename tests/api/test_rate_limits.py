@@ -17,6 +17,7 @@ import pytest
 from mecm.domain.b64 import encode as b64
 from tests.api.test_methods import ok
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 # Rates so low that no token comes back while a test runs: what a test sees is the burst alone.
 SETTINGS = {
@@ -43,11 +44,19 @@ def new_workspace(server: Server) -> dict:
     code = str(next(CODES))
     server.cli("admin", "code", "add", "--workspace", str(ws["instance_id"]), "--code", code, "--default")
     key = server.cli("admin", "key", "create", "--workspace", str(ws["instance_id"]))
-    return {**key, "code": code, "carrier": server.creds["carrier"]}
+    return known({**key, "code": code, "carrier": server.creds["carrier"]}, server)
 
 
 def second_key(server: Server, creds: dict) -> dict:
-    return {**creds, **server.cli("admin", "key", "create", "--workspace", str(creds["instance_id"]))}
+    return known({**creds, **server.cli("admin", "key", "create", "--workspace", str(creds["instance_id"]))},
+                 server)
+
+
+def known(creds: dict, server: Server) -> dict:
+    """``creds`` once the running server knows its key (its catalog is re-read every 0.2 s): asked with
+    a bad message id, which answers INVALID_PARAMETER and, being a bad request, takes no token."""
+    wait_until(lambda: status(get(server, get_message(server, creds, "not-an-id"))) == "INVALID_PARAMETER")
+    return creds
 
 
 def admin(server: Server, method: str, path: str, **kwargs: object) -> httpx.Response:
