@@ -17,6 +17,7 @@ from mecm.client import AsyncClient, Client, InvalidParameter
 from mecm.domain.b64 import encode as b64
 from tests.api.test_methods import wait_status
 from tests.support.server import MECM, Server
+from tests.support.waiting import wait_until
 
 KEYS = (f"key-{n}" for n in itertools.count())
 NUMBERS = (f"1305670{n:04d}" for n in itertools.count(7100))
@@ -67,7 +68,13 @@ def other(server: Server) -> dict:
     """A second workspace, with its own key and code."""
     ws = server.cli("admin", "workspace", "create", "--name", "idempotency-other")
     server.cli("admin", "code", "add", "--workspace", str(ws["instance_id"]), "--code", "5550077")
-    return {**server.cli("admin", "key", "create", "--workspace", str(ws["instance_id"])), "code": "5550077"}
+    key = server.cli("admin", "key", "create", "--workspace", str(ws["instance_id"]))
+    # Used once the server knows the key (its catalog is re-read every 0.2 s): a bad message id answers
+    # INVALID_PARAMETER for a known key, BAD_SIGNATURE before.
+    probe = server.signed_path("getMessage", [str(ws["instance_id"]), "not-an-id"], creds=key)
+    wait_until(lambda: ET.fromstring(httpx.get(server.url + probe, timeout=10).content).findtext("status")
+               == "INVALID_PARAMETER")
+    return {**key, "code": "5550077"}
 
 
 def test_a_retry_gets_the_first_answer_and_stores_nothing(server: Server) -> None:
