@@ -92,7 +92,7 @@ def send(api: Client, server: Server, carrier: str | None, number: str, text: st
     return api.send_sms(number, text, from_=server.creds["code"], carrier=carrier)
 
 
-def wait_final(api: Client, message_id: int, timeout: float = 15.0) -> str:
+def wait_final(api: Client, message_id: int, timeout: float = 45.0) -> str:
     """getMessage until the message's status is final."""
     deadline = time.monotonic() + timeout
     while (status := api.get_message(message_id).status) not in FINAL:
