@@ -3,11 +3,13 @@
 Starts ``mecm serve`` on a fresh SQLite database (as make bench's core scenario), drives it with wrk
 and pre-signed sendSMS paths, and samples the API process with py-spy (100 samples a second, idle
 time left out) for the load's duration. Prints the functions that were on CPU most often, by their
-own time and with what they call, and the accepted/s of the profiled run (py-spy slows it a little).
+own time and with what they call, and the accepted/s of the profiled run (py-spy slows it a little). ``BENCH_PRICED=1``: with a price
+list, as the core scenario's (bench/core.py).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,9 +17,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench.core import price_everything
 from bench.common import DURATION_S, MECM, demo, free_port, mecm_env, process, run_wrk, wait_http, write_paths
 
-TOP = 25
+TOP = int(os.environ.get("PROFILE_TOP", "25"))  # how many functions to print
 
 
 def _frame_name(frame: str) -> str:
@@ -58,6 +61,8 @@ def main() -> None:
         port = free_port()
         env = mecm_env(work, port)
         creds = demo(env)
+        if os.environ.get("BENCH_PRICED", "") == "1":
+            price_everything(env, creds)
         paths = work / "paths.txt"
         write_paths(creds, paths)
         raw = work / "profile.txt"
