@@ -25,7 +25,6 @@ import contextlib
 import logging
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +40,7 @@ from mecm.delivery.receipts import Receipts
 from mecm.domain.ids import IdGenerator
 from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
+from mecm.services.catalog_readings import CatalogReadings
 from mecm.services.idempotency import Sweeper
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
@@ -83,7 +83,7 @@ class Runtime:
         self.database_file: DatabaseFile | None = None
         self.vault = Vault(load_master_key(settings))
         self.ids = IdGenerator(settings.node_id)
-        self.catalog = Catalog()
+        self._catalog = CatalogReadings(self._read_catalog, min_gap_s=_MIN_MISS_RELOAD_S)
         self.writer: GroupCommitWriter | None = None
         self.sending: SendingService
         self.pins: PinVerifier  # verifyPin
@@ -95,7 +95,6 @@ class Runtime:
         self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
         self.connectors: dict[str, Connector] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_reload = 0.0
         self._worker_lock: FileLock | None = None
         self._wake_sender: worker_link.WakeSender | None = None
         self._jobs_sender: worker_link.WakeSender | None = None
@@ -295,7 +294,8 @@ class Runtime:
         dropped: refusing it would only make the carrier send it again forever.
         """
         owner = self.catalog.code_owner.get(code)
-        if owner is None and await self.reload_on_miss():
+        if owner is None:
+            await self.reload_on_miss()
             owner = self.catalog.code_owner.get(code)
         workspace = self.catalog.workspaces.get(owner) if owner is not None else None
         if workspace is None:
@@ -316,17 +316,21 @@ class Runtime:
             with contextlib.suppress(AlreadyHandedOn):
                 await self.writer.write(also)
 
-    async def reload_catalog(self) -> None:
-        assert self.writer is not None
-        self._last_reload = time.monotonic()
-        self.catalog = await self.writer.read_control(lambda c: load_catalog(c, self.vault))
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog.catalog
 
-    async def reload_on_miss(self) -> bool:
-        """A request named something unknown: re-read now, unless that was done a moment ago."""
-        if time.monotonic() - self._last_reload < _MIN_MISS_RELOAD_S:
-            return False
-        await self.reload_catalog()
-        return True
+    async def _read_catalog(self) -> Catalog:
+        assert self.writer is not None
+        return await self.writer.read_control(lambda c: load_catalog(c, self.vault))
+
+    async def reload_catalog(self) -> None:
+        await self._catalog.reload()
+
+    async def reload_on_miss(self) -> None:
+        """A request named something unknown: wait for a reading of the catalog begun after now
+        (services/catalog_readings.py)."""
+        await self._catalog.after_miss()
 
     async def _watch_leases(self) -> None:
         """Stop this process (gracefully, SIGTERM) if the PostgreSQL session holding its leases ends:

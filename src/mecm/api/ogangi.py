@@ -107,10 +107,12 @@ class OgangiApi:
         if not (instance.isascii() and instance.isdigit()) or len(instance) > 9:
             raise BadSignature()
         found = runtime.catalog.workspace_key(int(instance), public_key)
-        if found is None and await runtime.reload_on_miss():
+        if found is None:  # a key made a moment ago, by another process perhaps
+            await runtime.reload_on_miss()
             found = runtime.catalog.workspace_key(int(instance), public_key)
         # An unknown key is checked against a key no one holds, so that it costs the same work as a
-        # known key with a wrong signature: the answer's timing does not tell which keys exist.
+        # known key with a wrong signature. (The wait for a fresh reading of the catalog above does
+        # tell an unknown key from a known one; public keys travel in every URL and are no secret.)
         private_key = found[1].private_key if found is not None else _NO_ONES_KEY
         params = [unquote(p) for p in raw_params]
         if not verify(private_key, "/".join(raw_params), signature) and not (

@@ -25,8 +25,8 @@ class _Catalog:
 
 
 class _Runtime(SimpleNamespace):
-    async def reload_on_miss(self) -> bool:
-        return False
+    async def reload_on_miss(self) -> None:
+        pass
 
 
 @pytest.fixture()
