@@ -66,8 +66,9 @@ def opt_in(connection: Connection, workspace_id: int, subscriber: str, *, code: 
     return bool(deleted)
 
 
-# Any constant of mecm's own: the key of the lock that orders opt-out events (PostgreSQL).
-_EVENTS_LOCK_KEY = 0x6D65636D_6F707473  # "mecmopts"
+# The key of the lock that orders opt-out events (PostgreSQL): a kind of its own ("mecm" plus 4)
+# above store/leases.py's kinds, so it is no lease's key.
+_EVENTS_LOCK_KEY = (0x6D65636D + 4) << 32
 _LOCK_EVENTS = text("SELECT pg_advisory_xact_lock(:key)")
 
 
