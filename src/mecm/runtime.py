@@ -46,7 +46,7 @@ from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
-from mecm.services.optouts import OptOutView
+from mecm.services.optouts import PG_CATCH_UP_INTERVAL_S, OptOutView
 from mecm.services.pin_sends import PinSendGuard
 from mecm.services.pins import PinVerifier
 from mecm.services.ratelimits import RateLimiter
@@ -134,7 +134,8 @@ class Runtime:
         if self.database is not None:
             self._opt_out_signal = OptOutSignal(self.database)
         if self.role != "worker":
-            self.opt_outs = OptOutView(self._opt_out_signal)
+            self.opt_outs = OptOutView(self._opt_out_signal, min_interval_s=0.0 if self.database is not None
+                                       else PG_CATCH_UP_INTERVAL_S)
             await self.opt_outs.refresh(self.writer)
         self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs,
                                       seal=self.vault.encrypt)

@@ -167,3 +167,24 @@ def test_on_postgresql_opt_out_events_become_visible_in_seq_order(engine: Engine
     finally:
         first.close()
         second.join(10)
+
+
+async def test_catch_up_reads_begin_at_least_the_interval_apart(engine: Engine, writer: GroupCommitWriter) -> None:
+    """PostgreSQL's bound on the reads a loaded API makes: the sends that come meanwhile wait and share."""
+    view = OptOutView(min_interval_s=0.3)
+    await view.refresh(writer)
+    began: list[float] = []
+    refresh = view.refresh
+    loop = asyncio.get_running_loop()
+
+    async def timed(w: GroupCommitWriter) -> None:
+        began.append(loop.time())
+        await refresh(w)
+
+    view.refresh = timed  # type: ignore[method-assign]
+    await view.catch_up(writer)
+    stop_elsewhere(engine)
+    await asyncio.gather(*(view.catch_up(writer) for _ in range(20)))
+    assert view.is_opted_out(1, SUBSCRIBER)
+    # asyncio may run a timer up to its clock resolution early
+    assert len(began) == 2 and began[1] - began[0] >= 0.3 - 0.01
