@@ -73,8 +73,8 @@ class OptOutView:
 
     async def catch_up(self, writer: GroupCommitWriter) -> None:
         """Return once the view holds every opt-out and opt-in whose storing was answered before
-        this call, by any process (see the module's docstring). Raises StoreError-like errors of
-        the read: a send is not answered from a view that may be stale."""
+        this call, by any process (see the module's docstring). Raises the read's error (the send
+        is answered ERROR): a send is not decided on a view that may be stale."""
         if self._signal is not None and self._signal.read() == self._seen:
             return  # nothing stored by anyone since the last catch-up
         await self._refresh_started_after_now(writer)
