@@ -46,7 +46,7 @@ from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
-from mecm.services.optouts import OptOutView
+from mecm.services.optouts import PG_CATCH_UP_INTERVAL_S, OptOutView
 from mecm.services.pin_sends import PinSendGuard
 from mecm.services.pins import PinVerifier
 from mecm.services.ratelimits import RateLimiter
@@ -57,6 +57,7 @@ from mecm.store.database_file import DatabaseFile
 from mecm.store.leases import API_NODES, WORKER_NODES, Leases
 from mecm.store.shared_buckets import SharedBuckets
 from mecm.store.locks import FileLock, worker_lock_path, write_lock_path
+from mecm.store.optout_signal import OptOutSignal
 from mecm.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,11 @@ class Runtime:
         self._jobs_sender: worker_link.WakeSender | None = None
         self._jobs_listener: worker_link.WakeListener | None = None
         self._wake_listener: worker_link.WakeListener | None = None
+        # SQLite: the file by which this machine's processes announce opt-outs they stored
+        # (store/optout_signal.py); set in start. PostgreSQL: none, sends read the database.
+        self._opt_out_signal: OptOutSignal | None = None
         # Who is opted out, for the answers to sends (services/optouts.py); API roles only.
-        self.opt_outs: OptOutView | None = None if role == "worker" else OptOutView()
+        self.opt_outs: OptOutView | None = None
         self.key_use = KeyUse()  # keys' expiry per request and their last use (API roles)
         self._opt_out_sender: worker_link.WakeSender | None = None
         self._opt_out_listener: worker_link.WakeListener | None = None
@@ -126,7 +130,11 @@ class Runtime:
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
         await self.reload_catalog()
-        if self.opt_outs is not None:
+        if self.database is not None:
+            self._opt_out_signal = OptOutSignal(self.database)
+        if self.role != "worker":
+            self.opt_outs = OptOutView(self._opt_out_signal, min_interval_s=0.0 if self.database is not None
+                                       else PG_CATCH_UP_INTERVAL_S)
             await self.opt_outs.refresh(self.writer)
         self.sending = SendingService(self.settings, self.writer, self.ids, self.vault.pin_key, self.opt_outs,
                                       seal=self.vault.encrypt)
@@ -193,10 +201,11 @@ class Runtime:
         return worker_link.address(self._link_key, purpose, self.settings.var_path)
 
     def _link_opt_outs(self) -> None:
-        """An opt-out or opt-in stored here reaches the API's view at once: directly in an API
-        process, by a datagram from a worker (a STOP from a carrier)."""
+        """An opt-out or opt-in stored here reaches the API's view before it is answered: directly
+        in an API process; from a worker (a STOP from a carrier), through the signal file on SQLite
+        (read by the next send) and a datagram that has the API refresh at once."""
         if self.opt_outs is not None:
-            self.inbound.on_opt_out_change.append(self._refresh_opt_outs_soon)
+            self.inbound.on_opt_out_change.append(self._opt_outs_changed_here)
             if self.role == "api":
                 self._opt_out_listener = worker_link.WakeListener(
                     self._address("optouts"), self._refresh_opt_outs_soon)
@@ -206,8 +215,20 @@ class Runtime:
                     log.info("opt-out changes are polled here (%s)", error)
                     self._opt_out_listener = None
         else:
+            if self._opt_out_signal is not None:
+                self.inbound.on_opt_out_change.append(self._opt_out_signal.announce)
             self._opt_out_sender = worker_link.WakeSender(self._address("optouts"))
             self.inbound.on_opt_out_change.append(self._opt_out_sender.wake)
+
+    async def _opt_outs_changed_here(self) -> None:
+        """Awaited before fireMessage answers (or the deliver_sm is acknowledged, all-in-one). A
+        failed read is logged, not raised: the MO is stored, and the next send catches up itself."""
+        if self.opt_outs is None or self.writer is None:
+            return
+        try:
+            await self.opt_outs.changed_here(self.writer)
+        except Exception:  # noqa: BLE001
+            log.exception("reading opt-out changes failed")
 
     def _refresh_opt_outs_soon(self) -> None:
         task = asyncio.create_task(self._refresh_opt_outs(), name="opt-outs-refresh")
@@ -269,6 +290,8 @@ class Runtime:
             self._opt_out_listener.close()
         if self._opt_out_sender is not None:
             self._opt_out_sender.close()
+        if self._opt_out_signal is not None:
+            self._opt_out_signal.close()
         writers = {"writer": self.writer, "receipt writer": getattr(self, "receipt_writer", None)}
         for name, writer in writers.items():
             if writer is None or (name != "writer" and writer is self.writer):

@@ -32,6 +32,7 @@ def asked_for(scope: dict[str, Any]) -> bool:
 
 async def quote(runtime: Runtime, request: SendRequest) -> list[Node]:
     catalog = runtime.catalog
+    await runtime.sending.opt_outs_current(request.kind)  # the status a real send would get now
     row = runtime.sending.prepare(request, catalog)
     price = price_of(catalog, row)
     status, detail = row["status"], row["status_detail"]

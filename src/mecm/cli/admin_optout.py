@@ -51,6 +51,7 @@ def optout_add(
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=True))
+    _announce(row)
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
          + ("" if row["changed"] else " (already was)"))
 
@@ -63,8 +64,20 @@ def optout_remove(
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=False))
+    _announce(row)
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
          + ("" if row["changed"] else " (was not opted out)"))
+
+
+def _announce(row: dict) -> None:
+    """A running server's next send sees the change (on SQLite through the file beside the
+    database, store/optout_signal.py; on PostgreSQL it reads the database itself)."""
+    if row["changed"]:
+        from mecm.config import load_settings
+        from mecm.store.engine import sqlite_path
+        from mecm.store.optout_signal import announce
+
+        announce(sqlite_path(load_settings().database_url))
 
 
 @app.command("list")

@@ -15,6 +15,7 @@ and nothing is done for it.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -65,8 +66,9 @@ class InboundService:
         self._writer = writer
         self._ids = ids
         self._sending = sending
-        # Called after an opt-out or opt-in is committed (the API's view catches up; the worker
-        # tells the API), and after outbox jobs are queued (the worker's outbox wakes).
+        # Called after an opt-out or opt-in is committed, and awaited if they return an awaitable
+        # (the API's view catches up; the worker tells the API), and after outbox jobs are queued
+        # (the worker's outbox wakes).
         self.on_opt_out_change: list[Callable[[], Any]] = []
         self.on_jobs_queued: list[Callable[[], Any]] = []
 
@@ -101,6 +103,7 @@ class InboundService:
         if decision is not None:
             plan = self._confirmation(mo, subscriber, decision.answer, mo_row, catalog)
         elif rule is not None:
+            await self._sending.opt_outs_current("reply")  # a reply is refused to the opted out
             fields = await self._subscriber_fields(rule, mo.workspace.id, subscriber)
             plan = self._campaign_actions(mo, subscriber, rule, mo_row, catalog, fields)
         else:
@@ -116,9 +119,10 @@ class InboundService:
         if plan.jobs and not capped:
             for callback in self.on_jobs_queued:
                 callback()
-        if changed:
+        if changed:  # awaited: fireMessage and the deliver_sm_resp answer after the view caught up
             for callback in self.on_opt_out_change:
-                callback()
+                if inspect.isawaitable(outcome := callback()):
+                    await outcome
         return mo_view_of(mo_row)
 
     def _confirmation(self, mo: InboundMO, subscriber: str, answer: str, mo_row: dict[str, Any],

@@ -136,6 +136,7 @@ class SendingService:
         }
 
     async def send(self, request: SendRequest, catalog: Catalog, admit: Admit | None = None) -> MessageView:
+        await self.opt_outs_current(request.kind)
         row = self.prepare(request, catalog)
         price = price_of(catalog, row)  # may refuse the number: a parameter, checked before the limits
         if admit is not None:
@@ -154,6 +155,7 @@ class SendingService:
 
     async def send_pin(self, request: SendRequest, catalog: Catalog, length: int,
                        admit: Admit | None = None) -> PinView:
+        await self.opt_outs_current(request.kind)
         pin = pin_policy.generate_pin(length)
         # Checked and stored masked: the mask has the PIN's length and coding, so the segments and
         # data coding are those of the real text.
@@ -194,6 +196,12 @@ class SendingService:
                 raise refusal
         self._wake()
         return view
+
+    async def opt_outs_current(self, kind: str) -> None:
+        """Before a send of ``kind`` is prepared: the opt-out view holds every STOP and START
+        answered before now (services/optouts.py; without a database read on SQLite, mostly)."""
+        if kind != CONFIRMATION and self._opt_outs is not None:
+            await self._opt_outs.catch_up(self._writer)
 
     def _is_opted_out(self, request: SendRequest, recipient: str) -> bool:
         """Opted out of this workspace; the answers to STOP, START and HELP go out all the same."""
