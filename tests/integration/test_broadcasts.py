@@ -141,6 +141,9 @@ def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(
                            "--text", "VIP news for {{to}}")
     status = settled(server, broadcast["id"], timeout=30)
     assert (status["enqueued"], status["delivered"]) == (2, 2)
+    assert (status["state"], status["done"]) == ("done", True)  # finished says so (was "queued")
+    listed_states = {b["id"]: b["state"] for b in server.cli("admin", "broadcast", "list")["broadcasts"]}
+    assert listed_states[broadcast["id"]] == "done"
     texts = server.query("SELECT recipient, text FROM messages WHERE broadcast_id = ? ORDER BY recipient",
                          broadcast["id"])
     assert texts == [("584145550020", "VIP news for 584145550020"), ("584145550022", "VIP news for 584145550022")]
