@@ -50,6 +50,8 @@ _ROTATE = {
     "expires_in": {**_STRING, "description": "The new key's: " + _EXPIRES_IN},
 }
 _DATE = {"type": "string", "nullable": True, "description": "As the API writes dates, in the workspace's zone"}
+_BROADCAST_DONE = {"type": "boolean", "description": (
+    "Nothing more will be queued or handed to a carrier: state done, or cancelled with nothing waiting")}
 _BROADCAST_STATE = {
     "type": "string", "enum": list(SHOWN_STATES),
     "description": ("scheduled: nothing queued yet; sending: members being queued or messages waiting for "
@@ -316,9 +318,7 @@ def document() -> dict[str, Any]:
                                     "properties": {"id": {"type": "integer"}, "state": _BROADCAST_STATE,
                                                    "members": {"type": "integer"}, "enqueued": {"type": "integer"},
                                                    "sent": {"type": "integer"}, "delivered": {"type": "integer"},
-                                                   "failed": {"type": "integer"}, "done": {"type": "boolean", "description": (
-                                                       "Nothing more will be queued or handed to a carrier: state "
-                                                       "done, or cancelled with nothing waiting")}}},
+                                                   "failed": {"type": "integer"}, "done": _BROADCAST_DONE}},
             },
         },
     }
