@@ -131,7 +131,12 @@ def test_fire_message_get_matches_campaign_and_replies(server: Server) -> None:
     assert mo.findtext("campaign") == "welcome"
     assert mo.findtext("keyword") == "^OGANGI"
     reply_id = mo.findtext("responseMessageId")
-    assert reply_id
+    assert reply_id and mo.findtext("suppressed") == ""
+    # getMOMessages shows the MO as stored, with the campaign and reply fireMessage answered.
+    path = server.signed_path("getMOMessages", [str(c["instance_id"]), "1", "10", "from=58412555123"], encode=False)
+    (listed,) = [m for m in ok(call(server, path)).findall("MOMessageList/MOMessage")
+                 if m.findtext("id") == mo.findtext("id")]
+    assert [(e.tag, e.text or "") for e in listed] == [(e.tag, e.text or "") for e in mo]
     reply = wait_status(server, reply_id, "DELIVERED_TO_DEVICE")
     assert reply.findtext("to") == "58412555123"
     assert reply.findtext("text").startswith("Thanks for writing to OGANGI")

@@ -101,10 +101,31 @@ def test_the_frequency_cap_cuts_a_reply_loop(demo: tuple[Server, Client]) -> Non
     server, api = demo
     add(server, "echo", "--keyword", "ECHO", "--match", "word", "--priority", "40", "--cap", "3")
     # An auto-responder on the other side answers every reply with ECHO again.
-    replies = [api.fire_message("584145550003", "echo").response_message_id for _ in range(6)]
-    assert [r is not None for r in replies] == [True, True, True, False, False, False]
+    fired = [api.fire_message("584145550003", "echo") for _ in range(6)]
+    assert [m.response_message_id is not None for m in fired] == [True, True, True, False, False, False]
+    # The answer says why no reply came, and so does the MO's record, read back later.
+    assert [m.suppressed for m in fired] == ["", "", "", "FREQUENCY_CAP", "FREQUENCY_CAP", "FREQUENCY_CAP"]
+    assert {m.campaign for m in fired} == {"echo"}
+    listed = api.get_mo_messages(1, 20, from_="584145550003", order="asc").messages
+    assert [(m.id, m.campaign, m.response_message_id, m.suppressed) for m in listed] == \
+        [(m.id, m.campaign, m.response_message_id, m.suppressed) for m in fired]
     assert api.fire_message("584145550004", "echo").response_message_id is not None  # per subscriber
     assert server.count("mo_messages", "sender = '584145550003' AND campaign_name = 'echo'") == 6  # all kept
+
+
+def test_mo_list_and_get_mo_messages_show_the_campaign_and_reply_that_mo_fire_answered(
+        demo: tuple[Server, Client]) -> None:
+    server, api = demo
+    subscriber = "584145550008"
+    fired = [server.cli("mo", "fire", subscriber, text) for text in ("ogangi hello", "nothing matches this", "HELP")]
+    assert [(m["campaign"], m["response_message_id"] is not None, m["suppressed"]) for m in fired] == [
+        ("welcome", True, ""), ("", False, ""), ("", True, "")]  # HELP: answered, by no campaign
+    fields = ("id", "keyword", "campaign", "response_message_id", "suppressed")
+    listed = server.cli("mo", "list", "--from", subscriber, "--order", "asc")["messages"]
+    assert [{k: m[k] for k in fields} for m in listed] == [{k: m[k] for k in fields} for m in fired]
+    through_api = api.get_mo_messages(1, 20, from_=subscriber, order="asc").messages
+    assert [(m.id, m.campaign, m.response_message_id) for m in through_api] == \
+        [(m["id"], m["campaign"], m["response_message_id"]) for m in fired]
 
 
 def test_fallback_answers_what_no_campaign_matched(demo: tuple[Server, Client]) -> None:

@@ -64,14 +64,16 @@ def mo_fields(mo: MOView, timezone: str) -> list[Node]:
         ("keyword", mo.keyword),
         ("carrier", mo.carrier),
         ("sendDate", format_date(mo.received_at_ms, timezone)),
+        # As stored with the MO, in fireMessage's answer and getMOMessages alike (SPEC section 4):
+        # the campaign it matched, the MT sent in reply, and why a matched campaign did nothing.
+        ("campaign", mo.campaign_name),
+        ("responseMessageId", "" if mo.response_message_id is None else str(mo.response_message_id)),
+        ("suppressed", mo.suppressed),
     ]
 
 
 def fired_tree(mo: MOView, timezone: str) -> list[Node]:
-    fields = mo_fields(mo, timezone)
-    fields.append(("campaign", mo.campaign_name))
-    fields.append(("responseMessageId", "" if mo.response_message_id is None else str(mo.response_message_id)))
-    return [("MOMessage", fields)]
+    return [("MOMessage", mo_fields(mo, timezone))]
 
 
 def mo_page_tree(page: MOPage, timezone: str) -> list[Node]:

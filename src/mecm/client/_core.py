@@ -174,7 +174,7 @@ def _mo(m: ET.Element) -> MOMessage:
         id=int(_text(m, "id")), text=_text(m, "text"), from_=_text(m, "from"), to=_text(m, "to"),
         encoding=_text(m, "encoding"), keyword=_text(m, "keyword"), carrier=_text(m, "carrier"),
         send_date=_text(m, "sendDate"), campaign=m.findtext("campaign"),
-        response_message_id=int(response_id) if response_id else None,
+        response_message_id=int(response_id) if response_id else None, suppressed=m.findtext("suppressed"),
     )
 
 

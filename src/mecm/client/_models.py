@@ -54,8 +54,10 @@ class MOMessage:
     keyword: str  # the pattern of the campaign that matched, "" if none
     carrier: str
     send_date: str
-    campaign: str | None = None  # fireMessage only: the matched campaign's name ("" if none)
-    response_message_id: int | None = None  # fireMessage only: the reply MT, if one was sent
+    campaign: str | None = None  # the matched campaign's name ("" if none; None from a server without it)
+    response_message_id: int | None = None  # the reply MT, if one was sent
+    # Why a matched campaign did nothing: "FREQUENCY_CAP" ("" if it acted; None from a server without it)
+    suppressed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,15 +64,19 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, writer: GroupCommitWriter, connectors: dict[str, Connector],
                  node: int = 0, leases: Leases | None = None,
-                 unseal: Callable[[str], str] | None = None) -> None:
-        """``unseal``: opens a PIN message's sealed text (the master key's Vault.open_sealed)."""
+                 unseal: Callable[[str], str] | None = None, *, clock: Callable[[], float] = time.time,
+                 idle_poll_s: float | None = None) -> None:
+        """``unseal``: opens a PIN message's sealed text (the master key's Vault.open_sealed).
+        ``clock`` (seconds) times the sweeps; ``idle_poll_s`` overrides how often an idle
+        dispatcher looks for work (tests)."""
         self._settings = settings
+        self._clock = clock
         self._unseal = unseal
         self._writer = writer
         self.connectors = connectors
         self._node = node
         self._leases = leases
-        self._idle_poll_s = _IDLE_POLL_S if leases is None else _IDLE_POLL_SHARED_S
+        self._idle_poll_s = idle_poll_s or (_IDLE_POLL_S if leases is None else _IDLE_POLL_SHARED_S)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(_MAX_BATCHES_IN_FLIGHT)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -88,6 +92,7 @@ class Dispatcher:
         # messages wait rather than fail (the runtime tries to start the connector again).
         self.unavailable: dict[str, str] = {}
         self.submitted = 0
+        self.idle_polls = 0  # turns of the loop that found no work (each wrote nothing)
 
     def wake(self) -> None:
         """Called after a send commits: there is work now."""
@@ -102,17 +107,20 @@ class Dispatcher:
 
     async def _run(self) -> None:
         await self.reconcile()
-        last_sweep, last_stale_sweep = 0.0, time.time()  # expire at once; the start just settled SENDING
-        last_take_over = 0.0
+        last_sweep, last_stale_sweep = float("-inf"), self._clock()  # expire at once; the start just settled SENDING
+        last_take_over = float("-inf")
+        # An idle worker writes nothing: unless a send woke it or its last claim found work, it reads
+        # whether anything is due before it claims (a claim is a write transaction, and on SQLite
+        # takes the write lock the API's commits need). Timed work waits for the next poll anyway.
+        look_first = True
         while not self._stopping:
-            now = time.time()
+            now = self._clock()
             if self._leases is not None and now - last_take_over >= _TAKE_OVER_SWEEP_S:
                 last_take_over = now
                 await self.take_over_dead()
             if now - last_sweep >= _EXPIRY_SWEEP_S:
                 last_sweep = now
-                await self._writer.write(lambda c: queue.expire_overdue(c, _ms()), can_wait=True)
-                await self._writer.write(lambda c: queue.apply_buffered(c, _ms()), can_wait=True)
+                await self._sweep_expired_and_buffered()
             if now - last_stale_sweep >= _STALE_SWEEP_S:
                 last_stale_sweep = now
                 await self.settle_stale()
@@ -123,24 +131,40 @@ class Dispatcher:
             try:
                 self._wake.clear()
                 carriers = list(self.connectors) if self._leases is not None else None
-                batch = await self._writer.write(
-                    lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch, self._node, carriers),
-                    can_wait=True,
-                )
+                if look_first and not await self._writer.read(lambda c: queue.any_due(c, _ms(), carriers)):
+                    batch = []
+                else:
+                    batch = await self._writer.write(
+                        lambda c: queue.claim_pending(c, _ms(), self._settings.dispatch_batch, self._node,
+                                                      carriers),
+                        can_wait=True,
+                    )
             except BaseException:
                 self._slots.release()
                 raise
             self._delivering.update(message.id for message in batch)
+            look_first = not batch
             if batch:
                 task = asyncio.create_task(self._deliver(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 continue
             self._slots.release()
+            self.idle_polls += 1
             try:
                 await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                look_first = False  # told of work: claim it without asking first
             except TimeoutError:
-                pass
+                look_first = True
+
+    async def _sweep_expired_and_buffered(self) -> None:
+        """Messages past their validity become EXPIRED, and buffered receipts whose message is known
+        by now are applied; each written only when the read before says there is something to do."""
+        overdue, buffered = await self._writer.read(lambda c: queue.sweep_needed(c, _ms()))
+        if overdue:
+            await self._writer.write(lambda c: queue.expire_overdue(c, _ms()), can_wait=True)
+        if buffered:
+            await self._writer.write(lambda c: queue.apply_buffered(c, _ms()), can_wait=True)
 
     async def stop(self) -> None:
         """Stop claiming; let the batches in flight finish and record their outcomes.

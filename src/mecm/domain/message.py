@@ -30,8 +30,14 @@ class MOView:
     keyword: str
     carrier: str
     received_at_ms: int
-    campaign_name: str = ""
-    response_message_id: int | None = None
+    campaign_name: str = ""  # the campaign it matched, as named then ("" if none)
+    response_message_id: int | None = None  # the MT sent in reply (a campaign's or an opt-out's answer)
+    # Why a matched campaign did nothing for it ("" if it acted): FREQUENCY_CAP, the subscriber had
+    # already had the campaign's cap of MOs acted on within its window (docs/campaigns.md, Safety).
+    suppressed: str = ""
+
+
+FREQUENCY_CAP = "FREQUENCY_CAP"
 
 
 @dataclass(frozen=True)

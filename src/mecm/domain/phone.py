@@ -1,8 +1,10 @@
 """Mobile numbers: what an MT may be sent to, what an MO may come from (SPEC section 1).
 
 Numbers are stored and shown as international digits without "+" (E.164 minus the plus, as in
-the documented samples ``13056708084``). Clients may add a leading "+" or "00"; anything else
-that is not a digit (spaces inside, dashes, letters) is refused rather than guessed at.
+the documented samples ``13056708084``). API clients may add a leading "+" or "00"; anything else
+that is not a digit (spaces inside, dashes, letters) is refused rather than guessed at. Numbers an
+admin writes into a list may have spaces, dashes, dots and parentheses between the digits
+(``normalize_written_number``), as people write them.
 
 An MT is a request we are about to pay for, so its number must pass phonenumbers'
 `is_valid_number`. An MO is a fact reported by a carrier (or fired through the API), so any
@@ -15,6 +17,7 @@ hints still use phonenumbers directly, cached per digit string.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -50,6 +53,27 @@ def normalize_mt_number(raw: str, name: str = "mobileNumber") -> str:
     if normalized is None:
         raise InvalidParameter(name, "not a valid phone number")
     return normalized
+
+
+# What people put between the digits of a number they write down (a spreadsheet, a form):
+# "+58 414-555.0001", "+58 (414) 555 0001". Only admin input takes these (lists); the API does not.
+_WRITTEN_SEPARATORS = re.compile(r"[\s.()\-]")
+_WRITTEN_SHAPE = re.compile(r"^(\+|00)?[0-9]+$")
+
+
+def normalize_written_number(raw: str, name: str = "number") -> str:
+    """A number as people write it, for a list: digits, an optional leading "+" (or "00"), and
+    spaces, dashes, dots or parentheses anywhere between; normalised as an MT addresses it, or
+    InvalidParameter(name, ...) saying what is wrong with it."""
+    compact = _WRITTEN_SEPARATORS.sub("", raw)
+    if not compact.isascii() or not _WRITTEN_SHAPE.match(compact):
+        raise InvalidParameter(name, f"{raw!r} is not a phone number: digits only, with an optional leading + "
+                                     "and spaces, dashes, dots or parentheses between them")
+    try:
+        return normalize_mt_number(compact, name)
+    except InvalidParameter:
+        raise InvalidParameter(name, f"{raw!r} is not a valid mobile number (international form, country "
+                                     "code first: +58 414 555 0001)") from None
 
 
 def normalize_mo_number(raw: str, name: str = "mobileNumber") -> str:

@@ -109,6 +109,8 @@ class Sweeper:
         """Delete every expired key, a batch per transaction; how many went."""
         before = int(self._clock() * 1000) - self._window_ms
         total = 0
+        if not await self._writer.read(lambda c: store.any_expired(c, before)):
+            return 0  # nothing to delete: no write transaction
         while True:
             deleted = await self._writer.write(lambda c: store.delete_expired(c, before, self._batch), can_wait=True)
             total += deleted

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, text
 from mecm.delivery.router import route
 from mecm.domain import keywords, optout, templates
 from mecm.domain.ids import IdGenerator
-from mecm.domain.message import MOView
+from mecm.domain.message import FREQUENCY_CAP, MOView
 from mecm.domain.phone import normalize_mo_number, normalize_mt_number
 from mecm.domain.quiet import release_at
 from mecm.domain.text import check_text
@@ -112,8 +112,9 @@ class InboundService:
         change = _opt_out_change(decision, mo_row) if decision else None
         cap = _cap(rule, mo_row) if rule is not None else None
         changed, capped = await self._writer.write(_store(mo_row, plan, also, change, cap, claim))
-        if capped:
+        if capped:  # as stored: the MO, marked capped, and nothing it asked for
             mo_row["response_message_id"] = None
+            mo_row["capped"] = True
         elif plan.messages:
             self._sending._wake()
         if plan.jobs and not capped:
@@ -297,4 +298,5 @@ def mo_view_of(row: Any) -> MOView:
         received_at_ms=get("received_at_ms"),
         campaign_name=get("campaign_name"),
         response_message_id=get("response_message_id"),
+        suppressed=FREQUENCY_CAP if get("capped") else "",
     )

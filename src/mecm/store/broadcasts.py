@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text, update
 
+from mecm.domain.broadcast_state import is_done, shown_state
 from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
@@ -78,6 +79,7 @@ def record_page(connection: Connection, broadcast_id: int, after: str, new_curso
         .where(broadcasts.c.id == broadcast_id, broadcasts.c.cursor == after, broadcasts.c.state.in_(SENDING_STATES))
         .values(cursor=new_cursor, enqueued=broadcasts.c.enqueued + len(rows), skipped=broadcasts.c.skipped + skipped,
                 unsendable=broadcasts.c.unsendable + unsendable,
+                # "queued": every member queued; shown as sending, then done (domain/broadcast_state.py)
                 state="queued" if last else "sending", finished_at_ms=now_ms if last else None)
     ).rowcount
     if not moved:
@@ -108,11 +110,11 @@ def status(connection: Connection, broadcast_id: int) -> dict[str, Any]:
     waiting = by_status.get("PENDING", 0) + by_status.get("SENDING", 0)
     members = count_members(connection, row["list_id"])
     return {
-        "id": broadcast_id, "name": row["name"], "state": row["state"], "members": members,
+        "id": broadcast_id, "name": row["name"], "state": shown_state(row["state"], waiting), "members": members,
         "enqueued": row["enqueued"], "skipped_opted_out": row["skipped"], "unsendable": row["unsendable"],
         "waiting": waiting, "sent": sent,
         "delivered": delivered, "failed": failed, "by_status": by_status,
-        "done": row["state"] in ("queued", "cancelled") and waiting == 0,
+        "done": is_done(row["state"], waiting),
     }
 
 
@@ -136,7 +138,10 @@ def list_broadcasts(connection: Connection, workspace_id: int | None = None) -> 
                    broadcasts.c.scheduled_at_ms).order_by(broadcasts.c.id)
     if workspace_id is not None:
         query = query.where(broadcasts.c.workspace_id == workspace_id)
-    return [dict(row) for row in connection.execute(query).mappings()]
+    rows = [dict(row) for row in connection.execute(query).mappings()]
+    for row in rows:  # the state as status() shows it; only a fully queued one needs its count
+        row["state"] = shown_state(row["state"], waiting(connection, row["id"]) if row["state"] == "queued" else 0)
+    return rows
 
 
 def _now_ms() -> int:

@@ -75,3 +75,11 @@ def take(connection: Connection, row: dict[str, Any], since_ms: int) -> StoredAn
 def delete_expired(connection: Connection, before_ms: int, limit: int) -> int:
     """Delete up to ``limit`` rows older than ``before_ms``, oldest first; how many went."""
     return connection.execute(_DELETE_EXPIRED, {"before_ms": before_ms, "limit": limit}).rowcount
+
+
+_ANY_EXPIRED = text("SELECT 1 FROM idempotency_keys WHERE created_at_ms < :before_ms LIMIT 1")
+
+
+def any_expired(connection: Connection, before_ms: int) -> bool:
+    """Whether delete_expired would delete anything (a read: an idle sweep writes nothing)."""
+    return connection.execute(_ANY_EXPIRED, {"before_ms": before_ms}).first() is not None

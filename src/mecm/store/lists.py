@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from mecm.domain.phone import normalize_mt_number
+from mecm.domain.phone import normalize_written_number
 from mecm.errors import InvalidParameter
 from mecm.store.admin import require_workspace
 from mecm.store.tables import list_members, lists
@@ -65,14 +65,14 @@ def add_member(connection: Connection, list_id: int, number: str, *, fields: dic
                param: str = "number") -> dict[str, Any]:
     """An admin adds a number (checked and normalised) to a list, or updates its fields."""
     require_list(connection, list_id)
-    subscriber = normalize_mt_number(number, param)
+    subscriber = normalize_written_number(number, param)
     join(connection, list_id, subscriber, via="admin", fields=fields)
     return {"list_id": list_id, "number": subscriber, "fields": fields or {}}
 
 
 def remove_member(connection: Connection, list_id: int, number: str, param: str = "number") -> dict[str, Any]:
     require_list(connection, list_id)
-    subscriber = normalize_mt_number(number, param)
+    subscriber = normalize_written_number(number, param)
     return {"list_id": list_id, "number": subscriber, "removed": leave(connection, list_id, subscriber)}
 
 
@@ -100,10 +100,9 @@ def import_csv(connection: Connection, list_id: int, content: str) -> dict[str, 
             raise InvalidParameter("csv", f"line {line}: more cells than the header has columns")
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
         try:
-            number = normalize_mt_number(values.pop("number"), "csv")
-        except InvalidParameter:
-            raise InvalidParameter("csv", f"line {line}: {record.get('number')!r} is not a valid phone number") \
-                from None
+            number = normalize_written_number(values.pop("number"), "csv")
+        except InvalidParameter as error:
+            raise InvalidParameter("csv", f"line {line}: {error.reason}") from None
         members[number] = values
     now = _now_ms()
     for number, fields in members.items():

@@ -130,6 +130,24 @@ _MARK_SENDING = text(
 )
 
 
+# Reads that tell an idle worker whether a write would change anything: it asks these first, so an
+# idle worker takes no write lock and commits nothing (on SQLite the write lock is the API's too).
+_ANY_DUE = text("SELECT 1 FROM messages WHERE status = 'PENDING' AND next_attempt_at_ms <= :now LIMIT 1")
+_ANY_DUE_OF_CARRIERS = text(
+    "SELECT 1 FROM messages WHERE status = 'PENDING' AND next_attempt_at_ms <= :now"
+    " AND carrier IN :carriers LIMIT 1"
+).bindparams(bindparam("carriers", expanding=True))
+
+
+def any_due(connection: Connection, now_ms: int, carriers: Sequence[str] | None = None) -> bool:
+    """Whether claim_pending would find a message (to one of ``carriers``, when given)."""
+    if carriers is None:
+        return connection.execute(_ANY_DUE, {"now": now_ms}).first() is not None
+    if not carriers:
+        return False
+    return connection.execute(_ANY_DUE_OF_CARRIERS, {"now": now_ms, "carriers": list(carriers)}).first() is not None
+
+
 def claim_pending(connection: Connection, now_ms: int, limit: int, node: int = 0,
                   carriers: Sequence[str] | None = None) -> list[Claimed]:
     """Move up to ``limit`` due PENDING messages to SENDING and return them.
@@ -537,6 +555,26 @@ _EXPIRE = text(
     RETURNING id, price
     """
 )
+
+
+_ANY_OVERDUE = text(
+    "SELECT 1 FROM messages WHERE status IN ('PENDING', 'SENT_TO_CARRIER') AND expires_at_ms <= :now LIMIT 1"
+)
+_ANY_BUFFERED_NOW_KNOWN = text(
+    """
+    SELECT 1 FROM pending_receipts p
+     WHERE EXISTS (SELECT 1 FROM messages m
+                    WHERE m.carrier = p.carrier AND m.carrier_message_id = p.carrier_message_id)
+     LIMIT 1
+    """
+)
+
+
+def sweep_needed(connection: Connection, now_ms: int) -> tuple[bool, bool]:
+    """Whether expire_overdue, and apply_buffered, would change anything now (read only)."""
+    overdue = connection.execute(_ANY_OVERDUE, {"now": now_ms}).first() is not None
+    buffered = connection.execute(_ANY_BUFFERED_NOW_KNOWN).first() is not None
+    return overdue, buffered
 
 
 def expire_overdue(connection: Connection, now_ms: int) -> int:

@@ -145,3 +145,53 @@ async def test_a_sealed_text_is_opened_for_the_submit_and_never_stored_open(engi
     with engine.connect() as c:
         stored = c.execute(text("SELECT id, text, sealed_text FROM messages ORDER BY id")).all()
     assert [tuple(r) for r in stored] == [(1, "Code ****", None), (2, "Code ****", None), (3, "plain", None)]
+
+
+async def _until(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
+    """Wait, without blocking the event loop, until ``predicate()`` holds (AssertionError after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
+        await asyncio.sleep(0.01)
+
+
+class SteppingClock:
+    """Each reading is 60 s after the one before: every turn of the dispatcher's loop is due for
+    every sweep (expiry, buffered receipts, stale SENDING), so the idle turns below cover them all."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 60.0
+        return self.now
+
+
+async def test_an_idle_dispatcher_commits_nothing_over_many_polls_and_still_finds_due_work(engine: Engine) -> None:
+    now = int(time.time() * 1000)
+    with engine.begin() as c:  # work that is not due, and a message at the carrier awaiting its receipt
+        c.execute(messages.insert(), [row(1, next_attempt_at_ms=now + 3_600_000),
+                                      row(2, status="SENT_TO_CARRIER", carrier_message_id="ref-2",
+                                          updated_at_ms=now)])
+    writer = GroupCommitWriter(engine)
+    carrier = MemoryCarrier()
+    dispatcher = Dispatcher(Settings(), writer, {"sim": carrier}, clock=SteppingClock(), idle_poll_s=0.01)
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        await _until(lambda: dispatcher.idle_polls >= 50)
+        assert writer.commits == 0  # 50 polls, each with every sweep: not one transaction
+        # It still sees what becomes due without being told (no wake-up), and expires what is overdue.
+        with engine.begin() as c:
+            c.execute(messages.insert(), [row(3, next_attempt_at_ms=now), row(4, expires_at_ms=now)])
+        await _until(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER" and status_of(engine, 4)[0] == "EXPIRED")
+        assert carrier.submits == [3]
+        settled = dispatcher.idle_polls  # its last claim after the batch (found nothing) comes first
+        await _until(lambda: dispatcher.idle_polls >= settled + 2)
+        polls, commits = dispatcher.idle_polls, writer.commits
+        await _until(lambda: dispatcher.idle_polls >= polls + 50)
+        assert writer.commits == commits  # idle again: nothing more written
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()
+    assert status_of(engine, 1)[0] == "PENDING" and status_of(engine, 2)[0] == "SENT_TO_CARRIER"

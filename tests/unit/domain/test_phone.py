@@ -4,7 +4,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mecm.domain.phone import carrier_hint, normalize_mo_number, normalize_mt_number, region_of
+from mecm.domain.phone import (
+    carrier_hint,
+    normalize_mo_number,
+    normalize_mt_number,
+    normalize_written_number,
+    region_of,
+)
 from mecm.errors import InvalidParameter
 
 US = "13056708084"  # the documented sample, a valid US (Miami) number
@@ -100,3 +106,31 @@ def test_carrier_hint_and_region() -> None:
     assert region_of(US) == "US"
     assert region_of(VE) == "VE"
     assert region_of("999999") is None
+
+
+# A list's numbers, as people write them (docs/campaigns.md: "+58 414..." becomes "58414...").
+@pytest.mark.parametrize(
+    "raw",
+    ["+58 414 555 0001", "+58-414-555-0001", "+58.414.555.0001", "+58 (414) 555-0001", "(+58) 414 5550001",
+     "0058 414 555 0001", "58 414 555 0001", " +584145550001 ", "+58\t414\u00a0555 0001"],
+)
+def test_a_written_number_accepts_spaces_dashes_dots_and_parentheses(raw: str) -> None:
+    assert normalize_written_number(raw) == "584145550001"
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [("+58 414 555 000x", "is not a phone number"), ("58+4145550001", "is not a phone number"),
+     ("call 584145550001", "is not a phone number"), ("+58/414/5550001", "is not a phone number"),
+     ("", "is not a phone number"), ("- ( ) .", "is not a phone number"), ("+٥٨٤١٤٥٥٥٠٠٠١", "is not a phone number"),
+     ("+58 414 555", "is not a valid mobile number"), ("0414 555 0001", "is not a valid mobile number")],
+)
+def test_a_written_number_refuses_anything_else_saying_why(raw: str, why: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        normalize_written_number(raw, "number")
+    assert caught.value.name == "number" and why in caught.value.reason and repr(raw) in caught.value.reason
+
+
+def test_the_api_still_refuses_what_a_list_accepts() -> None:
+    with pytest.raises(InvalidParameter):
+        normalize_mt_number("+58 414 555 0001")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mecm.domain.broadcast_state import SHOWN_STATES
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -48,6 +50,14 @@ _ROTATE = {
     "expires_in": {**_STRING, "description": "The new key's: " + _EXPIRES_IN},
 }
 _DATE = {"type": "string", "nullable": True, "description": "As the API writes dates, in the workspace's zone"}
+_BROADCAST_DONE = {"type": "boolean", "description": (
+    "Nothing more will be queued or handed to a carrier: state done, or cancelled with nothing waiting")}
+_BROADCAST_STATE = {
+    "type": "string", "enum": list(SHOWN_STATES),
+    "description": ("scheduled: nothing queued yet; sending: members being queued or messages waiting for "
+                    "their carrier; done: every message handed to a carrier (receipts may still come); "
+                    "cancelled"),
+}
 _AMOUNT = {"type": "string", "description": "Decimal, in the workspace's currency, e.g. 0.0075"}
 _PRICES = {"type": "object", "properties": {"prices": {"type": "array", "items": _OBJECT}}}
 
@@ -303,12 +313,12 @@ def document() -> dict[str, Any]:
                 "List": {"type": "object", "required": ["id", "name"],
                          "properties": {"id": {"type": "integer"}, "name": _STRING}},
                 "Broadcast": {"type": "object", "required": ["id", "state"],
-                              "properties": {"id": {"type": "integer"}, "state": _STRING, "name": _STRING}},
+                              "properties": {"id": {"type": "integer"}, "state": _BROADCAST_STATE, "name": _STRING}},
                 "BroadcastStatus": {"type": "object", "required": ["id", "state", "done"],
-                                    "properties": {"id": {"type": "integer"}, "state": _STRING,
+                                    "properties": {"id": {"type": "integer"}, "state": _BROADCAST_STATE,
                                                    "members": {"type": "integer"}, "enqueued": {"type": "integer"},
                                                    "sent": {"type": "integer"}, "delivered": {"type": "integer"},
-                                                   "failed": {"type": "integer"}, "done": {"type": "boolean"}}},
+                                                   "failed": {"type": "integer"}, "done": _BROADCAST_DONE}},
             },
         },
     }
