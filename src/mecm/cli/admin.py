@@ -13,7 +13,7 @@ from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
-from mecm.delivery.router import route
+from mecm.services.router import route
 from mecm.domain.actions import parse_action
 from mecm.domain.phone import carrier_hint, normalize_mt_number
 from mecm.errors import ConfigError, InvalidParameter

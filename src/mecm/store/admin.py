@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from mecm.delivery.smpp.config import SmppSettings
+from mecm.domain.smpp_settings import SmppSettings
 from mecm.domain import keywords
 from mecm.domain.dates import is_valid_timezone
 from mecm.domain.actions import check_url, dump as dump_actions, load as actions_of
