@@ -142,6 +142,8 @@ def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connecti
     def run(connection: Connection) -> Any:
         try:
             return change(connection)
+        except Unknown:
+            raise  # names a path's id: a 404 as it is
         except InvalidParameter as error:
             raise InvalidParameter(error.name.replace("-", "_"), error.reason) from None
 
