@@ -5,6 +5,7 @@
     │   ├── NotFound             NOT_FOUND: no such method or wrong segment count
     │   ├── BadSignature         BAD_SIGNATURE: any authentication failure, deliberately vague
     │   ├── InvalidParameter     INVALID_PARAMETER: names the parameter and the reason
+    │   │   └── Unknown          an id that names nothing (the admin API answers 404)
     │   ├── RateLimited          RATE_LIMITED
     │   └── NotEnoughFunds       NOT_ENOUGH_FUNDS
     ├── ConfigError              the settings cannot be loaded
@@ -56,6 +57,15 @@ class InvalidParameter(ApiError):
         super().__init__(f"Invalid parameter {name}: {reason}")
         self.name = name
         self.reason = reason
+
+
+class Unknown(InvalidParameter):
+    """An id that names nothing (``no list 7``): the admin API answers 404 and the CLI exits 2, both
+    with these words (``description``); elsewhere it is an INVALID_PARAMETER like any other."""
+
+    def __init__(self, name: str, what: str, ident: object) -> None:
+        super().__init__(name, f"no {what} {ident}")
+        self.description = self.reason
 
 
 class RateLimited(ApiError):

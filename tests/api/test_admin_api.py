@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.support.server import make_server
+from tests.support.server import MECM, make_server
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +112,32 @@ def test_unknown_ids_are_404(admin) -> None:  # noqa: ANN001
     assert http.get("/workspaces/999/campaigns").status_code == 404
     assert http.get("/broadcasts/999").status_code == 404
     assert http.post("/lists/999/members", json={"number": "584141234567"}).status_code == 404
+
+
+@pytest.mark.parametrize(("cli", "method", "path", "body", "status", "words"), [
+    (("list", "add", "--list", "999", "--number", "584141234567"), "POST", "/lists/999/members",
+     {"number": "584141234567"}, 404, "no list 999"),
+    (("broadcast", "cancel", "--id", "999"), "POST", "/broadcasts/999/cancel", None, 404, "no broadcast 999"),
+    (("campaign", "list", "--workspace", "999"), "GET", "/workspaces/999/campaigns", None, 404,
+     "no workspace 999"),
+    (("key", "rotate", "--public-key", "NOSUCHKEY"), "POST", "/keys/NOSUCHKEY/rotate", {}, 404,
+     "no key NOSUCHKEY"),
+    (("workspace", "create", "--name", "x", "--timezone", "Mars/Olympus"), "POST", "/workspaces",
+     {"name": "x", "timezone": "Mars/Olympus"}, 400, "Invalid parameter timezone: unknown time zone 'Mars/Olympus'"),
+])
+def test_the_cli_and_the_api_refuse_with_the_same_words(admin, cli, method, path, body, status,  # noqa: ANN001
+                                                        words) -> None:  # noqa: ANN001
+    """One use case behind both (services/admin): the CLI exits 2 and the API answers 404 (an id that
+    names nothing) or 400, each with the same words, and nothing is written."""
+    server, http, _ = admin
+    workspaces_before = server.count("workspaces")
+    done = subprocess.run([*MECM, "admin", *cli, "--json"], env=server.env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert json.loads(done.stdout)["error"] == words
+    answer = http.request(method, path, json=body)
+    assert answer.status_code == status and answer.json()["error"] == words
+    assert server.count("workspaces") == workspaces_before
 
 
 def test_schemathesis_finds_no_server_error(admin, tmp_path: Path) -> None:  # noqa: ANN001

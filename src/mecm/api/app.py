@@ -98,9 +98,9 @@ def _answering_with(request_id: str, send: Any) -> Any:
 def api_process_app() -> Any:
     """The factory each ``mecm api`` process calls (uvicorn imports it in every worker process):
     the API alone, on the settings of the environment; delivery is ``mecm worker``'s."""
-    from mecm.cli.server import configure_logging
     from mecm.config import load_settings
+    from mecm.logs import configure
 
     settings = load_settings()
-    configure_logging(settings)
+    configure(settings.log_level, settings.log_format)
     return create_app(settings, delivery="none")

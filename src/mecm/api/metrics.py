@@ -15,9 +15,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import Connection, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from mecm.store.figures import answers, queue_and_outbox
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 QUEUE_STATES = ("PENDING", "SENDING", "SENT_TO_CARRIER")
@@ -25,18 +26,9 @@ QUEUE_STATES = ("PENDING", "SENDING", "SENT_TO_CARRIER")
 # (method, SPEC status) -> requests answered; the method is "unknown" for paths that name none.
 request_counts: Counter[tuple[str, str]] = Counter()
 
-_QUEUE = text("SELECT status, COUNT(*) FROM messages WHERE status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')"
-              " GROUP BY status")
-_OUTBOX = text("SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'dead') GROUP BY state")
-
-
-def _database_figures(connection: Connection) -> tuple[dict[str, int], dict[str, int]]:
-    return dict(connection.execute(_QUEUE).all()), dict(connection.execute(_OUTBOX).all())  # type: ignore[arg-type]
-
-
 async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
-    queue, jobs = await runtime.writer.read(_database_figures)
+    queue, jobs = await runtime.writer.read(queue_and_outbox)
     carriers = await runtime.read_carrier_status() or []
     registry = CollectorRegistry()
     registry.register(_Snapshot(queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0))
@@ -88,7 +80,7 @@ async def readyz(request: Request) -> Response:
     if runtime.database_file is not None and (problem := runtime.database_file.problem()) is not None:
         return JSONResponse({"status": "database file gone", "error": problem}, status_code=503)
     try:
-        await runtime.writer.read(lambda c: c.execute(text("SELECT 1")).scalar_one())
+        await runtime.writer.read(answers)
     except Exception as error:  # noqa: BLE001 - not ready, and why
         return JSONResponse({"status": "database unavailable", "error": error.__class__.__name__}, status_code=503)
     if runtime.writer.failure is not None:

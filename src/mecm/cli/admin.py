@@ -13,12 +13,11 @@ from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
-from mecm.delivery.router import route
-from mecm.domain.actions import parse_action
+from mecm.services.router import route
 from mecm.domain.phone import carrier_hint, normalize_mt_number
-from mecm.errors import ConfigError, InvalidParameter
+from mecm.errors import ConfigError, Unknown
+from mecm.services.admin import campaigns, carriers, codes, workspaces
 from mecm.services.catalog import Catalog, load_catalog
-from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault, load_admin_token
 
 app = typer.Typer(no_args_is_help=True)
@@ -52,13 +51,13 @@ def workspace_create(
     default_carrier: str = typer.Option(None, help="Carrier for carrier=null when routing finds none."),
     as_json: bool = JsonOption,
 ) -> None:
-    ws = _in_transaction(as_json, lambda c, _: store_admin.create_workspace(c, name, timezone, default_carrier))
+    ws = _in_transaction(as_json, lambda c, _: workspaces.create_workspace(c, name, timezone, default_carrier))
     emit(ws, as_json, f"workspace {ws['instance_id']} ({name}) created")
 
 
 @workspace_app.command("list")
 def workspace_list(as_json: bool = JsonOption) -> None:
-    emit_table("workspaces", _in_transaction(as_json, lambda c, _: store_admin.list_workspaces(c)), as_json,
+    emit_table("workspaces", _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c)), as_json,
                "Workspaces")
 
 
@@ -76,7 +75,7 @@ def workspace_set_callback(
     url: str = typer.Option(..., help="URL that receives every MT status change (signed JSON); '' to stop."),
     as_json: bool = JsonOption,
 ) -> None:
-    row = _in_transaction(as_json, lambda c, v: store_admin.set_status_callback(
+    row = _in_transaction(as_json, lambda c, v: workspaces.set_status_callback(
         c, v, workspace, url, load_settings().outbound_networks))
     emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
 
@@ -88,7 +87,7 @@ def workspace_webhook_secret(
     as_json: bool = JsonOption,
 ) -> None:
     """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
-    secret = _in_transaction(as_json, lambda c, v: store_admin.webhook_secret(c, v, workspace, rotate=rotate))
+    secret = _in_transaction(as_json, lambda c, v: workspaces.webhook_secret(c, v, workspace, rotate=rotate))
     emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
 
@@ -100,7 +99,7 @@ def workspace_set_pin_in_response(
     as_json: bool = JsonOption,
 ) -> None:
     """Whether the PIN send's answer holds the PIN itself."""
-    row = _in_transaction(as_json, lambda c, _: store_admin.set_pin_in_response(c, workspace, shown))
+    row = _in_transaction(as_json, lambda c, _: workspaces.set_pin_in_response(c, workspace, shown))
     emit(row, as_json, f"PIN in the answers of workspace {workspace}: {'on' if shown else 'off'}")
 
 
@@ -110,8 +109,8 @@ def workspace_set_default_carrier(
     carrier: str = typer.Option(..., help="Carrier name."),
     as_json: bool = JsonOption,
 ) -> None:
-    _in_transaction(as_json, lambda c, _: store_admin.set_default_carrier(c, workspace, carrier))
-    emit({"instance_id": workspace, "default_carrier": carrier}, as_json, "default carrier set")
+    row = _in_transaction(as_json, lambda c, _: workspaces.set_default_carrier(c, workspace, carrier))
+    emit(row, as_json, "default carrier set")
 
 
 @code_app.command("add")
@@ -121,13 +120,13 @@ def code_add(
     default: bool = typer.Option(False, "--default", help="The code fireMessage GET receives on."),
     as_json: bool = JsonOption,
 ) -> None:
-    row = _in_transaction(as_json, lambda c, _: store_admin.add_code(c, workspace, code, default))
+    row = _in_transaction(as_json, lambda c, _: codes.add_code(c, workspace, code, default))
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
 @code_app.command("list")
 def code_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
-    emit_table("codes", _in_transaction(as_json, lambda c, _: store_admin.list_codes(c, workspace)), as_json, "Codes")
+    emit_table("codes", _in_transaction(as_json, lambda c, _: codes.list_codes(c, workspace)), as_json, "Codes")
 
 
 @carrier_app.command("add")
@@ -193,13 +192,13 @@ def carrier_add(
         settings = {k: v for k, v in given.items() if v is not None}
     if max_binds is not None:
         settings["max_binds"] = max_binds
-    row = _in_transaction(as_json, lambda c, v: store_admin.add_carrier(c, name, connector, prefix, settings, v))
+    row = _in_transaction(as_json, lambda c, v: carriers.add_carrier(c, name, connector, prefix, settings, v))
     emit(row, as_json, f"carrier {name} ({connector}) added")
 
 
 @carrier_app.command("list")
 def carrier_list(as_json: bool = JsonOption) -> None:
-    emit_table("carriers", _in_transaction(as_json, lambda c, _: store_admin.list_carriers(c)), as_json, "Carriers")
+    emit_table("carriers", _in_transaction(as_json, lambda c, _: carriers.list_carriers(c)), as_json, "Carriers")
 
 
 @campaign_app.command("add")
@@ -226,23 +225,18 @@ def campaign_add(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
     as_json: bool = JsonOption,
 ) -> None:
-    def add(c: Connection, vault: Vault) -> dict[str, Any]:
-        allow = load_settings().outbound_networks
-        actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, allow=allow)
-                   for spec in action or ()]
-        return store_admin.add_campaign(
-            c, workspace, code, name, keyword, reply, priority, mode=match, case_sensitive=case_sensitive,
-            starts_at_ms=store_admin.parse_when(c, workspace, starts, "starts"),
-            ends_at_ms=store_admin.parse_when(c, workspace, ends, "ends"),
-            cap_count=cap, cap_window_s=cap_window_s, quiet_hours=quiet_hours, actions=actions, vault=vault)
-
-    row = _in_transaction(as_json, add)
+    new = campaigns.NewCampaign(
+        codes=code, name=name, keyword=keyword, reply=reply, priority=priority, match=match,
+        case_sensitive=case_sensitive, starts=starts, ends=ends, cap=cap, cap_window_s=cap_window_s,
+        quiet_hours=quiet_hours, actions=action or (), email_subject=email_subject, email_body=email_body)
+    row = _in_transaction(as_json, lambda c, v: campaigns.add_campaign(
+        c, workspace, new, vault=v, allow=load_settings().outbound_networks))
     emit(row, as_json, f"campaign {row['id']} ({name}) added")
 
 
 @campaign_app.command("list")
 def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
-    rows = _in_transaction(as_json, lambda c, _: store_admin.list_campaigns(c, workspace))
+    rows = _in_transaction(as_json, lambda c, _: campaigns.list_campaigns(c, workspace))
     emit_table("campaigns", rows, as_json, "Campaigns")
 
 
@@ -314,7 +308,7 @@ def route_test(
         if workspace is not None:
             ws = catalog.workspaces.get(workspace)
             if ws is None:
-                raise InvalidParameter("workspace", f"no workspace {workspace}")
+                raise Unknown("workspace", "workspace", workspace)
         carrier = route(digits, catalog, ws)
         return {"number": digits, "carrier": carrier or None, "status": None if carrier else "BAD_CARRIER",
                 "reason": _route_reason(digits, catalog, ws, carrier)}

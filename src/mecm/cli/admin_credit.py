@@ -7,24 +7,18 @@ A running server sees a price change within ``catalog_refresh_s``; balances are 
 
 from __future__ import annotations
 
-import time
-
 import typer
 
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
-from mecm.store import credit
+from mecm.services.admin import credit
 
 credit_app = typer.Typer(no_args_is_help=True, help="Prepaid credit: balance, top-ups, ledger, low-balance alert.")
 price_app = typer.Typer(no_args_is_help=True, help="A workspace's price list (none: its sends are free).")
 
 WorkspaceOption = typer.Option(..., "--workspace", help="Workspace id.")
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 def _currency(raw: str | None) -> str | None:
@@ -48,8 +42,7 @@ def top_up(
     as_json: bool = JsonOption,
 ) -> None:
     def run(connection, _vault):  # noqa: ANN001, ANN202
-        return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _now(),
-                             _currency(currency))
+        return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _currency(currency))
 
     account = in_transaction(as_json, run)
     emit(account, as_json, _describe(account))
@@ -57,7 +50,7 @@ def top_up(
 
 @credit_app.command("balance")
 def balance(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
-    account = in_transaction(as_json, lambda c, _v: credit.account_view(c, workspace))
+    account = in_transaction(as_json, lambda c, _v: credit.account(c, workspace))
     emit(account, as_json, _describe(account))
 
 
@@ -67,7 +60,7 @@ def ledger(
     limit: int = typer.Option(100, help="The newest this many movements."),
     as_json: bool = JsonOption,
 ) -> None:
-    rows = in_transaction(as_json, lambda c, _v: credit.ledger_rows(c, workspace, limit))
+    rows = in_transaction(as_json, lambda c, _v: credit.ledger(c, workspace, limit))
     emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}")
 
 
@@ -80,7 +73,7 @@ def threshold(
 ) -> None:
     def run(connection, _vault):  # noqa: ANN001, ANN202
         value = None if amount is None else parse_amount(amount, "amount", allow_zero=True)
-        return credit.set_threshold(connection, workspace, value, _now())
+        return credit.set_threshold(connection, workspace, value)
 
     account = in_transaction(as_json, run)
     emit(account, as_json, _describe(account))
@@ -97,15 +90,14 @@ def price_set(
 ) -> None:
     def run(connection, _vault):  # noqa: ANN001, ANN202
         price = parse_amount(per_segment, "per-segment", allow_zero=True)
-        return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _now(),
-                                _currency(currency))
+        return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _currency(currency))
 
     emit_table("prices", in_transaction(as_json, run), as_json, f"Prices of workspace {workspace}")
 
 
 @price_app.command("list")
 def price_list(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
-    rows = in_transaction(as_json, lambda c, _v: credit.price_rows(c, workspace))
+    rows = in_transaction(as_json, lambda c, _v: credit.prices(c, workspace))
     emit_table("prices", rows, as_json, f"Prices of workspace {workspace}")
 
 

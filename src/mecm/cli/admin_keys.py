@@ -10,9 +10,7 @@ import typer
 
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
-from mecm.services.key_use import wall_clock_ms
-from mecm.store import admin as store_admin
-from mecm.store import keys as store_keys
+from mecm.services.admin import keys
 
 app = typer.Typer(no_args_is_help=True, help="API key pairs.")
 
@@ -30,8 +28,8 @@ def key_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key pair. The private key is shown now and never again."""
-    pair = in_transaction(as_json, lambda c, v: store_keys.create_key(
-        c, v, workspace, wall_clock_ms(), expires=expires, expires_in=expires_in))
+    pair = in_transaction(as_json, lambda c, v: keys.create_key(c, v, workspace, expires=expires,
+                                                                 expires_in=expires_in))
     emit(pair, as_json, f"public key : {pair['public_key']}\nprivate key: {pair['private_key']}\n"
                         f"expires    : {pair['expires_at'] or 'never'}\n{_NOT_SHOWN_AGAIN}")
 
@@ -45,8 +43,8 @@ def key_set_expiry(
     as_json: bool = JsonOption,
 ) -> None:
     """Give a key another expiry, or none."""
-    row = in_transaction(as_json, lambda c, _: store_keys.set_expiry(
-        c, public_key, wall_clock_ms(), expires=expires, expires_in=expires_in, never=never))
+    row = in_transaction(as_json, lambda c, _: keys.set_expiry(
+        c, public_key, expires=expires, expires_in=expires_in, never=never))
     emit(row, as_json, f"key {public_key} expires: {row['expires_at'] or 'never'}"
                        + (" (already past: it no longer works)" if row["expired"] else ""))
 
@@ -61,8 +59,8 @@ def key_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """A new key pair in the same workspace, working now; the old one stops after the overlap."""
-    row = in_transaction(as_json, lambda c, v: store_keys.rotate_key(
-        c, v, public_key, wall_clock_ms(), overlap=overlap, expires=expires, expires_in=expires_in))
+    row = in_transaction(as_json, lambda c, v: keys.rotate_key(
+        c, v, public_key, overlap=overlap, expires=expires, expires_in=expires_in))
     old = "revoked now" if row["old_revoked"] else f"works until {row['old_expires_at']}"
     emit(row, as_json, f"public key : {row['public_key']}\nprivate key: {row['private_key']}\n"
                        f"expires    : {row['expires_at'] or 'never'}\n"
@@ -72,12 +70,12 @@ def key_rotate(
 @app.command("revoke")
 def key_revoke(public_key: str = typer.Option(..., help="The public key to revoke."),
                as_json: bool = JsonOption) -> None:
-    in_transaction(as_json, lambda c, _: store_admin.revoke_key(c, public_key))
-    emit({"public_key": public_key, "revoked": True}, as_json, f"key {public_key} revoked")
+    row = in_transaction(as_json, lambda c, _: keys.revoke_key(c, public_key))
+    emit(row, as_json, f"key {public_key} revoked")
 
 
 @app.command("list")
 def key_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
     """Every key pair: state, created, expires, last used (to within key_last_used_flush_s), revoked."""
-    emit_table("keys", in_transaction(as_json, lambda c, _: store_keys.list_keys(c, wall_clock_ms(), workspace)),
+    emit_table("keys", in_transaction(as_json, lambda c, _: keys.list_keys(c, workspace)),
                as_json, "Keys")

@@ -11,9 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from mecm.cli.output import JsonOption, console, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
-from mecm.store import admin as store_admin
-from mecm.store import broadcasts as store_broadcasts
-from mecm.store import lists as store_lists
+from mecm.services.admin import broadcasts, lists
 
 list_app = typer.Typer(no_args_is_help=True, help="Subscriber lists.")
 broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to every member of a list.")
@@ -23,13 +21,13 @@ broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to 
 def list_create(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                 name: str = typer.Option(..., help="List name, unique in the workspace."),
                 as_json: bool = JsonOption) -> None:
-    row = in_transaction(as_json, lambda c, _: store_lists.create_list(c, workspace, name))
+    row = in_transaction(as_json, lambda c, _: lists.create_list(c, workspace, name))
     emit(row, as_json, f"list {row['id']} ({row['name']}) created")
 
 
 @list_app.command("list")
 def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
-    emit_table("lists", in_transaction(as_json, lambda c, _: store_lists.list_lists(c, workspace)), as_json, "Lists")
+    emit_table("lists", in_transaction(as_json, lambda c, _: lists.list_lists(c, workspace)), as_json, "Lists")
 
 
 @list_app.command("import")
@@ -43,7 +41,7 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
             content = csv_file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise InvalidParameter("csv", f"cannot read {csv_file}: {error}") from None
-        return store_lists.import_csv(connection, list_id, content)
+        return lists.import_csv(connection, list_id, content)
 
     result = in_transaction(as_json, run)
     emit(result, as_json, f"{result['imported']} imported; the list has {result['members']} members")
@@ -52,14 +50,14 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("add")
 def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
              number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
-    row = in_transaction(as_json, lambda c, _: store_lists.add_member(c, list_id, number))
+    row = in_transaction(as_json, lambda c, _: lists.add_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} is on list {list_id}")
 
 
 @list_app.command("remove")
 def list_remove(list_id: int = typer.Option(..., "--list", help="List id."),
                 number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
-    row = in_transaction(as_json, lambda c, _: store_lists.remove_member(c, list_id, number))
+    row = in_transaction(as_json, lambda c, _: lists.remove_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} " + ("removed" if row["removed"] else "was not on the list"))
 
 
@@ -74,26 +72,21 @@ def broadcast_create(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: nothing is queued then."),
     as_json: bool = JsonOption,
 ) -> None:
-    def run(connection, _vault):  # noqa: ANN001, ANN202
-        listed = store_lists.require_list(connection, list_id)
-        when = store_admin.parse_when(connection, listed.workspace_id, at, "at")
-        return store_broadcasts.create(connection, list_id, code, text, name=name, scheduled_at_ms=when,
-                                       carrier=carrier, quiet_hours=quiet_hours)
-
-    row = in_transaction(as_json, run)
+    row = in_transaction(as_json, lambda c, _: broadcasts.create_broadcast(
+        c, list_id, code, text, name=name, at=at, carrier=carrier, quiet_hours=quiet_hours))
     emit(row, as_json, f"broadcast {row['id']} to {row['members']} members scheduled")
 
 
 @broadcast_app.command("list")
 def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
-    rows = in_transaction(as_json, lambda c, _: store_broadcasts.list_broadcasts(c, workspace))
+    rows = in_transaction(as_json, lambda c, _: broadcasts.list_broadcasts(c, workspace))
     emit_table("broadcasts", rows, as_json, "Broadcasts")
 
 
 @broadcast_app.command("cancel")
 def broadcast_cancel(broadcast_id: int = typer.Option(..., "--id", help="Broadcast id."),
                      as_json: bool = JsonOption) -> None:
-    row = in_transaction(as_json, lambda c, _: store_broadcasts.cancel(c, broadcast_id))
+    row = in_transaction(as_json, lambda c, _: broadcasts.cancel_broadcast(c, broadcast_id))
     emit(row, as_json, f"broadcast {broadcast_id} cancelled; {row['withdrawn']} waiting messages withdrawn")
 
 
@@ -104,7 +97,7 @@ def broadcast_status(
     as_json: bool = JsonOption,
 ) -> None:
     """Progress: queued, sent, delivered, failed, with a progress bar (or one JSON object)."""
-    status = in_transaction(as_json, lambda c, _: store_broadcasts.status(c, broadcast_id))
+    status = in_transaction(as_json, lambda c, _: broadcasts.broadcast_status(c, broadcast_id))
     if as_json:
         emit(status, True)
         return
@@ -120,7 +113,7 @@ def broadcast_status(
             if not watch or status["done"]:
                 break
             time.sleep(1)
-            status = in_transaction(False, lambda c, _: store_broadcasts.status(c, broadcast_id))
+            status = in_transaction(False, lambda c, _: broadcasts.broadcast_status(c, broadcast_id))
     console.print(f"broadcast {broadcast_id} ({status['name']}): {status['state']}; "
                   f"{status['skipped_opted_out']} opted out, {status['unsendable']} with a text too long, "
                   f"{status['waiting']} waiting")

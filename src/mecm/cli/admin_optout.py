@@ -7,7 +7,7 @@ import typer
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.domain.optout import Intent
-from mecm.store import optouts as store_optouts
+from mecm.services.admin import optouts
 
 app = typer.Typer(no_args_is_help=True, help="Opt-out: STOP / START / HELP keywords, answers, opted-out numbers.")
 
@@ -28,7 +28,7 @@ def optout_set(
     defaults). A message is taken for a keyword only when it is that word alone."""
     keywords = {Intent.STOP: stop_keywords, Intent.START: start_keywords, Intent.HELP: help_keywords}
     texts = {Intent.STOP: stop_text, Intent.START: start_text, Intent.HELP: help_text}
-    policy = _in_transaction(as_json, lambda c, _: store_optouts.configure(c, workspace, code, keywords, texts))
+    policy = _in_transaction(as_json, lambda c, _: optouts.configure(c, workspace, code, keywords, texts))
     emit(policy, as_json, _describe(policy))
 
 
@@ -39,7 +39,7 @@ def optout_show(
     as_json: bool = JsonOption,
 ) -> None:
     """The keywords and answers in force."""
-    policy = _in_transaction(as_json, lambda c, _: store_optouts.describe_policy(c, workspace, code))
+    policy = _in_transaction(as_json, lambda c, _: optouts.describe_policy(c, workspace, code))
     emit(policy, as_json, _describe(policy))
 
 
@@ -50,7 +50,7 @@ def optout_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
-    row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=True))
+    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=True))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
          + ("" if row["changed"] else " (already was)"))
@@ -63,7 +63,7 @@ def optout_remove(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
-    row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=False))
+    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=False))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
          + ("" if row["changed"] else " (was not opted out)"))
@@ -83,7 +83,7 @@ def _announce(row: dict) -> None:
 @app.command("list")
 def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
     """Subscribers opted out of the workspace, oldest first."""
-    rows = _in_transaction(as_json, lambda c, _: store_optouts.list_opt_outs(c, workspace))
+    rows = _in_transaction(as_json, lambda c, _: optouts.list_opt_outs(c, workspace))
     emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}")
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import typer
 
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
-from mecm.errors import InvalidParameter
-from mecm.store import outbox as store_outbox
+from mecm.services.admin import outbox
 
 app = typer.Typer(no_args_is_help=True, help="Webhooks, status callbacks and e-mails: the outbox.")
-STATES = ("pending", "done", "dead")
 
 
 @app.command("list")
@@ -21,12 +17,7 @@ def webhook_list(
     limit: int = typer.Option(100, help="The newest this many."),
     as_json: bool = JsonOption,
 ) -> None:
-    def rows(connection, _vault):  # noqa: ANN001, ANN202
-        if state is not None and state not in STATES:
-            raise InvalidParameter("state", f"must be one of {', '.join(STATES)}")
-        return store_outbox.list_jobs(connection, state, limit)
-
-    emit_table("jobs", in_transaction(as_json, rows), as_json, "Outbox")
+    emit_table("jobs", in_transaction(as_json, lambda c, _: outbox.list_jobs(c, state, limit)), as_json, "Outbox")
 
 
 @app.command("replay")
@@ -36,10 +27,5 @@ def webhook_replay(
     as_json: bool = JsonOption,
 ) -> None:
     """Dead jobs go back to pending, with their attempts counted afresh; the worker delivers them."""
-    def replay(connection, _vault):  # noqa: ANN001, ANN202
-        if bool(job_id) == all_dead:
-            raise InvalidParameter("id", "give --id N (repeatable) or --all")
-        return store_outbox.replay(connection, None if all_dead else job_id, int(time.time() * 1000))
-
-    count = in_transaction(as_json, replay)
+    count = in_transaction(as_json, lambda c, _: outbox.replay(c, job_id, every_dead=all_dead))
     emit({"replayed": count}, as_json, f"{count} job(s) queued again")

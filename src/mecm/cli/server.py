@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine
 
 from mecm import logs
 from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
@@ -21,15 +20,12 @@ from mecm.config import Settings, load_settings
 from mecm.domain.signature import sign
 from mecm.errors import ConfigError
 from mecm.files import keep_from_others, private_dir
-from mecm.store import admin as store_admin
+from mecm.services.admin import demo as demo_workspace
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key, write_secret_file
-from mecm.store.tables import api_keys, workspaces
 
 db_app = typer.Typer(no_args_is_help=True)
 
-DEMO_CODE = "19893653744"
-DEMO_CARRIER = "movistar"
 DEMO_NUMBER = "13056708084"
 
 
@@ -177,33 +173,10 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
         with engine.begin() as connection:
             if path.exists():
                 creds = json.loads(path.read_text())
-                key_ok = connection.execute(
-                    select(api_keys.c.id).where(
-                        api_keys.c.public_key == creds["public_key"], api_keys.c.revoked_at_ms.is_(None),
-                        or_(api_keys.c.expires_at_ms.is_(None), api_keys.c.expires_at_ms > int(time.time() * 1000)),
-                    )
-                ).first()
-                ws_ok = connection.execute(
-                    select(workspaces.c.id).where(workspaces.c.id == creds["instance_id"])
-                ).first()
-                if key_ok and ws_ok:
+                if demo_workspace.still_works(connection, creds):
                     keep_from_others([path])
                     return creds
-            if not store_admin.list_carriers(connection):
-                store_admin.add_carrier(
-                    connection, DEMO_CARRIER, "simulator", [], {"delivery_delay_ms": 50, "failure_rate": 0.0}
-                )
-            carrier = store_admin.list_carriers(connection)[0]["name"]
-            workspace = store_admin.create_workspace(connection, "demo", "America/Caracas", carrier)
-            instance_id = workspace["instance_id"]
-            codes_taken = {c["code"] for c in store_admin.list_codes(connection)}
-            code = DEMO_CODE if DEMO_CODE not in codes_taken else str(int(DEMO_CODE) + instance_id)
-            store_admin.add_code(connection, instance_id, code, is_default=True)
-            store_admin.add_campaign(connection, instance_id, code, "welcome", "^OGANGI",
-                                     "Thanks for writing to OGANGI! Reply STOP to opt out.", 10)
-            pair = store_admin.create_key(connection, vault, instance_id)
-            creds = {"instance_id": instance_id, "public_key": pair.public_key,
-                     "private_key": pair.private_key, "code": code, "carrier": carrier}
+            creds = demo_workspace.create_demo(connection, vault)
         write_secret_file(path, json.dumps(creds, indent=2) + "\n")
         return creds
     finally:

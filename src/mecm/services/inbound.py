@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from mecm.delivery.router import route
+from mecm.services.router import route
 from mecm.domain import keywords, optout, templates
 from mecm.domain.ids import IdGenerator
 from mecm.domain.message import FREQUENCY_CAP, MOView

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mecm.delivery.connectors.base import MOPart
+from mecm.domain.mo_part import MOPart
 from mecm.errors import StoreError
 from mecm.smpp.parts import join_parts
 from mecm.store import mo_parts as store

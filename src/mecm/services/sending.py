@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mecm.config import Settings
-from mecm.delivery.router import route
+from mecm.services.router import route
 from mecm.domain import pin as pin_policy
 from mecm.domain.flags import Flags
 from mecm.domain.ids import IdGenerator

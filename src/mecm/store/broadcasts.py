@@ -41,6 +41,10 @@ def create(connection: Connection, list_id: int, code: str, text_: str, *, name:
     return {"id": broadcast_id, **row, "members": count_members(connection, list_id)}
 
 
+def exists(connection: Connection, broadcast_id: int) -> bool:
+    return connection.execute(select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id)).first() is not None
+
+
 def due(connection: Connection, now_ms: int) -> list[Any]:
     query = (select(broadcasts).where(broadcasts.c.state.in_(SENDING_STATES),
                                       broadcasts.c.scheduled_at_ms <= now_ms).order_by(broadcasts.c.id))

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, text
 
 from mecm.domain.phone import normalize_written_number
-from mecm.errors import InvalidParameter
+from mecm.errors import InvalidParameter, Unknown
 from mecm.store.admin import require_workspace
 from mecm.store.tables import list_members, lists
 
@@ -47,10 +47,15 @@ def find_list(connection: Connection, workspace_id: int, name: str) -> int | Non
         select(lists.c.id).where(lists.c.workspace_id == workspace_id, lists.c.name == name)).scalar()
 
 
+def list_row(connection: Connection, list_id: int) -> Any:
+    """The list's row, None when there is no such list."""
+    return connection.execute(select(lists).where(lists.c.id == list_id)).first()
+
+
 def require_list(connection: Connection, list_id: int, param: str = "list") -> Any:
-    row = connection.execute(select(lists).where(lists.c.id == list_id)).first()
+    row = list_row(connection, list_id)
     if row is None:
-        raise InvalidParameter(param, f"no list {list_id}")
+        raise Unknown(param, "list", list_id)
     return row
 
 

@@ -1,32 +1,21 @@
 """``/admin/api/workspaces/{id}/credit`` and ``.../prices``: the admin API's side of prepaid credit, the
-same store functions as ``mecm admin credit`` and ``mecm admin price`` (store/credit.py). Amounts are
+same use cases as ``mecm admin credit`` and ``mecm admin price`` (services/admin/credit.py). Amounts are
 decimal strings in the workspace's currency ("0.0075"); a bad one is a 400 naming the field."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mecm.api.admin.body import Body, path_id
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
-from mecm.errors import ApiError
 from mecm.runtime import Runtime
-from mecm.store import credit
-from mecm.store.tables import workspaces
-
-
-class WorkspaceNotFound(ApiError):
-    """A workspace id in the path that does not exist: 404 (routes.py maps it)."""
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
+from mecm.services.admin import credit
 
 
 def _run(request: Request, runtime: Runtime, fn: Callable[[Connection, int], Any], *,
@@ -34,9 +23,7 @@ def _run(request: Request, runtime: Runtime, fn: Callable[[Connection, int], Any
     workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
 
     def run(connection: Connection) -> Any:
-        if connection.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id)).first() is None:
-            raise WorkspaceNotFound(f"no workspace {workspace_id}")
-        return fn(connection, workspace_id)
+        return fn(connection, workspace_id)  # the use case refuses a workspace that does not exist: 404
 
     assert runtime.writer is not None
     return runtime.writer.write(run) if write else runtime.writer.read(run)
@@ -48,7 +35,7 @@ def _currency(body: Body) -> str | None:
 
 
 async def get_credit(request: Request, runtime: Runtime) -> Response:
-    return JSONResponse(await _run(request, runtime, credit.account_view, write=False))
+    return JSONResponse(await _run(request, runtime, credit.account, write=False))
 
 
 async def top_up(request: Request, runtime: Runtime) -> Response:
@@ -56,7 +43,7 @@ async def top_up(request: Request, runtime: Runtime) -> Response:
     amount = parse_amount(body.text("amount", required=True, max_length=40), "amount")
     reason = body.text("reason", max_length=500)
     currency = _currency(body)
-    account = await _run(request, runtime, lambda c, ws: credit.top_up(c, ws, amount, reason, _now(), currency),
+    account = await _run(request, runtime, lambda c, ws: credit.top_up(c, ws, amount, reason, currency),
                          write=True)
     return JSONResponse(account, status_code=201)
 
@@ -65,16 +52,16 @@ async def set_threshold(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     raw = body.text("low_balance", max_length=40)
     value = None if raw is None else parse_amount(raw, "low_balance", allow_zero=True)
-    return JSONResponse(await _run(request, runtime, lambda c, ws: credit.set_threshold(c, ws, value, _now()),
+    return JSONResponse(await _run(request, runtime, lambda c, ws: credit.set_threshold(c, ws, value),
                                    write=True))
 
 
 async def get_ledger(request: Request, runtime: Runtime) -> Response:
-    return JSONResponse({"ledger": await _run(request, runtime, credit.ledger_rows, write=False)})
+    return JSONResponse({"ledger": await _run(request, runtime, credit.ledger, write=False)})
 
 
 async def list_prices(request: Request, runtime: Runtime) -> Response:
-    return JSONResponse({"prices": await _run(request, runtime, credit.price_rows, write=False)})
+    return JSONResponse({"prices": await _run(request, runtime, credit.prices, write=False)})
 
 
 async def set_price(request: Request, runtime: Runtime) -> Response:
@@ -83,8 +70,7 @@ async def set_price(request: Request, runtime: Runtime) -> Response:
     carrier = body.text("carrier", default=ANY_CARRIER, max_length=100)
     prefix = parse_prefix(body.text("prefix", default="", max_length=40))
     currency = _currency(body)
-    rows = await _run(request, runtime, lambda c, ws: credit.set_price(c, ws, carrier, prefix, per_segment, _now(),
-                                                                      currency), write=True)
+    rows = await _run(request, runtime, lambda c, ws: credit.set_price(c, ws, carrier, prefix, per_segment, currency), write=True)
     await runtime.reload_catalog()  # the new price applies to the next send
     return JSONResponse({"prices": rows})
 

@@ -1,5 +1,6 @@
 """``/admin/api/workspaces/{id}/limits`` and ``.../pin-guard``: the rate limits and the SMS-pumping
-defence, as ``mecm admin limit`` and ``mecm admin pin-guard`` set them (the same store functions)."""
+defence, as ``mecm admin limit`` and ``mecm admin pin-guard`` set them (the same use cases,
+services/admin/limits.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,7 @@ from starlette.responses import JSONResponse, Response
 from mecm.api.admin.body import Body, checked_text, path_id
 from mecm.domain.ratelimit import parse_limit
 from mecm.errors import InvalidParameter
-from mecm.services.pin_sends import effective_policy
-from mecm.services.ratelimits import with_defaults
-from mecm.store import rate_limits as store
-from mecm.store.tables import workspaces
+from mecm.services.admin import limits
 
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
@@ -34,34 +32,26 @@ def _query(request: Request, name: str) -> str | None:
     return None if value is None else checked_text(value, name)
 
 
-# routes.py's helpers, imported when called: routes.py imports this module for its table.
-async def _read(runtime: Runtime, workspace_id: int, fn: Callable[[Connection], T]) -> T:
-    """``fn`` on a reader, after a 404 if the workspace does not exist."""
+# routes.py's helpers, imported when called: routes.py imports this module for its table. The use
+# cases refuse a workspace that does not exist (404).
+async def _read(runtime: Runtime, fn: Callable[[Connection], T]) -> T:
     from mecm.api.admin import routes
 
-    def read(connection: Connection) -> T:
-        routes._exists(connection, workspaces, workspace_id, "workspace")
-        return fn(connection)
-
-    return await routes._read(runtime, read)
+    return await routes._read(runtime, fn)
 
 
-async def _write(runtime: Runtime, workspace_id: int, fn: Callable[[Connection], T]) -> T:
-    """``fn`` in one transaction (the catalog reloaded after), after a 404 if the workspace does not exist."""
+async def _write(runtime: Runtime, fn: Callable[[Connection], T]) -> T:
+    """``fn`` in one transaction, the catalog reloaded after."""
     from mecm.api.admin import routes
 
-    def write(connection: Connection) -> T:
-        routes._exists(connection, workspaces, workspace_id, "workspace")
-        return fn(connection)
-
-    return await routes._write(runtime, write)
+    return await routes._write(runtime, fn)
 
 
 async def list_limits(request: Request, runtime: Runtime) -> Response:
     """The limits the workspace and its keys have, and the settings' defaults it has by default."""
     workspace_id = _workspace(request)
-    rows = await _read(runtime, workspace_id, lambda c: store.list_limits(c, workspace_id))
-    return JSONResponse({"limits": with_defaults(rows, workspace_id, runtime.settings)})
+    rows = await _read(runtime, lambda c: limits.list_limits(c, workspace_id, runtime.settings))
+    return JSONResponse({"limits": rows})
 
 
 async def set_limit(request: Request, runtime: Runtime) -> Response:
@@ -74,7 +64,7 @@ async def set_limit(request: Request, runtime: Runtime) -> Response:
         parse_limit(rate, burst)  # checked here too, to name the body's field
     except InvalidParameter as error:
         raise InvalidParameter("rate_per_s" if error.name == "rate" else error.name, error.reason) from None
-    row = await _write(runtime, workspace_id, lambda c: store.set_limit(c, workspace_id, key, limit_class, rate, burst))
+    row = await _write(runtime, lambda c: limits.set_limit(c, workspace_id, key, limit_class, rate, burst))
     return JSONResponse(row)
 
 
@@ -82,14 +72,13 @@ async def clear_limits(request: Request, runtime: Runtime) -> Response:
     """Query ``key`` (only that key's limits) and ``class`` (only that class) narrow what is removed."""
     workspace_id = _workspace(request)
     key, limit_class = _query(request, "key"), _query(request, "class")
-    row = await _write(runtime, workspace_id, lambda c: store.clear_limit(c, workspace_id, key, limit_class))
+    row = await _write(runtime, lambda c: limits.clear_limit(c, workspace_id, key, limit_class))
     return JSONResponse(row)
 
 
 async def show_pin_guard(request: Request, runtime: Runtime) -> Response:
     workspace_id = _workspace(request)
-    row = await _read(runtime, workspace_id, lambda c: store.pin_send_policy(c, workspace_id))
-    return JSONResponse(effective_policy(row, runtime.settings))
+    return JSONResponse(await _read(runtime, lambda c: limits.pin_guard(c, workspace_id, runtime.settings)))
 
 
 async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
@@ -99,12 +88,10 @@ async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
     per_number = body.integer("per_number", low=0, high=1_000_000)
     per_block = body.integer("per_block", low=0, high=1_000_000)
     countries = body.text("countries", max_length=2000)
-    row = await _write(runtime, workspace_id, lambda c: store.set_pin_send_policy(
-        c, workspace_id, per_number=per_number, per_block=per_block, countries=countries))
-    return JSONResponse(effective_policy(row, runtime.settings))
+    return JSONResponse(await _write(runtime, lambda c: limits.set_pin_guard(
+        c, workspace_id, runtime.settings, per_number=per_number, per_block=per_block, countries=countries)))
 
 
 async def clear_pin_guard(request: Request, runtime: Runtime) -> Response:
     workspace_id = _workspace(request)
-    row = await _write(runtime, workspace_id, lambda c: store.clear_pin_send_policy(c, workspace_id))
-    return JSONResponse(effective_policy(row, runtime.settings))
+    return JSONResponse(await _write(runtime, lambda c: limits.clear_pin_guard(c, workspace_id, runtime.settings)))

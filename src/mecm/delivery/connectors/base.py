@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mecm.domain.mo_part import MOPart
 from mecm.store.queue import Claimed
 
 log = logging.getLogger(__name__)
@@ -68,21 +69,6 @@ ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[N
 OutcomeCallback = Callable[[Claimed, Outcome], None]
 # (carrier name, source number, destination code, text); returns once the MO is stored.
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class MOPart:
-    """One part of a multi-part MO (UDH or SAR), decoded; ``wait_s``: how long to wait for the others
-    before handing on the parts that came as one MO."""
-
-    carrier: str
-    source: str
-    destination: str
-    reference: int
-    total: int
-    seq: int
-    text: str
-    wait_s: float
 
 
 # Returns once the part is stored (and, when it was the last one, the whole MO): only then may the

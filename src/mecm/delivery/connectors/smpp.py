@@ -11,7 +11,7 @@ because we need query_sm, transmitter/receiver pairs, SAR and message_payload co
 every part's message id, and because the codec is shared with the SMSC simulator, so both ends of
 every test read the spec the same way.
 
-Settings: see mecm.delivery.smpp.config.SmppSettings (host, port, system_id, password, bind,
+Settings: see mecm.domain.smpp_settings.SmppSettings (host, port, system_id, password, bind,
 window, tps, tls, concat, enquire_link_s, id_format, ...). The password never reaches a log line,
 ``self.settings`` or ``status()``.
 """
@@ -35,7 +35,7 @@ from mecm.delivery.connectors.base import (
     ReceiptSink,
 )
 from mecm.delivery.smpp import outcomes as O
-from mecm.delivery.smpp.config import SmppSettings
+from mecm.domain.smpp_settings import SmppSettings
 from mecm.delivery.smpp.inbound import Inbound
 from mecm.delivery.smpp.rate import (
     Latencies,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from mecm.delivery.connectors.base import MOPart, MOPartSink, MOSink, ReceiptSink
-from mecm.delivery.smpp.config import SmppSettings
+from mecm.domain.smpp_settings import SmppSettings
 from mecm.delivery.smpp.outcomes import MESSAGE_STATE_STAT, normalise_id
 from mecm.domain.status import Status
 from mecm.smpp import pdu as P

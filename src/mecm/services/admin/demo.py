@@ -1,0 +1,41 @@
+"""The demo workspace ``mecm demo`` creates once: a simulator carrier, a workspace with a default
+code, a welcome campaign and a key pair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mecm.services.admin import campaigns, carriers, codes, workspaces
+from mecm.services.key_use import wall_clock_ms
+from mecm.store import admin as store_admin
+from mecm.store.crypto import Vault
+
+DEMO_CODE = "19893653744"
+DEMO_CARRIER = "movistar"
+
+
+def still_works(connection: Connection, creds: dict[str, Any]) -> bool:
+    """Whether the demo credentials written earlier still name a workspace and a working key."""
+    return (store_admin.key_works(connection, creds["public_key"], wall_clock_ms())
+            and store_admin.workspace_timezone(connection, creds["instance_id"]) is not None)
+
+
+def create_demo(connection: Connection, vault: Vault) -> dict[str, Any]:
+    """A demo workspace (on the first carrier, a simulator one when there is none); its credentials."""
+    if not carriers.list_carriers(connection):
+        carriers.add_carrier(connection, DEMO_CARRIER, "simulator", [],
+                             {"delivery_delay_ms": 50, "failure_rate": 0.0})
+    carrier = carriers.list_carriers(connection)[0]["name"]
+    workspace = workspaces.create_workspace(connection, "demo", "America/Caracas", carrier)
+    instance_id = workspace["instance_id"]
+    codes_taken = {c["code"] for c in codes.list_codes(connection)}
+    code = DEMO_CODE if DEMO_CODE not in codes_taken else str(int(DEMO_CODE) + instance_id)
+    codes.add_code(connection, instance_id, code, is_default=True)
+    campaigns.add_campaign(connection, instance_id, campaigns.NewCampaign(
+        codes=[code], name="welcome", keyword="^OGANGI",
+        reply="Thanks for writing to OGANGI! Reply STOP to opt out.", priority=10))
+    pair = store_admin.create_key(connection, vault, instance_id)
+    return {"instance_id": instance_id, "public_key": pair.public_key,
+            "private_key": pair.private_key, "code": code, "carrier": carrier}

@@ -1,0 +1,51 @@
+"""API key pairs: create (with an expiry), set the expiry, rotate, revoke, list.
+
+The expiry rules (durations, dates in the workspace's zone, the overlap of a rotation) are still
+checked in store/keys.py; the key named must exist (``Unknown`` otherwise) before they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mecm.services.admin.lookups import require_key, require_workspace
+from mecm.services.key_use import wall_clock_ms
+from mecm.store import admin as store_admin
+from mecm.store import keys as store_keys
+from mecm.store.crypto import Vault
+
+
+def create_key(connection: Connection, vault: Vault, workspace_id: int, *, expires: str | None = None,
+               expires_in: str | None = None) -> dict[str, Any]:
+    """A new key pair; its private key is in this answer only."""
+    require_workspace(connection, workspace_id)
+    return store_keys.create_key(connection, vault, workspace_id, wall_clock_ms(), expires=expires,
+                                 expires_in=expires_in)
+
+
+def set_expiry(connection: Connection, public_key: str, *, expires: str | None = None,
+               expires_in: str | None = None, never: bool = False) -> dict[str, Any]:
+    require_key(connection, public_key)
+    return store_keys.set_expiry(connection, public_key, wall_clock_ms(), expires=expires, expires_in=expires_in,
+                                 never=never)
+
+
+def rotate_key(connection: Connection, vault: Vault, public_key: str, *, overlap: str = "24h",
+               expires: str | None = None, expires_in: str | None = None) -> dict[str, Any]:
+    """A new key pair in the same workspace, working now; the old one stops after ``overlap``."""
+    require_key(connection, public_key)
+    return store_keys.rotate_key(connection, vault, public_key, wall_clock_ms(), overlap=overlap,
+                                 expires=expires, expires_in=expires_in)
+
+
+def revoke_key(connection: Connection, public_key: str) -> dict[str, Any]:
+    store_admin.revoke_key(connection, public_key)
+    return {"public_key": public_key, "revoked": True}
+
+
+def list_keys(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+    """Every key pair (of one workspace): state, created, expires, last used, revoked."""
+    if workspace_id is not None:
+        require_workspace(connection, workspace_id)
+    return store_keys.list_keys(connection, wall_clock_ms(), workspace_id)

@@ -1,0 +1,88 @@
+"""Workspaces (the API's instanceId): create, list, and their settings."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from mecm.domain.actions import check_url
+from mecm.domain.addresses import Network
+from mecm.domain.dates import is_valid_timezone
+from mecm.errors import InvalidParameter
+from mecm.services.admin.lookups import require_workspace
+from mecm.store import admin as store_admin
+from mecm.store.crypto import Vault
+
+
+def create_workspace(connection: Connection, name: str, timezone: str = "America/Caracas",
+                     default_carrier: str | None = None) -> dict[str, Any]:
+    if not name.strip():
+        raise InvalidParameter("name", "empty")
+    if not is_valid_timezone(timezone):
+        raise InvalidParameter("timezone", f"unknown time zone {timezone!r}")
+    if default_carrier is not None:
+        require_carrier(connection, default_carrier, "default-carrier")
+    return store_admin.create_workspace(connection, name, timezone, default_carrier)
+
+
+def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
+    return store_admin.list_workspaces(connection)
+
+
+def set_default_carrier(connection: Connection, workspace_id: int, carrier: str) -> dict[str, Any]:
+    require_workspace(connection, workspace_id)
+    require_carrier(connection, carrier, "carrier")
+    store_admin.set_default_carrier(connection, workspace_id, carrier)
+    return {"instance_id": workspace_id, "default_carrier": carrier}
+
+
+def set_pin_in_response(connection: Connection, workspace_id: int, shown: bool) -> dict[str, Any]:
+    """Whether sendSMSPinMobileNumberConfirm answers the PIN itself (``shown``) or an empty <pin/>."""
+    require_workspace(connection, workspace_id)
+    return store_admin.set_pin_in_response(connection, workspace_id, shown)
+
+
+def webhook_secret(connection: Connection, vault: Vault, workspace_id: int, *, rotate: bool = False) -> str:
+    """The key that signs the workspace's webhooks, created on first need (or anew with ``rotate``)."""
+    require_workspace(connection, workspace_id)
+    stored = store_admin.webhook_secret_enc(connection, workspace_id)
+    if stored and not rotate:
+        return vault.decrypt(stored)
+    secret = secrets.token_urlsafe(32)
+    store_admin.set_webhook_secret_enc(connection, workspace_id, vault.encrypt(secret))
+    return secret
+
+
+def set_status_callback(connection: Connection, vault: Vault, workspace_id: int, url: str,
+                        allow: Iterable[Network] = ()) -> dict[str, Any]:
+    """Post every status change of the workspace's MTs to ``url`` ("" stops it); ``allow``: the
+    setting outbound_allow's networks, which a URL's address must be in unless it is public."""
+    require_workspace(connection, workspace_id)
+    url = url.strip()
+    if url:
+        check_url(url, "url", allow)
+        webhook_secret(connection, vault, workspace_id)  # its webhooks are signed from the first
+    return store_admin.set_status_callback(connection, workspace_id, url or None)
+
+
+def parse_when(connection: Connection, workspace_id: int, raw: str | None, name: str) -> int | None:
+    """An ISO 8601 date and time as epoch ms; without an offset it is in the workspace's time zone."""
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidParameter(name, "must be an ISO 8601 date and time, e.g. 2026-12-24T18:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(require_workspace(connection, workspace_id)))
+    return int(when.timestamp() * 1000)
+
+
+def require_carrier(connection: Connection, name: str, option: str) -> None:
+    if not store_admin.carrier_exists(connection, name):
+        raise InvalidParameter(option, f"no carrier named {name!r}")
