@@ -4,22 +4,22 @@ within ``catalog_refresh_s``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import Connection
 
 from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
-from mecm.delivery.router import route
-from mecm.domain.actions import parse_action
-from mecm.domain.phone import carrier_hint, normalize_mt_number
 from mecm.errors import ConfigError, InvalidParameter
-from mecm.services.catalog import Catalog, load_catalog
-from mecm.store import admin as store_admin
-from mecm.store.crypto import Vault, load_admin_token
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from mecm.services.catalog import Catalog
+    from mecm.store.crypto import Vault
+
 
 app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
@@ -44,7 +44,6 @@ app.add_typer(admin_limits.pin_guard_app, name="pin-guard")
 
 
 
-
 @workspace_app.command("create")
 def workspace_create(
     name: str = typer.Option(..., help="Workspace name."),
@@ -52,12 +51,16 @@ def workspace_create(
     default_carrier: str = typer.Option(None, help="Carrier for carrier=null when routing finds none."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+
     ws = _in_transaction(as_json, lambda c, _: store_admin.create_workspace(c, name, timezone, default_carrier))
     emit(ws, as_json, f"workspace {ws['instance_id']} ({name}) created")
 
 
 @workspace_app.command("list")
 def workspace_list(as_json: bool = JsonOption) -> None:
+    from mecm.store import admin as store_admin
+
     emit_table("workspaces", _in_transaction(as_json, lambda c, _: store_admin.list_workspaces(c)), as_json,
                "Workspaces")
 
@@ -65,6 +68,9 @@ def workspace_list(as_json: bool = JsonOption) -> None:
 @app.command("token")
 def admin_token(as_json: bool = JsonOption) -> None:
     """The admin JSON API's bearer token (/admin/api; setting admin_token, or a file under var_dir)."""
+
+    from mecm.store.crypto import load_admin_token
+
     with friendly_errors(as_json):
         token = load_admin_token(load_settings())
     emit({"admin_token": token}, as_json, token)
@@ -76,6 +82,8 @@ def workspace_set_callback(
     url: str = typer.Option(..., help="URL that receives every MT status change (signed JSON); '' to stop."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+
     row = _in_transaction(as_json, lambda c, v: store_admin.set_status_callback(
         c, v, workspace, url, load_settings().outbound_networks))
     emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
@@ -88,6 +96,9 @@ def workspace_webhook_secret(
     as_json: bool = JsonOption,
 ) -> None:
     """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
+
+    from mecm.store import admin as store_admin
+
     secret = _in_transaction(as_json, lambda c, v: store_admin.webhook_secret(c, v, workspace, rotate=rotate))
     emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
@@ -100,6 +111,9 @@ def workspace_set_pin_in_response(
     as_json: bool = JsonOption,
 ) -> None:
     """Whether the PIN send's answer holds the PIN itself."""
+
+    from mecm.store import admin as store_admin
+
     row = _in_transaction(as_json, lambda c, _: store_admin.set_pin_in_response(c, workspace, shown))
     emit(row, as_json, f"PIN in the answers of workspace {workspace}: {'on' if shown else 'off'}")
 
@@ -110,6 +124,8 @@ def workspace_set_default_carrier(
     carrier: str = typer.Option(..., help="Carrier name."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+
     _in_transaction(as_json, lambda c, _: store_admin.set_default_carrier(c, workspace, carrier))
     emit({"instance_id": workspace, "default_carrier": carrier}, as_json, "default carrier set")
 
@@ -121,12 +137,16 @@ def code_add(
     default: bool = typer.Option(False, "--default", help="The code fireMessage GET receives on."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+
     row = _in_transaction(as_json, lambda c, _: store_admin.add_code(c, workspace, code, default))
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
 @code_app.command("list")
 def code_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+    from mecm.store import admin as store_admin
+
     emit_table("codes", _in_transaction(as_json, lambda c, _: store_admin.list_codes(c, workspace)), as_json, "Codes")
 
 
@@ -173,6 +193,8 @@ def carrier_add(
     ),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+
     settings: dict[str, Any] = {}
     if connector == "simulator":
         settings = {"delivery_delay_ms": delivery_delay_ms, "failure_rate": failure_rate}
@@ -199,6 +221,8 @@ def carrier_add(
 
 @carrier_app.command("list")
 def carrier_list(as_json: bool = JsonOption) -> None:
+    from mecm.store import admin as store_admin
+
     emit_table("carriers", _in_transaction(as_json, lambda c, _: store_admin.list_carriers(c)), as_json, "Carriers")
 
 
@@ -226,6 +250,9 @@ def campaign_add(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.domain.actions import parse_action
+    from mecm.store import admin as store_admin
+
     def add(c: Connection, vault: Vault) -> dict[str, Any]:
         allow = load_settings().outbound_networks
         actions = [parse_action(spec, email_subject=email_subject, email_body=email_body, allow=allow)
@@ -242,6 +269,8 @@ def campaign_add(
 
 @campaign_app.command("list")
 def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+    from mecm.store import admin as store_admin
+
     rows = _in_transaction(as_json, lambda c, _: store_admin.list_campaigns(c, workspace))
     emit_table("campaigns", rows, as_json, "Campaigns")
 
@@ -307,6 +336,10 @@ def route_test(
 ) -> None:
     """Which carrier a message to NUMBER with carrier=null goes to, and why."""
 
+    from mecm.delivery.router import route
+    from mecm.domain.phone import carrier_hint, normalize_mt_number
+    from mecm.services.catalog import load_catalog
+
     def explain(connection: Connection, vault: Vault) -> dict[str, Any]:
         digits = normalize_mt_number(number, "number")
         catalog = load_catalog(connection, vault)
@@ -327,6 +360,9 @@ def route_test(
 
 def _route_reason(number: str, catalog: Catalog, workspace: Any, carrier: str | None) -> str:
     """Why ``route`` chose ``carrier``, in router order: prefix, phonenumbers hint, workspace default."""
+
+    from mecm.domain.phone import carrier_hint, normalize_mt_number
+
     if carrier is not None:
         prefixes = [p for p in catalog.carriers[carrier].prefixes if number.startswith(p)]
         if prefixes:

@@ -15,7 +15,6 @@ from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
-from mecm.store import credit
 
 credit_app = typer.Typer(no_args_is_help=True, help="Prepaid credit: balance, top-ups, ledger, low-balance alert.")
 price_app = typer.Typer(no_args_is_help=True, help="A workspace's price list (none: its sends are free).")
@@ -47,6 +46,8 @@ def top_up(
     currency: str = typer.Option(None, help="The account's currency when it is opened (default USD)."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _now(),
                              _currency(currency))
@@ -57,6 +58,8 @@ def top_up(
 
 @credit_app.command("balance")
 def balance(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
+    from mecm.store import credit
+
     account = in_transaction(as_json, lambda c, _v: credit.account_view(c, workspace))
     emit(account, as_json, _describe(account))
 
@@ -67,6 +70,8 @@ def ledger(
     limit: int = typer.Option(100, help="The newest this many movements."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import credit
+
     rows = in_transaction(as_json, lambda c, _v: credit.ledger_rows(c, workspace, limit))
     emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}")
 
@@ -78,6 +83,8 @@ def threshold(
                                           "balance below this; omit to turn the alert off."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         value = None if amount is None else parse_amount(amount, "amount", allow_zero=True)
         return credit.set_threshold(connection, workspace, value, _now())
@@ -95,6 +102,8 @@ def price_set(
     currency: str = typer.Option(None, help="The account's currency when it is opened (default USD)."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         price = parse_amount(per_segment, "per-segment", allow_zero=True)
         return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _now(),
@@ -105,6 +114,8 @@ def price_set(
 
 @price_app.command("list")
 def price_list(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
+    from mecm.store import credit
+
     rows = in_transaction(as_json, lambda c, _v: credit.price_rows(c, workspace))
     emit_table("prices", rows, as_json, f"Prices of workspace {workspace}")
 
@@ -117,6 +128,9 @@ def price_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove price rows (all by default): with none left, the workspace's sends are free again."""
+
+    from mecm.store import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         return credit.clear_prices(connection, workspace, carrier, None if prefix is None else parse_prefix(prefix))
 

@@ -10,9 +10,6 @@ import typer
 
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
-from mecm.services.key_use import wall_clock_ms
-from mecm.store import admin as store_admin
-from mecm.store import keys as store_keys
 
 app = typer.Typer(no_args_is_help=True, help="API key pairs.")
 
@@ -30,6 +27,10 @@ def key_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key pair. The private key is shown now and never again."""
+
+    from mecm.services.key_use import wall_clock_ms
+    from mecm.store import keys as store_keys
+
     pair = in_transaction(as_json, lambda c, v: store_keys.create_key(
         c, v, workspace, wall_clock_ms(), expires=expires, expires_in=expires_in))
     emit(pair, as_json, f"public key : {pair['public_key']}\nprivate key: {pair['private_key']}\n"
@@ -45,6 +46,10 @@ def key_set_expiry(
     as_json: bool = JsonOption,
 ) -> None:
     """Give a key another expiry, or none."""
+
+    from mecm.services.key_use import wall_clock_ms
+    from mecm.store import keys as store_keys
+
     row = in_transaction(as_json, lambda c, _: store_keys.set_expiry(
         c, public_key, wall_clock_ms(), expires=expires, expires_in=expires_in, never=never))
     emit(row, as_json, f"key {public_key} expires: {row['expires_at'] or 'never'}"
@@ -61,6 +66,10 @@ def key_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """A new key pair in the same workspace, working now; the old one stops after the overlap."""
+
+    from mecm.services.key_use import wall_clock_ms
+    from mecm.store import keys as store_keys
+
     row = in_transaction(as_json, lambda c, v: store_keys.rotate_key(
         c, v, public_key, wall_clock_ms(), overlap=overlap, expires=expires, expires_in=expires_in))
     old = "revoked now" if row["old_revoked"] else f"works until {row['old_expires_at']}"
@@ -72,6 +81,8 @@ def key_rotate(
 @app.command("revoke")
 def key_revoke(public_key: str = typer.Option(..., help="The public key to revoke."),
                as_json: bool = JsonOption) -> None:
+    from mecm.store import admin as store_admin
+
     in_transaction(as_json, lambda c, _: store_admin.revoke_key(c, public_key))
     emit({"public_key": public_key, "revoked": True}, as_json, f"key {public_key} revoked")
 
@@ -79,5 +90,9 @@ def key_revoke(public_key: str = typer.Option(..., help="The public key to revok
 @app.command("list")
 def key_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
     """Every key pair: state, created, expires, last used (to within key_last_used_flush_s), revoked."""
+
+    from mecm.services.key_use import wall_clock_ms
+    from mecm.store import keys as store_keys
+
     emit_table("keys", in_transaction(as_json, lambda c, _: store_keys.list_keys(c, wall_clock_ms(), workspace)),
                as_json, "Keys")

@@ -11,9 +11,6 @@ import typer
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.config import load_settings
-from mecm.services.pin_sends import effective_policy
-from mecm.services.ratelimits import with_defaults
-from mecm.store import rate_limits as store
 
 limit_app = typer.Typer(no_args_is_help=True, help="Rate limits (sends, pins, reads) per workspace and per key.")
 pin_guard_app = typer.Typer(no_args_is_help=True,
@@ -33,6 +30,9 @@ def limit_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Give the workspace, or one of its keys, its own limit for a class (replacing the one it had)."""
+
+    from mecm.store import rate_limits as store
+
     row = _in_transaction(as_json, lambda c, _: store.set_limit(c, workspace, key, limit_class, rate, burst))
     emit(row, as_json, f"{row['class']} of {_who(row)}: {row['rate_per_s']:g}/s, burst {row['burst']}")
 
@@ -41,6 +41,10 @@ def limit_set(
 def limit_list(workspace: int = typer.Option(None, help="Only this workspace, with the defaults it has."),
                as_json: bool = JsonOption) -> None:
     """The limits set; for one workspace, also the settings' defaults of the classes it has none of."""
+
+    from mecm.services.ratelimits import with_defaults
+    from mecm.store import rate_limits as store
+
     settings = load_settings()
     rows = with_defaults(_in_transaction(as_json, lambda c, _: store.list_limits(c, workspace)), workspace, settings)
     emit_table("limits", rows, as_json, "Rate limits")
@@ -54,6 +58,9 @@ def limit_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove limits set: the workspace is back to the settings' defaults, a key to its workspace's."""
+
+    from mecm.store import rate_limits as store
+
     row = _in_transaction(as_json, lambda c, _: store.clear_limit(c, workspace, key, limit_class))
     emit(row, as_json, f"{row['removed']} limit(s) of {_who(row)} removed")
 
@@ -72,6 +79,10 @@ def pin_guard_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Change the parts given; the others keep what they were (the settings' defaults until set)."""
+
+    from mecm.services.pin_sends import effective_policy
+    from mecm.store import rate_limits as store
+
     row = _in_transaction(as_json, lambda c, _: store.set_pin_send_policy(
         c, workspace, per_number=per_number, per_block=per_block, countries=countries))
     emit(effective_policy(row, load_settings()), as_json, _describe(effective_policy(row, load_settings())))
@@ -81,6 +92,10 @@ def pin_guard_set(
 def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                    as_json: bool = JsonOption) -> None:
     """The limits in force for the workspace's PIN sends."""
+
+    from mecm.services.pin_sends import effective_policy
+    from mecm.store import rate_limits as store
+
     row = _in_transaction(as_json, lambda c, _: store.pin_send_policy(c, workspace))
     emit(effective_policy(row, load_settings()), as_json, _describe(effective_policy(row, load_settings())))
 
@@ -89,6 +104,10 @@ def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance)
 def pin_guard_clear(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                     as_json: bool = JsonOption) -> None:
     """Back to the settings' defaults, and PINs to any country."""
+
+    from mecm.services.pin_sends import effective_policy
+    from mecm.store import rate_limits as store
+
     row = _in_transaction(as_json, lambda c, _: store.clear_pin_send_policy(c, workspace))
     emit(effective_policy(row, load_settings()), as_json, _describe(effective_policy(row, load_settings())))
 

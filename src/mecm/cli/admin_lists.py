@@ -6,14 +6,10 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
 from mecm.cli.output import JsonOption, console, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
-from mecm.store import admin as store_admin
-from mecm.store import broadcasts as store_broadcasts
-from mecm.store import lists as store_lists
 
 list_app = typer.Typer(no_args_is_help=True, help="Subscriber lists.")
 broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to every member of a list.")
@@ -23,12 +19,16 @@ broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to 
 def list_create(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                 name: str = typer.Option(..., help="List name, unique in the workspace."),
                 as_json: bool = JsonOption) -> None:
+    from mecm.store import lists as store_lists
+
     row = in_transaction(as_json, lambda c, _: store_lists.create_list(c, workspace, name))
     emit(row, as_json, f"list {row['id']} ({row['name']}) created")
 
 
 @list_app.command("list")
 def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
+    from mecm.store import lists as store_lists
+
     emit_table("lists", in_transaction(as_json, lambda c, _: store_lists.list_lists(c, workspace)), as_json, "Lists")
 
 
@@ -38,6 +38,9 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
                                               "other columns become template fields ({{name}})."),
                 as_json: bool = JsonOption) -> None:
     """Add members from a CSV file (all or none: a bad number refuses the file, naming its line)."""
+
+    from mecm.store import lists as store_lists
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         try:
             content = csv_file.read_text(encoding="utf-8-sig")
@@ -52,6 +55,8 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("add")
 def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
              number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    from mecm.store import lists as store_lists
+
     row = in_transaction(as_json, lambda c, _: store_lists.add_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} is on list {list_id}")
 
@@ -59,6 +64,8 @@ def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("remove")
 def list_remove(list_id: int = typer.Option(..., "--list", help="List id."),
                 number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    from mecm.store import lists as store_lists
+
     row = in_transaction(as_json, lambda c, _: store_lists.remove_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} " + ("removed" if row["removed"] else "was not on the list"))
 
@@ -74,6 +81,10 @@ def broadcast_create(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: nothing is queued then."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import admin as store_admin
+    from mecm.store import broadcasts as store_broadcasts
+    from mecm.store import lists as store_lists
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         listed = store_lists.require_list(connection, list_id)
         when = store_admin.parse_when(connection, listed.workspace_id, at, "at")
@@ -86,6 +97,8 @@ def broadcast_create(
 
 @broadcast_app.command("list")
 def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+    from mecm.store import broadcasts as store_broadcasts
+
     rows = in_transaction(as_json, lambda c, _: store_broadcasts.list_broadcasts(c, workspace))
     emit_table("broadcasts", rows, as_json, "Broadcasts")
 
@@ -93,6 +106,8 @@ def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace
 @broadcast_app.command("cancel")
 def broadcast_cancel(broadcast_id: int = typer.Option(..., "--id", help="Broadcast id."),
                      as_json: bool = JsonOption) -> None:
+    from mecm.store import broadcasts as store_broadcasts
+
     row = in_transaction(as_json, lambda c, _: store_broadcasts.cancel(c, broadcast_id))
     emit(row, as_json, f"broadcast {broadcast_id} cancelled; {row['withdrawn']} waiting messages withdrawn")
 
@@ -104,6 +119,10 @@ def broadcast_status(
     as_json: bool = JsonOption,
 ) -> None:
     """Progress: queued, sent, delivered, failed, with a progress bar (or one JSON object)."""
+
+    from mecm.store import broadcasts as store_broadcasts
+    from rich.progress import BarColumn, Progress, TextColumn
+
     status = in_transaction(as_json, lambda c, _: store_broadcasts.status(c, broadcast_id))
     if as_json:
         emit(status, True)

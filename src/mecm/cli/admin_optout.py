@@ -7,7 +7,6 @@ import typer
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.domain.optout import Intent
-from mecm.store import optouts as store_optouts
 
 app = typer.Typer(no_args_is_help=True, help="Opt-out: STOP / START / HELP keywords, answers, opted-out numbers.")
 
@@ -26,6 +25,9 @@ def optout_set(
 ) -> None:
     """Set keywords and answers (what is not given is kept; unset ones use the English and Spanish
     defaults). A message is taken for a keyword only when it is that word alone."""
+
+    from mecm.store import optouts as store_optouts
+
     keywords = {Intent.STOP: stop_keywords, Intent.START: start_keywords, Intent.HELP: help_keywords}
     texts = {Intent.STOP: stop_text, Intent.START: start_text, Intent.HELP: help_text}
     policy = _in_transaction(as_json, lambda c, _: store_optouts.configure(c, workspace, code, keywords, texts))
@@ -39,6 +41,9 @@ def optout_show(
     as_json: bool = JsonOption,
 ) -> None:
     """The keywords and answers in force."""
+
+    from mecm.store import optouts as store_optouts
+
     policy = _in_transaction(as_json, lambda c, _: store_optouts.describe_policy(c, workspace, code))
     emit(policy, as_json, _describe(policy))
 
@@ -50,6 +55,9 @@ def optout_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
+
+    from mecm.store import optouts as store_optouts
+
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=True))
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
          + ("" if row["changed"] else " (already was)"))
@@ -62,6 +70,9 @@ def optout_remove(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
+
+    from mecm.store import optouts as store_optouts
+
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=False))
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
          + ("" if row["changed"] else " (was not opted out)"))
@@ -70,6 +81,9 @@ def optout_remove(
 @app.command("list")
 def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
     """Subscribers opted out of the workspace, oldest first."""
+
+    from mecm.store import optouts as store_optouts
+
     rows = _in_transaction(as_json, lambda c, _: store_optouts.list_opt_outs(c, workspace))
     emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}")
 

@@ -9,7 +9,6 @@ import typer
 from mecm.cli.output import JsonOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
-from mecm.store import outbox as store_outbox
 
 app = typer.Typer(no_args_is_help=True, help="Webhooks, status callbacks and e-mails: the outbox.")
 STATES = ("pending", "done", "dead")
@@ -21,6 +20,8 @@ def webhook_list(
     limit: int = typer.Option(100, help="The newest this many."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.store import outbox as store_outbox
+
     def rows(connection, _vault):  # noqa: ANN001, ANN202
         if state is not None and state not in STATES:
             raise InvalidParameter("state", f"must be one of {', '.join(STATES)}")
@@ -36,6 +37,9 @@ def webhook_replay(
     as_json: bool = JsonOption,
 ) -> None:
     """Dead jobs go back to pending, with their attempts counted afresh; the worker delivers them."""
+
+    from mecm.store import outbox as store_outbox
+
     def replay(connection, _vault):  # noqa: ANN001, ANN202
         if bool(job_id) == all_dead:
             raise InvalidParameter("id", "give --id N (repeatable) or --all")

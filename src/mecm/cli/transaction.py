@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, TypeVar
 
 from mecm.cli.output import friendly_errors
-from mecm.cli.server import open_store
+from mecm.cli.state import open_store
 from mecm.config import load_settings
-from mecm.store.crypto import Vault
-from mecm.store.engine import mark_writer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from mecm.store.crypto import Vault
 
 T = TypeVar("T")
 
 
 def in_transaction(as_json: bool, action: Callable[[Connection, Vault], T]) -> T:
+    from mecm.store.engine import mark_writer
+
     with friendly_errors(as_json):
         engine, vault = open_store(load_settings())
         try:
