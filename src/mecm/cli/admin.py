@@ -10,7 +10,7 @@ import typer
 
 from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
-from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
 from mecm.config import load_settings
 from mecm.errors import ConfigError, InvalidParameter
 
@@ -58,17 +58,16 @@ def workspace_create(
 
 
 @workspace_app.command("list")
-def workspace_list(as_json: bool = JsonOption) -> None:
+def workspace_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     from mecm.store import admin as store_admin
 
     emit_table("workspaces", _in_transaction(as_json, lambda c, _: store_admin.list_workspaces(c)), as_json,
-               "Workspaces")
+               "Workspaces", wide=wide)
 
 
 @app.command("token")
 def admin_token(as_json: bool = JsonOption) -> None:
     """The admin JSON API's bearer token (/admin/api; setting admin_token, or a file under var_dir)."""
-
     from mecm.store.crypto import load_admin_token
 
     with friendly_errors(as_json):
@@ -96,7 +95,6 @@ def workspace_webhook_secret(
     as_json: bool = JsonOption,
 ) -> None:
     """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
-
     from mecm.store import admin as store_admin
 
     secret = _in_transaction(as_json, lambda c, v: store_admin.webhook_secret(c, v, workspace, rotate=rotate))
@@ -111,7 +109,6 @@ def workspace_set_pin_in_response(
     as_json: bool = JsonOption,
 ) -> None:
     """Whether the PIN send's answer holds the PIN itself."""
-
     from mecm.store import admin as store_admin
 
     row = _in_transaction(as_json, lambda c, _: store_admin.set_pin_in_response(c, workspace, shown))
@@ -144,10 +141,12 @@ def code_add(
 
 
 @code_app.command("list")
-def code_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def code_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+              as_json: bool = JsonOption) -> None:
     from mecm.store import admin as store_admin
 
-    emit_table("codes", _in_transaction(as_json, lambda c, _: store_admin.list_codes(c, workspace)), as_json, "Codes")
+    emit_table("codes", _in_transaction(as_json, lambda c, _: store_admin.list_codes(c, workspace)), as_json, "Codes",
+               wide=wide)
 
 
 @carrier_app.command("add")
@@ -220,10 +219,11 @@ def carrier_add(
 
 
 @carrier_app.command("list")
-def carrier_list(as_json: bool = JsonOption) -> None:
+def carrier_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     from mecm.store import admin as store_admin
 
-    emit_table("carriers", _in_transaction(as_json, lambda c, _: store_admin.list_carriers(c)), as_json, "Carriers")
+    emit_table("carriers", _in_transaction(as_json, lambda c, _: store_admin.list_carriers(c)), as_json, "Carriers",
+               wide=wide)
 
 
 @campaign_app.command("add")
@@ -268,17 +268,19 @@ def campaign_add(
 
 
 @campaign_app.command("list")
-def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+                  as_json: bool = JsonOption) -> None:
     from mecm.store import admin as store_admin
 
     rows = _in_transaction(as_json, lambda c, _: store_admin.list_campaigns(c, workspace))
-    emit_table("campaigns", rows, as_json, "Campaigns")
+    emit_table("campaigns", rows, as_json, "Campaigns", wide=wide)
 
 
 @carrier_app.command("status")
 def carrier_status(
     host: str = typer.Option(None, help="The running server's address [env MECM_HOST]."),
     port: int = typer.Option(None, help="The running server's port [env MECM_PORT]."),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Binds, window, rate and counters of each carrier, as the running server sees them."""
@@ -304,7 +306,7 @@ def carrier_status(
     if as_json:
         emit({"carriers": carriers}, True)
         return
-    emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers")
+    emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers", wide=wide)
 
 
 def _status_row(status: dict[str, Any]) -> dict[str, Any]:
@@ -335,7 +337,6 @@ def route_test(
     as_json: bool = JsonOption,
 ) -> None:
     """Which carrier a message to NUMBER with carrier=null goes to, and why."""
-
     from mecm.delivery.router import route
     from mecm.domain.phone import carrier_hint, normalize_mt_number
     from mecm.services.catalog import load_catalog
@@ -360,7 +361,6 @@ def route_test(
 
 def _route_reason(number: str, catalog: Catalog, workspace: Any, carrier: str | None) -> str:
     """Why ``route`` chose ``carrier``, in router order: prefix, phonenumbers hint, workspace default."""
-
     from mecm.domain.phone import carrier_hint, normalize_mt_number
 
     if carrier is not None:

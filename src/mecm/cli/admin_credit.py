@@ -11,7 +11,7 @@ import time
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
@@ -68,12 +68,13 @@ def balance(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> Non
 def ledger(
     workspace: int = WorkspaceOption,
     limit: int = typer.Option(100, help="The newest this many movements."),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.store import credit
 
     rows = in_transaction(as_json, lambda c, _v: credit.ledger_rows(c, workspace, limit))
-    emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}")
+    emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}", wide=wide, workspace=workspace)
 
 
 @credit_app.command("threshold")
@@ -113,11 +114,11 @@ def price_set(
 
 
 @price_app.command("list")
-def price_list(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
+def price_list(workspace: int = WorkspaceOption, wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     from mecm.store import credit
 
     rows = in_transaction(as_json, lambda c, _v: credit.price_rows(c, workspace))
-    emit_table("prices", rows, as_json, f"Prices of workspace {workspace}")
+    emit_table("prices", rows, as_json, f"Prices of workspace {workspace}", wide=wide)
 
 
 @price_app.command("clear")
@@ -128,7 +129,6 @@ def price_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove price rows (all by default): with none left, the workspace's sends are free again."""
-
     from mecm.store import credit
 
     def run(connection, _vault):  # noqa: ANN001, ANN202

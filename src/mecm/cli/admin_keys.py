@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 
 app = typer.Typer(no_args_is_help=True, help="API key pairs.")
@@ -27,7 +27,6 @@ def key_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key pair. The private key is shown now and never again."""
-
     from mecm.services.key_use import wall_clock_ms
     from mecm.store import keys as store_keys
 
@@ -46,7 +45,6 @@ def key_set_expiry(
     as_json: bool = JsonOption,
 ) -> None:
     """Give a key another expiry, or none."""
-
     from mecm.services.key_use import wall_clock_ms
     from mecm.store import keys as store_keys
 
@@ -66,7 +64,6 @@ def key_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """A new key pair in the same workspace, working now; the old one stops after the overlap."""
-
     from mecm.services.key_use import wall_clock_ms
     from mecm.store import keys as store_keys
 
@@ -88,11 +85,11 @@ def key_revoke(public_key: str = typer.Option(..., help="The public key to revok
 
 
 @app.command("list")
-def key_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def key_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+             as_json: bool = JsonOption) -> None:
     """Every key pair: state, created, expires, last used (to within key_last_used_flush_s), revoked."""
-
     from mecm.services.key_use import wall_clock_ms
     from mecm.store import keys as store_keys
 
     emit_table("keys", in_transaction(as_json, lambda c, _: store_keys.list_keys(c, wall_clock_ms(), workspace)),
-               as_json, "Keys")
+               as_json, "Keys", wide=wide)

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.config import load_settings
 
@@ -30,7 +30,6 @@ def limit_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Give the workspace, or one of its keys, its own limit for a class (replacing the one it had)."""
-
     from mecm.store import rate_limits as store
 
     row = _in_transaction(as_json, lambda c, _: store.set_limit(c, workspace, key, limit_class, rate, burst))
@@ -39,15 +38,14 @@ def limit_set(
 
 @limit_app.command("list")
 def limit_list(workspace: int = typer.Option(None, help="Only this workspace, with the defaults it has."),
-               as_json: bool = JsonOption) -> None:
+               wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     """The limits set; for one workspace, also the settings' defaults of the classes it has none of."""
-
     from mecm.services.ratelimits import with_defaults
     from mecm.store import rate_limits as store
 
     settings = load_settings()
     rows = with_defaults(_in_transaction(as_json, lambda c, _: store.list_limits(c, workspace)), workspace, settings)
-    emit_table("limits", rows, as_json, "Rate limits")
+    emit_table("limits", rows, as_json, "Rate limits", wide=wide)
 
 
 @limit_app.command("clear")
@@ -58,7 +56,6 @@ def limit_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove limits set: the workspace is back to the settings' defaults, a key to its workspace's."""
-
     from mecm.store import rate_limits as store
 
     row = _in_transaction(as_json, lambda c, _: store.clear_limit(c, workspace, key, limit_class))
@@ -79,7 +76,6 @@ def pin_guard_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Change the parts given; the others keep what they were (the settings' defaults until set)."""
-
     from mecm.services.pin_sends import effective_policy
     from mecm.store import rate_limits as store
 
@@ -92,7 +88,6 @@ def pin_guard_set(
 def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                    as_json: bool = JsonOption) -> None:
     """The limits in force for the workspace's PIN sends."""
-
     from mecm.services.pin_sends import effective_policy
     from mecm.store import rate_limits as store
 
@@ -104,7 +99,6 @@ def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance)
 def pin_guard_clear(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                     as_json: bool = JsonOption) -> None:
     """Back to the settings' defaults, and PINs to any country."""
-
     from mecm.services.pin_sends import effective_policy
     from mecm.store import rate_limits as store
 

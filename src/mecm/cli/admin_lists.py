@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from mecm.cli.output import JsonOption, console, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
 
@@ -26,10 +26,12 @@ def list_create(workspace: int = typer.Option(..., help="Workspace (instance) id
 
 
 @list_app.command("list")
-def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
+def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), wide: bool = WideOption,
+              as_json: bool = JsonOption) -> None:
     from mecm.store import lists as store_lists
 
-    emit_table("lists", in_transaction(as_json, lambda c, _: store_lists.list_lists(c, workspace)), as_json, "Lists")
+    emit_table("lists", in_transaction(as_json, lambda c, _: store_lists.list_lists(c, workspace)), as_json, "Lists",
+               wide=wide, workspace=workspace)
 
 
 @list_app.command("import")
@@ -38,7 +40,6 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
                                               "other columns become template fields ({{name}})."),
                 as_json: bool = JsonOption) -> None:
     """Add members from a CSV file (all or none: a bad number refuses the file, naming its line)."""
-
     from mecm.store import lists as store_lists
 
     def run(connection, _vault):  # noqa: ANN001, ANN202
@@ -96,11 +97,12 @@ def broadcast_create(
 
 
 @broadcast_app.command("list")
-def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+                   as_json: bool = JsonOption) -> None:
     from mecm.store import broadcasts as store_broadcasts
 
     rows = in_transaction(as_json, lambda c, _: store_broadcasts.list_broadcasts(c, workspace))
-    emit_table("broadcasts", rows, as_json, "Broadcasts")
+    emit_table("broadcasts", rows, as_json, "Broadcasts", wide=wide)
 
 
 @broadcast_app.command("cancel")
@@ -119,9 +121,10 @@ def broadcast_status(
     as_json: bool = JsonOption,
 ) -> None:
     """Progress: queued, sent, delivered, failed, with a progress bar (or one JSON object)."""
-
-    from mecm.store import broadcasts as store_broadcasts
     from rich.progress import BarColumn, Progress, TextColumn
+
+    from mecm.cli.output import console
+    from mecm.store import broadcasts as store_broadcasts
 
     status = in_transaction(as_json, lambda c, _: store_broadcasts.status(c, broadcast_id))
     if as_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.domain.optout import Intent
 
@@ -25,7 +25,6 @@ def optout_set(
 ) -> None:
     """Set keywords and answers (what is not given is kept; unset ones use the English and Spanish
     defaults). A message is taken for a keyword only when it is that word alone."""
-
     from mecm.store import optouts as store_optouts
 
     keywords = {Intent.STOP: stop_keywords, Intent.START: start_keywords, Intent.HELP: help_keywords}
@@ -41,7 +40,6 @@ def optout_show(
     as_json: bool = JsonOption,
 ) -> None:
     """The keywords and answers in force."""
-
     from mecm.store import optouts as store_optouts
 
     policy = _in_transaction(as_json, lambda c, _: store_optouts.describe_policy(c, workspace, code))
@@ -55,7 +53,6 @@ def optout_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
-
     from mecm.store import optouts as store_optouts
 
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=True))
@@ -70,7 +67,6 @@ def optout_remove(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
-
     from mecm.store import optouts as store_optouts
 
     row = _in_transaction(as_json, lambda c, _: store_optouts.set_by_admin(c, workspace, number, opted_out=False))
@@ -79,13 +75,13 @@ def optout_remove(
 
 
 @app.command("list")
-def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
+def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), wide: bool = WideOption,
+                as_json: bool = JsonOption) -> None:
     """Subscribers opted out of the workspace, oldest first."""
-
     from mecm.store import optouts as store_optouts
 
     rows = _in_transaction(as_json, lambda c, _: store_optouts.list_opt_outs(c, workspace))
-    emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}")
+    emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}", wide=wide)
 
 
 def _describe(policy: dict) -> str:

@@ -6,7 +6,7 @@ import time
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
 
@@ -18,6 +18,7 @@ STATES = ("pending", "done", "dead")
 def webhook_list(
     state: str = typer.Option(None, help="Only pending, done or dead (the dead-letter store)."),
     limit: int = typer.Option(100, help="The newest this many."),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.store import outbox as store_outbox
@@ -27,7 +28,7 @@ def webhook_list(
             raise InvalidParameter("state", f"must be one of {', '.join(STATES)}")
         return store_outbox.list_jobs(connection, state, limit)
 
-    emit_table("jobs", in_transaction(as_json, rows), as_json, "Outbox")
+    emit_table("jobs", in_transaction(as_json, rows), as_json, "Outbox", wide=wide)
 
 
 @app.command("replay")
@@ -37,7 +38,6 @@ def webhook_replay(
     as_json: bool = JsonOption,
 ) -> None:
     """Dead jobs go back to pending, with their attempts counted afresh; the worker delivers them."""
-
     from mecm.store import outbox as store_outbox
 
     def replay(connection, _vault):  # noqa: ANN001, ANN202
