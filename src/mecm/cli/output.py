@@ -34,7 +34,9 @@ WideOption = typer.Option(False, "--wide", help="Show every column, none cut sho
 NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "workspaces": ("instance_id", "name", "timezone", "default_carrier", "created_at_ms"),
     "campaigns": ("id", "workspace_id", "name", "match_mode", "keyword", "codes", "priority", "is_active", "reply"),
-    "carriers": ("name", "connector", "prefixes", "is_active", "created_at_ms"),
+    # carrier list, and carrier status (the running server's view of each carrier)
+    "carriers": ("name", "carrier", "connector", "binds", "prefixes", "is_active", "window", "tps now/max", "submits",
+                 "throttled", "in_doubt", "reconnects", "created_at_ms"),
     "keys": ("workspace_id", "public_key", "state", "expires_at", "last_used_at"),
     "broadcasts": ("id", "workspace_id", "name", "list_id", "state", "enqueued", "skipped", "scheduled_at_ms"),
     "jobs": ("id", "workspace_id", "kind", "state", "attempts", "target", "last_error"),
@@ -43,7 +45,8 @@ NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # Columns never cut short: identifiers one copies into the next command.
 WHOLE_COLUMNS = frozenset({"id", "instance_id", "workspace_id", "public_key", "code", "codes", "number",
-                           "subscriber", "list_id", "message_id", "name", "carrier", "class", "key", "timezone"})
+                           "subscriber", "list_id", "message_id", "name", "carrier", "class", "key", "timezone",
+                           "from_", "to"})
 # Headers people read, where the JSON key is written for programs.
 HEADERS = {"instance_id": "workspace", "workspace_id": "workspace", "is_active": "active",
            "is_default": "default", "match_mode": "match", "default_carrier": "default carrier", "from_": "from"}
@@ -183,7 +186,7 @@ def render_table(key: str, rows: Sequence[dict[str, Any]], title: str, *, wide: 
     caption = f"{len(rows)} {'row' if len(rows) == 1 else 'rows'}"
     if hidden:
         caption += f"; {hidden} more {'column' if hidden == 1 else 'columns'} with --wide"
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table = Table(title=title, title_justify="left")
     for column, column_width in widths.items():
         table.add_column(header(column), width=column_width, no_wrap=True, overflow="ellipsis")
     for i in range(len(rows)):
@@ -191,7 +194,7 @@ def render_table(key: str, rows: Sequence[dict[str, Any]], title: str, *, wide: 
     console = Console(width=terminal, record=True, file=_Discard(), force_terminal=False, color_system=None,
                       highlight=False)
     console.print(table)
-    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines()) + caption + "\n"
 
 
 def kept_whole(column: str) -> bool:

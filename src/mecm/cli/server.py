@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
+from mecm.cli.listening import announce, listening_socket, run_uvicorn
 from mecm.cli.state import open_store
 from mecm.config import Settings, load_settings
 from mecm.errors import ConfigError
@@ -59,8 +60,6 @@ def serve(
     no_deliver: bool = typer.Option(False, "--no-deliver", help="Same as --delivery none."),
 ) -> None:
     """Run the API, and the dispatcher with the carrier connectors (in a worker process it starts)."""
-    import uvicorn
-
     from mecm.api.app import DELIVERY_MODES, create_app
     from mecm.worker import worker_settings
 
@@ -75,7 +74,9 @@ def serve(
         configure_logging(settings)
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts; migrate
         app = create_app(settings, delivery=delivery)
-    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
+        sock = listening_socket(settings.host, settings.port)
+    announce("serve", sock, f"database {without_password(settings.database_url)}, delivery {delivery}")
+    run_uvicorn(app, sock, uvicorn_options(settings))
 
 
 def api(
@@ -84,8 +85,6 @@ def api(
     workers: int = typer.Option(1, help="API processes sharing the port (more than 1 needs PostgreSQL)."),
 ) -> None:
     """Run API processes only (stateless: they accept and store); `mecm worker` delivers."""
-    import uvicorn
-
     from mecm.store import engine as store_engine
 
     with friendly_errors(False):
@@ -97,8 +96,10 @@ def api(
                               "SQLite one API process writes, and message ids are not leased between processes")
         configure_logging(settings)
         open_store(settings)[0].dispose()  # migrate once, before the processes start
-    uvicorn.run("mecm.api.app:api_process_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, **uvicorn_options(settings))
+        sock = listening_socket(settings.host, settings.port)
+    announce("api", sock, f"database {without_password(settings.database_url)}, {workers} "
+                          f"process{'es' if workers > 1 else ''}")
+    run_uvicorn("mecm.api.app:api_process_app", sock, uvicorn_options(settings), workers=workers, factory=True)
 
 
 def worker() -> None:
