@@ -11,6 +11,7 @@ import typer
 from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
+from mecm.cli.state import open_store
 from mecm.config import load_settings
 from mecm.errors import ConfigError, InvalidParameter
 
@@ -71,7 +72,9 @@ def admin_token(as_json: bool = JsonOption) -> None:
     from mecm.store.crypto import load_admin_token
 
     with friendly_errors(as_json):
-        token = load_admin_token(load_settings())
+        settings = load_settings()
+        open_store(settings)[0].dispose()  # a token belongs to a database: none is made where there is none
+        token = load_admin_token(settings)
     emit({"admin_token": token}, as_json, token)
 
 
