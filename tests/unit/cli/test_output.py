@@ -48,8 +48,12 @@ def test_campaigns_show_their_main_columns_and_wide_shows_every_one_whole() -> N
     assert "--wide" not in wide
 
 
+@pytest.fixture(autouse=True)
+def workspace_3_in_tokyo() -> None:
+    know_time_zones({3: "Asia/Tokyo"})  # as cli/transaction.py does after reading the workspaces
+
+
 def test_times_are_iso_8601_in_the_workspace_zone_or_utc() -> None:
-    know_time_zones({3: "Asia/Tokyo"})
     assert cell("created_at_ms", 1_796_186_617_898, "Asia/Tokyo") == "2026-12-02T13:43:37+09:00"
     assert cell("created_at_ms", 1_796_186_617_898, None) == "2026-12-02T04:43:37+00:00"
     assert "2026-12-02T13:43:37+09:00" in render_table("campaigns", [CAMPAIGN], "Campaigns", wide=True)
