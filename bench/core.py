@@ -1,4 +1,4 @@
-"""``make bench``: six scenarios in one run, one summary and one BENCHJSON line.
+"""``make bench``: seven scenarios in one run, one summary and one BENCHJSON line.
 
 core       (a) ``mecm serve`` on a fresh SQLite database with the demo workspace and its simulated
            carrier, driven by wrk with pre-signed sendSMS paths; then wait until every message is final.
@@ -11,6 +11,8 @@ scale-out  (b) PostgreSQL, ``mecm api --workers 2`` and one ``mecm worker``, SMP
            (bench/scale.py).
 mo-search  (c) getMOMessages pages with filters over 10 million MOs on PostgreSQL (bench/mo_search.py).
 baseline   the same load at a bare Starlette app returning a constant 300-byte XML body.
+cli-start  wall time of ``mecm --help`` and ``mecm admin workspace list``, median of 11 runs
+           (bench/cli_start.py; target < 0.3 s).
 
 ``BENCH_PRICED=1`` runs the core scenario with a price list (0.0075 a segment, any carrier, every
 number) and a balance far bigger than the run can spend, so every send is debited and none refused:
@@ -36,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import mo_search, scale, smpp
+from bench import cli_start, mo_search, scale, smpp
 from bench.common import (
     CONNECTIONS,
     DURATION_S,
@@ -178,6 +180,8 @@ def main() -> None:
         scale.print_scale(scaled, scale_ratio)
         searched = mo_search.bench_mo_search(work / "mo-search")
         mo_search.print_mo_search(searched)
+        cli = cli_start.bench_cli_start(work / "cli-start")
+        cli_start.print_cli_start(cli)
         base = bench_baseline(work / "core" / "paths.txt", work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -187,6 +191,7 @@ def main() -> None:
 ratio (a) = core accepted/s / baseline req/s = {ratio:.2f}   (target >= {CORE_TARGET:.2f} (issue 2), >= 0.60 (issue 5); p99 <= 25 ms, peak RSS <= 150 MB)
 """)
     print("BENCHJSON " + json.dumps({"core": core, "core_guarded": guarded, "smpp": over_smpp, "scale": scaled, "mo_search": searched,
+                                     "cli_start": cli,
                                      "baseline": base, "ratio": ratio, "smpp_ratio": smpp_ratio,
                                      "scale_ratio": scale_ratio}))
 

@@ -1,8 +1,19 @@
 """One typed settings object, loaded once at start-up.
 
-Sources, later ones winning: built-in defaults, then ``mecm.toml`` (the file named by ``MECM_CONFIG``,
-else ``./mecm.toml`` when present), then ``MECM_*`` environment variables (``MECM_DATABASE_URL``,
-``MECM_PORT``...). The TOML file uses the same names as the fields below, lower-case.
+Sources, later ones winning: built-in defaults, then ``mecm.toml``, then ``MECM_*`` environment
+variables (``MECM_DATABASE_URL``, ``MECM_PORT``...). The TOML file uses the same names as the fields
+below, lower-case.
+
+The state (database, master key, var dir) is found the same way from any folder:
+
+1. the file named by ``MECM_CONFIG``, else the first ``mecm.toml`` in the working directory or a
+   folder above it (like git finds ``.git``). Relative paths in it (``var_dir``, a ``sqlite:///``
+   ``database_url``) are relative to the file's own folder, not to where the command runs;
+2. ``MECM_VAR_DIR``, ``MECM_DATABASE_URL`` and the other variables, over the file;
+3. otherwise the default var dir, ``$XDG_DATA_HOME/mecm`` (``~/.local/share/mecm``), with the
+   database ``mecm.db`` in it. A ``database_url`` not given anywhere is ``mecm.db`` in ``var_dir``.
+
+``describe_sources`` says which of these applied, for an error that must tell where it looked.
 """
 
 from __future__ import annotations
@@ -10,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -20,12 +32,14 @@ from mecm.errors import ConfigError
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///./var/mecm.db"
+    # Empty: ``mecm.db`` in var_dir (load_settings fills it in).
+    database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     # Database (by default), master key, admin token, demo credentials, locks, simulator state: made
     # 0700 by mecm, its files 0600 (mecm/files.py); an existing one others may enter is warned about.
-    var_dir: str = "./var"
+    # Empty: the default var dir, $XDG_DATA_HOME/mecm or ~/.local/share/mecm (load_settings fills it in).
+    var_dir: str = ""
     # Fernet key (urlsafe Base64, 32 bytes) protecting private keys and PIN hashes. When empty, a key
     # file is created under var_dir with mode 0600 on first start.
     master_key: str = ""
@@ -131,7 +145,7 @@ class Settings:
 
     @property
     def var_path(self) -> Path:
-        return Path(self.var_dir)
+        return Path(self.var_dir) if self.var_dir else default_var_dir(os.environ)
 
     @property
     def outbound_networks(self) -> tuple[Network, ...]:
@@ -165,14 +179,76 @@ def _coerce(name: str, kind: type, raw: object) -> object:
         raise ConfigError(f"setting {name}: {raw!r} is not a valid {kind.__name__}") from None
 
 
-def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Settings:
+CONFIG_FILE = "mecm.toml"
+
+
+def default_var_dir(env: Mapping[str, str]) -> Path:
+    """Where mecm keeps its state when no setting says: ``$XDG_DATA_HOME/mecm``, else
+    ``~/.local/share/mecm`` (the XDG base directory rule), whatever folder a command runs in."""
+    data_home = env.get("XDG_DATA_HOME") or ""
+    if not data_home:
+        home = env.get("HOME") or str(Path.home())
+        data_home = str(Path(home) / ".local" / "share")
+    return Path(data_home) / "mecm"
+
+
+def find_config_file(env: Mapping[str, str], cwd: Path | None = None) -> Path | None:
+    """The settings file: ``MECM_CONFIG`` (which must exist), else the first ``mecm.toml`` in the
+    working directory or a folder above it, else none."""
+    if "MECM_CONFIG" in env:
+        named = Path(env["MECM_CONFIG"])
+        if not named.is_file():
+            raise ConfigError(f"MECM_CONFIG names {named}, which does not exist")
+        return named
+    start = (cwd or Path.cwd()).absolute()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def describe_sources(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> str:
+    """Where the settings of the state came from, in words: for an error that must say where mecm looked."""
+    env = os.environ if env is None else env
+    start = (cwd or Path.cwd()).absolute()
+    try:
+        config = find_config_file(env, start)
+    except ConfigError as error:
+        return str(error)
+    if config is not None:
+        origin = f"MECM_CONFIG={config}" if "MECM_CONFIG" in env else f"settings file {config} (found from {start})"
+    else:
+        origin = f"no {CONFIG_FILE} in {start} or any folder above it, no MECM_CONFIG"
+    overrides = [name for name in ("MECM_DATABASE_URL", "MECM_VAR_DIR") if name in env]
+    if overrides:
+        origin += f"; {' and '.join(overrides)} set in the environment"
+    elif config is None:
+        origin += f"; MECM_DATABASE_URL and MECM_VAR_DIR not set, so the default var dir {default_var_dir(env)}"
+    return origin
+
+
+def _relative_to(folder: Path, name: str, raw: object) -> object:
+    """A path in a settings file, relative to the file's folder (so it means the same from any folder)."""
+    if not isinstance(raw, str) or not raw:
+        return raw
+    if name == "var_dir":
+        return str(folder / raw) if not Path(raw).is_absolute() else raw
+    if name == "database_url" and raw.startswith("sqlite:///"):
+        path = raw[len("sqlite:///"):]
+        return raw if Path(path).is_absolute() else f"sqlite:///{folder / path}"
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = None,
+                  **overrides: object) -> Settings:
     env = dict(os.environ) if env is None else env
     values: dict[str, object] = {}
     types = {f.name: f.type for f in fields(Settings)}
     kinds = {"str": str, "int": int, "float": float, "bool": bool}
 
-    config_path = Path(env.get("MECM_CONFIG", "mecm.toml"))
-    if config_path.exists():
+    config_path = find_config_file(env, cwd)
+    if config_path is not None:
         try:
             data = tomllib.loads(config_path.read_text())
         except tomllib.TOMLDecodeError as exc:
@@ -180,9 +256,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         for key, raw in data.items():
             if key not in types:
                 raise ConfigError(f"{config_path}: unknown setting {key!r}")
-            values[key] = ",".join(map(str, raw)) if key == "outbound_allow" and isinstance(raw, list) else raw
-    elif "MECM_CONFIG" in env:
-        raise ConfigError(f"MECM_CONFIG names {config_path}, which does not exist")
+            raw = ",".join(map(str, raw)) if key == "outbound_allow" and isinstance(raw, list) else raw
+            values[key] = _relative_to(config_path.absolute().parent, key, raw)
 
     for name in types:
         env_name = f"MECM_{name.upper()}"
@@ -191,6 +266,10 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
     values.update({k: v for k, v in overrides.items() if v is not None})
 
     coerced = {name: _coerce(name, kinds[str(types[name])], raw) for name, raw in values.items()}
+    if not coerced.get("var_dir"):
+        coerced["var_dir"] = str(default_var_dir(env))
+    if not coerced.get("database_url"):
+        coerced["database_url"] = f"sqlite:///{Path(str(coerced['var_dir'])) / 'mecm.db'}"
     settings = dataclasses.replace(Settings(), **coerced)
     if settings.log_format not in ("text", "json"):
         raise ConfigError("setting log_format: must be text or json")

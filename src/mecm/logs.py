@@ -20,6 +20,7 @@ from typing import Any
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("mecm_request_id", default=None)
 FORMATS = ("text", "json")
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore")
 
 _PREFIX = os.urandom(3).hex()  # ids made by different processes do not collide
 _counter = itertools.count(1)
@@ -78,3 +79,9 @@ def configure(level: str, log_format: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries' own INFO lines are noise to an operator: alembic's per-migration chatter (mecm logs
+    # one line when it upgrades the schema) and httpx's line per webhook and status callback. At
+    # DEBUG they come back.
+    quiet = logging.WARNING if root.getEffectiveLevel() > logging.DEBUG else logging.NOTSET
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)

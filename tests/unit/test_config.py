@@ -8,10 +8,46 @@ from mecm.config import load_settings
 from mecm.errors import ConfigError
 
 
-def test_defaults() -> None:
-    settings = load_settings(env={})
-    assert settings.database_url == "sqlite:///./var/mecm.db"
+def test_defaults(tmp_path: Path) -> None:
+    """Without settings, the state is in the user's data directory, whatever the working directory."""
+    env = {"HOME": str(tmp_path / "home")}
+    settings = load_settings(env=env, cwd=tmp_path)
+    assert settings.var_dir == str(tmp_path / "home" / ".local" / "share" / "mecm")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'home' / '.local' / 'share' / 'mecm' / 'mecm.db'}"
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert load_settings(env={**env, "XDG_DATA_HOME": str(tmp_path / "data")}, cwd=tmp_path).var_dir == str(
+        tmp_path / "data" / "mecm")
+
+
+def test_a_mecm_toml_is_found_upward_and_its_paths_are_relative_to_its_folder(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    deep = project / "a" / "b"
+    deep.mkdir(parents=True)
+    (project / "mecm.toml").write_text('var_dir = "state"\nport = 9001\n')
+    env = {"HOME": str(tmp_path / "home")}
+    for cwd in (project, deep):
+        settings = load_settings(env=env, cwd=cwd)
+        assert settings.port == 9001
+        assert settings.var_dir == str(project / "state")
+        assert settings.database_url == f"sqlite:///{project / 'state' / 'mecm.db'}"
+    # a relative SQLite path in the file is relative to the file too
+    (project / "mecm.toml").write_text('database_url = "sqlite:///db/main.db"\n')
+    assert load_settings(env=env, cwd=deep).database_url == f"sqlite:///{project / 'db' / 'main.db'}"
+    # the environment wins over the file
+    assert load_settings(env={**env, "MECM_VAR_DIR": str(tmp_path / "v")}, cwd=deep).var_dir == str(tmp_path / "v")
+    # a folder outside the project finds no file: the default
+    assert load_settings(env=env, cwd=tmp_path).port == 8080
+
+
+def test_the_sources_are_described_for_an_error(tmp_path: Path) -> None:
+    from mecm.config import describe_sources
+
+    env = {"HOME": str(tmp_path / "home")}
+    described = describe_sources(env, tmp_path)
+    assert f"no mecm.toml in {tmp_path}" in described and str(tmp_path / "home" / ".local" / "share" / "mecm") in described
+    (tmp_path / "mecm.toml").write_text("")
+    assert f"settings file {tmp_path / 'mecm.toml'}" in describe_sources(env, tmp_path)
+    assert "MECM_CONFIG names" in describe_sources({"MECM_CONFIG": str(tmp_path / "missing.toml")}, tmp_path)
 
 
 def test_file_then_environment(tmp_path: Path) -> None:

@@ -4,21 +4,22 @@ within ``catalog_refresh_s``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import Connection
 
 from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
 from mecm.cli.transaction import in_transaction as _in_transaction
-from mecm.cli.output import JsonOption, emit, emit_table, friendly_errors
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
+from mecm.cli.state import open_store
 from mecm.config import load_settings
-from mecm.services.router import route
-from mecm.domain.phone import carrier_hint, normalize_mt_number
 from mecm.errors import ConfigError, Unknown
-from mecm.services.admin import campaigns, carriers, codes, workspaces
-from mecm.services.catalog import Catalog, load_catalog
-from mecm.store.crypto import Vault, load_admin_token
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from mecm.services.catalog import Catalog
+    from mecm.store.crypto import Vault
 
 app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
@@ -43,7 +44,6 @@ app.add_typer(admin_limits.pin_guard_app, name="pin-guard")
 
 
 
-
 @workspace_app.command("create")
 def workspace_create(
     name: str = typer.Option(..., help="Workspace name."),
@@ -51,21 +51,29 @@ def workspace_create(
     default_carrier: str = typer.Option(None, help="Carrier for carrier=null when routing finds none."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import workspaces
+
     ws = _in_transaction(as_json, lambda c, _: workspaces.create_workspace(c, name, timezone, default_carrier))
     emit(ws, as_json, f"workspace {ws['instance_id']} ({name}) created")
 
 
 @workspace_app.command("list")
-def workspace_list(as_json: bool = JsonOption) -> None:
+def workspace_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import workspaces
+
     emit_table("workspaces", _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c)), as_json,
-               "Workspaces")
+               "Workspaces", wide=wide)
 
 
 @app.command("token")
 def admin_token(as_json: bool = JsonOption) -> None:
     """The admin JSON API's bearer token (/admin/api; setting admin_token, or a file under var_dir)."""
+    from mecm.store.crypto import load_admin_token
+
     with friendly_errors(as_json):
-        token = load_admin_token(load_settings())
+        settings = load_settings()
+        open_store(settings)[0].dispose()  # a token belongs to a database: none is made where there is none
+        token = load_admin_token(settings)
     emit({"admin_token": token}, as_json, token)
 
 
@@ -75,6 +83,8 @@ def workspace_set_callback(
     url: str = typer.Option(..., help="URL that receives every MT status change (signed JSON); '' to stop."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import workspaces
+
     row = _in_transaction(as_json, lambda c, v: workspaces.set_status_callback(
         c, v, workspace, url, load_settings().outbound_networks))
     emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
@@ -87,6 +97,8 @@ def workspace_webhook_secret(
     as_json: bool = JsonOption,
 ) -> None:
     """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
+    from mecm.services.admin import workspaces
+
     secret = _in_transaction(as_json, lambda c, v: workspaces.webhook_secret(c, v, workspace, rotate=rotate))
     emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
@@ -99,6 +111,8 @@ def workspace_set_pin_in_response(
     as_json: bool = JsonOption,
 ) -> None:
     """Whether the PIN send's answer holds the PIN itself."""
+    from mecm.services.admin import workspaces
+
     row = _in_transaction(as_json, lambda c, _: workspaces.set_pin_in_response(c, workspace, shown))
     emit(row, as_json, f"PIN in the answers of workspace {workspace}: {'on' if shown else 'off'}")
 
@@ -109,6 +123,8 @@ def workspace_set_default_carrier(
     carrier: str = typer.Option(..., help="Carrier name."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import workspaces
+
     row = _in_transaction(as_json, lambda c, _: workspaces.set_default_carrier(c, workspace, carrier))
     emit(row, as_json, "default carrier set")
 
@@ -120,13 +136,19 @@ def code_add(
     default: bool = typer.Option(False, "--default", help="The code fireMessage GET receives on."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import codes
+
     row = _in_transaction(as_json, lambda c, _: codes.add_code(c, workspace, code, default))
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
 @code_app.command("list")
-def code_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
-    emit_table("codes", _in_transaction(as_json, lambda c, _: codes.list_codes(c, workspace)), as_json, "Codes")
+def code_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+              as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import codes
+
+    emit_table("codes", _in_transaction(as_json, lambda c, _: codes.list_codes(c, workspace)), as_json, "Codes",
+               wide=wide)
 
 
 @carrier_app.command("add")
@@ -172,6 +194,8 @@ def carrier_add(
     ),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import carriers
+
     settings: dict[str, Any] = {}
     if connector == "simulator":
         settings = {"delivery_delay_ms": delivery_delay_ms, "failure_rate": failure_rate}
@@ -197,8 +221,11 @@ def carrier_add(
 
 
 @carrier_app.command("list")
-def carrier_list(as_json: bool = JsonOption) -> None:
-    emit_table("carriers", _in_transaction(as_json, lambda c, _: carriers.list_carriers(c)), as_json, "Carriers")
+def carrier_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import carriers
+
+    emit_table("carriers", _in_transaction(as_json, lambda c, _: carriers.list_carriers(c)), as_json, "Carriers",
+               wide=wide)
 
 
 @campaign_app.command("add")
@@ -225,6 +252,8 @@ def campaign_add(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import campaigns
+
     new = campaigns.NewCampaign(
         codes=code, name=name, keyword=keyword, reply=reply, priority=priority, match=match,
         case_sensitive=case_sensitive, starts=starts, ends=ends, cap=cap, cap_window_s=cap_window_s,
@@ -235,15 +264,19 @@ def campaign_add(
 
 
 @campaign_app.command("list")
-def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+                  as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import campaigns
+
     rows = _in_transaction(as_json, lambda c, _: campaigns.list_campaigns(c, workspace))
-    emit_table("campaigns", rows, as_json, "Campaigns")
+    emit_table("campaigns", rows, as_json, "Campaigns", wide=wide)
 
 
 @carrier_app.command("status")
 def carrier_status(
     host: str = typer.Option(None, help="The running server's address [env MECM_HOST]."),
     port: int = typer.Option(None, help="The running server's port [env MECM_PORT]."),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Binds, window, rate and counters of each carrier, as the running server sees them."""
@@ -269,7 +302,7 @@ def carrier_status(
     if as_json:
         emit({"carriers": carriers}, True)
         return
-    emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers")
+    emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers", wide=wide)
 
 
 def _status_row(status: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +333,9 @@ def route_test(
     as_json: bool = JsonOption,
 ) -> None:
     """Which carrier a message to NUMBER with carrier=null goes to, and why."""
+    from mecm.domain.phone import normalize_mt_number
+    from mecm.services.catalog import load_catalog
+    from mecm.services.router import route
 
     def explain(connection: Connection, vault: Vault) -> dict[str, Any]:
         digits = normalize_mt_number(number, "number")
@@ -321,6 +357,8 @@ def route_test(
 
 def _route_reason(number: str, catalog: Catalog, workspace: Any, carrier: str | None) -> str:
     """Why ``route`` chose ``carrier``, in router order: prefix, phonenumbers hint, workspace default."""
+    from mecm.domain.phone import carrier_hint
+
     if carrier is not None:
         prefixes = [p for p in catalog.carriers[carrier].prefixes if number.startswith(p)]
         if prefixes:

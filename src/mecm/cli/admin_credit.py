@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
-from mecm.services.admin import credit
 
 credit_app = typer.Typer(no_args_is_help=True, help="Prepaid credit: balance, top-ups, ledger, low-balance alert.")
 price_app = typer.Typer(no_args_is_help=True, help="A workspace's price list (none: its sends are free).")
@@ -41,6 +40,8 @@ def top_up(
     currency: str = typer.Option(None, help="The account's currency when it is opened (default USD)."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _currency(currency))
 
@@ -50,6 +51,8 @@ def top_up(
 
 @credit_app.command("balance")
 def balance(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import credit
+
     account = in_transaction(as_json, lambda c, _v: credit.account(c, workspace))
     emit(account, as_json, _describe(account))
 
@@ -58,10 +61,13 @@ def balance(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> Non
 def ledger(
     workspace: int = WorkspaceOption,
     limit: int = typer.Option(100, help="The newest this many movements."),
+    wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import credit
+
     rows = in_transaction(as_json, lambda c, _v: credit.ledger(c, workspace, limit))
-    emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}")
+    emit_table("ledger", rows, as_json, f"Ledger of workspace {workspace}", wide=wide, workspace=workspace)
 
 
 @credit_app.command("threshold")
@@ -71,6 +77,8 @@ def threshold(
                                           "balance below this; omit to turn the alert off."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         value = None if amount is None else parse_amount(amount, "amount", allow_zero=True)
         return credit.set_threshold(connection, workspace, value)
@@ -88,6 +96,8 @@ def price_set(
     currency: str = typer.Option(None, help="The account's currency when it is opened (default USD)."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         price = parse_amount(per_segment, "per-segment", allow_zero=True)
         return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _currency(currency))
@@ -96,9 +106,11 @@ def price_set(
 
 
 @price_app.command("list")
-def price_list(workspace: int = WorkspaceOption, as_json: bool = JsonOption) -> None:
+def price_list(workspace: int = WorkspaceOption, wide: bool = WideOption, as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import credit
+
     rows = in_transaction(as_json, lambda c, _v: credit.prices(c, workspace))
-    emit_table("prices", rows, as_json, f"Prices of workspace {workspace}")
+    emit_table("prices", rows, as_json, f"Prices of workspace {workspace}", wide=wide)
 
 
 @price_app.command("clear")
@@ -109,6 +121,8 @@ def price_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove price rows (all by default): with none left, the workspace's sends are free again."""
+    from mecm.services.admin import credit
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         return credit.clear_prices(connection, workspace, carrier, None if prefix is None else parse_prefix(prefix))
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
-from mecm.services.admin import keys
 
 app = typer.Typer(no_args_is_help=True, help="API key pairs.")
 
@@ -28,6 +27,8 @@ def key_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key pair. The private key is shown now and never again."""
+    from mecm.services.admin import keys
+
     pair = in_transaction(as_json, lambda c, v: keys.create_key(c, v, workspace, expires=expires,
                                                                  expires_in=expires_in))
     emit(pair, as_json, f"public key : {pair['public_key']}\nprivate key: {pair['private_key']}\n"
@@ -43,6 +44,8 @@ def key_set_expiry(
     as_json: bool = JsonOption,
 ) -> None:
     """Give a key another expiry, or none."""
+    from mecm.services.admin import keys
+
     row = in_transaction(as_json, lambda c, _: keys.set_expiry(
         c, public_key, expires=expires, expires_in=expires_in, never=never))
     emit(row, as_json, f"key {public_key} expires: {row['expires_at'] or 'never'}"
@@ -59,6 +62,8 @@ def key_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """A new key pair in the same workspace, working now; the old one stops after the overlap."""
+    from mecm.services.admin import keys
+
     row = in_transaction(as_json, lambda c, v: keys.rotate_key(
         c, v, public_key, overlap=overlap, expires=expires, expires_in=expires_in))
     old = "revoked now" if row["old_revoked"] else f"works until {row['old_expires_at']}"
@@ -70,12 +75,17 @@ def key_rotate(
 @app.command("revoke")
 def key_revoke(public_key: str = typer.Option(..., help="The public key to revoke."),
                as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import keys
+
     row = in_transaction(as_json, lambda c, _: keys.revoke_key(c, public_key))
     emit(row, as_json, f"key {public_key} revoked")
 
 
 @app.command("list")
-def key_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def key_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+             as_json: bool = JsonOption) -> None:
     """Every key pair: state, created, expires, last used (to within key_last_used_flush_s), revoked."""
+    from mecm.services.admin import keys
+
     emit_table("keys", in_transaction(as_json, lambda c, _: keys.list_keys(c, workspace)),
-               as_json, "Keys")
+               as_json, "Keys", wide=wide)

@@ -8,10 +8,9 @@ from typing import Any
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.config import load_settings
-from mecm.services.admin import limits
 
 limit_app = typer.Typer(no_args_is_help=True, help="Rate limits (sends, pins, reads) per workspace and per key.")
 pin_guard_app = typer.Typer(no_args_is_help=True,
@@ -31,16 +30,20 @@ def limit_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Give the workspace, or one of its keys, its own limit for a class (replacing the one it had)."""
+    from mecm.services.admin import limits
+
     row = _in_transaction(as_json, lambda c, _: limits.set_limit(c, workspace, key, limit_class, rate, burst))
     emit(row, as_json, f"{row['class']} of {_who(row)}: {row['rate_per_s']:g}/s, burst {row['burst']}")
 
 
 @limit_app.command("list")
 def limit_list(workspace: int = typer.Option(None, help="Only this workspace, with the defaults it has."),
-               as_json: bool = JsonOption) -> None:
+               wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     """The limits set; for one workspace, also the settings' defaults of the classes it has none of."""
+    from mecm.services.admin import limits
+
     rows = _in_transaction(as_json, lambda c, _: limits.list_limits(c, workspace, load_settings()))
-    emit_table("limits", rows, as_json, "Rate limits")
+    emit_table("limits", rows, as_json, "Rate limits", wide=wide)
 
 
 @limit_app.command("clear")
@@ -51,6 +54,8 @@ def limit_clear(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove limits set: the workspace is back to the settings' defaults, a key to its workspace's."""
+    from mecm.services.admin import limits
+
     row = _in_transaction(as_json, lambda c, _: limits.clear_limit(c, workspace, key, limit_class))
     emit(row, as_json, f"{row['removed']} limit(s) of {_who(row)} removed")
 
@@ -69,6 +74,8 @@ def pin_guard_set(
     as_json: bool = JsonOption,
 ) -> None:
     """Change the parts given; the others keep what they were (the settings' defaults until set)."""
+    from mecm.services.admin import limits
+
     policy = _in_transaction(as_json, lambda c, _: limits.set_pin_guard(
         c, workspace, load_settings(), per_number=per_number, per_block=per_block, countries=countries))
     emit(policy, as_json, _describe(policy))
@@ -78,6 +85,8 @@ def pin_guard_set(
 def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                    as_json: bool = JsonOption) -> None:
     """The limits in force for the workspace's PIN sends."""
+    from mecm.services.admin import limits
+
     policy = _in_transaction(as_json, lambda c, _: limits.pin_guard(c, workspace, load_settings()))
     emit(policy, as_json, _describe(policy))
 
@@ -86,6 +95,8 @@ def pin_guard_show(workspace: int = typer.Option(..., help="Workspace (instance)
 def pin_guard_clear(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                     as_json: bool = JsonOption) -> None:
     """Back to the settings' defaults, and PINs to any country."""
+    from mecm.services.admin import limits
+
     policy = _in_transaction(as_json, lambda c, _: limits.clear_pin_guard(c, workspace, load_settings()))
     emit(policy, as_json, _describe(policy))
 

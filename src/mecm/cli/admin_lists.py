@@ -6,12 +6,10 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from mecm.cli.output import JsonOption, console, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
 from mecm.errors import InvalidParameter
-from mecm.services.admin import broadcasts, lists
 
 list_app = typer.Typer(no_args_is_help=True, help="Subscriber lists.")
 broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to every member of a list.")
@@ -21,13 +19,19 @@ broadcast_app = typer.Typer(no_args_is_help=True, help="Broadcasts: one text to 
 def list_create(workspace: int = typer.Option(..., help="Workspace (instance) id."),
                 name: str = typer.Option(..., help="List name, unique in the workspace."),
                 as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import lists
+
     row = in_transaction(as_json, lambda c, _: lists.create_list(c, workspace, name))
     emit(row, as_json, f"list {row['id']} ({row['name']}) created")
 
 
 @list_app.command("list")
-def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
-    emit_table("lists", in_transaction(as_json, lambda c, _: lists.list_lists(c, workspace)), as_json, "Lists")
+def list_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), wide: bool = WideOption,
+              as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import lists
+
+    emit_table("lists", in_transaction(as_json, lambda c, _: lists.list_lists(c, workspace)), as_json, "Lists",
+               wide=wide, workspace=workspace)
 
 
 @list_app.command("import")
@@ -36,6 +40,8 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
                                               "other columns become template fields ({{name}})."),
                 as_json: bool = JsonOption) -> None:
     """Add members from a CSV file (all or none: a bad number refuses the file, naming its line)."""
+    from mecm.services.admin import lists
+
     def run(connection, _vault):  # noqa: ANN001, ANN202
         try:
             content = csv_file.read_text(encoding="utf-8-sig")
@@ -50,6 +56,8 @@ def list_import(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("add")
 def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
              number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import lists
+
     row = in_transaction(as_json, lambda c, _: lists.add_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} is on list {list_id}")
 
@@ -57,6 +65,8 @@ def list_add(list_id: int = typer.Option(..., "--list", help="List id."),
 @list_app.command("remove")
 def list_remove(list_id: int = typer.Option(..., "--list", help="List id."),
                 number: str = typer.Option(..., help="The subscriber's number."), as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import lists
+
     row = in_transaction(as_json, lambda c, _: lists.remove_member(c, list_id, number))
     emit(row, as_json, f"{row['number']} " + ("removed" if row["removed"] else "was not on the list"))
 
@@ -72,20 +82,27 @@ def broadcast_create(
     quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: nothing is queued then."),
     as_json: bool = JsonOption,
 ) -> None:
+    from mecm.services.admin import broadcasts
+
     row = in_transaction(as_json, lambda c, _: broadcasts.create_broadcast(
         c, list_id, code, text, name=name, at=at, carrier=carrier, quiet_hours=quiet_hours))
     emit(row, as_json, f"broadcast {row['id']} to {row['members']} members scheduled")
 
 
 @broadcast_app.command("list")
-def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), as_json: bool = JsonOption) -> None:
+def broadcast_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
+                   as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import broadcasts
+
     rows = in_transaction(as_json, lambda c, _: broadcasts.list_broadcasts(c, workspace))
-    emit_table("broadcasts", rows, as_json, "Broadcasts")
+    emit_table("broadcasts", rows, as_json, "Broadcasts", wide=wide)
 
 
 @broadcast_app.command("cancel")
 def broadcast_cancel(broadcast_id: int = typer.Option(..., "--id", help="Broadcast id."),
                      as_json: bool = JsonOption) -> None:
+    from mecm.services.admin import broadcasts
+
     row = in_transaction(as_json, lambda c, _: broadcasts.cancel_broadcast(c, broadcast_id))
     emit(row, as_json, f"broadcast {broadcast_id} cancelled; {row['withdrawn']} waiting messages withdrawn")
 
@@ -97,6 +114,11 @@ def broadcast_status(
     as_json: bool = JsonOption,
 ) -> None:
     """Progress: queued, sent, delivered, failed, with a progress bar (or one JSON object)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from mecm.cli.output import console
+    from mecm.services.admin import broadcasts
+
     status = in_transaction(as_json, lambda c, _: broadcasts.broadcast_status(c, broadcast_id))
     if as_json:
         emit(status, True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.domain.optout import Intent
-from mecm.services.admin import optouts
 
 app = typer.Typer(no_args_is_help=True, help="Opt-out: STOP / START / HELP keywords, answers, opted-out numbers.")
 
@@ -26,6 +25,8 @@ def optout_set(
 ) -> None:
     """Set keywords and answers (what is not given is kept; unset ones use the English and Spanish
     defaults). A message is taken for a keyword only when it is that word alone."""
+    from mecm.services.admin import optouts
+
     keywords = {Intent.STOP: stop_keywords, Intent.START: start_keywords, Intent.HELP: help_keywords}
     texts = {Intent.STOP: stop_text, Intent.START: start_text, Intent.HELP: help_text}
     policy = _in_transaction(as_json, lambda c, _: optouts.configure(c, workspace, code, keywords, texts))
@@ -39,6 +40,8 @@ def optout_show(
     as_json: bool = JsonOption,
 ) -> None:
     """The keywords and answers in force."""
+    from mecm.services.admin import optouts
+
     policy = _in_transaction(as_json, lambda c, _: optouts.describe_policy(c, workspace, code))
     emit(policy, as_json, _describe(policy))
 
@@ -50,6 +53,8 @@ def optout_add(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
+    from mecm.services.admin import optouts
+
     row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=True))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
@@ -63,6 +68,8 @@ def optout_remove(
     as_json: bool = JsonOption,
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
+    from mecm.services.admin import optouts
+
     row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=False))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
@@ -81,10 +88,13 @@ def _announce(row: dict) -> None:
 
 
 @app.command("list")
-def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), as_json: bool = JsonOption) -> None:
+def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), wide: bool = WideOption,
+                as_json: bool = JsonOption) -> None:
     """Subscribers opted out of the workspace, oldest first."""
+    from mecm.services.admin import optouts
+
     rows = _in_transaction(as_json, lambda c, _: optouts.list_opt_outs(c, workspace))
-    emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}")
+    emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}", wide=wide)
 
 
 def _describe(policy: dict) -> str:

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from mecm.cli.output import JsonOption, emit, emit_table
+from mecm.cli.output import (JsonOption, WideOption, emit, emit_table, message_text, mo_text, pin_text, print_error,
+                             verification_text)
 from mecm.config import load_settings
 
 send_app = typer.Typer(no_args_is_help=True, help="Send messages through a running server.")
@@ -54,8 +54,8 @@ def _credentials(url: str | None, instance: int | None, public_key: str | None, 
         demo.get("code"),
     )
     if not (resolved.instance_id and resolved.public_key and resolved.private_key):
-        Console(stderr=True).print("[red]error:[/red] no credentials: pass --instance, --public-key and "
-                                   "--private-key (or MECM_INSTANCE_ID, MECM_PUBLIC_KEY, MECM_PRIVATE_KEY)")
+        print_error("no credentials: pass --instance, --public-key and --private-key (or MECM_INSTANCE_ID, "
+                    f"MECM_PUBLIC_KEY, MECM_PRIVATE_KEY), or run `mecm demo` (it writes {demo_path})")
         raise typer.Exit(2)
     return resolved
 
@@ -84,7 +84,7 @@ def _client(url: str | None, instance: int | None, public: str | None, private: 
         if as_json:
             sys.stdout.write(json.dumps({"error": message, "status": getattr(error, "status", None)}) + "\n")
         else:
-            Console(stderr=True).print(f"[red]error:[/red] {message}")
+            print_error(message)
         raise typer.Exit(1) from None
 
 
@@ -92,10 +92,12 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
 
 
-def _run(as_json: bool, conn: tuple[Any, ...], call: Callable[[Any, Credentials], Any]) -> None:
+def _run(as_json: bool, conn: tuple[Any, ...], call: Callable[[Any, Credentials], Any],
+         describe: Callable[[dict[str, Any]], str]) -> None:
     with _client(*conn, as_json) as (client, creds):
         result = call(client, creds)
-    emit(_as_dict(result), as_json)
+    shown = _as_dict(result)
+    emit(shown, as_json, describe(shown))
 
 
 @send_app.command("sms")
@@ -110,7 +112,8 @@ def send_sms(
 ) -> None:
     """Send an SMS (sendSMS)."""
     _run(as_json, (url, instance, public_key, private_key),
-         lambda c, cr: c.send_sms(to, text, from_=from_ or cr.code, carrier=carrier, idempotency_key=idempotency_key))
+         lambda c, cr: c.send_sms(to, text, from_=from_ or cr.code, carrier=carrier, idempotency_key=idempotency_key),
+         message_text)
 
 
 @send_app.command("mt")
@@ -125,7 +128,7 @@ def send_mt(
     """Send an MT (sendMT), optionally with flags."""
     _run(as_json, (url, instance, public_key, private_key),
          lambda c, cr: c.send_mt(to, text, from_=from_ or cr.code, carrier=carrier, flags=flags,
-                                 idempotency_key=idempotency_key))
+                                 idempotency_key=idempotency_key), message_text)
 
 
 @send_app.command("pin")
@@ -141,7 +144,7 @@ def send_pin(
     """Send a PIN for confirming a number."""
     _run(as_json, (url, instance, public_key, private_key),
          lambda c, cr: c.send_pin(to, text, from_=from_ or cr.code, length=length, carrier=carrier,
-                                  idempotency_key=idempotency_key))
+                                  idempotency_key=idempotency_key), pin_text)
 
 
 @send_app.command("verify-pin")
@@ -154,7 +157,8 @@ def verify_pin(
     """Check a PIN (verifyPin): approved, denied, expired, locked or none. Exits 1 unless approved."""
     with _client(url, instance, public_key, private_key, as_json) as (client, _):
         result = client.verify_pin(number, pin)
-    emit(_as_dict(result), as_json)
+    shown = _as_dict(result)
+    emit(shown, as_json, verification_text(shown))
     if not result.approved:
         raise typer.Exit(1)
 
@@ -170,7 +174,7 @@ def mo_fire(
 ) -> None:
     """Fire an MO as if a subscriber had sent it (fireMessage)."""
     _run(as_json, (url, instance, public_key, private_key),
-         lambda c, _: c.fire_message(from_number, text, code=code, idempotency_key=idempotency_key))
+         lambda c, _: c.fire_message(from_number, text, code=code, idempotency_key=idempotency_key), mo_text)
 
 
 @mo_app.command("list")
@@ -183,7 +187,7 @@ def mo_list(
     order: str = typer.Option(None, help="asc or desc (default desc)."),
     since: int = typer.Option(None, help="Epoch ms."), until: int = typer.Option(None, help="Epoch ms."),
     url: str = UrlOpt, instance: int = InstanceOpt, public_key: str = PublicOpt, private_key: str = PrivateOpt,
-    as_json: bool = JsonOption,
+    wide: bool = WideOption, as_json: bool = JsonOption,
 ) -> None:
     """List MOs (getMOMessages)."""
     with _client(url, instance, public_key, private_key, as_json) as (client, _):
@@ -195,7 +199,7 @@ def mo_list(
         emit(_as_dict(result), True)
         return
     rows = [_as_dict(m) for m in result.messages]
-    emit_table("messages", rows, False, f"MOs: {result.records} in all, page {result.page}")
+    emit_table("messages", rows, False, f"MOs: {result.records} in all, page {result.page}", wide=wide)
 
 
 @message_app.command("get")
@@ -205,4 +209,4 @@ def message_get(
     as_json: bool = JsonOption,
 ) -> None:
     """Show an MT's current state (getMessage)."""
-    _run(as_json, (url, instance, public_key, private_key), lambda c, _: c.get_message(message_id))
+    _run(as_json, (url, instance, public_key, private_key), lambda c, _: c.get_message(message_id), message_text)

@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import Engine
 
-from mecm import logs
 from mecm.cli.output import JsonOption, emit, friendly_errors, without_password
+from mecm.cli.listening import announce, listening_socket, run_uvicorn
+from mecm.cli.state import open_store
 from mecm.config import Settings, load_settings
-from mecm.domain.signature import sign
 from mecm.errors import ConfigError
-from mecm.files import keep_from_others, private_dir
-from mecm.services.admin import demo as demo_workspace
-from mecm.store import engine as store_engine
-from mecm.store.crypto import Vault, load_master_key, write_secret_file
+
+# sqlalchemy, alembic, starlette and uvicorn are imported inside the commands that use them: the
+# ``mecm`` command (``--help``, every admin command) starts without them (bench/cli_start.py).
 
 db_app = typer.Typer(no_args_is_help=True)
 
@@ -39,19 +37,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     protocol = functools.partial(BoundedHttpProtocol, limits=HttpLimits.of(settings))
     return {"loop": "uvloop", "http": protocol, "ws": "none", "timeout_keep_alive": settings.http_keep_alive_s,
             "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
-
-
-def open_store(settings: Settings, *, create: bool = False) -> tuple[Engine, Vault]:
-    """The database, migrated to the latest revision, and the vault. Without ``create``, a missing
-    database (or one without mecm's schema) is a ``ConfigError`` saying to run ``mecm init``."""
-    engine = store_engine.make_engine(settings.database_url, settings.sqlite_synchronous, create=create)
-    try:
-        store_engine.upgrade(engine, create=create)
-        private_dir(settings.var_path)  # after the database is known to be there: a refusal makes nothing
-        return engine, Vault(load_master_key(settings))
-    except BaseException:
-        engine.dispose()
-        raise
 
 
 def register(app: typer.Typer) -> None:
@@ -72,8 +57,6 @@ def serve(
     no_deliver: bool = typer.Option(False, "--no-deliver", help="Same as --delivery none."),
 ) -> None:
     """Run the API, and the dispatcher with the carrier connectors (in a worker process it starts)."""
-    import uvicorn
-
     from mecm.api.app import DELIVERY_MODES, create_app
     from mecm.worker import worker_settings
 
@@ -88,7 +71,9 @@ def serve(
         configure_logging(settings)
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts; migrate
         app = create_app(settings, delivery=delivery)
-    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
+        sock = listening_socket(settings.host, settings.port)
+    announce("serve", sock, f"database {without_password(settings.database_url)}, delivery {delivery}")
+    run_uvicorn(app, sock, uvicorn_options(settings))
 
 
 def api(
@@ -96,8 +81,8 @@ def api(
     port: int = typer.Option(None, help="Listen port [env MECM_PORT, default 8080]"),
     workers: int = typer.Option(1, help="API processes sharing the port (more than 1 needs PostgreSQL)."),
 ) -> None:
-    """Run API processes only (stateless: they accept and store); ``mecm worker`` delivers."""
-    import uvicorn
+    """Run API processes only (stateless: they accept and store); `mecm worker` delivers."""
+    from mecm.store import engine as store_engine
 
     with friendly_errors(False):
         settings = load_settings(host=host, port=port)
@@ -108,8 +93,10 @@ def api(
                               "SQLite one API process writes, and message ids are not leased between processes")
         configure_logging(settings)
         open_store(settings)[0].dispose()  # migrate once, before the processes start
-    uvicorn.run("mecm.api.app:api_process_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, **uvicorn_options(settings))
+        sock = listening_socket(settings.host, settings.port)
+    announce("api", sock, f"database {without_password(settings.database_url)}, {workers} "
+                          f"process{'es' if workers > 1 else ''}")
+    run_uvicorn("mecm.api.app:api_process_app", sock, uvicorn_options(settings), workers=workers, factory=True)
 
 
 def worker() -> None:
@@ -128,12 +115,18 @@ def worker() -> None:
 
 
 def configure_logging(settings: Settings) -> None:
+    from mecm import logs
+
     logs.configure(settings.log_level, settings.log_format)
 
 
 def init(as_json: bool = JsonOption) -> None:
     """Create the database (a SQLite file, or mecm's schema in an empty PostgreSQL database), the var
     dir and the master key; on an existing database, only bring its schema to the latest migration."""
+    from mecm.files import private_dir
+    from mecm.store import engine as store_engine
+    from mecm.store.crypto import load_master_key
+
     with friendly_errors(as_json):
         settings = load_settings()
         private_dir(settings.var_path)
@@ -141,7 +134,7 @@ def init(as_json: bool = JsonOption) -> None:
         try:
             created = not store_engine.has_schema(engine)
             store_engine.upgrade(engine, create=True)
-            load_master_key(settings)
+            load_master_key(settings, create=True)
             where = store_engine.display_url(engine)
         finally:
             engine.dispose()
@@ -167,6 +160,10 @@ def demo_credentials_path(settings: Settings) -> Path:
 
 def ensure_demo(settings: Settings) -> dict[str, Any]:
     """Create the demo workspace, key pair, code, carrier and campaign once; return its credentials."""
+    from mecm.files import keep_from_others
+    from mecm.services.admin import demo as demo_workspace
+    from mecm.store.crypto import write_secret_file
+
     path = demo_credentials_path(settings)
     engine, vault = open_store(settings, create=True)
     try:
@@ -192,6 +189,8 @@ def demo(as_json: bool = JsonOption) -> None:
     if as_json:
         emit({**creds, "base_url": base_url, "credentials_file": str(demo_credentials_path(settings))}, True)
         return
+    from mecm.domain.signature import sign
+
     example_sig = sign(creds["private_key"], f"{creds['instance_id']}/{creds['carrier']}/{creds['code']}/"
                        "MTMwNTY3MDgwODQ=/SGVsbG8gZnJvbSBtZWNt")
     print(f"""

@@ -6,14 +6,11 @@ MECM_SIM_THROTTLE_SHARE). Once listening it prints one line with its ports, then
 
 from __future__ import annotations
 
-import asyncio
-import json
-import signal
 import sys
 
 import typer
 
-from mecm.smpp.pdu import STATUS_NAMES
+# asyncio and the simulator are imported when the command runs: ``mecm`` starts without them.
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +23,8 @@ def _env(name: str) -> str:
 
 def _status(value: str) -> int:
     """An SMPP status as a number (0x58, 88) or a name (ESME_RTHROTTLED)."""
+    from mecm.smpp.pdu import STATUS_NAMES
+
     by_name = {name: code for code, name in STATUS_NAMES.items()}
     if value.upper() in by_name:
         return by_name[value.upper()]
@@ -78,6 +77,10 @@ def smsc_sim(
     as_json: bool = typer.Option(False, "--json", help="Print the listening line as one JSON object."),
 ) -> None:
     """Run a simulated SMSC (SMPP 3.4 server) with an HTTP control interface."""
+    import asyncio
+    import json
+    import signal
+
     from mecm.smsc_sim import SimConfig, run
 
     try:

@@ -1,8 +1,9 @@
 """The master key: kept outside the database, it encrypts private keys and a PIN message's text, and
 keys the PIN hashes.
 
-Taken from the ``master_key`` setting (``MECM_MASTER_KEY``) when set, else from ``var/master.key``,
-created on first start with mode 0600. Losing it makes stored private keys unreadable: back it up
+Taken from the ``master_key`` setting (``MECM_MASTER_KEY``) when set, else from ``master.key`` in
+var_dir, created with mode 0600 by ``mecm init`` or ``mecm demo`` only: any other command refuses a
+missing key rather than make a new one that opens none of the stored secrets. Losing it makes stored private keys unreadable: back it up
 apart from the database.
 """
 
@@ -21,12 +22,18 @@ from mecm.errors import ConfigError
 from mecm.files import PRIVATE_FILE, keep_from_others, open_private, private_dir
 
 
-def load_master_key(settings: Settings) -> bytes:
+def load_master_key(settings: Settings, *, create: bool = False) -> bytes:
+    """The master key; a missing key file is made only with ``create`` (``mecm init``, ``mecm demo``)."""
     if settings.master_key:
         key = settings.master_key.encode()
     else:
         path = settings.var_path / "master.key"
         if not path.exists():
+            if not create:
+                raise ConfigError(
+                    f"no master key: {path} does not exist and master_key / MECM_MASTER_KEY is not set. "
+                    "`mecm init` makes one for a new database; for an existing one, give this process the key "
+                    "the others use (set var_dir, or master_key)")
             _create_secret_file(path, Fernet.generate_key())
         keep_from_others([path])
         key = path.read_bytes().strip()
