@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from mecm.config import Settings
 from mecm.runtime import Runtime
+from mecm.store.crypto import load_master_key
 from mecm.worker import worker_settings
 
 
@@ -27,6 +28,7 @@ async def _until(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
 async def test_an_idle_worker_commits_nothing_over_its_idle_polls(engine: Engine, tmp_path: Path) -> None:
     settings = dataclasses.replace(Settings(), database_url=str(engine.url.render_as_string(hide_password=False)),
                                    var_dir=str(tmp_path), catalog_refresh_s=0.05)
+    load_master_key(settings, create=True)  # as mecm init does
     runtime = Runtime(worker_settings(settings), role="worker")
     await runtime.start()
     try:
