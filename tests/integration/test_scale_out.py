@@ -42,6 +42,9 @@ MESSAGES = 1500
 # to look could claim every message while the other was slow to (a loaded machine) and leave it
 # none; 4 claims of 25 leave most of the backlog to be shared.
 DISPATCH_BATCH = 25
+# How long four Python processes may take to start (imports, migrations check, leases) when the
+# machine is busy: a bound on a wait for a condition, never a time waited.
+STARTUP_S = 60
 
 
 def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
@@ -59,7 +62,7 @@ def processes(server: Server) -> Iterator[dict[str, subprocess.Popen]]:
         for name, args in (("api", ["api", "--workers", "2"]), ("worker1", ["worker"]), ("worker2", ["worker"])):
             log = open(server.home / f"{name}.log", "ab")
             started[name] = subprocess.Popen([*MECM, *args], env=server.env, stdout=log, stderr=log)
-        wait_for(lambda: answers(server.url), 30, "the API answers")
+        wait_for(lambda: answers(server.url), STARTUP_S, "the API answers")
         yield started
     finally:
         for process in started.values():
@@ -81,7 +84,7 @@ async def send(server: Server, carrier: str, numbers: range, accepted: list[int]
 
 def node_of(log: Path) -> int:
     """The node id a process leased (it logs it at start)."""
-    found = wait_for(lambda: [line for line in log.read_text().splitlines() if "node id" in line], 20, "a node id")
+    found = wait_for(lambda: [line for line in log.read_text().splitlines() if "node id" in line], STARTUP_S, "a node id")
     return int(found[0].rsplit(" ", 1)[1])
 
 
@@ -98,7 +101,7 @@ def test_two_apis_two_workers_one_killed_under_load_loses_nothing(tmp_path: Path
                    "--prefix", "58414", "--window", str(WINDOW), "--tps", "60", "--enquire-link-s", "1",
                    "--max-binds", "2")
         with processes(server) as running:
-            sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=20)  # one bind per worker, no more
+            sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=STARTUP_S)  # one bind per worker, no more
             accepted: list[int] = []
             sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(MESSAGES), accepted)))
             sender.start()
@@ -144,9 +147,11 @@ def test_a_worker_whose_lease_session_ends_stops_rather_than_share_its_node_id(t
     try:
         node = node_of(tmp_path / "worker.log")
         wait_for(lambda: "running" in (tmp_path / "worker.log").read_text(), 20, "the worker started")
-        # The session holding the node id's advisory lock (its key: "mecm" above the node id).
+        # The session holding the node id's advisory lock (its key: "mecm" above the node id), in this
+        # test's database: other test runs on this PostgreSQL hold the same node ids in theirs.
         holder = f"""SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = {0x6D65636D}
-                      AND objid = {node} AND objsubid = 1"""
+                      AND objid = {node} AND objsubid = 1
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
         (pid,) = wait_for(lambda: server.query(holder), 10, "the lease held")[0]
         server.query(f"SELECT pg_terminate_backend({pid})")  # PostgreSQL restarted, a cut connection
         assert worker.wait(15) == 0  # a graceful stop, for its supervisor to start afresh
