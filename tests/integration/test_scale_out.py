@@ -38,6 +38,7 @@ pytestmark = [
 
 WINDOW = 20
 MESSAGES = 1500
+BACKLOG = 1000  # of them sent before the workers start; the rest while they deliver
 # Messages a worker claims at a time. With the default (500, up to 4 claims in hand) the first worker
 # to look could claim every message while the other was slow to (a loaded machine) and leave it
 # none; 4 claims of 25 leave most of the backlog to be shared.
@@ -54,15 +55,19 @@ def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
         raise AssertionError(f"not within {timeout_s} s: {what}") from None
 
 
+COMMANDS = {"api": ["api", "--workers", "2"], "worker1": ["worker"], "worker2": ["worker"]}
+
+
 @contextlib.contextmanager
-def processes(server: Server) -> Iterator[dict[str, subprocess.Popen]]:
-    """``mecm api --workers 2`` and two ``mecm worker``, each logging to a file of its own."""
+def processes(server: Server, *names: str) -> Iterator[dict[str, subprocess.Popen]]:
+    """Some of ``mecm api --workers 2`` and two ``mecm worker``, each logging to a file of its own."""
     started: dict[str, subprocess.Popen] = {}
     try:
-        for name, args in (("api", ["api", "--workers", "2"]), ("worker1", ["worker"]), ("worker2", ["worker"])):
+        for name in names:
             log = open(server.home / f"{name}.log", "ab")
-            started[name] = subprocess.Popen([*MECM, *args], env=server.env, stdout=log, stderr=log)
-        wait_for(lambda: answers(server.url), STARTUP_S, "the API answers")
+            started[name] = subprocess.Popen([*MECM, *COMMANDS[name]], env=server.env, stdout=log, stderr=log)
+        if "api" in names:
+            wait_for(lambda: answers(server.url), STARTUP_S, "the API answers")
         yield started
     finally:
         for process in started.values():
@@ -100,10 +105,15 @@ def test_two_apis_two_workers_one_killed_under_load_loses_nothing(tmp_path: Path
                    "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
                    "--prefix", "58414", "--window", str(WINDOW), "--tps", "60", "--enquire-link-s", "1",
                    "--max-binds", "2")
-        with processes(server) as running:
+        accepted: list[int] = []
+        with processes(server, "api"), contextlib.ExitStack() as stack:
+            # A backlog first: sent while the workers run, the messages could trickle in (a loaded
+            # machine's API is slow) and be claimed one by one by whichever worker the API wakes.
+            asyncio.run(send(server, "movil", range(BACKLOG), accepted))
+            running = stack.enter_context(processes(server, "worker1", "worker2"))
             sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=STARTUP_S)  # one bind per worker, no more
-            accepted: list[int] = []
-            sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(MESSAGES), accepted)))
+            sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(BACKLOG, MESSAGES),
+                                                                      accepted)))
             sender.start()
             try:
                 # Both workers deliver: each claims messages of its own.

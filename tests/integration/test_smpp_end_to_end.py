@@ -27,6 +27,7 @@ from smpplib.gsm import GSM_CHARACTER_TABLE
 from mecm.client import AsyncClient, Client, Message
 from tests.support.server import MECM, Server, make_server
 from tests.support.smsc import SmscSim, smsc_sim
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -94,12 +95,7 @@ def send(api: Client, server: Server, carrier: str | None, number: str, text: st
 
 def wait_final(api: Client, message_id: int, timeout: float = 45.0) -> str:
     """getMessage until the message's status is final."""
-    deadline = time.monotonic() + timeout
-    while (status := api.get_message(message_id).status) not in FINAL:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"message {message_id} still {status} after {timeout} s")
-        time.sleep(0.05)
-    return status
+    return wait_until(lambda: (status := api.get_message(message_id).status) in FINAL and status, timeout)
 
 
 def send_many(server: Server, carrier: str, texts: list[tuple[str, str]]) -> list[int]:
@@ -125,14 +121,16 @@ def statuses(server: Server, ids: list[int]) -> dict[int, str]:
 
 
 def wait_all_final(server: Server, ids: list[int], timeout: float) -> dict[int, str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = statuses(server, ids)
-        if len(found) == len(ids) and set(found.values()) <= FINAL:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not final within {timeout} s: {Counter(found.values())}")
-        time.sleep(0.2)
+    found: dict[int, str] = {}
+
+    def all_final() -> dict[int, str] | None:
+        found.update(statuses(server, ids))
+        return found if len(found) == len(ids) and set(found.values()) <= FINAL else None
+
+    try:
+        return wait_until(all_final, timeout, interval=0.2)
+    except AssertionError:
+        raise AssertionError(f"not final within {timeout} s: {Counter(found.values())}") from None
 
 
 def carrier_status(server: Server, name: str) -> dict[str, Any]:
