@@ -110,6 +110,10 @@ class Runtime:
         self._opt_out_sender: worker_link.WakeSender | None = None
         self._opt_out_listener: worker_link.WakeListener | None = None
         self._status_server: worker_link.StatusServer | None = None
+        # Catalog refreshes completed by this process (catalog, opt-outs, connectors), on /metrics: a
+        # refresh begun after a change in the database has seen it (tests wait for that, not a time).
+        self.catalog_refreshes = 0
+        self._refreshes_server: worker_link.StatusServer | None = None
         # PostgreSQL: this process's node id, bind slots and singletons (store/leases.py).
         self.leases: Leases | None = None
         self._no_slot_logged: set[str] = set()
@@ -194,6 +198,9 @@ class Runtime:
             self._jobs_listener.start()
             self._status_server = worker_link.StatusServer(self._address("status"), self.carrier_status)
             await self._status_server.start()
+            self._refreshes_server = worker_link.StatusServer(self._address("refreshes"),
+                                                              lambda: self.catalog_refreshes)
+            await self._refreshes_server.start()
         except OSError as error:
             log.info("another worker on this machine listens for wake-ups; this one polls (%s)", error)
 
@@ -268,6 +275,13 @@ class Runtime:
             return self.carrier_status()
         return await worker_link.read_status(self._address("status"))
 
+    async def read_catalog_refreshes(self) -> dict[str, int]:
+        """Catalog refreshes completed, by process: this one (by its role), and its worker's if one answers."""
+        counts = {self.role: self.catalog_refreshes}
+        if not self.deliver and (worker := await worker_link.read_status(self._address("refreshes"))) is not None:
+            counts["worker"] = worker
+        return counts
+
     async def stop(self) -> None:
         for connector in self.connectors.values():
             connector.stop_submitting()  # so the batches in flight end without draining a backlog
@@ -281,8 +295,9 @@ class Runtime:
             await connector.stop()
         if self._wake_listener is not None:
             self._wake_listener.close()
-        if self._status_server is not None:
-            await self._status_server.close()
+        for server in (self._status_server, self._refreshes_server):
+            if server is not None:
+                await server.close()
         for link in (self._wake_sender, self._jobs_sender, self._jobs_listener):
             if link is not None:
                 link.close()
@@ -377,6 +392,8 @@ class Runtime:
                 await self._start_new_connectors()
             except Exception:  # noqa: BLE001 - keep serving with the last good snapshot
                 log.exception("catalog refresh failed")
+            else:
+                self.catalog_refreshes += 1
 
     async def _flush_key_use(self) -> None:
         while True:

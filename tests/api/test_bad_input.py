@@ -81,13 +81,11 @@ def test_key_of_another_workspace(server: Server, other: dict) -> None:
 def test_revoked_key(server: Server) -> None:
     c = server.creds
     fresh = server.cli("admin", "key", "create", "--workspace", str(c["instance_id"]))
-    import time
-
-    time.sleep(0.5)  # the server re-reads keys every catalog_refresh_s (0.2 s in tests)
+    server.wait_for_catalog()  # the server re-reads keys every catalog_refresh_s
     status, _ = answer_writes(server, sms(server, text=b64("before revoke"), creds=fresh))
     assert status == "OK"
     server.cli("admin", "key", "revoke", "--public-key", fresh["public_key"])
-    time.sleep(0.5)
+    server.wait_for_catalog()
     assert answer(server, sms(server, creds=fresh)) == BAD_SIGNATURE
 
 

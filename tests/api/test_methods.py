@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import pytest
 from mecm.domain.b64 import encode as b64
 from mecm.domain.signature import sign
 from tests.support.server import Server
+from tests.support.waiting import wait_until
 
 TO = "13056708084"
 
@@ -39,14 +41,18 @@ def send_sms_path(server: Server, text: str = "hello", to: str = TO, carrier: st
     return server.signed_path("sendSMS", params)
 
 
-def wait_status(server: Server, message_id: str, wanted: str, timeout: float = 5.0) -> ET.Element:
-    deadline = time.time() + timeout
-    while True:
+def wait_status(server: Server, message_id: str, wanted: str, timeout: float = 30.0) -> ET.Element:
+    """getMessage's message once its status is ``wanted``; its last answer if that did not come in time."""
+    last: list[ET.Element] = []
+
+    def look() -> ET.Element | None:
         path = server.signed_path("getMessage", [str(server.creds["instance_id"]), message_id])
-        message = ok(call(server, path)).find("messages/message")
-        if message.findtext("status") == wanted or time.time() > deadline:
-            return message
-        time.sleep(0.05)
+        last[:] = [ok(call(server, path)).find("messages/message")]
+        return last[0] if last[0].findtext("status") == wanted else None
+
+    with contextlib.suppress(AssertionError):  # the caller's assertion says what came instead
+        return wait_until(look, timeout)
+    return last[0]
 
 
 def test_send_sms_is_accepted_and_delivered(server: Server) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from mecm.client import Client
 from tests.support.server import Server
+from tests.support.waiting import wait_until
 
 
 def samples(server: Server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -36,10 +35,7 @@ def test_metrics_count_requests_by_method_and_status_and_show_the_queue(server: 
 
 
 def test_readyz_says_ready_and_whether_the_worker_answers(server: Server) -> None:
-    deadline = time.monotonic() + 10
-    while (body := httpx.get(f"{server.url}/readyz").json())["delivery_worker"] is not True:
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
+    body = wait_until(lambda: (b := httpx.get(f"{server.url}/readyz").json())["delivery_worker"] is True and b, 30)
     assert body["status"] == "ready"
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 
 from mecm.client import AsyncClient, BadSignature, Client, InvalidParameter
 from tests.support.server import MECM, Server
+from tests.support.waiting import wait_until
 
 TO = "13056708084"
 
@@ -23,10 +23,7 @@ def test_send_then_follow_to_delivery(server: Server) -> None:
     with client_of(server) as client:
         sent = client.send_sms(TO, "Hello from the SDK", from_=server.creds["code"], carrier=server.creds["carrier"])
         assert (sent.status, sent.to, sent.text, sent.data_coding) == ("PENDING", TO, "Hello from the SDK", "GSM7")
-        deadline = time.time() + 5
-        while (state := client.get_message(sent.id)).status != "DELIVERED_TO_DEVICE" and time.time() < deadline:
-            time.sleep(0.05)
-    assert state.status == "DELIVERED_TO_DEVICE"
+        state = wait_until(lambda: (s := client.get_message(sent.id)).status == "DELIVERED_TO_DEVICE" and s, 30)
     assert state.id == sent.id
 
 

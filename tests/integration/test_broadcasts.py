@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def test_a_keyword_subscribes_and_unsubscribes_and_a_broadcast_reaches_the_list(
     for name, keyword, action in [("join", "JOIN", "subscribe:vip"), ("leave", "LEAVE", "unsubscribe:vip")]:
         server.cli("admin", "campaign", "add", "--workspace", workspace, "--code", code, "--name", name,
                    "--keyword", keyword, "--match", "word", "--reply", f"{name} ok", "--action", action)
-    time.sleep(0.4)
+    server.wait_for_catalog()
     for number in ("584145550020", "584145550021", "584145550022"):
         api.fire_message(number, "join")
     api.fire_message("584145550021", "leave")
@@ -184,7 +183,10 @@ def test_a_scheduled_broadcast_waits_and_a_cancelled_one_sends_nothing(demo) -> 
     server.cli("admin", "list", "add", "--list", str(listed["id"]), "--number", "584145550040")
     broadcast = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code", code,
                            "--text", "tomorrow", "--at", "2099-01-01T09:00")
-    time.sleep(1.5)
+    # One due now, to the same list, queued and delivered: the broadcaster has looked since, and passed
+    # the scheduled one by.
+    now = server.cli("admin", "broadcast", "create", "--list", str(listed["id"]), "--code", code, "--text", "today")
+    assert settled(server, now["id"], timeout=30)["delivered"] == 1
     assert server.count("messages", "broadcast_id = ?", broadcast["id"]) == 0
     assert server.cli("admin", "broadcast", "cancel", "--id", str(broadcast["id"]))["state"] == "cancelled"
     status = server.cli("admin", "broadcast", "status", "--id", str(broadcast["id"]))

@@ -6,7 +6,6 @@ The demo workspace has the campaign "welcome" (regex ``^OGANGI``, priority 100) 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +37,7 @@ def add(server: Server, name: str, *options: str, reply: str | None = None) -> d
     campaign = server.cli("admin", "campaign", "add", "--workspace", str(server.creds["instance_id"]),
                           "--code", server.creds["code"], "--name", name, "--reply", reply or f"reply of {name}",
                           *options)
-    time.sleep(0.4)  # the catalog refresh (0.2 s in tests) picks it up
+    server.wait_for_catalog()
     return campaign
 
 
@@ -150,7 +149,10 @@ def test_active_window_and_quiet_hours(demo: tuple[Server, Client]) -> None:
     start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
     add(server, "night", "--keyword", "NIGHT", "--match", "word", "--priority", "61", "--quiet-hours", f"{start}-{end}")
     mo = api.fire_message("584145550006", "night")
-    time.sleep(1)
+    # A message sent after the reply is delivered: the worker has looked at the queue since, and the
+    # reply still waits.
+    later = api.send_sms("584145550007", "after the night reply", from_=server.creds["code"])
+    assert wait_final(api, later.id) == "DELIVERED_TO_DEVICE"
     assert api.get_message(mo.response_message_id).status == "PENDING"
     (due,) = server.query("SELECT next_attempt_at_ms FROM messages WHERE id = ?", mo.response_message_id)[0]
     opens = datetime.combine(now.date(), datetime.strptime(end, "%H:%M").time(), zone)
@@ -176,7 +178,7 @@ def test_one_campaign_on_two_codes(demo: tuple[Server, Client]) -> None:
                      "--name", "both", "--keyword", "BOTH", "--match", "word", "--priority", "70",
                      "--reply", "on {{to}}")
     assert row["codes"] == [first, "55577"]
-    time.sleep(0.4)
+    server.wait_for_catalog()
     for code in (first, "55577"):
         mo = api.fire_message("584145550016", "both", code=code)
         assert mo.campaign == "both" and api.get_message(mo.response_message_id).text == f"on {code}"

@@ -8,7 +8,6 @@ the SMSC's own record of submit_sm PDUs.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +79,6 @@ def test_stop_from_the_carrier_blocks_later_sends_and_start_lifts_it(tmp_path: P
         assert api.get_message(refused.id).status == "NOT_SENT"
         other = api.send_sms(OTHER, "someone else", from_=code)
         assert wait_final(api, other.id) == "DELIVERED_TO_DEVICE"  # an opt-out is one subscriber's
-        time.sleep(0.5)
         assert not [t for t in submitted_to(sim, SUBSCRIBER) if "after STOP" in t]
         assert server.count("messages", "recipient = ? AND status = 'NOT_SENT'", SUBSCRIBER) >= 1
 
@@ -119,11 +117,10 @@ def test_stop_through_fire_message_refuses_the_next_send_at_once_and_campaign_re
         # A keyword campaign's reply is an MT like any other: refused, and the MO kept.
         server.cli("admin", "campaign", "add", "--workspace", str(server.creds["instance_id"]), "--code", code,
                    "--name", "promo", "--keyword", "^PROMO", "--reply", "Here is your promo")
-        time.sleep(0.5)  # the catalog refresh picks the campaign up
+        server.wait_for_catalog()
         promo = api.fire_message(SUBSCRIBER, "PROMO")
         assert promo.campaign == "promo"
-        assert api.get_message(promo.response_message_id).status == "NOT_SENT"
-        time.sleep(0.5)
+        assert api.get_message(promo.response_message_id).status == "NOT_SENT"  # final: never submitted
         assert submitted_to(sim, SUBSCRIBER) == [
             "You have been unsubscribed and will receive no more messages. Reply START to subscribe again."]
 
@@ -156,7 +153,7 @@ def test_custom_keywords_and_answer_on_one_code(tmp_path: Path) -> None:
                             "--stop-keywords", "FIN, Anular", "--stop-text", "Listo, no le escribimos más.")
         assert policy["stop_keywords"] == ["ANULAR", "FIN"]
         assert policy["start_keywords"] == ["ALTA", "REANUDAR", "START", "SUBSCRIBE", "UNSTOP"]
-        time.sleep(0.5)  # the worker's catalog refresh
+        server.wait_for_catalog()  # the worker, which receives the carrier's MOs, knows the new words
         mo_from_carrier(sim, server, "STOP")  # no longer a STOP word on this code: an ordinary MO
         mo_from_carrier(sim, server, "anular")
         wait_until(lambda: "Listo, no le escribimos más." in submitted_to(sim, SUBSCRIBER))

@@ -38,6 +38,14 @@ pytestmark = [
 
 WINDOW = 20
 MESSAGES = 1500
+BACKLOG = 1000  # of them sent before the workers start; the rest while they deliver
+# Messages a worker claims at a time. With the default (500, up to 4 claims in hand) the first worker
+# to look could claim every message while the other was slow to (a loaded machine) and leave it
+# none; 4 claims of 25 leave most of the backlog to be shared.
+DISPATCH_BATCH = 25
+# How long four Python processes may take to start (imports, migrations check, leases) when the
+# machine is busy: a bound on a wait for a condition, never a time waited.
+STARTUP_S = 60
 
 
 def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
@@ -47,15 +55,19 @@ def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
         raise AssertionError(f"not within {timeout_s} s: {what}") from None
 
 
+COMMANDS = {"api": ["api", "--workers", "2"], "worker1": ["worker"], "worker2": ["worker"]}
+
+
 @contextlib.contextmanager
-def processes(server: Server) -> Iterator[dict[str, subprocess.Popen]]:
-    """``mecm api --workers 2`` and two ``mecm worker``, each logging to a file of its own."""
+def processes(server: Server, *names: str) -> Iterator[dict[str, subprocess.Popen]]:
+    """Some of ``mecm api --workers 2`` and two ``mecm worker``, each logging to a file of its own."""
     started: dict[str, subprocess.Popen] = {}
     try:
-        for name, args in (("api", ["api", "--workers", "2"]), ("worker1", ["worker"]), ("worker2", ["worker"])):
+        for name in names:
             log = open(server.home / f"{name}.log", "ab")
-            started[name] = subprocess.Popen([*MECM, *args], env=server.env, stdout=log, stderr=log)
-        wait_for(lambda: answers(server.url), 30, "the API answers")
+            started[name] = subprocess.Popen([*MECM, *COMMANDS[name]], env=server.env, stdout=log, stderr=log)
+        if "api" in names:
+            wait_for(lambda: answers(server.url), STARTUP_S, "the API answers")
         yield started
     finally:
         for process in started.values():
@@ -64,10 +76,14 @@ def processes(server: Server) -> Iterator[dict[str, subprocess.Popen]]:
 
 async def send(server: Server, carrier: str, numbers: range, accepted: list[int]) -> None:
     c = server.creds
+    # 40 requests at a time: a request waiting its turn for a connection would count that wait against
+    # its timeout, and on a busy machine a thousand queued ones run out of it (httpx.PoolTimeout).
+    gate = asyncio.Semaphore(40)
     async with httpx.AsyncClient(base_url=server.url, limits=httpx.Limits(max_connections=40), timeout=30) as client:
         async def one(i: int) -> None:
             params = [str(c["instance_id"]), carrier, c["code"], b64(f"58414{i:07d}"), b64(f"scale-out {i}")]
-            response = await client.get(server.signed_path("sendSMS", params))
+            async with gate:
+                response = await client.get(server.signed_path("sendSMS", params))
             root = ET.fromstring(response.content)
             assert root.findtext("status") == "OK", root.findtext("description")
             accepted.append(int(root.findtext("result/messages/message/id")))
@@ -77,7 +93,7 @@ async def send(server: Server, carrier: str, numbers: range, accepted: list[int]
 
 def node_of(log: Path) -> int:
     """The node id a process leased (it logs it at start)."""
-    found = wait_for(lambda: [line for line in log.read_text().splitlines() if "node id" in line], 20, "a node id")
+    found = wait_for(lambda: [line for line in log.read_text().splitlines() if "node id" in line], STARTUP_S, "a node id")
     return int(found[0].rsplit(" ", 1)[1])
 
 
@@ -88,15 +104,20 @@ def bound_sessions(sim: SmscSim) -> int:
 def test_two_apis_two_workers_one_killed_under_load_loses_nothing(tmp_path: Path) -> None:
     (tmp_path / "smsc").mkdir()
     with smsc_sim(tmp_path / "smsc", receipt_delay_ms=200, submit_latency_ms=5) as sim:
-        server = make_server(tmp_path / "mecm")
+        server = make_server(tmp_path / "mecm", dispatch_batch=str(DISPATCH_BATCH))
         server.cli("admin", "carrier", "add", "--name", "movil", "--connector", "smpp", "--host", sim.host,
                    "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
                    "--prefix", "58414", "--window", str(WINDOW), "--tps", "60", "--enquire-link-s", "1",
                    "--max-binds", "2")
-        with processes(server) as running:
-            sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=20)  # one bind per worker, no more
-            accepted: list[int] = []
-            sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(MESSAGES), accepted)))
+        accepted: list[int] = []
+        with processes(server, "api"), contextlib.ExitStack() as stack:
+            # A backlog first: sent while the workers run, the messages could trickle in (a loaded
+            # machine's API is slow) and be claimed one by one by whichever worker the API wakes.
+            asyncio.run(send(server, "movil", range(BACKLOG), accepted))
+            running = stack.enter_context(processes(server, "worker1", "worker2"))
+            sim.wait_for(lambda: bound_sessions(sim) == 2, timeout=STARTUP_S)  # one bind per worker, no more
+            sender = threading.Thread(target=lambda: asyncio.run(send(server, "movil", range(BACKLOG, MESSAGES),
+                                                                      accepted)))
             sender.start()
             try:
                 # Both workers deliver: each claims messages of its own.
@@ -140,9 +161,11 @@ def test_a_worker_whose_lease_session_ends_stops_rather_than_share_its_node_id(t
     try:
         node = node_of(tmp_path / "worker.log")
         wait_for(lambda: "running" in (tmp_path / "worker.log").read_text(), 20, "the worker started")
-        # The session holding the node id's advisory lock (its key: "mecm" above the node id).
+        # The session holding the node id's advisory lock (its key: "mecm" above the node id), in this
+        # test's database: other test runs on this PostgreSQL hold the same node ids in theirs.
         holder = f"""SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = {0x6D65636D}
-                      AND objid = {node} AND objsubid = 1"""
+                      AND objid = {node} AND objsubid = 1
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
         (pid,) = wait_for(lambda: server.query(holder), 10, "the lease held")[0]
         server.query(f"SELECT pg_terminate_backend({pid})")  # PostgreSQL restarted, a cut connection
         assert worker.wait(15) == 0  # a graceful stop, for its supervisor to start afresh

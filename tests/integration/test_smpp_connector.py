@@ -258,9 +258,8 @@ async def test_the_window_bounds_submits_awaiting_a_response(sim: SmscSim, conne
     sim.configure(submit_latency_ms=300)
     connector, _ = await connect(window=3)
     batch = asyncio.gather(*(connector.submit(message(n, f"w{n}")) for n in range(9)))
-    await asyncio.sleep(0.15)
-    assert connector.status()["window_in_use"] == 3
-    assert len(submits(sim)) == 3
+    # the window full, and only its 3 submits at the SMSC (the first answers come after 300 ms)
+    await eventually(lambda: connector.status()["window_in_use"] == 3 and len(submits(sim)) == 3)
     outcomes = await batch
     assert all(o.kind is OutcomeKind.ACCEPTED for o in outcomes)
 
@@ -270,9 +269,8 @@ async def test_the_window_bounds_submits_awaiting_a_response(sim: SmscSim, conne
 
 async def test_an_idle_bind_is_kept_up_by_enquire_link(sim: SmscSim, connect) -> None:
     connector, _ = await connect(enquire_link_s=0.3)
-    await asyncio.sleep(1.6)
-    stats = sim.stats()
-    assert stats["enquire_links"] >= 4 and stats["binds"] == 1
+    stats = await eventually(lambda: (s := sim.stats())["enquire_links"] >= 4 and s)
+    assert stats["binds"] == 1
     assert connector.status()["sessions"] == {"trx": "bound"}
     assert (await connector.submit(message(1, "still here"))).kind is OutcomeKind.ACCEPTED
 

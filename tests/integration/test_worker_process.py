@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from mecm.domain.b64 import encode as b64
 from tests.integration.test_crash_recovery import FINAL, send_many
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +37,10 @@ def alive(pid: int) -> bool:
 
 
 def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
+    try:
+        return wait_until(condition, timeout=timeout_s)
+    except AssertionError:
+        raise AssertionError(f"not within {timeout_s} s: {what}") from None
 
 
 def the_worker(server: Server) -> int:
@@ -121,9 +118,11 @@ def test_a_carrier_that_cannot_start_holds_its_messages_and_stops_no_other(tmp_p
                                                       b64("13056708084"), b64(text)], encode=False)
                 assert b"<status>OK</status>" in client.get(path).content
         wait_for(lambda: server.query("SELECT status FROM messages WHERE text = 'delivered'")
-                 == [("DELIVERED_TO_DEVICE",)], 10, "the demo carrier delivers")
-        time.sleep(1)
-        assert server.query("SELECT status FROM messages WHERE text = 'held'") in ([("PENDING",)], [("SENDING",)])
+                 == [("DELIVERED_TO_DEVICE",)], 30, "the demo carrier delivers")
+        # The held one was tried, and waits for its carrier rather than failing.
+        (held,) = wait_for(lambda: server.query("SELECT status, status_detail FROM messages WHERE text = 'held'"
+                                                " AND status_detail IS NOT NULL"), 30, "the held message tried")
+        assert held[0] == "PENDING" and held[1].startswith("Carrier cannot be started"), held
         assert "carrier broken cannot be started" in (tmp_path / "server.log").read_text()
     finally:
         server.stop()

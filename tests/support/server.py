@@ -19,8 +19,12 @@ import httpx
 
 from mecm.domain.signature import sign
 from tests.support.databases import new_database_url, on_postgresql
+from tests.support.waiting import wait_until
 
 MECM = [sys.executable, "-m", "mecm"]
+# How long ``mecm serve`` may take to answer its health check: a bound on a wait for it, not a time
+# waited. It starts in a few seconds on a quiet machine; 30 s ran out under a loaded one's test runs.
+STARTUP_S = 60.0
 
 
 # A port for a server to listen on, below the kernel's ephemeral range (32768 and up), so that no
@@ -81,6 +85,7 @@ class Server:
     env: dict[str, str]
     process: subprocess.Popen | None = None
     creds: dict = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)  # what make_server wrote to mecm.toml
 
     @property
     def url(self) -> str:
@@ -96,7 +101,7 @@ class Server:
     def start(self) -> None:
         log = open(self.home / "server.log", "ab")
         self.process = subprocess.Popen([*MECM, "serve"], env=self.env, stdout=log, stderr=log)
-        deadline = time.time() + 30
+        deadline = time.time() + STARTUP_S
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {(self.home / 'server.log').read_text()[-3000:]}")
@@ -105,13 +110,42 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)
-        raise RuntimeError("server did not start within 30 s")
+        raise RuntimeError(f"server did not start within {STARTUP_S:.0f} s")
 
     def kill(self) -> None:
         kill_process(self.process)
 
     def stop(self) -> None:
         stop_process(self.process, timeout_s=15)
+
+    def catalog_refreshes(self) -> dict[str, int]:
+        """Catalog refreshes each process of the server has completed (``mecm_catalog_refreshes_total``
+        on /metrics, by process: the API's role, and ``worker``)."""
+        token = self.settings.get("ops_token")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answer = httpx.get(f"{self.url}/metrics", headers=headers, timeout=30)
+        answer.raise_for_status()
+        counts = {}
+        for line in answer.text.splitlines():
+            if line.startswith("mecm_catalog_refreshes_total{"):
+                labels, value = line.rsplit(" ", 1)
+                counts[labels.split('process="', 1)[1].split('"', 1)[0]] = int(float(value))
+        return counts
+
+    def wait_for_catalog(self, timeout: float = 30.0) -> None:
+        """Until each process of the running server has re-read the catalog (workspaces, keys, codes,
+        carriers, campaigns; opt-outs) from a start after this call: what the CLI committed before
+        the call is then seen by all of them. Two refreshes, because one may have begun before."""
+        before = self.catalog_refreshes()
+        assert before, "the server's /metrics shows no catalog refreshes"
+
+        def caught_up() -> bool:
+            now = self.catalog_refreshes()
+            # A process that answers only now (the worker, starting) begins its first refresh after this
+            # call: one is enough for it.
+            return all(now.get(p, 0) >= before.get(p, -1) + 2 for p in {*before, *now})
+
+        wait_until(caught_up, timeout)
 
     # -- helpers for tests --------------------------------------------------------------------
 
@@ -150,6 +184,6 @@ def make_server(home: Path, **settings: str) -> Server:
         "MECM_CONFIG": str(home / "mecm.toml"),
     })
     (home / "mecm.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
-    server = Server(home, port, env)
+    server = Server(home, port, env, settings=dict(settings))
     server.creds = server.cli("demo")  # creates the database, as `make run` does (serve would refuse to)
     return server

@@ -29,7 +29,6 @@ import select
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +46,7 @@ from mecm.smpp.pdu import (
     response,
 )
 from tests.support.server import kill_process, stop_process
+from tests.support.waiting import wait_until
 
 T = TypeVar("T")
 _LISTENING = re.compile(r"smpp=(?P<host>[^:\s]+):(?P<port>\d+) control=http://[^:\s]+:(?P<control>\d+)")
@@ -149,14 +149,7 @@ class SmscSim:
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
         """The first truthy value of predicate() within timeout; AssertionError otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
-            time.sleep(interval)
+        return wait_until(predicate, timeout, interval)
 
 
 @contextlib.contextmanager

@@ -30,8 +30,9 @@ async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
     queue, jobs = await runtime.writer.read(queue_and_outbox)
     carriers = await runtime.read_carrier_status() or []
+    refreshes = await runtime.read_catalog_refreshes()
     registry = CollectorRegistry()
-    registry.register(_Snapshot(queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0))
+    registry.register(_Snapshot(queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0, refreshes))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)
 
 
@@ -39,8 +40,9 @@ class _Snapshot:
     """The figures of one scrape, as Prometheus metric families."""
 
     def __init__(self, queue: dict[str, int], jobs: dict[str, int], carriers: list[dict[str, Any]],
-                 opted_out: int) -> None:
+                 opted_out: int, catalog_refreshes: dict[str, int]) -> None:
         self._queue, self._jobs, self._carriers, self._opted_out = queue, jobs, carriers, opted_out
+        self._catalog_refreshes = catalog_refreshes
 
     def collect(self):  # noqa: ANN201 - prometheus_client's collector protocol
         requests = CounterMetricFamily("mecm_api_requests", "OGANGI API requests answered, by method and status",
@@ -59,6 +61,11 @@ class _Snapshot:
         yield jobs
         yield GaugeMetricFamily("mecm_opted_out_subscribers", "Opt-outs, as this API process knows them",
                                 value=self._opted_out)
+        refreshes = CounterMetricFamily("mecm_catalog_refreshes", "Periodic re-reads of workspaces, keys, codes,"
+                                        " carriers and campaigns completed, by process", labels=["process"])
+        for process, count in sorted(self._catalog_refreshes.items()):
+            refreshes.add_metric([process], count)
+        yield refreshes
         by_name: dict[str, GaugeMetricFamily] = {}
         for carrier in self._carriers:
             for key, value in carrier.items():

@@ -25,6 +25,7 @@ RUNTIME_SETTINGS = frozenset({
     "enquire_link_interval_s",
     "deliver_retry_s",
     "deliver_timeout_s",
+    "hang_after_submits",
 })
 
 
@@ -36,6 +37,9 @@ class SimConfig:
     system_id: str = "mecm"
     password: str = "secret"
     submit_latency_ms: float = 0.0  # delay before each submit_sm_resp
+    # > 0: answer that many submit_sm (counted since the start), then record the later ones but answer
+    # none of them: an SMSC that hangs with submits in flight, whatever the machine's speed (POST /config)
+    hang_after_submits: int = 0
     throttle_share: float = 0.0  # share of submit_sm answered ESME_RTHROTTLED
     error_share: float = 0.0  # share of submit_sm answered error_status
     error_status: int = ESME_RSYSERR
@@ -74,6 +78,8 @@ class SimConfig:
             raise ValueError(f"receipt_id_format must be one of {ID_FORMATS}")
         if not 0 <= self.error_status <= 0xFFFFFFFF:
             raise ValueError("error_status must fit 32 bits")
+        if self.hang_after_submits < 0:
+            raise ValueError("hang_after_submits must not be negative")
         if self.deliver_window < 1:
             raise ValueError("deliver_window must be at least 1")
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -178,6 +178,7 @@ class Smsc:
         once committed, after the configured latency; then its receipt, if asked for."""
         config = self.config
         self.stats.submit_sm += 1
+        hung = 0 < config.hang_after_submits < self.stats.submit_sm  # recorded, never answered
         if self.random.random() < config.throttle_share:
             self.stats.throttled += 1
             status = ESME_RTHROTTLED
@@ -188,10 +189,11 @@ class Smsc:
             status = ESME_RINVDSTADR
         else:
             submit = self._record(session, pdu)
-            self.store.add(submit, lambda ok: self._committed(session, pdu, submit, ok))
+            self.store.add(submit, lambda ok: self._committed(session, pdu, submit, ok, answer=not hung))
             self._wake()
             return
-        self._after(config.submit_latency_ms, session.send, response(pdu, status))
+        if not hung:
+            self._after(config.submit_latency_ms, session.send, response(pdu, status))
 
     def _after(self, delay_ms: float, callback: Callable[..., object], *args: object) -> None:
         if delay_ms > 0:
@@ -200,12 +202,14 @@ class Smsc:
         else:
             callback(*args)
 
-    def _committed(self, session: Session, pdu: Pdu, submit: Submit, ok: bool) -> None:
+    def _committed(self, session: Session, pdu: Pdu, submit: Submit, ok: bool, answer: bool = True) -> None:
         if not ok:  # not stored: refused, so the ESME sends it again
-            self._after(self.config.submit_latency_ms, session.send, response(pdu, ESME_RSYSERR))
+            if answer:
+                self._after(self.config.submit_latency_ms, session.send, response(pdu, ESME_RSYSERR))
             return
         self.stats.count_accepted(submit.submitted_at)
-        self._after(self.config.submit_latency_ms, self._answer, session, pdu, submit)
+        if answer:
+            self._after(self.config.submit_latency_ms, self._answer, session, pdu, submit)
 
     def _answer(self, session: Session, pdu: Pdu, submit: Submit) -> None:
         config = self.config
