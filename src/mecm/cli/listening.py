@@ -4,6 +4,7 @@ is a clear error rather than a log line from a library."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 from typing import Any
@@ -34,9 +35,14 @@ def address_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def announce(command: str, sock: socket.socket, details: str) -> None:
-    """One line on standard output: where the server listens (the real port when 0 was asked)."""
-    sys.stdout.write(f"mecm {command}: listening on {address_of(sock)} ({details})\n")
+def announce(command: str, sock: socket.socket, details: str, log_format: str = "text") -> None:
+    """Where the server listens (the real port when 0 was asked): one line on standard output, or,
+    when the logs are JSON, one log record, so that a collector reading them finds only JSON."""
+    line = f"mecm {command}: listening on {address_of(sock)} ({details})"
+    if log_format == "json":
+        logging.getLogger(f"mecm.{command}").info(line)
+        return
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
 

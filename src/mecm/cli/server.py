@@ -72,7 +72,8 @@ def serve(
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts; migrate
         app = create_app(settings, delivery=delivery)
         sock = listening_socket(settings.host, settings.port)
-    announce("serve", sock, f"database {without_password(settings.database_url)}, delivery {delivery}")
+    announce("serve", sock, f"database {without_password(settings.database_url)}, delivery {delivery}",
+             settings.log_format)
     run_uvicorn(app, sock, uvicorn_options(settings))
 
 
@@ -95,7 +96,7 @@ def api(
         open_store(settings)[0].dispose()  # migrate once, before the processes start
         sock = listening_socket(settings.host, settings.port)
     announce("api", sock, f"database {without_password(settings.database_url)}, {workers} "
-                          f"process{'es' if workers > 1 else ''}")
+                          f"process{'es' if workers > 1 else ''}", settings.log_format)
     run_uvicorn("mecm.api.app:api_process_app", sock, uvicorn_options(settings), workers=workers, factory=True)
 
 
