@@ -58,11 +58,59 @@ def workspace_create(
 
 
 @workspace_app.command("list")
-def workspace_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
+def workspace_list(
+    everything: bool = typer.Option(False, "--all", help="Archived workspaces too."),
+    wide: bool = WideOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The workspaces in use (with --all, the archived ones too)."""
     from mecm.services.admin import workspaces
 
-    emit_table("workspaces", _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c)), as_json,
-               "Workspaces", wide=wide)
+    rows = _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c, include_archived=everything))
+    emit_table("workspaces", rows, as_json, "Workspaces", wide=wide)
+
+
+@workspace_app.command("edit")
+def workspace_edit(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    name: str = typer.Option(None, help="New name."),
+    timezone: str = typer.Option(None, help="New IANA time zone (dates in answers, quiet hours)."),
+    default_carrier: str = typer.Option(None, help="Carrier for carrier=null when routing finds none; '' for none."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Rename a workspace, or change its time zone or default carrier (what is given)."""
+    from mecm.services.admin import workspaces
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.update_workspace(
+        c, workspace, name=name, timezone=timezone, default_carrier=default_carrier))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}): time zone {row['timezone']}, "
+                       f"default carrier {row['default_carrier'] or 'none'}")
+
+
+@workspace_app.command("archive")
+def workspace_archive(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Stop a workspace: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide it.
+    Its history stays; `workspace restore` brings it back."""
+    from mecm.services.admin import workspaces
+    from mecm.services.key_use import wall_clock_ms
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.archive_workspace(c, workspace, now_ms=wall_clock_ms()))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}) archived")
+
+
+@workspace_app.command("restore")
+def workspace_restore(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Bring an archived workspace back: its keys that were not revoked or expired work again."""
+    from mecm.services.admin import workspaces
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.restore_workspace(c, workspace))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}) restored")
 
 
 @app.command("token")

@@ -36,6 +36,7 @@ class Workspace:
     default_code: str | None
     webhook_secret: str | None = None  # signs its webhooks (delivery/webhooks.py)
     pin_in_response: bool = True  # sendSMSPinMobileNumberConfirm answers the PIN (else an empty <pin/>)
+    archived: bool = False  # its keys answer BAD_SIGNATURE and its campaigns do not answer
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Catalog:
         if key is None or key.workspace_id != instance_id:
             return None
         workspace = self.workspaces.get(instance_id)
-        return None if workspace is None else (workspace, key)
+        return None if workspace is None or workspace.archived else (workspace, key)
 
     def owns_code(self, workspace_id: int, code: str) -> bool:
         return self.code_owner.get(code) == workspace_id
@@ -132,7 +133,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     workspace_map = {
         row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id),
                           Secret(_decrypt(row.webhook_secret_enc, vault)) if row.webhook_secret_enc else None,
-                          bool(row.pin_in_response))
+                          bool(row.pin_in_response), row.archived_at_ms is not None)
         for row in connection.execute(select(workspaces))
     }
 
@@ -156,6 +157,9 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
              .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
              .where(campaigns.c.is_active.is_(True)))
     for row in connection.execute(query):
+        owner = workspace_map.get(row.workspace_id)
+        if owner is not None and owner.archived:
+            continue  # an archived workspace's campaigns keep their history and stop answering
         rule = rule_of(row)
         grouped.setdefault((row.workspace_id, row.listening_code), []).append(rule)
     rules = {

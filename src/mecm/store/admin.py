@@ -20,7 +20,8 @@ from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store.crypto import Vault
-from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, workspaces
+from mecm.store.tables import (api_keys, broadcasts, campaign_codes, campaigns, carriers, codes, messages, prices,
+                               workspaces)
 
 
 def now_ms() -> int:
@@ -75,10 +76,41 @@ def set_status_callback(connection: Connection, workspace_id: int, url: str | No
     return {"instance_id": workspace_id, "status_callback_url": url}
 
 
-def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
-    rows = connection.execute(select(workspaces).order_by(workspaces.c.id)).mappings().all()
-    return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k not in ("id", "webhook_secret_enc")}}
-            for r in rows]
+def update_workspace(connection: Connection, workspace_id: int, values: dict[str, Any]) -> None:
+    """Set the columns in ``values`` (name, timezone, default_carrier, archived_at_ms)."""
+    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(**values))
+
+
+def workspace_row(connection: Connection, workspace_id: int) -> dict[str, Any] | None:
+    row = connection.execute(select(workspaces).where(workspaces.c.id == workspace_id)).mappings().first()
+    return None if row is None else _workspace_shown(row)
+
+
+def unfinished_broadcasts(connection: Connection, *, workspace_id: int | None = None, code: str | None = None,
+                          carrier: str | None = None) -> list[dict[str, Any]]:
+    """Broadcasts scheduled or sending (of the workspace, on the code, or to the carrier): id, name."""
+    query = select(broadcasts.c.id, broadcasts.c.name).where(
+        broadcasts.c.state.in_(("scheduled", "sending"))).order_by(broadcasts.c.id)
+    if workspace_id is not None:
+        query = query.where(broadcasts.c.workspace_id == workspace_id)
+    if code is not None:
+        query = query.where(broadcasts.c.code == code)
+    if carrier is not None:
+        query = query.where(broadcasts.c.carrier == carrier)
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
+def list_workspaces(connection: Connection, include_archived: bool = False) -> list[dict[str, Any]]:
+    query = select(workspaces).order_by(workspaces.c.id)
+    if not include_archived:
+        query = query.where(workspaces.c.archived_at_ms.is_(None))
+    return [_workspace_shown(r) for r in connection.execute(query).mappings().all()]
+
+
+def _workspace_shown(row: Any) -> dict[str, Any]:
+    return {"instance_id": row["id"], **{k: v for k, v in row.items() if k not in ("id", "webhook_secret_enc")}}
+
+
 
 
 # -- key pairs -----------------------------------------------------------------------------------

@@ -28,6 +28,10 @@ class Body:
             raise InvalidParameter("body", "must be a JSON object")
         self._data = data
 
+    def has(self, name: str) -> bool:
+        """Whether the body gives the field (null counts as not given)."""
+        return self._data.get(name) is not None
+
     def text(self, name: str, *, required: bool = False, default: str | None = None,
              max_length: int = 2000) -> str | None:
         value = self._data.get(name)

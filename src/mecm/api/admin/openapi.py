@@ -149,8 +149,12 @@ def document() -> dict[str, Any]:
         "security": bearer,
         "paths": {
             "/admin/api/workspaces": {
-                "get": {"operationId": "listWorkspaces", "responses": {
-                    "200": _json(_list_of("workspaces", "Workspace"), "Every workspace"), **_errors(401)}},
+                "get": {"operationId": "listWorkspaces",
+                        "parameters": [{"name": "all", "in": "query", "required": False,
+                                        "schema": {"type": "string", "enum": ["true", "false"]},
+                                        "description": "true: archived workspaces too"}],
+                        "responses": {
+                    "200": _json(_list_of("workspaces", "Workspace"), "The workspaces in use"), **_errors(400, 401)}},
                 "post": {"operationId": "createWorkspace",
                          "requestBody": _body({"name": _STRING, "timezone": {**_STRING, "default": "America/Caracas"}},
                                               ["name"]),
@@ -160,12 +164,34 @@ def document() -> dict[str, Any]:
             "/admin/api/workspaces/{workspace_id}": {
                 "parameters": [ws],
                 "patch": {"operationId": "updateWorkspace",
-                          "requestBody": _body({"pin_in_response": {
-                              "type": "boolean",
-                              "description": "false: sendSMSPinMobileNumberConfirm answers an empty <pin/> "
-                                             "(clients check PINs with verifyPin); true (the default): the PIN"}},
-                              ["pin_in_response"]),
-                          "responses": {"200": _json(_OBJECT, "The settings now"), **_errors(400, 401, 404)}},
+                          "description": "Changes what the body gives (at least one field); nothing else",
+                          "requestBody": _body({
+                              "name": _STRING,
+                              "timezone": {**_STRING, "description": "IANA time zone"},
+                              "default_carrier": {**_STRING, "description": "A carrier's name; '': none"},
+                              "pin_in_response": {
+                                  "type": "boolean",
+                                  "description": "false: sendSMSPinMobileNumberConfirm answers an empty <pin/> "
+                                                 "(clients check PINs with verifyPin); true (the default): the PIN"}},
+                              []),
+                          "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "The workspace now"),
+                                        **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/archive": {
+                "parameters": [ws],
+                "post": {"operationId": "archiveWorkspace",
+                         "description": "Its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide "
+                                        "it; its history stays. Refused while one of its broadcasts is scheduled "
+                                        "or sending",
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "Archived"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/restore": {
+                "parameters": [ws],
+                "post": {"operationId": "restoreWorkspace",
+                         "description": "In use again: its keys not revoked or expired work again",
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "Restored"),
+                                       **_errors(400, 401, 404)}},
             },
             "/admin/api/workspaces/{workspace_id}/keys": {
                 "parameters": [ws],
@@ -296,7 +322,10 @@ def document() -> dict[str, Any]:
                           "properties": {"error": _STRING, "parameter": _STRING}},
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
                               "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
-                                             "timezone": _STRING, "pin_in_response": {"type": "boolean"}}},
+                                             "timezone": _STRING, "pin_in_response": {"type": "boolean"},
+                                             "default_carrier": {**_STRING, "nullable": True},
+                                             "archived_at_ms": {"type": "integer", "nullable": True,
+                                                                "description": "When it was archived (epoch ms)"}}},
                 "Key": {"type": "object", "required": ["public_key", "state"],
                         "properties": {"workspace_id": {"type": "integer"}, "public_key": _STRING,
                                        "state": {"type": "string", "enum": ["active", "expired", "revoked"]},

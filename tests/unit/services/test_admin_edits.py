@@ -1,0 +1,85 @@
+"""Editing what administration made (services/admin): workspaces, codes, carriers. Each edit checks
+every value before it writes, refuses naming the option (or ``Unknown`` for an id that names
+nothing), and a refusal leaves everything as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine
+
+from mecm.errors import InvalidParameter, Unknown
+from mecm.services.admin import broadcasts, carriers, lists, workspaces
+from mecm.services.catalog import load_catalog
+from mecm.store.crypto import Vault
+
+VAULT = Vault(Fernet.generate_key())
+
+
+def _refused(call: Any) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as refused:
+        call()
+    return refused.value
+
+
+def test_a_workspace_is_renamed_moved_to_another_zone_and_given_a_default_carrier(engine: Engine) -> None:
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        carriers.add_carrier(c, "movistar", "simulator")
+        row = workspaces.update_workspace(c, ws, name="Acme Corp", timezone="America/Bogota",
+                                          default_carrier="movistar")
+        assert (row["name"], row["timezone"], row["default_carrier"]) == ("Acme Corp", "America/Bogota", "movistar")
+        assert workspaces.update_workspace(c, ws, default_carrier="")["default_carrier"] is None
+        assert workspaces.update_workspace(c, ws, name="Acme")["timezone"] == "America/Bogota"  # the rest stays
+
+
+def test_a_workspace_edit_with_one_bad_value_changes_nothing(engine: Engine) -> None:
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        cases = [
+            (lambda: workspaces.update_workspace(c, ws, name="new", timezone="Mars/Olympus"), "timezone"),
+            (lambda: workspaces.update_workspace(c, ws, name="new", default_carrier="nobody"), "default-carrier"),
+            (lambda: workspaces.update_workspace(c, ws, name="  "), "name"),
+            (lambda: workspaces.update_workspace(c, ws), "workspace"),  # nothing to change
+        ]
+        for call, name in cases:
+            assert _refused(call).name == name
+        unknown = _refused(lambda: workspaces.update_workspace(c, 99, name="x"))
+        assert isinstance(unknown, Unknown) and unknown.description == "no workspace 99"
+        assert [(w["name"], w["timezone"]) for w in workspaces.list_workspaces(c)] == [("acme", "UTC")]
+
+
+def test_an_archived_workspace_is_hidden_its_keys_refused_and_it_can_be_restored(engine: Engine) -> None:
+    from mecm.services.admin import keys
+
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        other = workspaces.create_workspace(c, "other", "UTC")["instance_id"]
+        key = keys.create_key(c, VAULT, ws)["public_key"]
+        row = workspaces.archive_workspace(c, ws, now_ms=1_800_000_000_000)
+        assert row["archived_at_ms"] == 1_800_000_000_000
+        assert workspaces.archive_workspace(c, ws, now_ms=1_900_000_000_000)["archived_at_ms"] == 1_800_000_000_000
+        assert [w["instance_id"] for w in workspaces.list_workspaces(c)] == [other]
+        assert [w["instance_id"] for w in workspaces.list_workspaces(c, include_archived=True)] == [ws, other]
+        assert load_catalog(c, VAULT).workspace_key(ws, key) is None  # the API answers BAD_SIGNATURE
+        assert [k["public_key"] for k in keys.list_keys(c, ws)] == [key]  # its history stays
+        workspaces.restore_workspace(c, ws)
+        assert load_catalog(c, VAULT).workspace_key(ws, key) is not None
+        assert [w["instance_id"] for w in workspaces.list_workspaces(c)] == [ws, other]
+
+
+def test_a_workspace_with_a_broadcast_under_way_is_not_archived(engine: Engine) -> None:
+    from mecm.services.admin import codes
+
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        codes.add_code(c, ws, "55501")
+        listed = lists.create_list(c, ws, "vip")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", name="xmas", at="2099-01-01T00:00")
+        refused = _refused(lambda: workspaces.archive_workspace(c, ws, now_ms=1))
+        assert refused.name == "workspace" and f"broadcast {sent['id']} (xmas)" in refused.reason
+        assert workspaces.list_workspaces(c)[0]["archived_at_ms"] is None
+        broadcasts.cancel_broadcast(c, sent["id"])
+        assert workspaces.archive_workspace(c, ws, now_ms=1)["archived_at_ms"] == 1
