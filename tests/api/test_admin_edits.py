@@ -114,3 +114,34 @@ def test_a_workspace_with_a_scheduled_broadcast_is_not_archived(server: Server, 
     answer = http.post(f"/workspaces/{ws}/archive")
     assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "workspace"}
     assert server.count("workspaces", "id = ? AND archived_at_ms IS NULL", ws) == 1
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+def test_codes_are_made_default_and_removed_through_the_api_and_the_cli(server: Server, http: httpx.Client) -> None:
+    ws = http.post("/workspaces", json={"name": "codes", "timezone": "UTC"}).json()["instance_id"]
+    for code in ("55701", "55702", "55703"):
+        server.cli("admin", "code", "add", "--workspace", str(ws), "--code", code)
+    assert http.post("/codes/55702/default").json() == {"workspace_id": ws, "code": "55702", "is_default": True}
+    assert server.cli("admin", "code", "set-default", "--code", "55703")["is_default"] is True
+    shown = {r["code"]: r["is_default"] for r in http.get(f"/workspaces/{ws}/codes").json()["codes"]}
+    assert shown == {"55701": False, "55702": False, "55703": True}
+
+    assert http.delete("/codes/55701").json()["removed"] is True
+    assert server.cli("admin", "code", "remove", "--code", "55702")["removed"] is True
+    assert [r["code"] for r in server.cli("admin", "code", "list", "--workspace", str(ws))["codes"]] == ["55703"]
+    assert http.delete("/codes/55701").status_code == 404
+    assert refused_by_cli(server, "code", "set-default", "--code", "55701") == "no code 55701"
+
+
+def test_a_code_a_campaign_listens_on_is_not_removed(server: Server, http: httpx.Client) -> None:
+    ws = http.post("/workspaces", json={"name": "promo", "timezone": "UTC"}).json()["instance_id"]
+    server.cli("admin", "code", "add", "--workspace", str(ws), "--code", "55801")
+    campaign = http.post(f"/workspaces/{ws}/campaigns", json={"code": "55801", "name": "promo", "keyword": "PROMO",
+                                                              "match": "word", "reply": "hi"}).json()["id"]
+    words = refused_by_cli(server, "code", "remove", "--code", "55801")
+    assert words == f"Invalid parameter code: code 55801 is used by campaign {campaign} (promo)"
+    answer = http.delete("/codes/55801")
+    assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "code"}
+    assert server.count("codes", "code = '55801'") == 1

@@ -190,6 +190,30 @@ def code_add(
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
+@code_app.command("remove")
+def code_remove(
+    code: str = typer.Option(..., help="The code to free (refused while a campaign or broadcast uses it)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Take a code from its workspace; its messages keep it in their history."""
+    from mecm.services.admin import codes
+
+    row = _in_transaction(as_json, lambda c, _: codes.remove_code(c, code))
+    emit(row, as_json, f"code {row['code']} removed from workspace {row['workspace_id']}")
+
+
+@code_app.command("set-default")
+def code_set_default(
+    code: str = typer.Option(..., help="The code fireMessage GET receives on, in its workspace."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Make a code its workspace's default (its other codes stop being it)."""
+    from mecm.services.admin import codes
+
+    row = _in_transaction(as_json, lambda c, _: codes.set_default_code(c, code))
+    emit(row, as_json, f"code {row['code']} is the default of workspace {row['workspace_id']}")
+
+
 @code_app.command("list")
 def code_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
               as_json: bool = JsonOption) -> None:

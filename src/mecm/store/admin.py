@@ -176,6 +176,24 @@ def add_code(connection: Connection, workspace_id: int, code: str, is_default: b
     return row
 
 
+def remove_code(connection: Connection, code: str) -> None:
+    connection.execute(codes.delete().where(codes.c.code == code))
+
+
+def set_default_code(connection: Connection, workspace_id: int, code: str) -> None:
+    """The workspace's default code: this one, and none of its others."""
+    connection.execute(update(codes).where(codes.c.workspace_id == workspace_id)
+                       .values(is_default=codes.c.code == code))
+
+
+def active_campaigns_listening(connection: Connection, code: str) -> list[dict[str, Any]]:
+    """The active campaigns listening on ``code``: id, name."""
+    query = (select(campaigns.c.id, campaigns.c.name)
+             .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
+             .where(campaign_codes.c.code == code, campaigns.c.is_active.is_(True)).order_by(campaigns.c.id))
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
 def require_code_of(connection: Connection, workspace_id: int, code: str) -> None:
     if code_owner(connection, code) != workspace_id:
         raise InvalidParameter("code", f"code {code} is not assigned to workspace {workspace_id}")

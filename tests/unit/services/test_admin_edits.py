@@ -83,3 +83,45 @@ def test_a_workspace_with_a_broadcast_under_way_is_not_archived(engine: Engine) 
         assert workspaces.list_workspaces(c)[0]["archived_at_ms"] is None
         broadcasts.cancel_broadcast(c, sent["id"])
         assert workspaces.archive_workspace(c, ws, now_ms=1)["archived_at_ms"] == 1
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+def test_a_code_in_use_is_not_removed_and_the_refusal_names_the_user(engine: Engine) -> None:
+    from mecm.services.admin import campaigns, codes
+
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        codes.add_code(c, ws, "55501")
+        codes.add_code(c, ws, "55502")
+        promo = campaigns.add_campaign(c, ws, campaigns.NewCampaign(codes=["55501"], name="promo", keyword="PROMO",
+                                                                    reply="hi"))
+        refused = _refused(lambda: codes.remove_code(c, "55501"))
+        assert (refused.name, refused.reason) == ("code", f"code 55501 is used by campaign {promo['id']} (promo)")
+        listed = lists.create_list(c, ws, "vip")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55502", "hola", name="xmas", at="2099-01-01T00:00")
+        refused = _refused(lambda: codes.remove_code(c, "55502"))
+        assert refused.reason == f"code 55502 is used by broadcast {sent['id']} (xmas), scheduled or sending"
+        assert [r["code"] for r in codes.list_codes(c, ws)] == ["55501", "55502"]
+        broadcasts.cancel_broadcast(c, sent["id"])
+        assert codes.remove_code(c, "+55502") == {"workspace_id": ws, "code": "55502", "removed": True}
+        assert [r["code"] for r in codes.list_codes(c, ws)] == ["55501"]
+        unknown = _refused(lambda: codes.remove_code(c, "55502"))
+        assert isinstance(unknown, Unknown) and unknown.description == "no code 55502"
+
+
+def test_a_code_made_the_default_takes_the_place_from_the_others(engine: Engine) -> None:
+    from mecm.services.admin import codes
+
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        other = workspaces.create_workspace(c, "other", "UTC")["instance_id"]
+        codes.add_code(c, ws, "55501", is_default=True)
+        codes.add_code(c, ws, "55502")
+        codes.add_code(c, other, "66601", is_default=True)
+        codes.set_default_code(c, "55502")
+        assert {r["code"]: r["is_default"] for r in codes.list_codes(c)} == {
+            "55501": False, "55502": True, "66601": True}
+        assert load_catalog(c, VAULT).workspaces[ws].default_code == "55502"
+        assert isinstance(_refused(lambda: codes.set_default_code(c, "\0")), Unknown)

@@ -142,6 +142,7 @@ def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
     key = {"name": "public_key", "in": "path", "required": True, "schema": _STRING}
+    code = {"name": "code", "in": "path", "required": True, "schema": _STRING, "description": "Digits"}
     return {
         "openapi": "3.0.3",
         "info": {"title": "mecm admin API", "version": "1",
@@ -197,6 +198,25 @@ def document() -> dict[str, Any]:
                 "parameters": [ws],
                 "get": {"operationId": "listKeys", "responses": {
                     "200": _json(_list_of("keys", "Key"), "The workspace's key pairs"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/codes": {
+                "parameters": [ws],
+                "get": {"operationId": "listCodes", "responses": {
+                    "200": _json({"type": "object", "properties": {"codes": {"type": "array", "items": _OBJECT}}},
+                                 "The workspace's codes and which is the default"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/codes/{code}": {
+                "parameters": [code],
+                "delete": {"operationId": "removeCode",
+                           "description": "Refused while an active campaign or a scheduled or sending broadcast "
+                                          "uses the code (the refusal names it)",
+                           "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/codes/{code}/default": {
+                "parameters": [code],
+                "post": {"operationId": "setDefaultCode",
+                         "description": "The code fireMessage GET receives on, in the code's workspace",
+                         "responses": {"200": _json(_OBJECT, "It is the default"), **_errors(401, 404)}},
             },
             "/admin/api/keys/{public_key}": {
                 "parameters": [key],

@@ -27,7 +27,7 @@ from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.errors import InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import broadcasts, campaigns, keys, lists, workspaces
+from mecm.services.admin import broadcasts, campaigns, codes, keys, lists, workspaces
 from mecm.services.key_use import wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/workspaces/{workspace_id}/archive", archive_workspace, ["POST"]),
         ("/workspaces/{workspace_id}/restore", restore_workspace, ["POST"]),
         ("/workspaces/{workspace_id}/keys", list_keys, ["GET"]),
+        ("/workspaces/{workspace_id}/codes", list_codes, ["GET"]),
+        ("/codes/{code}", remove_code, ["DELETE"]),
+        ("/codes/{code}/default", set_default_code, ["POST"]),
         ("/keys/{public_key}", set_key_expiry, ["PATCH"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
@@ -163,6 +166,24 @@ async def archive_workspace(request: Request, runtime: Runtime) -> Response:
 async def restore_workspace(request: Request, runtime: Runtime) -> Response:
     workspace_id = _id(request, "workspace_id")
     return JSONResponse(await _write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id)))
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+async def list_codes(request: Request, runtime: Runtime) -> Response:
+    return await _workspace_listing(request, runtime, "codes", codes.list_codes)
+
+
+async def remove_code(request: Request, runtime: Runtime) -> Response:
+    """Refused (400, naming it) while a campaign or a broadcast uses the code."""
+    code = request.path_params["code"]
+    return JSONResponse(await _write(runtime, lambda c: codes.remove_code(c, code)))
+
+
+async def set_default_code(request: Request, runtime: Runtime) -> Response:
+    code = request.path_params["code"]
+    return JSONResponse(await _write(runtime, lambda c: codes.set_default_code(c, code)))
 
 
 # -- key pairs -----------------------------------------------------------------------------------

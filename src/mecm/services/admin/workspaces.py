@@ -22,7 +22,7 @@ from mecm.domain.actions import check_url
 from mecm.domain.addresses import Network
 from mecm.domain.dates import is_valid_timezone
 from mecm.errors import InvalidParameter
-from mecm.services.admin.lookups import require_workspace
+from mecm.services.admin.lookups import named, require_workspace
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
@@ -78,7 +78,7 @@ def archive_workspace(connection: Connection, workspace_id: int, *, now_ms: int)
     require_workspace(connection, workspace_id)
     busy = store_admin.unfinished_broadcasts(connection, workspace_id=workspace_id)
     if busy:
-        raise InvalidParameter("workspace", f"broadcast {_named(busy[0])} is scheduled or sending: "
+        raise InvalidParameter("workspace", f"broadcast {named(busy[0])} is scheduled or sending: "
                                             "cancel it before archiving the workspace")
     if _workspace(connection, workspace_id)["archived_at_ms"] is None:
         store_admin.update_workspace(connection, workspace_id, {"archived_at_ms": now_ms})
@@ -103,10 +103,6 @@ def _workspace(connection: Connection, workspace_id: int) -> dict[str, Any]:
     row = store_admin.workspace_row(connection, workspace_id)
     assert row is not None  # required by the caller
     return row
-
-
-def _named(row: dict[str, Any]) -> str:
-    return f"{row['id']} ({row['name']})" if row.get("name") else str(row["id"])
 
 
 def set_pin_in_response(connection: Connection, workspace_id: int, shown: bool) -> dict[str, Any]:
