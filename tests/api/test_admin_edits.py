@@ -145,3 +145,90 @@ def test_a_code_a_campaign_listens_on_is_not_removed(server: Server, http: httpx
     answer = http.delete("/codes/55801")
     assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "code"}
     assert server.count("codes", "code = '55801'") == 1
+
+
+# -- carriers ------------------------------------------------------------------------------------
+
+
+def test_a_carriers_settings_are_edited_through_the_api_and_the_cli(server: Server, http: httpx.Client) -> None:
+    server.cli("admin", "carrier", "add", "--name", "spare", "--connector", "simulator")
+    edited = http.patch("/carriers/spare", json={"settings": {"failure_rate": 0.5}, "prefixes": ["58499"]})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["settings"]["failure_rate"], edited.json()["prefixes"]) == (0.5, "58499")
+    row = server.cli("admin", "carrier", "edit", "--name", "spare", "--set", "tps=5")
+    assert (row["settings"]["tps"], row["settings"]["failure_rate"], row["prefixes"]) == (5, 0.5, "58499")
+
+    words = refused_by_cli(server, "carrier", "edit", "--name", "spare", "--set", "failure-rate=2")
+    assert words == "Invalid parameter failure-rate: must be 0 to 1"
+    answer = http.patch("/carriers/spare", json={"settings": {"failure_rate": 2, "tps": 9}})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "Invalid parameter failure_rate: must be 0 to 1", "parameter": "failure_rate"}
+    assert http.patch("/carriers/nobody", json={"prefixes": []}).json() == {"error": "no carrier nobody"}
+    assert refused_by_cli(server, "carrier", "edit", "--name", "nobody", "--set", "tps=1") == "no carrier nobody"
+    spare = next(c for c in http.get("/carriers").json()["carriers"] if c["name"] == "spare")
+    assert (spare["settings"]["tps"], spare["settings"]["failure_rate"]) == (5, 0.5)
+
+
+def test_an_smpp_password_is_changed_and_never_printed(server: Server, http: httpx.Client) -> None:
+    server.cli("admin", "carrier", "add", "--name", "smsc", "--connector", "smpp", "--host", "127.0.0.1",
+               "--port", "2775", "--system-id", "mecm", "--password", "first")
+    for shown in ((), ("--json",)):
+        done = subprocess.run([*MECM, "admin", "carrier", "edit", "--name", "smsc", "--password", "cli2nd", *shown],
+                              env=server.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "cli2nd" not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["settings"]["password"] == "(encrypted)"
+    answer = http.patch("/carriers/smsc", json={"password": "api3rd", "settings": {"window": 5}})
+    assert answer.status_code == 200 and "api3rd" not in answer.text
+    assert answer.json()["settings"]["password"] == "(encrypted)"
+    refused = http.patch("/carriers/smsc", json={"password": "muchtoolong"})
+    assert refused.status_code == 400 and refused.json()["parameter"] == "password"
+    stored = server.query("SELECT settings FROM carriers WHERE name = 'smsc'")[0][0]
+    assert "password_enc" in stored and not any(p in stored for p in ("first", "cli2nd", "api3rd"))
+    assert "api3rd" not in (server.home / "server.log").read_text()
+    http.delete("/carriers/smsc")
+
+
+def test_edited_settings_reach_the_running_worker(server: Server, http: httpx.Client) -> None:
+    carrier = server.creds["carrier"]
+    try:
+        server.cli("admin", "carrier", "edit", "--name", carrier, "--set", "failure-rate=1")
+        # the worker reconnects the carrier with its new settings: a message now comes back UNDELIVERED
+        wait_until(lambda: send_status(server) == "OK" and server.count(
+            "messages", "carrier = ? AND status = 'UNDELIVERED'", carrier) > 0, timeout=30, interval=0.2)
+    finally:
+        assert http.patch(f"/carriers/{carrier}", json={"settings": {"failure_rate": 0}}).status_code == 200
+
+
+def carriers_connected(server: Server) -> list[str]:
+    return [c["carrier"] for c in server.cli("admin", "carrier", "status")["carriers"]]
+
+
+def test_a_disabled_carrier_takes_no_message_until_it_is_enabled(server: Server, http: httpx.Client) -> None:
+    carrier = server.creds["carrier"]
+    try:
+        disabled = http.post(f"/carriers/{carrier}/disable")
+        assert disabled.status_code == 200 and disabled.json()["is_active"] is False
+        assert send_status(server) == "INVALID_PARAMETER"  # a send naming it: at once
+        wait_until(lambda: carrier not in carriers_connected(server))  # the worker let it go
+        assert server.cli("admin", "carrier", "enable", "--name", carrier)["is_active"] is True
+        wait_until(lambda: send_status(server) == "OK")  # the CLI's change, within catalog_refresh_s
+        wait_until(lambda: carrier in carriers_connected(server))
+        server.cli("admin", "carrier", "disable", "--name", carrier)
+        wait_until(lambda: send_status(server) == "INVALID_PARAMETER")
+    finally:
+        assert http.post(f"/carriers/{carrier}/enable").status_code == 200
+    assert http.post("/carriers/nobody/disable").status_code == 404
+
+
+def test_a_carrier_is_deleted_only_when_unused(server: Server, http: httpx.Client) -> None:
+    carrier, ws = server.creds["carrier"], server.creds["instance_id"]
+    words = refused_by_cli(server, "carrier", "delete", "--name", carrier)
+    assert words.startswith(f"Invalid parameter carrier: carrier '{carrier}' is in use: workspace {ws} (demo) "
+                            "has it as default carrier")
+    answer = http.delete(f"/carriers/{carrier}")
+    assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "carrier"}
+    assert server.count("carriers", "name = ?", carrier) == 1
+
+    server.cli("admin", "carrier", "add", "--name", "unused", "--connector", "simulator")
+    assert server.cli("admin", "carrier", "delete", "--name", "unused") == {"name": "unused", "deleted": True}
+    assert http.delete("/carriers/unused").json() == {"error": "no carrier unused"}

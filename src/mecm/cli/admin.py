@@ -292,6 +292,84 @@ def carrier_add(
     emit(row, as_json, f"carrier {name} ({connector}) added")
 
 
+@carrier_app.command("edit")
+def carrier_edit(
+    name: str = typer.Option(..., help="The carrier's name."),
+    setting: list[str] = typer.Option(None, "--set", help="SETTING=VALUE, as `carrier add` takes it (e.g. "
+                                      "port=2776, tps=50, failure-rate=0.1); repeatable. The others stay."),
+    prefix: list[str] = typer.Option(None, help="The prefixes routed to it, replacing the old ones (repeatable)."),
+    no_prefixes: bool = typer.Option(False, "--no-prefixes", help="Route no prefix to it."),
+    password: str = typer.Option(None, help="smpp: a new password, stored encrypted (never printed)."),
+    ask_password: bool = typer.Option(False, "--ask-password", help="smpp: ask for a new password (not echoed)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a carrier's settings, password or prefixes, checked as when it was added. A running
+    worker reconnects it with them at its next catalog refresh."""
+    from mecm.services.admin import carriers
+
+    if ask_password:
+        password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)
+    with friendly_errors(as_json):
+        settings = _settings_given(setting or [])
+    if password is not None:
+        settings["password"] = password
+    prefixes = [] if no_prefixes else (prefix or None)
+    row = _in_transaction(as_json, lambda c, v: carriers.update_carrier(c, name, prefixes=prefixes,
+                                                                        settings=settings, vault=v))
+    emit(row, as_json, f"carrier {name} changed")
+
+
+@carrier_app.command("disable")
+def carrier_disable(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """No new message goes to it (routing skips it, a send naming it is BAD_CARRIER); those queued
+    to it wait, attempts unspent, until it is enabled again or they expire."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=False))
+    emit(row, as_json, f"carrier {name} disabled")
+
+
+@carrier_app.command("enable")
+def carrier_enable(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """Take messages again; those that waited are sent."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=True))
+    emit(row, as_json, f"carrier {name} enabled")
+
+
+@carrier_app.command("delete")
+def carrier_delete(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """Delete a carrier nothing uses (the refusal names what does); its messages keep its name."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.delete_carrier(c, name))
+    emit(row, as_json, f"carrier {name} deleted")
+
+
+def _settings_given(pairs: list[str]) -> dict[str, Any]:
+    """``--set`` pairs as settings: numbers and true/false as such, anything else as text."""
+    import json
+
+    from mecm.errors import InvalidParameter
+
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameter("set", f"{pair!r} is not SETTING=VALUE")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if not isinstance(value, (int, float, bool)) or value != value:  # NaN stays text (and is refused)
+            value = raw
+        settings[key.strip().replace("-", "_")] = value
+    if isinstance(settings.get("tls_ca"), str) and settings["tls_ca"]:
+        settings["tls_ca"] = str(Path(settings["tls_ca"]).resolve())  # the worker's cwd is not this one
+    return settings
+
+
 @carrier_app.command("list")
 def carrier_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
     from mecm.services.admin import carriers

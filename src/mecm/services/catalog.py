@@ -61,7 +61,7 @@ class Catalog:
     # unrevoked keys, by public key; an expired one stays here and is refused per request (key_use.py)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     code_owner: dict[str, int] = field(default_factory=dict)  # code -> workspace id
-    carriers: dict[str, Carrier] = field(default_factory=dict)
+    carriers: dict[str, Carrier] = field(default_factory=dict)  # the enabled ones
     # (workspace id, code) -> rules, already in matching order
     rules: dict[tuple[int, str], tuple[KeywordRule, ...]] = field(default_factory=dict)
     # (workspace id, code or "" for the whole workspace) -> STOP / START / HELP keywords and answers
@@ -72,6 +72,8 @@ class Catalog:
     rate_limits: dict[tuple[int, str, str], Limit] = field(default_factory=dict)
     # workspace id -> its own PIN-send limits (services/pin_sends.py)
     pin_send_overrides: dict[int, PinSendOverrides] = field(default_factory=dict)
+    # carriers disabled by an administrator: their queued messages wait (runtime.py)
+    disabled_carriers: frozenset[str] = frozenset()
 
     def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
         key = self.keys.get(public_key)
@@ -151,6 +153,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
         )
         for row in connection.execute(select(carriers).where(carriers.c.is_active.is_(True)))
     }
+    disabled = frozenset(connection.execute(select(carriers.c.name).where(carriers.c.is_active.is_(False))).scalars())
 
     grouped: dict[tuple[int, str], list[KeywordRule]] = {}
     query = (select(campaigns, campaign_codes.c.code.label("listening_code"))
@@ -166,4 +169,5 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }
     return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection),
-                   load_price_lists(connection), load_rate_limits(connection), load_pin_send_overrides(connection))
+                   load_price_lists(connection), load_rate_limits(connection), load_pin_send_overrides(connection),
+                   disabled_carriers=disabled)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
@@ -226,6 +226,44 @@ def insert_carrier(connection: Connection, name: str, connector: str, prefixes: 
     }
     connection.execute(carriers.insert().values(row))
     return row
+
+
+def carrier_row(connection: Connection, name: str) -> dict[str, Any] | None:
+    """The carrier as stored (settings as their JSON text), None when there is none by that name."""
+    row = connection.execute(select(carriers).where(carriers.c.name == name)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def update_carrier(connection: Connection, name: str, values: dict[str, Any]) -> None:
+    """Set prefixes (a list), settings (as they are to be kept) or is_active."""
+    if "prefixes" in values:
+        values = {**values, "prefixes": ",".join(values["prefixes"])}
+    if "settings" in values:
+        values = {**values, "settings": json.dumps(values["settings"], sort_keys=True)}
+    connection.execute(update(carriers).where(carriers.c.name == name).values(**values))
+
+
+def delete_carrier(connection: Connection, name: str) -> None:
+    connection.execute(carriers.delete().where(carriers.c.name == name))
+
+
+def carrier_users(connection: Connection, name: str) -> list[str]:
+    """What uses the carrier, in words: workspaces it is the default of, broadcasts scheduled or
+    sending to it, messages to it not final yet (a receipt may still come), prices naming it."""
+    found = [f"workspace {r['id']} ({r['name']}) has it as default carrier" for r in connection.execute(
+        select(workspaces.c.id, workspaces.c.name).where(workspaces.c.default_carrier == name)
+        .order_by(workspaces.c.id)).mappings()]
+    found += [f"broadcast {r['id']} ({r['name']}) is scheduled or sending to it" if r["name"] else
+              f"broadcast {r['id']} is scheduled or sending to it"
+              for r in unfinished_broadcasts(connection, carrier=name)]
+    waiting = connection.execute(select(func.count()).select_from(messages).where(
+        messages.c.carrier == name, messages.c.status.in_(("PENDING", "SENDING", "SENT_TO_CARRIER")))).scalar_one()
+    if waiting:
+        found.append(f"{waiting} message(s) to it are not final yet")
+    priced = connection.execute(select(func.count()).select_from(prices).where(prices.c.carrier == name)).scalar_one()
+    if priced:
+        found.append(f"{priced} price(s) name it")
+    return found
 
 
 def list_carriers(connection: Connection) -> list[dict[str, Any]]:

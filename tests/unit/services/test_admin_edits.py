@@ -125,3 +125,78 @@ def test_a_code_made_the_default_takes_the_place_from_the_others(engine: Engine)
             "55501": False, "55502": True, "66601": True}
         assert load_catalog(c, VAULT).workspaces[ws].default_code == "55502"
         assert isinstance(_refused(lambda: codes.set_default_code(c, "\0")), Unknown)
+
+
+# -- carriers ------------------------------------------------------------------------------------
+
+SMPP = {"host": "127.0.0.1", "port": 2775, "system_id": "mecm", "password": "secret"}
+
+
+def test_a_carrier_edit_keeps_what_it_does_not_give_and_the_password_stays_encrypted(engine: Engine) -> None:
+    import json
+
+    with engine.begin() as c:
+        carriers.add_carrier(c, "smsc", "smpp", ["58414"], dict(SMPP), VAULT)
+        row = carriers.update_carrier(c, "smsc", settings={"port": 2776, "window": 20}, vault=VAULT)
+        assert row["settings"]["password"] == "(encrypted)" and "secret" not in json.dumps(row)
+        assert (row["settings"]["port"], row["settings"]["window"], row["prefixes"]) == (2776, 20, "58414")
+        assert load_catalog(c, VAULT).carriers["smsc"].settings["password"] == "secret"  # kept
+        carriers.update_carrier(c, "smsc", settings={"password": "n3w"}, prefixes=["+58412", "58416"], vault=VAULT)
+        loaded = load_catalog(c, VAULT).carriers["smsc"]
+        assert (loaded.settings["password"], loaded.prefixes) == ("n3w", ("58412", "58416"))
+        assert "n3w" not in json.dumps(carriers.list_carriers(c))
+
+
+def test_a_bad_carrier_edit_is_refused_as_when_it_was_added_and_changes_nothing(engine: Engine) -> None:
+    with engine.begin() as c:
+        carriers.add_carrier(c, "smsc", "smpp", [], dict(SMPP), VAULT)
+        carriers.add_carrier(c, "sim", "simulator", [], {"failure_rate": 0.0})
+        before = carriers.list_carriers(c)
+        cases = [
+            (lambda: carriers.update_carrier(c, "smsc", settings={"port": 70000, "window": 5}, vault=VAULT), "port"),
+            (lambda: carriers.update_carrier(c, "smsc", settings={"password": "toolongpw"}, vault=VAULT), "password"),
+            (lambda: carriers.update_carrier(c, "smsc", settings={"max_binds": 0}, vault=VAULT), "max-binds"),
+            (lambda: carriers.update_carrier(c, "smsc", prefixes=["58a"], vault=VAULT), "prefix"),
+            (lambda: carriers.update_carrier(c, "sim", settings={"failure_rate": 2}), "failure-rate"),
+            (lambda: carriers.update_carrier(c, "sim", settings={"failure_rate": "x"}), "failure-rate"),
+            (lambda: carriers.update_carrier(c, "sim", settings={"host": "h"}), "host"),  # not a simulator's
+            (lambda: carriers.update_carrier(c, "sim"), "carrier"),  # nothing to change
+        ]
+        for call, name in cases:
+            assert _refused(call).name == name
+        assert carriers.list_carriers(c) == before
+        unknown = _refused(lambda: carriers.set_carrier_enabled(c, "nobody", enabled=False))
+        assert isinstance(unknown, Unknown) and unknown.description == "no carrier nobody"
+
+
+def test_a_disabled_carrier_takes_no_route_and_is_known_as_disabled(engine: Engine) -> None:
+    from mecm.services.router import route
+
+    with engine.begin() as c:
+        carriers.add_carrier(c, "sim", "simulator", ["58414"])
+        assert route("584141234567", load_catalog(c, VAULT), None) == "sim"
+        assert carriers.set_carrier_enabled(c, "sim", enabled=False)["is_active"] is False
+        catalog = load_catalog(c, VAULT)
+        assert route("584141234567", catalog, None) is None and catalog.disabled_carriers == {"sim"}
+        carriers.set_carrier_enabled(c, "sim", enabled=True)
+        assert route("584141234567", load_catalog(c, VAULT), None) == "sim"
+
+
+def test_a_carrier_in_use_is_not_deleted_and_the_refusal_names_every_user(engine: Engine) -> None:
+    from mecm.services.admin import codes
+
+    with engine.begin() as c:
+        carriers.add_carrier(c, "sim", "simulator")
+        ws = workspaces.create_workspace(c, "acme", "UTC", default_carrier="sim")["instance_id"]
+        codes.add_code(c, ws, "55501")
+        listed = lists.create_list(c, ws, "vip")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", name="xmas", at="2099-01-01T00:00",
+                                           carrier="sim")
+        refused = _refused(lambda: carriers.delete_carrier(c, "sim"))
+        assert refused.name == "carrier"
+        assert refused.reason == (f"carrier 'sim' is in use: workspace {ws} (acme) has it as default carrier; "
+                                  f"broadcast {sent['id']} (xmas) is scheduled or sending to it")
+        workspaces.update_workspace(c, ws, default_carrier="")
+        broadcasts.cancel_broadcast(c, sent["id"])
+        assert carriers.delete_carrier(c, "sim") == {"name": "sim", "deleted": True}
+        assert carriers.list_carriers(c) == []

@@ -94,6 +94,17 @@ class Body:
         return {key: checked_text(v, name) for key, v in value.items()}
 
 
+    def scalars(self, name: str) -> dict[str, Any]:
+        """An object of at most 50 text, number or true/false values (the checks of each are the
+        use case's)."""
+        value = self._data.get(name, {})
+        if not isinstance(value, dict) or len(value) > 50 or \
+                not all(isinstance(v, (str, int, float, bool)) or v is None for v in value.values()):
+            raise InvalidParameter(name, "must be an object of at most 50 text, number or true/false values")
+        return {checked_text(key, name): checked_text(v, name) if isinstance(v, str) else v
+                for key, v in value.items()}
+
+
 def checked_text(value: str, name: str) -> str:
     """Text SQLite and every later step can hold: UTF-8 encodable (no lone surrogate), no NUL."""
     try:

@@ -143,6 +143,7 @@ def document() -> dict[str, Any]:
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
     key = {"name": "public_key", "in": "path", "required": True, "schema": _STRING}
     code = {"name": "code", "in": "path", "required": True, "schema": _STRING, "description": "Digits"}
+    carrier = {"name": "name", "in": "path", "required": True, "schema": _STRING, "description": "A carrier's name"}
     return {
         "openapi": "3.0.3",
         "info": {"title": "mecm admin API", "version": "1",
@@ -217,6 +218,42 @@ def document() -> dict[str, Any]:
                 "post": {"operationId": "setDefaultCode",
                          "description": "The code fireMessage GET receives on, in the code's workspace",
                          "responses": {"200": _json(_OBJECT, "It is the default"), **_errors(401, 404)}},
+            },
+            "/admin/api/carriers": {
+                "get": {"operationId": "listCarriers", "responses": {
+                    "200": _json({"type": "object", "properties": {"carriers": {"type": "array", "items": _OBJECT}}},
+                                 "Every carrier, enabled or not (a password shows as \"(encrypted)\")"),
+                    **_errors(401)}},
+            },
+            "/admin/api/carriers/{name}": {
+                "parameters": [carrier],
+                "patch": {"operationId": "updateCarrier",
+                          "description": "Changes what the body gives, checked as when the carrier was added; a "
+                                         "running worker reconnects it with the new settings",
+                          "requestBody": _body({
+                              "settings": {"type": "object", "additionalProperties": {
+                                  "oneOf": [_STRING, {"type": "number"}, {"type": "boolean"}]},
+                                  "description": "Settings to change (smpp: host, port, system_id, window, tps, ...; "
+                                                 "simulator: delivery_delay_ms, failure_rate, tps); the others stay"},
+                              "password": {**_STRING, "description": "smpp: a new password, stored encrypted"},
+                              "prefixes": {"type": "array", "items": _STRING,
+                                           "description": "The prefixes routed to it, replacing the old ones"}}, []),
+                          "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(400, 401, 404)}},
+                "delete": {"operationId": "deleteCarrier",
+                           "description": "Refused while a workspace's default, a broadcast under way, a message not "
+                                          "final or a price uses it (the refusal names each)",
+                           "responses": {"200": _json(_OBJECT, "Deleted"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/carriers/{name}/disable": {
+                "parameters": [carrier],
+                "post": {"operationId": "disableCarrier",
+                         "description": "No new message goes to it; those queued to it wait until it is enabled",
+                         "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(401, 404)}},
+            },
+            "/admin/api/carriers/{name}/enable": {
+                "parameters": [carrier],
+                "post": {"operationId": "enableCarrier",
+                         "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(401, 404)}},
             },
             "/admin/api/keys/{public_key}": {
                 "parameters": [key],

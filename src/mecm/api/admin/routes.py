@@ -27,7 +27,7 @@ from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.errors import InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import broadcasts, campaigns, codes, keys, lists, workspaces
+from mecm.services.admin import broadcasts, campaigns, carriers, codes, keys, lists, workspaces
 from mecm.services.key_use import wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,11 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/codes/{code}", remove_code, ["DELETE"]),
         ("/codes/{code}/default", set_default_code, ["POST"]),
         ("/keys/{public_key}", set_key_expiry, ["PATCH"]),
+        ("/carriers", list_carriers, ["GET"]),
+        ("/carriers/{name}", update_carrier, ["PATCH"]),
+        ("/carriers/{name}", delete_carrier, ["DELETE"]),
+        ("/carriers/{name}/disable", disable_carrier, ["POST"]),
+        ("/carriers/{name}/enable", enable_carrier, ["POST"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
         ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
@@ -184,6 +189,44 @@ async def remove_code(request: Request, runtime: Runtime) -> Response:
 async def set_default_code(request: Request, runtime: Runtime) -> Response:
     code = request.path_params["code"]
     return JSONResponse(await _write(runtime, lambda c: codes.set_default_code(c, code)))
+
+
+# -- carriers ------------------------------------------------------------------------------------
+
+
+async def list_carriers(_request: Request, runtime: Runtime) -> Response:
+    """Every carrier, enabled or not; a password shows as "(encrypted)"."""
+    return JSONResponse({"carriers": await _read(runtime, carriers.list_carriers)})
+
+
+async def update_carrier(request: Request, runtime: Runtime) -> Response:
+    """The settings (and prefixes, password) the body gives, checked as when the carrier was added."""
+    name = request.path_params["name"]
+    body = Body(await request.body())
+    settings = body.scalars("settings")
+    password = body.text("password", max_length=64)
+    if password is not None:
+        settings["password"] = password
+    prefixes = body.texts("prefixes") if body.has("prefixes") else None
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
+        c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
+
+
+async def disable_carrier(request: Request, runtime: Runtime) -> Response:
+    """No new message goes to it; those queued to it wait until it is enabled again."""
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=False)))
+
+
+async def enable_carrier(request: Request, runtime: Runtime) -> Response:
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=True)))
+
+
+async def delete_carrier(request: Request, runtime: Runtime) -> Response:
+    """Refused (400, naming every user) while a workspace, broadcast, message or price uses it."""
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.delete_carrier(c, name)))
 
 
 # -- key pairs -----------------------------------------------------------------------------------
