@@ -93,7 +93,7 @@ def workspace_archive(
     as_json: bool = JsonOption,
 ) -> None:
     """Stop a workspace: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide it.
-    Its history stays; `workspace restore` brings it back."""
+    Its history stays; "workspace restore" brings it back."""
     from mecm.services.admin import workspaces
     from mecm.services.key_use import wall_clock_ms
 
@@ -295,7 +295,7 @@ def carrier_add(
 @carrier_app.command("edit")
 def carrier_edit(
     name: str = typer.Option(..., help="The carrier's name."),
-    setting: list[str] = typer.Option(None, "--set", help="SETTING=VALUE, as `carrier add` takes it (e.g. "
+    setting: list[str] = typer.Option(None, "--set", help="SETTING=VALUE, as 'carrier add' takes it (e.g. "
                                       "port=2776, tps=50, failure-rate=0.1); repeatable. The others stay."),
     prefix: list[str] = typer.Option(None, help="The prefixes routed to it, replacing the old ones (repeatable)."),
     no_prefixes: bool = typer.Option(False, "--no-prefixes", help="Route no prefix to it."),
