@@ -232,3 +232,25 @@ def test_a_carrier_is_deleted_only_when_unused(server: Server, http: httpx.Clien
     server.cli("admin", "carrier", "add", "--name", "unused", "--connector", "simulator")
     assert server.cli("admin", "carrier", "delete", "--name", "unused") == {"name": "unused", "deleted": True}
     assert http.delete("/carriers/unused").json() == {"error": "no carrier unused"}
+
+
+def test_a_broadcast_to_a_disabled_carrier_waits_and_goes_once_it_is_enabled(server: Server,
+                                                                             http: httpx.Client) -> None:
+    ws = http.post("/workspaces", json={"name": "waiting", "timezone": "UTC"}).json()["instance_id"]
+    server.cli("admin", "code", "add", "--workspace", str(ws), "--code", "55901")
+    server.cli("admin", "carrier", "add", "--name", "paused", "--connector", "simulator")
+    assert http.post("/carriers/paused/disable").status_code == 200
+    listed = http.post(f"/workspaces/{ws}/lists", json={"name": "all"}).json()["id"]
+    for number in ("584141110001", "584141110002", "584141110003"):
+        assert http.post(f"/lists/{listed}/members", json={"number": number}).status_code == 201
+    broadcast = http.post(f"/lists/{listed}/broadcasts",
+                          json={"code": "55901", "text": "hola", "carrier": "paused"}).json()["id"]
+    # the broadcaster has looked at it (and logged why it waits), and nothing was sent or failed
+    wait_until(lambda: f"broadcast {broadcast} paused: Invalid parameter carrier: unknown carrier 'paused'"
+               in (server.home / "server.log").read_text(), timeout=30, interval=0.2)
+    assert http.get(f"/broadcasts/{broadcast}").json()["state"] == "scheduled"
+    assert server.count("messages", "broadcast_id = ?", broadcast) == 0
+
+    assert server.cli("admin", "carrier", "enable", "--name", "paused")["is_active"] is True
+    wait_until(lambda: server.count("messages", "broadcast_id = ? AND status = 'DELIVERED_TO_DEVICE'",
+                                    broadcast) == 3, timeout=60, interval=0.2)
