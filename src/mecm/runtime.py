@@ -95,6 +95,7 @@ class Runtime:
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
         self.connectors: dict[str, Connector] = {}
+        self._built_from: dict[str, Carrier] = {}  # the carrier (and settings) each connector was built for
         self._tasks: list[asyncio.Task[None]] = []
         self._worker_lock: FileLock | None = None
         self._wake_sender: worker_link.WakeSender | None = None
@@ -416,6 +417,7 @@ class Runtime:
         it is tried again at every catalog refresh."""
         if self.dispatcher is None:
             return
+        await self._retire_changed_connectors()
         for carrier in self.catalog.carriers.values():
             if carrier.name in self.connectors or not await self._bind_slot(carrier):
                 continue
@@ -432,7 +434,35 @@ class Runtime:
                 continue
             self.dispatcher.unavailable.pop(carrier.name, None)
             self.connectors[carrier.name] = connector
+            self._built_from[carrier.name] = carrier
             log.info("carrier %s connected", carrier.name)
+
+    async def _retire_changed_connectors(self) -> None:
+        """Stop the connectors of carriers disabled, deleted or edited since they were built (an
+        edited one starts again with its new settings, in _start_new_connectors). A disabled
+        carrier's messages wait: the dispatcher keeps them PENDING, attempts unspent, until it is
+        enabled again (services/admin/carriers.py)."""
+        assert self.dispatcher is not None
+        catalog = self.catalog
+        for name in catalog.disabled_carriers:
+            self.dispatcher.unavailable[name] = "the carrier is disabled"
+        for name in [n for n in self.dispatcher.unavailable if n not in catalog.carriers
+                     and n not in catalog.disabled_carriers]:
+            del self.dispatcher.unavailable[name]  # deleted: nothing waits for it (deletion refuses then)
+        for name, connector in list(self.connectors.items()):
+            if catalog.carriers.get(name) == self._built_from.get(name):
+                continue
+            del self.connectors[name]
+            self._built_from.pop(name, None)
+            connector.stop_submitting()
+            try:
+                await connector.stop()
+            except Exception:  # noqa: BLE001 - it is gone either way
+                log.exception("stopping the connector of carrier %s failed", name)
+            if self.leases is not None:
+                await asyncio.to_thread(self.leases.let_go_bind_slot, name)
+            log.info("carrier %s %s", name, "reconnecting with its new settings" if name in catalog.carriers
+                     else "disconnected: disabled or deleted")
 
     async def _as_singleton(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run ``run`` (kept running) in one process of the deployment at a time: on PostgreSQL,

@@ -58,11 +58,59 @@ def workspace_create(
 
 
 @workspace_app.command("list")
-def workspace_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
+def workspace_list(
+    everything: bool = typer.Option(False, "--all", help="Archived workspaces too."),
+    wide: bool = WideOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The workspaces in use (with --all, the archived ones too)."""
     from mecm.services.admin import workspaces
 
-    emit_table("workspaces", _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c)), as_json,
-               "Workspaces", wide=wide)
+    rows = _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c, include_archived=everything))
+    emit_table("workspaces", rows, as_json, "Workspaces", wide=wide)
+
+
+@workspace_app.command("edit")
+def workspace_edit(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    name: str = typer.Option(None, help="New name."),
+    timezone: str = typer.Option(None, help="New IANA time zone (dates in answers, quiet hours)."),
+    default_carrier: str = typer.Option(None, help="Carrier for carrier=null when routing finds none; '' for none."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Rename a workspace, or change its time zone or default carrier (what is given)."""
+    from mecm.services.admin import workspaces
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.update_workspace(
+        c, workspace, name=name, timezone=timezone, default_carrier=default_carrier))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}): time zone {row['timezone']}, "
+                       f"default carrier {row['default_carrier'] or 'none'}")
+
+
+@workspace_app.command("archive")
+def workspace_archive(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Stop a workspace: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide it.
+    Its history stays; "workspace restore" brings it back."""
+    from mecm.services.admin import workspaces
+    from mecm.services.key_use import wall_clock_ms
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.archive_workspace(c, workspace, now_ms=wall_clock_ms()))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}) archived")
+
+
+@workspace_app.command("restore")
+def workspace_restore(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Bring an archived workspace back: its keys that were not revoked or expired work again."""
+    from mecm.services.admin import workspaces
+
+    row = _in_transaction(as_json, lambda c, _: workspaces.restore_workspace(c, workspace))
+    emit(row, as_json, f"workspace {workspace} ({row['name']}) restored")
 
 
 @app.command("token")
@@ -142,6 +190,30 @@ def code_add(
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
+@code_app.command("remove")
+def code_remove(
+    code: str = typer.Option(..., help="The code to free (refused while a campaign or broadcast uses it)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Take a code from its workspace; its messages keep it in their history."""
+    from mecm.services.admin import codes
+
+    row = _in_transaction(as_json, lambda c, _: codes.remove_code(c, code))
+    emit(row, as_json, f"code {row['code']} removed from workspace {row['workspace_id']}")
+
+
+@code_app.command("set-default")
+def code_set_default(
+    code: str = typer.Option(..., help="The code fireMessage GET receives on, in its workspace."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Make a code its workspace's default (its other codes stop being it)."""
+    from mecm.services.admin import codes
+
+    row = _in_transaction(as_json, lambda c, _: codes.set_default_code(c, code))
+    emit(row, as_json, f"code {row['code']} is the default of workspace {row['workspace_id']}")
+
+
 @code_app.command("list")
 def code_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
               as_json: bool = JsonOption) -> None:
@@ -218,6 +290,84 @@ def carrier_add(
         settings["max_binds"] = max_binds
     row = _in_transaction(as_json, lambda c, v: carriers.add_carrier(c, name, connector, prefix, settings, v))
     emit(row, as_json, f"carrier {name} ({connector}) added")
+
+
+@carrier_app.command("edit")
+def carrier_edit(
+    name: str = typer.Option(..., help="The carrier's name."),
+    setting: list[str] = typer.Option(None, "--set", help="SETTING=VALUE, as 'carrier add' takes it (e.g. "
+                                      "port=2776, tps=50, failure-rate=0.1); repeatable. The others stay."),
+    prefix: list[str] = typer.Option(None, help="The prefixes routed to it, replacing the old ones (repeatable)."),
+    no_prefixes: bool = typer.Option(False, "--no-prefixes", help="Route no prefix to it."),
+    password: str = typer.Option(None, help="smpp: a new password, stored encrypted (never printed)."),
+    ask_password: bool = typer.Option(False, "--ask-password", help="smpp: ask for a new password (not echoed)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Change a carrier's settings, password or prefixes, checked as when it was added. A running
+    worker reconnects it with them at its next catalog refresh."""
+    from mecm.services.admin import carriers
+
+    if ask_password:
+        password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)
+    with friendly_errors(as_json):
+        settings = _settings_given(setting or [])
+    if password is not None:
+        settings["password"] = password
+    prefixes = [] if no_prefixes else (prefix or None)
+    row = _in_transaction(as_json, lambda c, v: carriers.update_carrier(c, name, prefixes=prefixes,
+                                                                        settings=settings, vault=v))
+    emit(row, as_json, f"carrier {name} changed")
+
+
+@carrier_app.command("disable")
+def carrier_disable(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """No new message goes to it (routing skips it, a send naming it is BAD_CARRIER); those queued
+    to it wait, attempts unspent, until it is enabled again or they expire."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=False))
+    emit(row, as_json, f"carrier {name} disabled")
+
+
+@carrier_app.command("enable")
+def carrier_enable(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """Take messages again; those that waited are sent."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=True))
+    emit(row, as_json, f"carrier {name} enabled")
+
+
+@carrier_app.command("delete")
+def carrier_delete(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
+    """Delete a carrier nothing uses (the refusal names what does); its messages keep its name."""
+    from mecm.services.admin import carriers
+
+    row = _in_transaction(as_json, lambda c, _: carriers.delete_carrier(c, name))
+    emit(row, as_json, f"carrier {name} deleted")
+
+
+def _settings_given(pairs: list[str]) -> dict[str, Any]:
+    """``--set`` pairs as settings: numbers and true/false as such, anything else as text."""
+    import json
+
+    from mecm.errors import InvalidParameter
+
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameter("set", f"{pair!r} is not SETTING=VALUE")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if not isinstance(value, (int, float, bool)) or value != value:  # NaN stays text (and is refused)
+            value = raw
+        settings[key.strip().replace("-", "_")] = value
+    if isinstance(settings.get("tls_ca"), str) and settings["tls_ca"]:
+        settings["tls_ca"] = str(Path(settings["tls_ca"]).resolve())  # the worker's cwd is not this one
+    return settings
 
 
 @carrier_app.command("list")

@@ -36,6 +36,7 @@ class Workspace:
     default_code: str | None
     webhook_secret: str | None = None  # signs its webhooks (delivery/webhooks.py)
     pin_in_response: bool = True  # sendSMSPinMobileNumberConfirm answers the PIN (else an empty <pin/>)
+    archived: bool = False  # its keys answer BAD_SIGNATURE and its campaigns do not answer
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Catalog:
     # unrevoked keys, by public key; an expired one stays here and is refused per request (key_use.py)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     code_owner: dict[str, int] = field(default_factory=dict)  # code -> workspace id
-    carriers: dict[str, Carrier] = field(default_factory=dict)
+    carriers: dict[str, Carrier] = field(default_factory=dict)  # the enabled ones
     # (workspace id, code) -> rules, already in matching order
     rules: dict[tuple[int, str], tuple[KeywordRule, ...]] = field(default_factory=dict)
     # (workspace id, code or "" for the whole workspace) -> STOP / START / HELP keywords and answers
@@ -71,13 +72,15 @@ class Catalog:
     rate_limits: dict[tuple[int, str, str], Limit] = field(default_factory=dict)
     # workspace id -> its own PIN-send limits (services/pin_sends.py)
     pin_send_overrides: dict[int, PinSendOverrides] = field(default_factory=dict)
+    # carriers disabled by an administrator: their queued messages wait (runtime.py)
+    disabled_carriers: frozenset[str] = frozenset()
 
     def workspace_key(self, instance_id: int, public_key: str) -> tuple[Workspace, ApiKey] | None:
         key = self.keys.get(public_key)
         if key is None or key.workspace_id != instance_id:
             return None
         workspace = self.workspaces.get(instance_id)
-        return None if workspace is None else (workspace, key)
+        return None if workspace is None or workspace.archived else (workspace, key)
 
     def owns_code(self, workspace_id: int, code: str) -> bool:
         return self.code_owner.get(code) == workspace_id
@@ -132,7 +135,7 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     workspace_map = {
         row.id: Workspace(row.id, row.name, row.timezone, row.default_carrier, default_codes.get(row.id),
                           Secret(_decrypt(row.webhook_secret_enc, vault)) if row.webhook_secret_enc else None,
-                          bool(row.pin_in_response))
+                          bool(row.pin_in_response), row.archived_at_ms is not None)
         for row in connection.execute(select(workspaces))
     }
 
@@ -150,16 +153,21 @@ def load_catalog(connection: Connection, vault: Vault) -> Catalog:
         )
         for row in connection.execute(select(carriers).where(carriers.c.is_active.is_(True)))
     }
+    disabled = frozenset(connection.execute(select(carriers.c.name).where(carriers.c.is_active.is_(False))).scalars())
 
     grouped: dict[tuple[int, str], list[KeywordRule]] = {}
     query = (select(campaigns, campaign_codes.c.code.label("listening_code"))
              .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
              .where(campaigns.c.is_active.is_(True)))
     for row in connection.execute(query):
+        owner = workspace_map.get(row.workspace_id)
+        if owner is not None and owner.archived:
+            continue  # an archived workspace's campaigns keep their history and stop answering
         rule = rule_of(row)
         grouped.setdefault((row.workspace_id, row.listening_code), []).append(rule)
     rules = {
         key: tuple(sorted(items, key=lambda r: (r.priority, r.campaign_id))) for key, items in grouped.items()
     }
     return Catalog(workspace_map, keys, code_owner, carrier_map, rules, load_policies(connection),
-                   load_price_lists(connection), load_rate_limits(connection), load_pin_send_overrides(connection))
+                   load_price_lists(connection), load_rate_limits(connection), load_pin_send_overrides(connection),
+                   disabled_carriers=disabled)

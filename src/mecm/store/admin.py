@@ -14,13 +14,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store.crypto import Vault
-from mecm.store.tables import api_keys, campaign_codes, campaigns, carriers, codes, workspaces
+from mecm.store.tables import (api_keys, broadcasts, campaign_codes, campaigns, carriers, codes, messages, prices,
+                               workspaces)
 
 
 def now_ms() -> int:
@@ -75,10 +76,41 @@ def set_status_callback(connection: Connection, workspace_id: int, url: str | No
     return {"instance_id": workspace_id, "status_callback_url": url}
 
 
-def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
-    rows = connection.execute(select(workspaces).order_by(workspaces.c.id)).mappings().all()
-    return [{"instance_id": r["id"], **{k: v for k, v in r.items() if k not in ("id", "webhook_secret_enc")}}
-            for r in rows]
+def update_workspace(connection: Connection, workspace_id: int, values: dict[str, Any]) -> None:
+    """Set the columns in ``values`` (name, timezone, default_carrier, archived_at_ms)."""
+    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(**values))
+
+
+def workspace_row(connection: Connection, workspace_id: int) -> dict[str, Any] | None:
+    row = connection.execute(select(workspaces).where(workspaces.c.id == workspace_id)).mappings().first()
+    return None if row is None else _workspace_shown(row)
+
+
+def unfinished_broadcasts(connection: Connection, *, workspace_id: int | None = None, code: str | None = None,
+                          carrier: str | None = None) -> list[dict[str, Any]]:
+    """Broadcasts scheduled or sending (of the workspace, on the code, or to the carrier): id, name."""
+    query = select(broadcasts.c.id, broadcasts.c.name).where(
+        broadcasts.c.state.in_(("scheduled", "sending"))).order_by(broadcasts.c.id)
+    if workspace_id is not None:
+        query = query.where(broadcasts.c.workspace_id == workspace_id)
+    if code is not None:
+        query = query.where(broadcasts.c.code == code)
+    if carrier is not None:
+        query = query.where(broadcasts.c.carrier == carrier)
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
+def list_workspaces(connection: Connection, include_archived: bool = False) -> list[dict[str, Any]]:
+    query = select(workspaces).order_by(workspaces.c.id)
+    if not include_archived:
+        query = query.where(workspaces.c.archived_at_ms.is_(None))
+    return [_workspace_shown(r) for r in connection.execute(query).mappings().all()]
+
+
+def _workspace_shown(row: Any) -> dict[str, Any]:
+    return {"instance_id": row["id"], **{k: v for k, v in row.items() if k not in ("id", "webhook_secret_enc")}}
+
+
 
 
 # -- key pairs -----------------------------------------------------------------------------------
@@ -144,6 +176,24 @@ def add_code(connection: Connection, workspace_id: int, code: str, is_default: b
     return row
 
 
+def remove_code(connection: Connection, code: str) -> None:
+    connection.execute(codes.delete().where(codes.c.code == code))
+
+
+def set_default_code(connection: Connection, workspace_id: int, code: str) -> None:
+    """The workspace's default code: this one, and none of its others."""
+    connection.execute(update(codes).where(codes.c.workspace_id == workspace_id)
+                       .values(is_default=codes.c.code == code))
+
+
+def active_campaigns_listening(connection: Connection, code: str) -> list[dict[str, Any]]:
+    """The active campaigns listening on ``code``: id, name."""
+    query = (select(campaigns.c.id, campaigns.c.name)
+             .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
+             .where(campaign_codes.c.code == code, campaigns.c.is_active.is_(True)).order_by(campaigns.c.id))
+    return [dict(r) for r in connection.execute(query).mappings().all()]
+
+
 def require_code_of(connection: Connection, workspace_id: int, code: str) -> None:
     if code_owner(connection, code) != workspace_id:
         raise InvalidParameter("code", f"code {code} is not assigned to workspace {workspace_id}")
@@ -176,6 +226,44 @@ def insert_carrier(connection: Connection, name: str, connector: str, prefixes: 
     }
     connection.execute(carriers.insert().values(row))
     return row
+
+
+def carrier_row(connection: Connection, name: str) -> dict[str, Any] | None:
+    """The carrier as stored (settings as their JSON text), None when there is none by that name."""
+    row = connection.execute(select(carriers).where(carriers.c.name == name)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def update_carrier(connection: Connection, name: str, values: dict[str, Any]) -> None:
+    """Set prefixes (a list), settings (as they are to be kept) or is_active."""
+    if "prefixes" in values:
+        values = {**values, "prefixes": ",".join(values["prefixes"])}
+    if "settings" in values:
+        values = {**values, "settings": json.dumps(values["settings"], sort_keys=True)}
+    connection.execute(update(carriers).where(carriers.c.name == name).values(**values))
+
+
+def delete_carrier(connection: Connection, name: str) -> None:
+    connection.execute(carriers.delete().where(carriers.c.name == name))
+
+
+def carrier_users(connection: Connection, name: str) -> list[str]:
+    """What uses the carrier, in words: workspaces it is the default of, broadcasts scheduled or
+    sending to it, messages to it not final yet (a receipt may still come), prices naming it."""
+    found = [f"workspace {r['id']} ({r['name']}) has it as default carrier" for r in connection.execute(
+        select(workspaces.c.id, workspaces.c.name).where(workspaces.c.default_carrier == name)
+        .order_by(workspaces.c.id)).mappings()]
+    found += [f"broadcast {r['id']} ({r['name']}) is scheduled or sending to it" if r["name"] else
+              f"broadcast {r['id']} is scheduled or sending to it"
+              for r in unfinished_broadcasts(connection, carrier=name)]
+    waiting = connection.execute(select(func.count()).select_from(messages).where(
+        messages.c.carrier == name, messages.c.status.in_(("PENDING", "SENDING", "SENT_TO_CARRIER")))).scalar_one()
+    if waiting:
+        found.append(f"{waiting} message(s) to it are not final yet")
+    priced = connection.execute(select(func.count()).select_from(prices).where(prices.c.carrier == name)).scalar_one()
+    if priced:
+        found.append(f"{priced} price(s) name it")
+    return found
 
 
 def list_carriers(connection: Connection) -> list[dict[str, Any]]:

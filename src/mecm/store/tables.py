@@ -46,6 +46,8 @@ workspaces = Table(
     # sendSMSPinMobileNumberConfirm answers the PIN itself (the seed API does); false: an empty <pin/>,
     # for clients that check PINs with verifyPin and never need to see them.
     Column("pin_in_response", Boolean, nullable=False, server_default=true()),
+    # When it was archived: its keys answer BAD_SIGNATURE, lists hide it, its history stays (0018).
+    Column("archived_at_ms", BigInteger, nullable=True),
 )
 
 api_keys = Table(

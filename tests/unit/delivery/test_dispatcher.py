@@ -195,3 +195,32 @@ async def test_an_idle_dispatcher_commits_nothing_over_many_polls_and_still_find
         running.cancel()
         writer.close()
     assert status_of(engine, 1)[0] == "PENDING" and status_of(engine, 2)[0] == "SENT_TO_CARRIER"
+
+
+async def test_a_message_to_a_disabled_carrier_waits_with_its_attempt_unspent(engine: Engine) -> None:
+    """The runtime marks a disabled carrier unavailable (runtime.py): its queued messages go back to
+    PENDING, due later, with the claim's attempt given back, never BAD_CARRIER."""
+    writer = GroupCommitWriter(engine)
+    dispatcher = Dispatcher(Settings(), writer, {})
+    dispatcher.unavailable["sim"] = "the carrier is disabled"
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(9, status="PENDING")])
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        def waiting() -> tuple | None:
+            with engine.connect() as c:
+                found = c.execute(text("SELECT status, attempts, status_detail, next_attempt_at_ms FROM messages "
+                                       "WHERE id = 9 AND status_detail IS NOT NULL")).first()
+            return None if found is None else tuple(found)
+
+        for _ in range(200):
+            if waiting():
+                break
+            await asyncio.sleep(0.05)
+        status, attempts, detail, due = waiting() or (None, None, None, 0)
+        assert (status, attempts) == ("PENDING", 0) and "the carrier is disabled" in detail
+        assert due > time.time() * 1000  # tried again later, not at once
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()

@@ -28,6 +28,10 @@ class Body:
             raise InvalidParameter("body", "must be a JSON object")
         self._data = data
 
+    def has(self, name: str) -> bool:
+        """Whether the body gives the field (null counts as not given)."""
+        return self._data.get(name) is not None
+
     def text(self, name: str, *, required: bool = False, default: str | None = None,
              max_length: int = 2000) -> str | None:
         value = self._data.get(name)
@@ -88,6 +92,17 @@ class Body:
                 raise InvalidParameter(name, f"field name {key!r} is not 1 to 40 of a-z and _ "
                                              "(what a {{placeholder}} can name)")
         return {key: checked_text(v, name) for key, v in value.items()}
+
+
+    def scalars(self, name: str) -> dict[str, Any]:
+        """An object of at most 50 text, number or true/false values (the checks of each are the
+        use case's)."""
+        value = self._data.get(name, {})
+        if not isinstance(value, dict) or len(value) > 50 or \
+                not all(isinstance(v, (str, int, float, bool)) or v is None for v in value.values()):
+            raise InvalidParameter(name, "must be an object of at most 50 text, number or true/false values")
+        return {checked_text(key, name): checked_text(v, name) if isinstance(v, str) else v
+                for key, v in value.items()}
 
 
 def checked_text(value: str, name: str) -> str:

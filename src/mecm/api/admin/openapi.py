@@ -142,6 +142,8 @@ def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
     key = {"name": "public_key", "in": "path", "required": True, "schema": _STRING}
+    code = {"name": "code", "in": "path", "required": True, "schema": _STRING, "description": "Digits"}
+    carrier = {"name": "name", "in": "path", "required": True, "schema": _STRING, "description": "A carrier's name"}
     return {
         "openapi": "3.0.3",
         "info": {"title": "mecm admin API", "version": "1",
@@ -149,8 +151,12 @@ def document() -> dict[str, Any]:
         "security": bearer,
         "paths": {
             "/admin/api/workspaces": {
-                "get": {"operationId": "listWorkspaces", "responses": {
-                    "200": _json(_list_of("workspaces", "Workspace"), "Every workspace"), **_errors(401)}},
+                "get": {"operationId": "listWorkspaces",
+                        "parameters": [{"name": "all", "in": "query", "required": False,
+                                        "schema": {"type": "string", "enum": ["true", "false"]},
+                                        "description": "true: archived workspaces too"}],
+                        "responses": {
+                    "200": _json(_list_of("workspaces", "Workspace"), "The workspaces in use"), **_errors(400, 401)}},
                 "post": {"operationId": "createWorkspace",
                          "requestBody": _body({"name": _STRING, "timezone": {**_STRING, "default": "America/Caracas"}},
                                               ["name"]),
@@ -160,17 +166,94 @@ def document() -> dict[str, Any]:
             "/admin/api/workspaces/{workspace_id}": {
                 "parameters": [ws],
                 "patch": {"operationId": "updateWorkspace",
-                          "requestBody": _body({"pin_in_response": {
-                              "type": "boolean",
-                              "description": "false: sendSMSPinMobileNumberConfirm answers an empty <pin/> "
-                                             "(clients check PINs with verifyPin); true (the default): the PIN"}},
-                              ["pin_in_response"]),
-                          "responses": {"200": _json(_OBJECT, "The settings now"), **_errors(400, 401, 404)}},
+                          "description": "Changes what the body gives (at least one field); nothing else",
+                          "requestBody": _body({
+                              "name": _STRING,
+                              "timezone": {**_STRING, "description": "IANA time zone"},
+                              "default_carrier": {**_STRING, "description": "A carrier's name; '': none"},
+                              "pin_in_response": {
+                                  "type": "boolean",
+                                  "description": "false: sendSMSPinMobileNumberConfirm answers an empty <pin/> "
+                                                 "(clients check PINs with verifyPin); true (the default): the PIN"}},
+                              []),
+                          "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "The workspace now"),
+                                        **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/archive": {
+                "parameters": [ws],
+                "post": {"operationId": "archiveWorkspace",
+                         "description": "Its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide "
+                                        "it; its history stays. Refused while one of its broadcasts is scheduled "
+                                        "or sending",
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "Archived"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/restore": {
+                "parameters": [ws],
+                "post": {"operationId": "restoreWorkspace",
+                         "description": "In use again: its keys not revoked or expired work again",
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "Restored"),
+                                       **_errors(400, 401, 404)}},
             },
             "/admin/api/workspaces/{workspace_id}/keys": {
                 "parameters": [ws],
                 "get": {"operationId": "listKeys", "responses": {
                     "200": _json(_list_of("keys", "Key"), "The workspace's key pairs"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/workspaces/{workspace_id}/codes": {
+                "parameters": [ws],
+                "get": {"operationId": "listCodes", "responses": {
+                    "200": _json({"type": "object", "properties": {"codes": {"type": "array", "items": _OBJECT}}},
+                                 "The workspace's codes and which is the default"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/codes/{code}": {
+                "parameters": [code],
+                "delete": {"operationId": "removeCode",
+                           "description": "Refused while an active campaign or a scheduled or sending broadcast "
+                                          "uses the code (the refusal names it)",
+                           "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/codes/{code}/default": {
+                "parameters": [code],
+                "post": {"operationId": "setDefaultCode",
+                         "description": "The code fireMessage GET receives on, in the code's workspace",
+                         "responses": {"200": _json(_OBJECT, "It is the default"), **_errors(401, 404)}},
+            },
+            "/admin/api/carriers": {
+                "get": {"operationId": "listCarriers", "responses": {
+                    "200": _json({"type": "object", "properties": {"carriers": {"type": "array", "items": _OBJECT}}},
+                                 "Every carrier, enabled or not (a password shows as \"(encrypted)\")"),
+                    **_errors(401)}},
+            },
+            "/admin/api/carriers/{name}": {
+                "parameters": [carrier],
+                "patch": {"operationId": "updateCarrier",
+                          "description": "Changes what the body gives, checked as when the carrier was added; a "
+                                         "running worker reconnects it with the new settings",
+                          "requestBody": _body({
+                              "settings": {"type": "object", "additionalProperties": {
+                                  "oneOf": [_STRING, {"type": "number"}, {"type": "boolean"}]},
+                                  "description": "Settings to change (smpp: host, port, system_id, window, tps, ...; "
+                                                 "simulator: delivery_delay_ms, failure_rate, tps); the others stay"},
+                              "password": {**_STRING, "description": "smpp: a new password, stored encrypted"},
+                              "prefixes": {"type": "array", "items": _STRING,
+                                           "description": "The prefixes routed to it, replacing the old ones"}}, []),
+                          "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(400, 401, 404)}},
+                "delete": {"operationId": "deleteCarrier",
+                           "description": "Refused while a workspace's default, a broadcast under way, a message not "
+                                          "final or a price uses it (the refusal names each)",
+                           "responses": {"200": _json(_OBJECT, "Deleted"), **_errors(400, 401, 404)}},
+            },
+            "/admin/api/carriers/{name}/disable": {
+                "parameters": [carrier],
+                "post": {"operationId": "disableCarrier",
+                         "description": "No new message goes to it; those queued to it wait until it is enabled",
+                         "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(401, 404)}},
+            },
+            "/admin/api/carriers/{name}/enable": {
+                "parameters": [carrier],
+                "post": {"operationId": "enableCarrier",
+                         "responses": {"200": _json(_OBJECT, "The carrier now"), **_errors(401, 404)}},
             },
             "/admin/api/keys/{public_key}": {
                 "parameters": [key],
@@ -296,7 +379,10 @@ def document() -> dict[str, Any]:
                           "properties": {"error": _STRING, "parameter": _STRING}},
                 "Workspace": {"type": "object", "required": ["instance_id", "name", "timezone"],
                               "properties": {"instance_id": {"type": "integer"}, "name": _STRING,
-                                             "timezone": _STRING, "pin_in_response": {"type": "boolean"}}},
+                                             "timezone": _STRING, "pin_in_response": {"type": "boolean"},
+                                             "default_carrier": {**_STRING, "nullable": True},
+                                             "archived_at_ms": {"type": "integer", "nullable": True,
+                                                                "description": "When it was archived (epoch ms)"}}},
                 "Key": {"type": "object", "required": ["public_key", "state"],
                         "properties": {"workspace_id": {"type": "integer"}, "public_key": _STRING,
                                        "state": {"type": "string", "enum": ["active", "expired", "revoked"]},

@@ -27,7 +27,8 @@ from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.errors import InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import broadcasts, campaigns, keys, lists, workspaces
+from mecm.services.admin import broadcasts, campaigns, carriers, codes, keys, lists, workspaces
+from mecm.services.key_use import wall_clock_ms
 
 log = logging.getLogger(__name__)
 PREFIX = "/admin/api"
@@ -57,8 +58,18 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/workspaces", list_workspaces, ["GET"]),
         ("/workspaces", create_workspace, ["POST"]),
         ("/workspaces/{workspace_id}", update_workspace, ["PATCH"]),
+        ("/workspaces/{workspace_id}/archive", archive_workspace, ["POST"]),
+        ("/workspaces/{workspace_id}/restore", restore_workspace, ["POST"]),
         ("/workspaces/{workspace_id}/keys", list_keys, ["GET"]),
+        ("/workspaces/{workspace_id}/codes", list_codes, ["GET"]),
+        ("/codes/{code}", remove_code, ["DELETE"]),
+        ("/codes/{code}/default", set_default_code, ["POST"]),
         ("/keys/{public_key}", set_key_expiry, ["PATCH"]),
+        ("/carriers", list_carriers, ["GET"]),
+        ("/carriers/{name}", update_carrier, ["PATCH"]),
+        ("/carriers/{name}", delete_carrier, ["DELETE"]),
+        ("/carriers/{name}/disable", disable_carrier, ["POST"]),
+        ("/carriers/{name}/enable", enable_carrier, ["POST"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
         ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
@@ -103,6 +114,14 @@ async def _write(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
     return result
 
 
+def _flag(request: Request, name: str) -> bool:
+    """A true/false query parameter (absent: false)."""
+    raw = request.query_params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise InvalidParameter(name, "must be true or false")
+    return raw == "true"
+
+
 def _id(request: Request, name: str) -> int:
     return path_id(request.path_params[name], name)
 
@@ -114,8 +133,11 @@ def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
 # -- workspaces ----------------------------------------------------------------------------------
 
 
-async def list_workspaces(_request: Request, runtime: Runtime) -> Response:
-    return JSONResponse({"workspaces": await _read(runtime, workspaces.list_workspaces)})
+async def list_workspaces(request: Request, runtime: Runtime) -> Response:
+    """The workspaces in use; ``?all=true``: the archived ones too."""
+    everything = _flag(request, "all")
+    return JSONResponse({"workspaces": await _read(
+        runtime, lambda c: workspaces.list_workspaces(c, include_archived=everything))})
 
 
 async def create_workspace(request: Request, runtime: Runtime) -> Response:
@@ -127,11 +149,84 @@ async def create_workspace(request: Request, runtime: Runtime) -> Response:
 
 
 async def update_workspace(request: Request, runtime: Runtime) -> Response:
-    """The workspace's settings that the body names (today ``pin_in_response``)."""
+    """The workspace's settings that the body names: name, timezone, default_carrier ("": none),
+    pin_in_response. The workspace as it is now."""
     workspace_id = _id(request, "workspace_id")
     body = Body(await request.body())
-    shown = body.boolean("pin_in_response", required=True)
-    return JSONResponse(await _write(runtime, lambda c: workspaces.set_pin_in_response(c, workspace_id, shown)))
+    name = body.text("name", max_length=200)
+    timezone = body.text("timezone", max_length=64)
+    default_carrier = body.text("default_carrier", max_length=100)
+    shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
+        c, workspace_id, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
+
+
+async def archive_workspace(request: Request, runtime: Runtime) -> Response:
+    """Its keys stop working at once, lists hide it, its history stays; restore undoes it."""
+    workspace_id = _id(request, "workspace_id")
+    return JSONResponse(await _write(runtime, lambda c: workspaces.archive_workspace(
+        c, workspace_id, now_ms=wall_clock_ms())))
+
+
+async def restore_workspace(request: Request, runtime: Runtime) -> Response:
+    workspace_id = _id(request, "workspace_id")
+    return JSONResponse(await _write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id)))
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+async def list_codes(request: Request, runtime: Runtime) -> Response:
+    return await _workspace_listing(request, runtime, "codes", codes.list_codes)
+
+
+async def remove_code(request: Request, runtime: Runtime) -> Response:
+    """Refused (400, naming it) while a campaign or a broadcast uses the code."""
+    code = request.path_params["code"]
+    return JSONResponse(await _write(runtime, lambda c: codes.remove_code(c, code)))
+
+
+async def set_default_code(request: Request, runtime: Runtime) -> Response:
+    code = request.path_params["code"]
+    return JSONResponse(await _write(runtime, lambda c: codes.set_default_code(c, code)))
+
+
+# -- carriers ------------------------------------------------------------------------------------
+
+
+async def list_carriers(_request: Request, runtime: Runtime) -> Response:
+    """Every carrier, enabled or not; a password shows as "(encrypted)"."""
+    return JSONResponse({"carriers": await _read(runtime, carriers.list_carriers)})
+
+
+async def update_carrier(request: Request, runtime: Runtime) -> Response:
+    """The settings (and prefixes, password) the body gives, checked as when the carrier was added."""
+    name = request.path_params["name"]
+    body = Body(await request.body())
+    settings = body.scalars("settings")
+    password = body.text("password", max_length=64)
+    if password is not None:
+        settings["password"] = password
+    prefixes = body.texts("prefixes") if body.has("prefixes") else None
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
+        c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
+
+
+async def disable_carrier(request: Request, runtime: Runtime) -> Response:
+    """No new message goes to it; those queued to it wait until it is enabled again."""
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=False)))
+
+
+async def enable_carrier(request: Request, runtime: Runtime) -> Response:
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=True)))
+
+
+async def delete_carrier(request: Request, runtime: Runtime) -> Response:
+    """Refused (400, naming every user) while a workspace, broadcast, message or price uses it."""
+    name = request.path_params["name"]
+    return JSONResponse(await _write(runtime, lambda c: carriers.delete_carrier(c, name)))
 
 
 # -- key pairs -----------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Short and long codes: assign one to a workspace, list them."""
+"""Short and long codes: assign one to a workspace, list them, remove one, make one the default.
+
+A code is removed only while nothing uses it: an active campaign listening on it, or a broadcast
+scheduled or sending from it, is named in the refusal. Messages and MOs it carried keep it in their
+history. Removing the workspace's default code leaves another of its codes (the oldest) in that
+place; set-default chooses which.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mecm.errors import InvalidParameter
-from mecm.services.admin.lookups import require_workspace
+from mecm.errors import InvalidParameter, Unknown
+from mecm.services.admin.lookups import named, require_workspace
 from mecm.store import admin as store_admin
 
 
@@ -26,3 +32,34 @@ def list_codes(connection: Connection, workspace_id: int | None = None) -> list[
     if workspace_id is not None:
         require_workspace(connection, workspace_id)
     return store_admin.list_codes(connection, workspace_id)
+
+
+def remove_code(connection: Connection, code: str) -> dict[str, Any]:
+    """Free a code (refused, naming the user, while a campaign or broadcast uses it)."""
+    code, owner = _assigned(connection, code)
+    campaigns = store_admin.active_campaigns_listening(connection, code)
+    if campaigns:
+        raise InvalidParameter("code", f"code {code} is used by campaign {named(campaigns[0])}")
+    busy = store_admin.unfinished_broadcasts(connection, code=code)
+    if busy:
+        raise InvalidParameter("code", f"code {code} is used by broadcast {named(busy[0])}, scheduled or sending")
+    store_admin.remove_code(connection, code)
+    return {"workspace_id": owner, "code": code, "removed": True}
+
+
+def set_default_code(connection: Connection, code: str) -> dict[str, Any]:
+    """The code fireMessage GET receives on, in the code's workspace (its other codes stop being it)."""
+    code, owner = _assigned(connection, code)
+    store_admin.set_default_code(connection, owner, code)
+    return {"workspace_id": owner, "code": code, "is_default": True}
+
+
+def _assigned(connection: Connection, raw: str) -> tuple[str, int]:
+    """(the code as stored, its workspace); ``Unknown`` for a code no workspace has."""
+    code = raw.strip().lstrip("+")
+    # Only digits are codes: anything else (a NUL, which PostgreSQL refuses) names none.
+    owner = store_admin.code_owner(connection, code) if code.isascii() and code.isdigit() and len(code) <= 15 \
+        else None
+    if owner is None:
+        raise Unknown("code", "code", raw)
+    return code, owner

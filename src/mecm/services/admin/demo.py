@@ -17,9 +17,11 @@ DEMO_CARRIER = "movistar"
 
 
 def still_works(connection: Connection, creds: dict[str, Any]) -> bool:
-    """Whether the demo credentials written earlier still name a workspace and a working key."""
-    return (store_admin.key_works(connection, creds["public_key"], wall_clock_ms())
-            and store_admin.workspace_timezone(connection, creds["instance_id"]) is not None)
+    """Whether the demo credentials written earlier still name a workspace in use and a working key."""
+    if not store_admin.key_works(connection, creds["public_key"], wall_clock_ms()):
+        return False
+    workspace = store_admin.workspace_row(connection, creds["instance_id"])
+    return workspace is not None and workspace["archived_at_ms"] is None
 
 
 def create_demo(connection: Connection, vault: Vault) -> dict[str, Any]:

@@ -41,3 +41,8 @@ def require_key(connection: Connection, public_key: str, param: str = "public-ke
             not store_keys.key_exists(connection, public_key):
         raise Unknown(param, "key", public_key)
     return public_key
+
+
+def named(row: Any) -> str:
+    """A row as a refusal names it: ``3 (promo)``, or ``3`` when it has no name."""
+    return f"{row['id']} ({row['name']})" if row.get("name") else str(row["id"])

@@ -1,4 +1,12 @@
-"""Workspaces (the API's instanceId): create, list, and their settings."""
+"""Workspaces (the API's instanceId): create, list, edit (name, time zone, default carrier), archive
+and restore, and their settings.
+
+Archiving keeps everything the workspace did (messages, MOs, lists, campaigns, keys) and stops it
+being used: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists leave it out unless
+asked for all. It is refused while a broadcast of the workspace is scheduled or sending (cancel it
+first: an archived workspace would otherwise go on sending). Restoring undoes it: the keys that were
+not revoked or expired work again.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from mecm.domain.actions import check_url
 from mecm.domain.addresses import Network
 from mecm.domain.dates import is_valid_timezone
 from mecm.errors import InvalidParameter
-from mecm.services.admin.lookups import require_workspace
+from mecm.services.admin.lookups import named, require_workspace
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
@@ -30,8 +38,58 @@ def create_workspace(connection: Connection, name: str, timezone: str = "America
     return store_admin.create_workspace(connection, name, timezone, default_carrier)
 
 
-def list_workspaces(connection: Connection) -> list[dict[str, Any]]:
-    return store_admin.list_workspaces(connection)
+def list_workspaces(connection: Connection, *, include_archived: bool = False) -> list[dict[str, Any]]:
+    """The workspaces in use (and the archived ones too with ``include_archived``)."""
+    return store_admin.list_workspaces(connection, include_archived)
+
+
+def update_workspace(connection: Connection, workspace_id: int, *, name: str | None = None,
+                     timezone: str | None = None, default_carrier: str | None = None,
+                     pin_in_response: bool | None = None) -> dict[str, Any]:
+    """Change what is given (None: leave it); ``default_carrier`` "" removes the default. Every value
+    is checked before anything is written. The workspace as it is now."""
+    require_workspace(connection, workspace_id)
+    values: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidParameter("name", "empty")
+        if len(name) > 200:
+            raise InvalidParameter("name", "longer than 200 characters")
+        values["name"] = name.strip()
+    if timezone is not None:
+        if not is_valid_timezone(timezone):
+            raise InvalidParameter("timezone", f"unknown time zone {timezone!r}")
+        values["timezone"] = timezone
+    if default_carrier is not None:
+        if default_carrier:
+            require_carrier(connection, default_carrier, "default-carrier")
+        values["default_carrier"] = default_carrier or None
+    if pin_in_response is not None:
+        values["pin_in_response"] = pin_in_response
+    if not values:
+        raise InvalidParameter("workspace", "nothing to change: give name, timezone, default-carrier or "
+                                            "pin-in-response")
+    store_admin.update_workspace(connection, workspace_id, values)
+    return _workspace(connection, workspace_id)
+
+
+def archive_workspace(connection: Connection, workspace_id: int, *, now_ms: int) -> dict[str, Any]:
+    """Archive it (see the module's words); archiving an archived workspace changes nothing."""
+    require_workspace(connection, workspace_id)
+    busy = store_admin.unfinished_broadcasts(connection, workspace_id=workspace_id)
+    if busy:
+        raise InvalidParameter("workspace", f"broadcast {named(busy[0])} is scheduled or sending: "
+                                            "cancel it before archiving the workspace")
+    if _workspace(connection, workspace_id)["archived_at_ms"] is None:
+        store_admin.update_workspace(connection, workspace_id, {"archived_at_ms": now_ms})
+    return _workspace(connection, workspace_id)
+
+
+def restore_workspace(connection: Connection, workspace_id: int) -> dict[str, Any]:
+    """In use again: its keys that were not revoked and have not expired work again."""
+    require_workspace(connection, workspace_id)
+    store_admin.update_workspace(connection, workspace_id, {"archived_at_ms": None})
+    return _workspace(connection, workspace_id)
 
 
 def set_default_carrier(connection: Connection, workspace_id: int, carrier: str) -> dict[str, Any]:
@@ -39,6 +97,12 @@ def set_default_carrier(connection: Connection, workspace_id: int, carrier: str)
     require_carrier(connection, carrier, "carrier")
     store_admin.set_default_carrier(connection, workspace_id, carrier)
     return {"instance_id": workspace_id, "default_carrier": carrier}
+
+
+def _workspace(connection: Connection, workspace_id: int) -> dict[str, Any]:
+    row = store_admin.workspace_row(connection, workspace_id)
+    assert row is not None  # required by the caller
+    return row
 
 
 def set_pin_in_response(connection: Connection, workspace_id: int, shown: bool) -> dict[str, Any]:
