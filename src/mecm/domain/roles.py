@@ -2,11 +2,11 @@
 
 Roles are per workspace and ordered: viewer < editor < admin < owner; each may do what the role
 below it may, and more. A deployment administrator may do everything, on every workspace, and alone
-may do what is not one workspace's business (carriers, creating workspaces, prices and top-ups).
+may do what is not one workspace's business (carriers, creating workspaces, prices and top-ups, accounts, the whole audit log).
 
     viewer  read anything of the workspace
     editor  campaigns, lists, broadcasts, opt-outs
-    admin   keys, codes, the workspace's carrier settings, limits, the credit's figures
+    admin   keys, codes, the workspace's carrier settings, limits, the credit's figures, its audit log
     owner   the workspace's users and roles, archiving it
     deployment administrator: carriers, creating workspaces, credit top-ups and prices, users
 
@@ -46,6 +46,7 @@ class Action(str, Enum):
     WORKSPACE_SETTINGS = "workspace settings"
     LIMITS = "limits"
     CREDIT_VIEW = "credit view"
+    AUDIT = "audit log"
     USERS = "users"
     ARCHIVE = "archive"
     # Not one workspace's business: deployment administrators only.
@@ -67,6 +68,7 @@ NEEDED: dict[Action, Role | None] = {
     Action.WORKSPACE_SETTINGS: Role.ADMIN,
     Action.LIMITS: Role.ADMIN,
     Action.CREDIT_VIEW: Role.ADMIN,
+    Action.AUDIT: Role.ADMIN,
     Action.USERS: Role.OWNER,
     Action.ARCHIVE: Role.OWNER,
     Action.CARRIERS: None,

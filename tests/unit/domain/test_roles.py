@@ -20,6 +20,7 @@ TABLE = {
     Action.WORKSPACE_SETTINGS: {A, O},
     Action.LIMITS: {A, O},
     Action.CREDIT_VIEW: {A, O},
+    Action.AUDIT: {A, O},
     Action.USERS: {O},
     Action.ARCHIVE: {O},
     Action.CARRIERS: set(),

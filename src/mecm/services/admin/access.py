@@ -16,6 +16,7 @@ from mecm.domain import credentials
 from mecm.domain.roles import Action, Role, decide
 from mecm.errors import Forbidden
 from mecm.services.admin.audit import ADMIN_TOKEN_ACTOR, now_ms
+from mecm.store import ownership
 from mecm.store import users as store_users
 
 
@@ -62,3 +63,18 @@ def visible_workspaces(connection: Connection, principal: Principal) -> set[int]
     if principal.deployment_admin or principal.user_id is None:
         return None
     return set(store_users.roles_of(connection, principal.user_id))
+
+
+def workspace_of(connection: Connection, kind: str, ident: str) -> int | None:
+    """The workspace that a path's id belongs to (None: it names nothing; the route answers 404)."""
+    if kind == "public_key":
+        return ownership.workspace_of_key(connection, ident)
+    if not ident.isdigit() or len(ident) > 18:
+        return None
+    if kind == "workspace_id":
+        return int(ident)
+    if kind == "list_id":
+        return ownership.workspace_of_list(connection, int(ident))
+    if kind == "broadcast_id":
+        return ownership.workspace_of_broadcast(connection, int(ident))
+    raise ValueError(f"no workspace lookup for {kind}")

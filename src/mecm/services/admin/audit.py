@@ -64,6 +64,8 @@ def list_entries(connection: Connection, *, workspace_id: int | None = None, use
         raise InvalidParameter("limit", "must be between 1 and 10000")
     actor = None
     if user is not None:
+        if len(user) > 400 or not user.isprintable():
+            raise InvalidParameter("user", "must be an e-mail address or an actor (cli:ana, admin-token)")
         actor = user if ":" in user or user == ADMIN_TOKEN_ACTOR else f"user:{user.strip().lower()}"
     rows = store_audit.entries(connection, workspace_id=workspace_id, actor=actor, limit=limit)
     return [{"id": r["id"], "at": iso(r["at_ms"]), "actor": r["actor"], "action": r["action"],

@@ -14,6 +14,7 @@ from mecm.services.admin.lookups import require_key, require_workspace
 from mecm.services.key_use import wall_clock_ms
 from mecm.store import admin as store_admin
 from mecm.store import keys as store_keys
+from mecm.store import ownership
 from mecm.store.crypto import Vault
 
 
@@ -45,7 +46,7 @@ def rotate_key(connection: Connection, vault: Vault, public_key: str, *, overlap
 
 
 def revoke_key(connection: Connection, public_key: str, *, actor: str | None = None) -> dict[str, Any]:
-    workspace_id = store_keys.workspace_of_key(connection, public_key) if actor is not None else None
+    workspace_id = ownership.workspace_of_key(connection, public_key) if actor is not None else None
     store_admin.revoke_key(connection, public_key)
     if actor is not None:
         record(connection, actor, "key.revoke", f"key:{public_key}", workspace_id=workspace_id,

@@ -26,7 +26,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def _email(raw: str) -> str:
     email = raw.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320 or not (email.isprintable() and email.isascii()):
         raise InvalidParameter("email", f"{raw!r} is not an e-mail address")
     return email
 
@@ -118,8 +118,8 @@ def create_token(connection: Connection, email: str, *, actor: str, scope: str =
     """A new personal token; the answer's ``token`` is the only time it is shown."""
     user = require_user(connection, email)
     credentials.check_scope(scope)
-    if len(name) > 100:
-        raise InvalidParameter("name", "too long: at most 100 characters")
+    if len(name) > 100 or not name.isprintable():
+        raise InvalidParameter("name", "at most 100 printable characters")
     at = now_ms() if now is None else now
     expires_at_ms = at + parse_duration(expires_in, "expires-in")
     token = credentials.new_token()
