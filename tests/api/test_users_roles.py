@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import getpass
 import json
+import subprocess
 
 import httpx
 import pytest
 
-from tests.support.server import make_server
+from tests.support.server import MECM, make_server
 from tests.support.waiting import wait_until
 
 
@@ -188,3 +189,21 @@ def test_the_cli_manages_users_and_tokens_and_is_audited_as_the_os_user(site) ->
     assert server.cli("admin", "user", "list")["users"][-1]["email"] == "cli@example.com"
     # the single admin token is still printed by `mecm admin token` alone
     assert server.cli("admin", "token")["admin_token"]
+
+
+def test_a_password_is_read_from_standard_input_never_printed_and_stored_as_argon2id(site) -> None:  # noqa: ANN001
+    server, _, _ = site
+    server.cli("admin", "user", "add", "--email", "pw@example.com")
+
+    def password(secret: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*MECM, "admin", "user", "password", "--email", "pw@example.com", "--password-stdin"],
+                              input=secret + "\n", env=server.env, capture_output=True, text=True, timeout=60)
+
+    short = password("short")
+    assert short.returncode == 2 and "password: too short: at least 12 characters" in short.stderr
+    assert server.query("SELECT password_hash FROM users WHERE email = 'pw@example.com'")[0][0] is None
+    done = password("a long secret phrase")
+    assert done.returncode == 0 and "a long secret phrase" not in done.stdout + done.stderr
+    stored = server.query("SELECT password_hash FROM users WHERE email = 'pw@example.com'")[0][0]
+    assert stored.startswith("$argon2id$") and "a long secret phrase" not in stored
+    assert server.count("audit_log", "action = 'user.password' AND after IS NULL") == 1

@@ -137,3 +137,21 @@ def test_audit_list_filters_by_workspace_and_user_and_refuses_a_bad_limit(engine
             audit.list_entries(c, limit=0)
         with pytest.raises(Unknown):
             users.list_tokens(c, "nobody@example.com")
+
+
+def test_password_login(engine: Engine) -> None:
+    with engine.begin() as c:
+        users.add_user(c, "ana@example.com", actor=ACTOR, password="first password")
+        users.add_user(c, "bo@example.com", actor=ACTOR)  # tokens only
+        assert users.password_login(c, "ANA@example.com", "first password")["email"] == "ana@example.com"
+        assert users.password_login(c, "ana@example.com", "wrong password") is None
+        assert users.password_login(c, "bo@example.com", "") is None
+        assert users.password_login(c, "nobody@example.com", "first password") is None
+        assert users.password_login(c, "not an address", "first password") is None
+        users.set_password(c, "ana@example.com", "second password", actor=ACTOR)
+        assert users.password_login(c, "ana@example.com", "first password") is None
+        assert users.password_login(c, "ana@example.com", "second password") is not None
+        users.set_disabled(c, "ana@example.com", True, actor=ACTOR)
+        assert users.password_login(c, "ana@example.com", "second password") is None
+        entry = audit.list_entries(c, user=ACTOR, limit=2)[1]
+    assert entry["action"] == "user.password" and entry["before"] is None and entry["after"] is None

@@ -9,6 +9,7 @@ Whether the actor may make the change is checked before (services/admin/access.p
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,6 +23,11 @@ from mecm.services.admin.lookups import require_workspace
 from mecm.store import users as store_users
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@cache
+def _dummy_hash() -> str:
+    return credentials.hash_password("no user has this password")
 
 
 def _email(raw: str) -> str:
@@ -90,6 +96,20 @@ def set_password(connection: Connection, email: str, password: str, *, actor: st
     store_users.set_password_hash(connection, user["id"], credentials.hash_password(password))
     record(connection, actor, "user.password", f"user:{user['email']}")  # no hash in the entry, old or new
     return {"email": user["email"], "password_set": True}
+
+
+def password_login(connection: Connection, email: str, password: str) -> dict[str, Any] | None:
+    """The user whose e-mail and password these are (for the coming console's sign-in), or None: an
+    unknown address, a wrong password, no password, or a disabled user alike."""
+    try:
+        user = store_users.user_by_email(connection, _email(email))
+    except InvalidParameter:
+        return None
+    # An unknown user still costs one verification, so the time taken does not tell who exists.
+    matches = credentials.password_matches((user or {}).get("password_hash") or _dummy_hash(), password)
+    if user is None or not matches or user["disabled_at_ms"] is not None:
+        return None
+    return user_view(connection, user)
 
 
 def set_disabled(connection: Connection, email: str, disabled: bool, *, actor: str) -> dict[str, Any]:
