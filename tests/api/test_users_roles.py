@@ -130,6 +130,27 @@ def test_roles_limit_what_each_may_see_and_do(site, people) -> None:  # noqa: AN
         assert server.count("audit_log") == entries
     assert server.count("workspaces", "name = 'mine'") == 0
     assert http.get("/audit", params={"workspace": workspace}, headers=_bearer(tokens["vi"])).status_code == 403
+    assert http.get(f"/workspaces/{workspace}/roles", headers=_bearer(tokens["ad"])).status_code == 403
+
+
+def test_an_owner_manages_the_users_of_their_workspace_only(site, people) -> None:  # noqa: ANN001
+    server, http, _ = site
+    workspace, tokens = people
+    root = _bearer(tokens["root"])
+    http.post("/users", json={"email": "ow@example.com"}, headers=root)
+    http.put(f"/workspaces/{workspace}/roles/ow@example.com", json={"role": "owner"}, headers=root)
+    owner = _bearer(http.post("/users/ow@example.com/tokens", json={"scope": "write"}, headers=root).json()["token"])
+    shown = http.put(f"/workspaces/{workspace}/roles/vi@example.com", json={"role": "editor"}, headers=owner)
+    assert shown.status_code == 200 and shown.json()["role"] == "editor"
+    roles = {r["email"]: r["role"] for r in http.get(f"/workspaces/{workspace}/roles", headers=owner).json()["roles"]}
+    assert roles["vi@example.com"] == "editor" and roles["ow@example.com"] == "owner"
+    actor, _, ws, before, after = _audit_rows(server, "role.set")[-1]
+    assert (actor, ws, json.loads(before), json.loads(after)) == \
+        ("user:ow@example.com", workspace, {"role": "viewer"}, {"role": "editor"})
+    http.put(f"/workspaces/{workspace}/roles/vi@example.com", json={"role": "viewer"}, headers=owner)
+    # not the accounts themselves, nor another workspace
+    assert http.post("/users", json={"email": "new@example.com"}, headers=owner).status_code == 403
+    assert http.put("/workspaces/9999/roles/vi@example.com", json={"role": "owner"}, headers=owner).status_code == 403
 
 
 def test_a_read_token_reads_but_changes_nothing(site, people) -> None:  # noqa: ANN001

@@ -46,6 +46,13 @@ def roles_of(connection: Connection, user_id: int) -> dict[int, str]:
     return {workspace_id: role for workspace_id, role in rows}
 
 
+def roles_on_workspace(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    rows = connection.execute(select(users.c.email, workspace_roles.c.role, users.c.disabled_at_ms)
+                              .join(users, users.c.id == workspace_roles.c.user_id)
+                              .where(workspace_roles.c.workspace_id == workspace_id).order_by(users.c.email))
+    return [dict(r) for r in rows.mappings()]
+
+
 def role_on(connection: Connection, user_id: int, workspace_id: int) -> str | None:
     return connection.execute(select(workspace_roles.c.role).where(
         workspace_roles.c.user_id == user_id, workspace_roles.c.workspace_id == workspace_id)).scalar_one_or_none()

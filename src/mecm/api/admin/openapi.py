@@ -172,6 +172,13 @@ def _user_paths(ws: dict[str, Any]) -> dict[str, Any]:
             "post": {"operationId": "revokeToken", "responses": {
                 "200": _json(_OBJECT, "Revoked: it stops working at once"), **_errors(400, 401, 404)}},
         },
+        "/admin/api/workspaces/{workspace_id}/roles": {
+            "parameters": [ws],
+            "get": {"operationId": "listRoles", "description": "The owner's (or a deployment administrator's)",
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "roles": {"type": "array", "items": _OBJECT}}}, "Who holds which role on the workspace"),
+                        **_errors(400, 401, 404)}},
+        },
         "/admin/api/workspaces/{workspace_id}/roles/{email}": {
             "parameters": [ws, email],
             "put": {"operationId": "setRole",

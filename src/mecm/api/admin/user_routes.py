@@ -62,6 +62,11 @@ async def set_role(request: Request, runtime: Runtime) -> Response:
     return JSONResponse(await _write(runtime, lambda c: users.set_role(c, email, workspace_id, role, actor=actor)))
 
 
+async def list_roles(request: Request, runtime: Runtime) -> Response:
+    workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
+    return JSONResponse({"roles": await _read(runtime, lambda c: users.workspace_roles(c, workspace_id))})
+
+
 async def remove_role(request: Request, runtime: Runtime) -> Response:
     workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
     email, actor = _email(request), actor_of(request)
@@ -121,6 +126,7 @@ ROUTES: list[tuple[str, Handler, list[str], tuple[Action, str | None] | None]] =
     ("/users/{email}/tokens", list_tokens, ["GET"], (Action.ACCOUNTS, None)),
     ("/users/{email}/tokens", create_token, ["POST"], (Action.ACCOUNTS, None)),
     ("/tokens/{token_id}/revoke", revoke_token, ["POST"], (Action.ACCOUNTS, None)),
+    ("/workspaces/{workspace_id}/roles", list_roles, ["GET"], (Action.USERS, "workspace_id")),
     ("/workspaces/{workspace_id}/roles/{email}", set_role, ["PUT"], (Action.USERS, "workspace_id")),
     ("/workspaces/{workspace_id}/roles/{email}", remove_role, ["DELETE"], (Action.USERS, "workspace_id")),
     ("/audit", list_audit, ["GET"], None),  # the handler decides: its workspace is a query parameter

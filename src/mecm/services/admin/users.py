@@ -79,6 +79,13 @@ def set_role(connection: Connection, email: str, workspace_id: int, role: str, *
     return {"email": user["email"], "instance_id": workspace_id, "role": chosen.value}
 
 
+def workspace_roles(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    """Who holds which role on the workspace."""
+    require_workspace(connection, workspace_id)
+    return [{"email": r["email"], "role": r["role"], "disabled": r["disabled_at_ms"] is not None}
+            for r in store_users.roles_on_workspace(connection, workspace_id)]
+
+
 def remove_role(connection: Connection, email: str, workspace_id: int, *, actor: str) -> dict[str, Any]:
     user = require_user(connection, email)
     require_workspace(connection, workspace_id)
