@@ -155,3 +155,11 @@ def test_password_login(engine: Engine) -> None:
         assert users.password_login(c, "ana@example.com", "second password") is None
         entry = audit.list_entries(c, user=ACTOR, limit=2)[1]
     assert entry["action"] == "user.password" and entry["before"] is None and entry["after"] is None
+
+
+def test_workspace_of_an_id_no_column_can_hold_is_none(engine: Engine, workspace: int) -> None:
+    with engine.connect() as c:
+        assert access.workspace_of(c, "workspace_id", str(workspace)) == workspace
+        for kind, ident in [("list_id", "2147483648"), ("broadcast_id", "99999999999"), ("workspace_id", "-1"),
+                            ("public_key", "a\0b"), ("public_key", "x" * 65), ("list_id", "١٢")]:
+            assert access.workspace_of(c, kind, ident) is None

@@ -28,6 +28,7 @@ class Principal:
     scope: str  # read or write
 
 
+_MAX_ID = 2**31 - 1
 ADMIN_TOKEN = Principal(ADMIN_TOKEN_ACTOR, None, True, "write")
 
 
@@ -67,9 +68,12 @@ def visible_workspaces(connection: Connection, principal: Principal) -> set[int]
 
 def workspace_of(connection: Connection, kind: str, ident: str) -> int | None:
     """The workspace that a path's id belongs to (None: it names nothing; the route answers 404)."""
+    # Only what a column can hold is looked up (PostgreSQL refuses a NUL, or an integer past 2**31 - 1):
+    # anything else names nothing.
     if kind == "public_key":
-        return ownership.workspace_of_key(connection, ident)
-    if not ident.isdigit() or len(ident) > 18:
+        usable = len(ident) <= 64 and ident.isascii() and ident.isprintable()
+        return ownership.workspace_of_key(connection, ident) if usable else None
+    if not (ident.isascii() and ident.isdigit() and len(ident) <= 10) or int(ident) > _MAX_ID:
         return None
     if kind == "workspace_id":
         return int(ident)
