@@ -102,11 +102,6 @@ def key_exists(connection: Connection, public_key: str) -> bool:
     return connection.execute(select(api_keys.c.id).where(api_keys.c.public_key == public_key)).first() is not None
 
 
-def workspace_of_key(connection: Connection, public_key: str) -> int | None:
-    return connection.execute(select(api_keys.c.workspace_id).where(api_keys.c.public_key == public_key)
-                              ).scalar_one_or_none()
-
-
 def _unrevoked(connection: Connection, public_key: str) -> Any:
     row = connection.execute(
         select(api_keys.c.id, api_keys.c.workspace_id, api_keys.c.expires_at_ms, workspaces.c.timezone)
