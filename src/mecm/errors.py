@@ -7,6 +7,7 @@
     │   ├── InvalidParameter     INVALID_PARAMETER: names the parameter and the reason
     │   │   └── Unknown          an id that names nothing (the admin API answers 404)
     │   ├── RateLimited          RATE_LIMITED
+    │   ├── Forbidden            the admin API's 403: the role a change needs, named
     │   └── NotEnoughFunds       NOT_ENOUGH_FUNDS
     ├── ConfigError              the settings cannot be loaded
     ├── OutboundRefused          an outbound request's address is not allowed (domain/addresses.py)
@@ -66,6 +67,18 @@ class Unknown(InvalidParameter):
     def __init__(self, name: str, what: str, ident: object) -> None:
         super().__init__(name, f"no {what} {ident}")
         self.description = self.reason
+
+
+class Forbidden(ApiError):
+    """A user whose role (or token's scope) does not allow the action: the admin API answers 403 with
+    ``description`` (which names the role needed), the CLI exits 2; nothing is written."""
+
+    status = "FORBIDDEN"
+    http_status = 403
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
 
 
 class RateLimited(ApiError):

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mecm.cli import admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_webhook
+from mecm.cli import (admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_users,
+                      admin_webhook)
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
 from mecm.cli.state import open_store
@@ -41,6 +42,9 @@ app.add_typer(admin_credit.credit_app, name="credit")
 app.add_typer(admin_credit.price_app, name="price")
 app.add_typer(admin_limits.limit_app, name="limit")
 app.add_typer(admin_limits.pin_guard_app, name="pin-guard")
+app.add_typer(admin_users.user_app, name="user")
+app.add_typer(admin_users.token_app, name="token")
+app.add_typer(admin_users.audit_app, name="audit")
 
 
 
@@ -53,7 +57,11 @@ def workspace_create(
 ) -> None:
     from mecm.services.admin import workspaces
 
-    ws = _in_transaction(as_json, lambda c, _: workspaces.create_workspace(c, name, timezone, default_carrier))
+    from mecm.services.admin.audit import cli_actor
+
+    actor = cli_actor()
+    ws = _in_transaction(as_json, lambda c, _: workspaces.create_workspace(c, name, timezone, default_carrier,
+                                                                           actor=actor))
     emit(ws, as_json, f"workspace {ws['instance_id']} ({name}) created")
 
 
@@ -111,18 +119,6 @@ def workspace_restore(
 
     row = _in_transaction(as_json, lambda c, _: workspaces.restore_workspace(c, workspace))
     emit(row, as_json, f"workspace {workspace} ({row['name']}) restored")
-
-
-@app.command("token")
-def admin_token(as_json: bool = JsonOption) -> None:
-    """The admin JSON API's bearer token (/admin/api; setting admin_token, or a file under var_dir)."""
-    from mecm.store.crypto import load_admin_token
-
-    with friendly_errors(as_json):
-        settings = load_settings()
-        open_store(settings)[0].dispose()  # a token belongs to a database: none is made where there is none
-        token = load_admin_token(settings)
-    emit({"admin_token": token}, as_json, token)
 
 
 @workspace_app.command("set-callback")

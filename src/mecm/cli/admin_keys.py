@@ -29,8 +29,11 @@ def key_create(
     """Create a key pair. The private key is shown now and never again."""
     from mecm.services.admin import keys
 
+    from mecm.services.admin.audit import cli_actor
+
+    actor = cli_actor()
     pair = in_transaction(as_json, lambda c, v: keys.create_key(c, v, workspace, expires=expires,
-                                                                 expires_in=expires_in))
+                                                                 expires_in=expires_in, actor=actor))
     emit(pair, as_json, f"public key : {pair['public_key']}\nprivate key: {pair['private_key']}\n"
                         f"expires    : {pair['expires_at'] or 'never'}\n{_NOT_SHOWN_AGAIN}")
 
@@ -77,7 +80,10 @@ def key_revoke(public_key: str = typer.Option(..., help="The public key to revok
                as_json: bool = JsonOption) -> None:
     from mecm.services.admin import keys
 
-    row = in_transaction(as_json, lambda c, _: keys.revoke_key(c, public_key))
+    from mecm.services.admin.audit import cli_actor
+
+    actor = cli_actor()
+    row = in_transaction(as_json, lambda c, _: keys.revoke_key(c, public_key, actor=actor))
     emit(row, as_json, f"key {public_key} revoked")
 
 

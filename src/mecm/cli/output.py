@@ -42,11 +42,14 @@ NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "jobs": ("id", "workspace_id", "kind", "state", "attempts", "target", "last_error"),
     "opt_outs": ("subscriber", "code", "via", "opted_out_at_ms"),
     "messages": ("id", "send_date", "from_", "to", "carrier", "keyword", "text"),
+    "users": ("id", "email", "deployment_admin", "disabled", "roles"),
+    "tokens": ("id", "name", "scope", "expires_at", "usable", "revoked_at"),
+    "entries": ("id", "at", "actor", "action", "subject", "workspace_id", "before", "after"),  # audit log
 }
 # Columns never cut short: identifiers one copies into the next command.
 WHOLE_COLUMNS = frozenset({"id", "instance_id", "workspace_id", "public_key", "code", "codes", "number",
                            "subscriber", "list_id", "message_id", "name", "carrier", "class", "key", "timezone",
-                           "from_", "to"})
+                           "from_", "to", "email", "at", "actor"})
 # Headers people read, where the JSON key is written for programs.
 HEADERS = {"instance_id": "workspace", "workspace_id": "workspace", "is_active": "active",
            "is_default": "default", "match_mode": "match", "default_carrier": "default carrier", "from_": "from"}

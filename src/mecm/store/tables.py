@@ -461,3 +461,54 @@ pin_send_policies = Table(
     Column("per_block", Integer, nullable=True),  # to one block of 10,000 numbers per window
     Column("countries", Text, nullable=True),  # comma list of ISO 3166 regions; "": any country
 )
+
+# People who administer mecm (migration 0019). A deployment administrator may do everything; others
+# act on the workspaces where they hold a role. The password is an argon2id hash (domain/credentials.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", Text, nullable=True),  # None: cannot sign in with a password (tokens only)
+    Column("deployment_admin", Boolean, nullable=False, server_default=false()),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("disabled_at_ms", BigInteger, nullable=True),  # a disabled user's tokens stop working too
+)
+
+# A user's role on one workspace: owner, admin, editor or viewer (domain/roles.py).
+workspace_roles = Table(
+    "workspace_roles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+# Personal tokens for the admin API: only the SHA-256 of each is kept (it is shown once, when made).
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(8), nullable=False),  # read or write
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=True),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+)
+
+# Every administrative change: who (actor), what (action), on what (subject), before and after (JSON).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(400), nullable=False),  # user:<e-mail>, cli:<OS user>, admin-token
+    Column("action", String(64), nullable=False),  # e.g. user.add, key.create
+    Column("subject", String(200), nullable=False),  # e.g. user:ana@example.com, key:AbC123
+    Column("workspace_id", Integer, nullable=True),  # the workspace concerned, when one is
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+)
+Index("ix_audit_log_workspace", audit_log.c.workspace_id, audit_log.c.id)

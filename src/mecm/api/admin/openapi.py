@@ -19,8 +19,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "Bad input: the parameter and the reason; nothing was written",
-            401: "Admin token missing or wrong", 404: "No such id"}
-    return {str(code): _json(_ERROR, text[code]) for code in codes}
+            401: "Admin token or personal token missing, wrong, expired or revoked",
+            403: "The user's role (or the token's scope) does not allow it: the answer names the role needed; "
+                 "nothing was written",
+            404: "No such id"}
+    # Every route may answer 403 to a personal token whose role does not allow it.
+    return {str(code): _json(_ERROR, text[code]) for code in sorted({*codes, 403} if 401 in codes else codes)}
 
 
 def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -138,6 +142,71 @@ def _limit_paths(ws: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _user_paths(ws: dict[str, Any]) -> dict[str, Any]:
+    email = {"name": "email", "in": "path", "required": True, "schema": _STRING}
+    return {
+        "/admin/api/users": {
+            "get": {"operationId": "listUsers", "description": "A deployment administrator's", "responses": {
+                "200": _json({"type": "object", "properties": {"users": {"type": "array", "items": _OBJECT}}},
+                             "Every user and their roles per workspace"), **_errors(401)}},
+            "post": {"operationId": "addUser",
+                     "requestBody": _body({"email": _STRING,
+                                           "password": {**_STRING, "description": "At least 12 characters; "
+                                                                                  "absent: tokens only"},
+                                           "deployment_admin": {"type": "boolean", "default": False}}, ["email"]),
+                     "responses": {"201": _json(_OBJECT, "The user"), **_errors(400, 401)}},
+        },
+        "/admin/api/users/{email}/tokens": {
+            "parameters": [email],
+            "get": {"operationId": "listTokens", "responses": {
+                "200": _json({"type": "object", "properties": {"tokens": {"type": "array", "items": _OBJECT}}},
+                             "The user's tokens (never the tokens themselves)"), **_errors(400, 401, 404)}},
+            "post": {"operationId": "createToken",
+                     "requestBody": {**_body({"scope": {"type": "string", "enum": ["read", "write"], "default": "read"},
+                                              "expires_in": {**_STRING, "default": "90d", "description": _EXPIRES_IN},
+                                              "name": _STRING}, []), "required": False},
+                     "responses": {"201": _json(_OBJECT, "The token, shown only here"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/tokens/{token_id}/revoke": {
+            "parameters": [_id("token_id")],
+            "post": {"operationId": "revokeToken", "responses": {
+                "200": _json(_OBJECT, "Revoked: it stops working at once"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/roles": {
+            "parameters": [ws],
+            "get": {"operationId": "listRoles", "description": "The owner's (or a deployment administrator's)",
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "roles": {"type": "array", "items": _OBJECT}}}, "Who holds which role on the workspace"),
+                        **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/roles/{email}": {
+            "parameters": [ws, email],
+            "put": {"operationId": "setRole",
+                    "requestBody": _body({"role": {"type": "string", "enum": ["owner", "admin", "editor", "viewer"]}},
+                                         ["role"]),
+                    "responses": {"200": _json(_OBJECT, "The user's role now"), **_errors(400, 401, 404)}},
+            "delete": {"operationId": "removeRole", "responses": {
+                "200": _json(_OBJECT, "The user has no role on the workspace now"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/audit": {
+            "get": {"operationId": "listAudit",
+                    "parameters": [
+                        {"name": "workspace", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                         "description": "Only this workspace's entries (needs the role admin on it); absent: all "
+                                        "(a deployment administrator)"},
+                        {"name": "user", "in": "query", "required": False, "schema": _STRING,
+                         "description": "An e-mail, or an actor as written (cli:ana, admin-token)"},
+                        {"name": "limit", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}}],
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "entries": {"type": "array", "items": _OBJECT}}},
+                        "The newest entries first: at, actor, action, subject, workspace_id, before, after"),
+                        **_errors(400, 401)}},
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
@@ -147,7 +216,8 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "mecm admin API", "version": "1",
-                 "description": "Workspaces, key pairs, campaigns, lists and broadcasts. Bearer admin token."},
+                 "description": ("Workspaces, key pairs, campaigns, lists, broadcasts, users and the audit log. "
+                                 "Bearer: a personal token (its user's role decides) or the admin token.")},
         "security": bearer,
         "paths": {
             "/admin/api/workspaces": {
@@ -199,6 +269,18 @@ def document() -> dict[str, Any]:
                 "parameters": [ws],
                 "get": {"operationId": "listKeys", "responses": {
                     "200": _json(_list_of("keys", "Key"), "The workspace's key pairs"), **_errors(400, 401, 404)}},
+                "post": {"operationId": "createKey",
+                         "requestBody": {**_body({"expires": {**_STRING, "description": _EXPIRES},
+                                                  "expires_in": {**_STRING, "description": _EXPIRES_IN}}, []),
+                                         "required": False},
+                         "responses": {"201": _json(_OBJECT, "The new key pair (its private key shown only here)"),
+                                       **_errors(400, 401, 404)}},
+            },
+            "/admin/api/keys/{public_key}/revoke": {
+                "parameters": [key],
+                "post": {"operationId": "revokeKey", "responses": {
+                    "200": _json(_OBJECT, "Revoked: the key stops working (within catalog_refresh_s)"),
+                    **_errors(400, 401, 404)}},
             },
             "/admin/api/workspaces/{workspace_id}/codes": {
                 "parameters": [ws],
@@ -365,6 +447,7 @@ def document() -> dict[str, Any]:
                 "post": {"operationId": "cancelBroadcast", "responses": {
                     "200": _json(_OBJECT, "Cancelled; withdrawn: messages made NOT_SENT"), **_errors(400, 401, 404)}},
             },
+            **_user_paths(ws),
         },
         "components": {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},

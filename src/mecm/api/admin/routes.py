@@ -1,9 +1,13 @@
 """``/admin/api``: workspaces, key pairs, campaigns, lists and broadcasts as JSON, for the CLI and a console.
 
-Every route but the OpenAPI document wants ``Authorization: Bearer <admin token>`` (the setting
-``admin_token``, or the token ``mecm admin token`` prints). Answers are JSON: 200 or 201 with the
-object, 400 ``{"error", "parameter"}`` for bad input (nothing written), 401 without the token, 404
-for an id that does not exist. The same use cases as the CLI's (mecm.services.admin) do the work, so
+Every route but the OpenAPI document wants ``Authorization: Bearer <token>``: a user's personal
+token (``mecm admin token create``), whose user's role on the workspace concerned must allow the
+route's action (RULES; domain/roles.py), or the deployment's single admin token (the setting
+``admin_token``, or the one ``mecm admin token`` prints), which may do everything and is meant to
+create the first administrator. Answers are JSON: 200 or 201 with the object, 400 ``{"error",
+"parameter"}`` for bad input (nothing written), 401 without a working token, 403 when the role (or
+the token's scope) does not allow the action (the answer names the role needed; nothing written),
+404 for an id that does not exist. Each change is written to the audit log with its actor. The same use cases as the CLI's (mecm.services.admin) do the work, so
 both refuse the same input with the same words; a change takes effect at once (the catalog is
 reloaded).
 """
@@ -21,13 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import credit_routes
-from mecm.api.admin import limits
+from mecm.api.admin import credit_routes, limits, user_routes
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
-from mecm.errors import InvalidParameter, Unknown
+from mecm.domain.credentials import TOKEN_PREFIX
+from mecm.domain.roles import Action
+from mecm.errors import Forbidden, InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import broadcasts, campaigns, carriers, codes, keys, lists, workspaces
+from mecm.services.admin import access, broadcasts, campaigns, carriers, codes, keys, lists, workspaces
+from mecm.services.admin.lookups import require_key
 from mecm.services.key_use import wall_clock_ms
 
 log = logging.getLogger(__name__)
@@ -35,15 +41,93 @@ PREFIX = "/admin/api"
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
 
 
+# Who may use each route: the action (domain/roles.py) and the path parameter naming the workspace it
+# concerns (None: the deployment's). A route without a rule here is refused at start-up.
+_READ = (Action.READ, "workspace_id")
+RULES: dict[tuple[str, str], tuple[Action, str | None] | None] = {
+    ("GET", "/workspaces"): None,  # each principal sees the workspaces it has a role on (filtered)
+    ("POST", "/workspaces"): (Action.CREATE_WORKSPACE, None),
+    ("PATCH", "/workspaces/{workspace_id}"): (Action.WORKSPACE_SETTINGS, "workspace_id"),
+    ("POST", "/workspaces/{workspace_id}/archive"): (Action.ARCHIVE, "workspace_id"),
+    ("POST", "/workspaces/{workspace_id}/restore"): (Action.ARCHIVE, "workspace_id"),
+    ("GET", "/workspaces/{workspace_id}/codes"): _READ,
+    ("DELETE", "/codes/{code}"): (Action.CODES, "code"),
+    ("POST", "/codes/{code}/default"): (Action.CODES, "code"),
+    ("GET", "/carriers"): (Action.CARRIERS, None),
+    ("PATCH", "/carriers/{name}"): (Action.CARRIERS, None),
+    ("DELETE", "/carriers/{name}"): (Action.CARRIERS, None),
+    ("POST", "/carriers/{name}/disable"): (Action.CARRIERS, None),
+    ("POST", "/carriers/{name}/enable"): (Action.CARRIERS, None),
+    ("GET", "/workspaces/{workspace_id}/keys"): _READ,
+    ("POST", "/workspaces/{workspace_id}/keys"): (Action.KEYS, "workspace_id"),
+    ("PATCH", "/keys/{public_key}"): (Action.KEYS, "public_key"),
+    ("POST", "/keys/{public_key}/rotate"): (Action.KEYS, "public_key"),
+    ("POST", "/keys/{public_key}/revoke"): (Action.KEYS, "public_key"),
+    ("GET", "/workspaces/{workspace_id}/campaigns"): _READ,
+    ("POST", "/workspaces/{workspace_id}/campaigns"): (Action.CAMPAIGNS, "workspace_id"),
+    ("GET", "/workspaces/{workspace_id}/lists"): _READ,
+    ("POST", "/workspaces/{workspace_id}/lists"): (Action.LISTS, "workspace_id"),
+    ("GET", "/workspaces/{workspace_id}/broadcasts"): _READ,
+    ("GET", "/workspaces/{workspace_id}/limits"): _READ,
+    ("PUT", "/workspaces/{workspace_id}/limits"): (Action.LIMITS, "workspace_id"),
+    ("DELETE", "/workspaces/{workspace_id}/limits"): (Action.LIMITS, "workspace_id"),
+    ("GET", "/workspaces/{workspace_id}/pin-guard"): _READ,
+    ("PATCH", "/workspaces/{workspace_id}/pin-guard"): (Action.LIMITS, "workspace_id"),
+    ("DELETE", "/workspaces/{workspace_id}/pin-guard"): (Action.LIMITS, "workspace_id"),
+    ("POST", "/lists/{list_id}/members"): (Action.LISTS, "list_id"),
+    ("DELETE", "/lists/{list_id}/members/{number}"): (Action.LISTS, "list_id"),
+    ("POST", "/lists/{list_id}/broadcasts"): (Action.BROADCASTS, "list_id"),
+    ("GET", "/broadcasts/{broadcast_id}"): (Action.READ, "broadcast_id"),
+    ("POST", "/broadcasts/{broadcast_id}/cancel"): (Action.BROADCASTS, "broadcast_id"),
+    ("GET", "/workspaces/{workspace_id}/credit"): (Action.CREDIT_VIEW, "workspace_id"),
+    ("PATCH", "/workspaces/{workspace_id}/credit"): (Action.WORKSPACE_SETTINGS, "workspace_id"),  # threshold
+    ("POST", "/workspaces/{workspace_id}/credit/top-ups"): (Action.CREDIT_CHANGE, None),
+    ("GET", "/workspaces/{workspace_id}/credit/ledger"): (Action.CREDIT_VIEW, "workspace_id"),
+    ("GET", "/workspaces/{workspace_id}/prices"): (Action.CREDIT_VIEW, "workspace_id"),
+    ("POST", "/workspaces/{workspace_id}/prices"): (Action.CREDIT_CHANGE, None),
+    ("DELETE", "/workspaces/{workspace_id}/prices"): (Action.CREDIT_CHANGE, None),
+}
+_UNAUTHORIZED = "admin token or personal token missing, wrong, expired or revoked"
+
+
 def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
-    def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def principal_of(request: Request) -> access.Principal | None:
+        given = request.headers.get("authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return access.ADMIN_TOKEN
+        scheme, _, personal = given.partition(" ")
+        if scheme.lower() != "bearer" or not personal.startswith(TOKEN_PREFIX):
+            return None
+        return await _read(runtime, lambda c: access.principal_of_token(c, personal.strip()))
+
+    async def authorize(request: Request, principal: access.Principal, rule: tuple[Action, str | None]) -> None:
+        """Refuse (Forbidden) before anything is written; an id that names nothing is left to the
+        route (404), as before."""
+        action, parameter = rule
+        writes = request.method not in ("GET", "HEAD")
+
+        def check(c: Connection) -> None:
+            workspace_id = None
+            if parameter is not None:
+                workspace_id = access.workspace_of(c, parameter, request.path_params[parameter])
+                if workspace_id is None and principal.deployment_admin:
+                    return
+            access.authorize(c, principal, action, workspace_id, writes=writes)
+
+        await _read(runtime, check)
+
+    def guarded(handler: Handler, rule: tuple[Action, str | None] | None) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return JSONResponse({"error": "admin token missing or wrong"}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
+            principal = await principal_of(request)
+            if principal is None:
+                return JSONResponse({"error": _UNAUTHORIZED}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            request.state.principal = principal
             try:
+                if rule is not None:
+                    await authorize(request, principal, rule)
                 return await handler(request, runtime)
+            except Forbidden as error:
+                return JSONResponse({"error": error.description}, status_code=403)
             except Unknown as error:
                 return JSONResponse({"error": error.description}, status_code=404)
             except InvalidParameter as error:
@@ -61,6 +145,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/workspaces/{workspace_id}/archive", archive_workspace, ["POST"]),
         ("/workspaces/{workspace_id}/restore", restore_workspace, ["POST"]),
         ("/workspaces/{workspace_id}/keys", list_keys, ["GET"]),
+        ("/workspaces/{workspace_id}/keys", create_key, ["POST"]),
         ("/workspaces/{workspace_id}/codes", list_codes, ["GET"]),
         ("/codes/{code}", remove_code, ["DELETE"]),
         ("/codes/{code}/default", set_default_code, ["POST"]),
@@ -71,6 +156,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/carriers/{name}/disable", disable_carrier, ["POST"]),
         ("/carriers/{name}/enable", enable_carrier, ["POST"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
+        ("/keys/{public_key}/revoke", revoke_key, ["POST"]),
         ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
         ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
         ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
@@ -89,8 +175,13 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/broadcasts/{broadcast_id}/cancel", cancel_broadcast, ["POST"]),
         *credit_routes.ROUTES,
     ]
+    rules = dict(RULES)
+    for path, handler, methods, rule in user_routes.ROUTES:
+        table.append((path, handler, methods))
+        rules.update({(method, path): rule for method in methods})
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
-    routes += [Route(PREFIX + path, guarded(handler), methods=methods) for path, handler, methods in table]
+    routes += [Route(PREFIX + path, guarded(handler, rules[(methods[0], path)]), methods=methods)
+               for path, handler, methods in table]
     return routes
 
 
@@ -134,17 +225,25 @@ def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_workspaces(request: Request, runtime: Runtime) -> Response:
-    """The workspaces in use; ``?all=true``: the archived ones too."""
+    """The workspaces in use the asker has a role on (a deployment administrator: every one);
+    ``?all=true``: the archived ones too."""
+    principal: access.Principal = request.state.principal
     everything = _flag(request, "all")
-    return JSONResponse({"workspaces": await _read(
-        runtime, lambda c: workspaces.list_workspaces(c, include_archived=everything))})
+
+    def visible(c: Connection) -> list[dict[str, Any]]:
+        shown = access.visible_workspaces(c, principal)
+        return [w for w in workspaces.list_workspaces(c, include_archived=everything)
+                if shown is None or w["instance_id"] in shown]
+
+    return JSONResponse({"workspaces": await _read(runtime, visible)})
 
 
 async def create_workspace(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     name = body.text("name", required=True, max_length=200)
     timezone = body.text("timezone", default="America/Caracas", max_length=64)
-    row = await _write(runtime, lambda c: workspaces.create_workspace(c, name, timezone))
+    actor = user_routes.actor_of(request)
+    row = await _write(runtime, lambda c: workspaces.create_workspace(c, name, timezone, actor=actor))
     return JSONResponse(row, status_code=201)
 
 
@@ -248,6 +347,27 @@ def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connecti
 async def list_keys(request: Request, runtime: Runtime) -> Response:
     """The workspace's key pairs: state, dates and last use (written every key_last_used_flush_s)."""
     return await _workspace_listing(request, runtime, "keys", keys.list_keys)
+
+
+async def create_key(request: Request, runtime: Runtime) -> Response:
+    """A new key pair of the workspace (its private key in this answer only)."""
+    workspace_id = _id(request, "workspace_id")
+    body = Body(await request.body())
+    expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
+    actor = user_routes.actor_of(request)
+    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: keys.create_key(
+        c, runtime.vault, workspace_id, expires=expires, expires_in=expires_in, actor=actor))), status_code=201)
+
+
+async def revoke_key(request: Request, runtime: Runtime) -> Response:
+    public_key = request.path_params["public_key"]
+    actor = user_routes.actor_of(request)
+
+    def revoke(c: Connection) -> dict[str, Any]:
+        require_key(c, public_key)
+        return keys.revoke_key(c, public_key, actor=actor)
+
+    return JSONResponse(await _write(runtime, _in_body_spelling(revoke)))
 
 
 async def set_key_expiry(request: Request, runtime: Runtime) -> Response:

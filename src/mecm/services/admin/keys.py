@@ -9,19 +9,25 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from mecm.services.admin.audit import record
 from mecm.services.admin.lookups import require_key, require_workspace
 from mecm.services.key_use import wall_clock_ms
 from mecm.store import admin as store_admin
 from mecm.store import keys as store_keys
+from mecm.store import ownership
 from mecm.store.crypto import Vault
 
 
 def create_key(connection: Connection, vault: Vault, workspace_id: int, *, expires: str | None = None,
-               expires_in: str | None = None) -> dict[str, Any]:
-    """A new key pair; its private key is in this answer only."""
+               expires_in: str | None = None, actor: str | None = None) -> dict[str, Any]:
+    """A new key pair; its private key is in this answer only (never in the audit entry ``actor`` gets)."""
     require_workspace(connection, workspace_id)
-    return store_keys.create_key(connection, vault, workspace_id, wall_clock_ms(), expires=expires,
+    pair = store_keys.create_key(connection, vault, workspace_id, wall_clock_ms(), expires=expires,
                                  expires_in=expires_in)
+    if actor is not None:
+        record(connection, actor, "key.create", f"key:{pair['public_key']}", workspace_id=workspace_id,
+               after=pair)  # record() drops private_key
+    return pair
 
 
 def set_expiry(connection: Connection, public_key: str, *, expires: str | None = None,
@@ -39,8 +45,12 @@ def rotate_key(connection: Connection, vault: Vault, public_key: str, *, overlap
                                  expires=expires, expires_in=expires_in)
 
 
-def revoke_key(connection: Connection, public_key: str) -> dict[str, Any]:
+def revoke_key(connection: Connection, public_key: str, *, actor: str | None = None) -> dict[str, Any]:
+    workspace_id = ownership.workspace_of_key(connection, public_key) if actor is not None else None
     store_admin.revoke_key(connection, public_key)
+    if actor is not None:
+        record(connection, actor, "key.revoke", f"key:{public_key}", workspace_id=workspace_id,
+               before={"public_key": public_key, "revoked": False}, after={"public_key": public_key, "revoked": True})
     return {"public_key": public_key, "revoked": True}
 
 

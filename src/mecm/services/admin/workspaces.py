@@ -22,20 +22,26 @@ from mecm.domain.actions import check_url
 from mecm.domain.addresses import Network
 from mecm.domain.dates import is_valid_timezone
 from mecm.errors import InvalidParameter
+from mecm.services.admin.audit import record
 from mecm.services.admin.lookups import named, require_workspace
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
 
 def create_workspace(connection: Connection, name: str, timezone: str = "America/Caracas",
-                     default_carrier: str | None = None) -> dict[str, Any]:
+                     default_carrier: str | None = None, *, actor: str | None = None) -> dict[str, Any]:
+    """A new workspace; with ``actor``, an audit entry (services/admin/audit.py) in the same transaction."""
     if not name.strip():
         raise InvalidParameter("name", "empty")
     if not is_valid_timezone(timezone):
         raise InvalidParameter("timezone", f"unknown time zone {timezone!r}")
     if default_carrier is not None:
         require_carrier(connection, default_carrier, "default-carrier")
-    return store_admin.create_workspace(connection, name, timezone, default_carrier)
+    row = store_admin.create_workspace(connection, name, timezone, default_carrier)
+    if actor is not None:
+        record(connection, actor, "workspace.create", f"workspace:{row['instance_id']}",
+               workspace_id=row["instance_id"], after=row)
+    return row
 
 
 def list_workspaces(connection: Connection, *, include_archived: bool = False) -> list[dict[str, Any]]:
