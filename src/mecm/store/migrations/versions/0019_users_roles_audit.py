@@ -1,7 +1,7 @@
 """Users, their roles per workspace, personal tokens for the admin API, and the audit log
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 from alembic import op
