@@ -130,21 +130,22 @@ def test_pin_without_placeholder_is_appended(server: Server) -> None:
 
 def test_fire_message_get_matches_campaign_and_replies(server: Server) -> None:
     c = server.creds
-    path = server.signed_path("fireMessage", [str(c["instance_id"]), "58412555123", b64("ogangi please")], tools=False)
+    path = server.signed_path("fireMessage", [str(c["instance_id"]), "584125551234", b64("ogangi please")], tools=False)
     mo = ok(call(server, path)).find("MOMessage")
-    assert mo.findtext("from") == "58412555123"
+    assert mo.findtext("from") == "584125551234"
     assert mo.findtext("to") == c["code"]
     assert mo.findtext("campaign") == "welcome"
     assert mo.findtext("keyword") == "^OGANGI"
     reply_id = mo.findtext("responseMessageId")
     assert reply_id and mo.findtext("suppressed") == ""
     # getMOMessages shows the MO as stored, with the campaign and reply fireMessage answered.
-    path = server.signed_path("getMOMessages", [str(c["instance_id"]), "1", "10", "from=58412555123"], encode=False)
+    path = server.signed_path("getMOMessages", [str(c["instance_id"]), "1", "10", "from=584125551234"], encode=False)
     (listed,) = [m for m in ok(call(server, path)).findall("MOMessageList/MOMessage")
                  if m.findtext("id") == mo.findtext("id")]
     assert [(e.tag, e.text or "") for e in listed] == [(e.tag, e.text or "") for e in mo]
     reply = wait_status(server, reply_id, "DELIVERED_TO_DEVICE")
-    assert reply.findtext("to") == "58412555123"
+    assert reply.findtext("status") == "DELIVERED_TO_DEVICE"
+    assert reply.findtext("to") == "584125551234"
     assert reply.findtext("text").startswith("Thanks for writing to OGANGI")
 
 
