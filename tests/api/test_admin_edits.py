@@ -240,6 +240,10 @@ def test_a_broadcast_to_a_disabled_carrier_waits_and_goes_once_it_is_enabled(ser
     server.cli("admin", "code", "add", "--workspace", str(ws), "--code", "55901")
     server.cli("admin", "carrier", "add", "--name", "paused", "--connector", "simulator")
     assert http.post("/carriers/paused/disable").status_code == 200
+    # The API process re-reads the catalog at once; the worker, whose broadcaster takes the broadcast,
+    # at its next refresh: before it, it would queue the members as to a carrier in use (they would
+    # then wait at the dispatcher instead).
+    server.wait_for_catalog()
     listed = http.post(f"/workspaces/{ws}/lists", json={"name": "all"}).json()["id"]
     for number in ("584141110001", "584141110002", "584141110003"):
         assert http.post(f"/lists/{listed}/members", json={"number": number}).status_code == 201

@@ -74,6 +74,6 @@ def test_racing_senders_get_exactly_what_the_credit_covers(tmp_path: Path) -> No
 @pytest.mark.skipif(not on_postgresql(), reason="several API processes share a PostgreSQL database only")
 def test_racing_senders_on_two_api_processes_get_exactly_what_the_credit_covers(tmp_path: Path) -> None:
     server = priced_server(tmp_path)
-    with processes(server):  # started after the price was set: their catalogs have it
+    with processes(server, "api", "worker1", "worker2"):  # started after the price was set: their catalogs have it
         statuses = asyncio.run(race(server))
     check(server, statuses)
