@@ -452,6 +452,9 @@ class Runtime:
         for name, connector in list(self.connectors.items()):
             if catalog.carriers.get(name) == self._built_from.get(name):
                 continue
+            # Its messages wait while it is away: a batch claimed now finds a reason, not a carrier
+            # missing (which would fail them for good). _start_new_connectors clears it.
+            self.dispatcher.unavailable.setdefault(name, "reconnecting with its new settings")
             del self.connectors[name]
             self._built_from.pop(name, None)
             connector.stop_submitting()

@@ -164,6 +164,21 @@ def test_a_read_token_reads_but_changes_nothing(site, people) -> None:  # noqa: 
     assert server.count("lists", "name = 'nope'") == 0
 
 
+def test_a_deployment_administrators_read_token_changes_no_code_however_it_is_spelt(site, people) -> None:  # noqa: ANN001
+    """The scope is checked whatever the path's id names: "+code" reaches the same code as "code"."""
+    server, http, _ = site
+    _, tokens = people
+    read = http.post("/users/root@example.com/tokens", json={"scope": "read"}, headers=_bearer(tokens["root"]))
+    token = read.json()["token"]
+    code = server.creds["code"]
+    for spelt in (code, f"%2B{code}", "999999999"):
+        refused = http.post(f"/codes/{spelt}/default", headers=_bearer(token))
+        assert refused.status_code == 403 and "scope write" in refused.json()["error"], (spelt, refused.text)
+        refused = http.delete(f"/codes/{spelt}", headers=_bearer(token))
+        assert refused.status_code == 403, (spelt, refused.text)
+    assert server.count("codes", "code = ?", code) == 1
+
+
 def test_expired_revoked_and_disabled_users_tokens_are_refused(site, people) -> None:  # noqa: ANN001
     server, http, _ = site
     workspace, tokens = people

@@ -127,7 +127,7 @@ class Secret(str):
 def load_catalog(connection: Connection, vault: Vault) -> Catalog:
     default_codes: dict[int, str] = {}
     code_owner: dict[str, int] = {}
-    for row in connection.execute(select(codes.c.workspace_id, codes.c.code, codes.c.is_default)):
+    for row in connection.execute(select(codes.c.workspace_id, codes.c.code, codes.c.is_default).order_by(codes.c.id)):
         code_owner[row.code] = row.workspace_id
         if row.is_default or row.workspace_id not in default_codes:
             default_codes[row.workspace_id] = row.code

@@ -70,11 +70,13 @@ def workspace_of(connection: Connection, kind: str, ident: str) -> int | None:
     """The workspace that a path's id belongs to (None: it names nothing; the route answers 404)."""
     # Only what a column can hold is looked up (PostgreSQL refuses a NUL, or an integer past 2**31 - 1):
     # anything else names nothing.
-    if kind in ("public_key", "code"):
+    if kind == "code":
+        code = ident.strip().lstrip("+")  # as the code routes read it (services/admin/codes.py)
+        usable = code.isascii() and code.isdigit() and len(code) <= 15
+        return ownership.workspace_of_code(connection, code) if usable else None
+    if kind == "public_key":
         usable = len(ident) <= 64 and ident.isascii() and ident.isprintable()
-        if not usable:
-            return None
-        return (ownership.workspace_of_key if kind == "public_key" else ownership.workspace_of_code)(connection, ident)
+        return ownership.workspace_of_key(connection, ident) if usable else None
     if not (ident.isascii() and ident.isdigit() and len(ident) <= 10) or int(ident) > _MAX_ID:
         return None
     if kind == "workspace_id":

@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column('at_ms', sa.BigInteger(), nullable=False),
         sa.Column('actor', sa.String(length=400), nullable=False),
         sa.Column('action', sa.String(length=64), nullable=False),
-        sa.Column('subject', sa.String(length=200), nullable=False),
+        sa.Column('subject', sa.String(length=400), nullable=False),
         sa.Column('workspace_id', sa.Integer(), nullable=True),
         sa.Column('before', sa.Text(), nullable=True),
         sa.Column('after', sa.Text(), nullable=True),
