@@ -16,6 +16,7 @@ from mecm.store.queue import Claimed
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter
 from tests.unit.store.test_queue import row
+from tests.support.waiting import wait_until_async
 
 
 class MemoryCarrier(Connector):
@@ -147,14 +148,6 @@ async def test_a_sealed_text_is_opened_for_the_submit_and_never_stored_open(engi
     assert [tuple(r) for r in stored] == [(1, "Code ****", None), (2, "Code ****", None), (3, "plain", None)]
 
 
-async def _until(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
-    """Wait, without blocking the event loop, until ``predicate()`` holds (AssertionError after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        await asyncio.sleep(0.01)
-
-
 class SteppingClock:
     """Each reading is 60 s after the one before: every turn of the dispatcher's loop is due for
     every sweep (expiry, buffered receipts, stale SENDING), so the idle turns below cover them all."""
@@ -178,17 +171,18 @@ async def test_an_idle_dispatcher_commits_nothing_over_many_polls_and_still_find
     dispatcher = Dispatcher(Settings(), writer, {"sim": carrier}, clock=SteppingClock(), idle_poll_s=0.01)
     running = asyncio.ensure_future(dispatcher.run())
     try:
-        await _until(lambda: dispatcher.idle_polls >= 50)
+        await wait_until_async(lambda: dispatcher.idle_polls >= 50)
         assert writer.commits == 0  # 50 polls, each with every sweep: not one transaction
         # It still sees what becomes due without being told (no wake-up), and expires what is overdue.
         with engine.begin() as c:
             c.execute(messages.insert(), [row(3, next_attempt_at_ms=now), row(4, expires_at_ms=now)])
-        await _until(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER" and status_of(engine, 4)[0] == "EXPIRED")
+        await wait_until_async(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER"
+                               and status_of(engine, 4)[0] == "EXPIRED")
         assert carrier.submits == [3]
         settled = dispatcher.idle_polls  # its last claim after the batch (found nothing) comes first
-        await _until(lambda: dispatcher.idle_polls >= settled + 2)
+        await wait_until_async(lambda: dispatcher.idle_polls >= settled + 2)
         polls, commits = dispatcher.idle_polls, writer.commits
-        await _until(lambda: dispatcher.idle_polls >= polls + 50)
+        await wait_until_async(lambda: dispatcher.idle_polls >= polls + 50)
         assert writer.commits == commits  # idle again: nothing more written
     finally:
         await dispatcher.stop()
@@ -213,11 +207,7 @@ async def test_a_message_to_a_disabled_carrier_waits_with_its_attempt_unspent(en
                                        "WHERE id = 9 AND status_detail IS NOT NULL")).first()
             return None if found is None else tuple(found)
 
-        for _ in range(200):
-            if waiting():
-                break
-            await asyncio.sleep(0.05)
-        status, attempts, detail, due = waiting() or (None, None, None, 0)
+        status, attempts, detail, due = await wait_until_async(waiting)
         assert (status, attempts) == ("PENDING", 0) and "the carrier is disabled" in detail
         assert due > time.time() * 1000  # tried again later, not at once
     finally:

@@ -5,9 +5,7 @@ when there is something to write. Counted by its writers' commits over its dispa
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,13 +14,7 @@ from mecm.config import Settings
 from mecm.runtime import Runtime
 from mecm.store.crypto import load_master_key
 from mecm.worker import worker_settings
-
-
-async def _until(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        await asyncio.sleep(0.02)
+from tests.support.waiting import wait_until_async
 
 
 async def test_an_idle_worker_commits_nothing_over_its_idle_polls(engine: Engine, tmp_path: Path) -> None:
@@ -34,11 +26,12 @@ async def test_an_idle_worker_commits_nothing_over_its_idle_polls(engine: Engine
     try:
         dispatcher = runtime.dispatcher
         assert dispatcher is not None
-        await _until(lambda: dispatcher.idle_polls >= 1)  # past its start
+        await wait_until_async(lambda: dispatcher.idle_polls >= 1, timeout=60)  # past its start
         writers = [runtime.writer, runtime.receipt_writer]
         commits = [w.commits for w in writers]
         polls = dispatcher.idle_polls
-        await _until(lambda: dispatcher.idle_polls >= polls + 6)  # 3 s of idle polls at 0.5 s each
+        # 3 s of idle polls at 0.5 s each
+        await wait_until_async(lambda: dispatcher.idle_polls >= polls + 6, timeout=60)
         assert [w.commits for w in writers] == commits
     finally:
         await runtime.stop()
