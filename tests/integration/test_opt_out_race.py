@@ -13,40 +13,17 @@ its deliver_sm, a send to the API is refused all the same.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mecm.client import Client
-from tests.support.server import Server, make_server
-from tests.support.smsc import SmscSim, smsc_sim
+from tests.integration.test_opt_out import FINAL, world
+from tests.support.smsc import SmscSim
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 SUBSCRIBERS = [f"5841420000{i:02d}" for i in range(50)]
-FINAL = {"DELIVERED_TO_DEVICE", "UNDELIVERED", "EXPIRED", "UNREACHABLE", "NOT_SENT", "BAD_FROM", "BAD_TO",
-         "BAD_CARRIER", "NOT_ENOUGH_FUNDS"}
-
-
-@contextlib.contextmanager
-def world(tmp_path: Path) -> Iterator[tuple[SmscSim, Server, Client]]:
-    """One SMSC; one server whose carrier ``movil`` (prefix 58414) reaches it over SMPP."""
-    (tmp_path / "smsc").mkdir()
-    with smsc_sim(tmp_path / "smsc", receipt_delay_ms=20) as sim:
-        server = make_server(tmp_path / "mecm")
-        server.cli("admin", "carrier", "add", "--name", "movil", "--connector", "smpp", "--host", sim.host,
-                   "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
-                   "--prefix", "58414")
-        server.start()
-        c = server.creds
-        try:
-            with Client(server.url, c["instance_id"], c["public_key"], c["private_key"], timeout=30) as api:
-                yield sim, server, api
-        finally:
-            server.stop()
 
 
 def submitted(sim: SmscSim) -> list[tuple[str, str]]:
