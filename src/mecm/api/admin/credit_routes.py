@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mecm.api.admin import calls
 from mecm.api.admin.body import Body, path_id
 from mecm.domain.money import parse_amount, parse_currency
 from mecm.domain.pricing import ANY_CARRIER, parse_prefix
@@ -25,8 +26,7 @@ def _run(request: Request, runtime: Runtime, fn: Callable[[Connection, int], Any
     def run(connection: Connection) -> Any:
         return fn(connection, workspace_id)  # the use case refuses a workspace that does not exist: 404
 
-    assert runtime.writer is not None
-    return runtime.writer.write(run) if write else runtime.writer.read(run)
+    return calls.write(runtime, run) if write else calls.read(runtime, run)
 
 
 def _currency(body: Body) -> str | None:

@@ -4,14 +4,12 @@ services/admin/limits.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mecm.api.admin import calls
 from mecm.api.admin.body import Body, checked_text, path_id
 from mecm.domain.ratelimit import parse_limit
 from mecm.errors import InvalidParameter
@@ -19,8 +17,6 @@ from mecm.services.admin import limits
 
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
-
-T = TypeVar("T")
 
 
 def _workspace(request: Request) -> int:
@@ -32,25 +28,10 @@ def _query(request: Request, name: str) -> str | None:
     return None if value is None else checked_text(value, name)
 
 
-# routes.py's helpers, imported when called: routes.py imports this module for its table. The use
-# cases refuse a workspace that does not exist (404).
-async def _read(runtime: Runtime, fn: Callable[[Connection], T]) -> T:
-    from mecm.api.admin import routes
-
-    return await routes._read(runtime, fn)
-
-
-async def _write(runtime: Runtime, fn: Callable[[Connection], T]) -> T:
-    """``fn`` in one transaction, the catalog reloaded after."""
-    from mecm.api.admin import routes
-
-    return await routes._write(runtime, fn)
-
-
 async def list_limits(request: Request, runtime: Runtime) -> Response:
     """The limits the workspace and its keys have, and the settings' defaults it has by default."""
     workspace_id = _workspace(request)
-    rows = await _read(runtime, lambda c: limits.list_limits(c, workspace_id, runtime.settings))
+    rows = await calls.read(runtime, lambda c: limits.list_limits(c, workspace_id, runtime.settings))
     return JSONResponse({"limits": rows})
 
 
@@ -64,7 +45,7 @@ async def set_limit(request: Request, runtime: Runtime) -> Response:
         parse_limit(rate, burst)  # checked here too, to name the body's field
     except InvalidParameter as error:
         raise InvalidParameter("rate_per_s" if error.name == "rate" else error.name, error.reason) from None
-    row = await _write(runtime, lambda c: limits.set_limit(c, workspace_id, key, limit_class, rate, burst))
+    row = await calls.write(runtime, lambda c: limits.set_limit(c, workspace_id, key, limit_class, rate, burst))
     return JSONResponse(row)
 
 
@@ -72,13 +53,13 @@ async def clear_limits(request: Request, runtime: Runtime) -> Response:
     """Query ``key`` (only that key's limits) and ``class`` (only that class) narrow what is removed."""
     workspace_id = _workspace(request)
     key, limit_class = _query(request, "key"), _query(request, "class")
-    row = await _write(runtime, lambda c: limits.clear_limit(c, workspace_id, key, limit_class))
+    row = await calls.write(runtime, lambda c: limits.clear_limit(c, workspace_id, key, limit_class))
     return JSONResponse(row)
 
 
 async def show_pin_guard(request: Request, runtime: Runtime) -> Response:
     workspace_id = _workspace(request)
-    return JSONResponse(await _read(runtime, lambda c: limits.pin_guard(c, workspace_id, runtime.settings)))
+    return JSONResponse(await calls.read(runtime, lambda c: limits.pin_guard(c, workspace_id, runtime.settings)))
 
 
 async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
@@ -88,10 +69,10 @@ async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
     per_number = body.integer("per_number", low=0, high=1_000_000)
     per_block = body.integer("per_block", low=0, high=1_000_000)
     countries = body.text("countries", max_length=2000)
-    return JSONResponse(await _write(runtime, lambda c: limits.set_pin_guard(
+    return JSONResponse(await calls.write(runtime, lambda c: limits.set_pin_guard(
         c, workspace_id, runtime.settings, per_number=per_number, per_block=per_block, countries=countries)))
 
 
 async def clear_pin_guard(request: Request, runtime: Runtime) -> Response:
     workspace_id = _workspace(request)
-    return JSONResponse(await _write(runtime, lambda c: limits.clear_pin_guard(c, workspace_id, runtime.settings)))
+    return JSONResponse(await calls.write(runtime, lambda c: limits.clear_pin_guard(c, workspace_id, runtime.settings)))

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import credit_routes, limits, user_routes
+from mecm.api.admin import calls, credit_routes, limits, user_routes
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.domain.credentials import TOKEN_PREFIX
@@ -98,7 +98,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         scheme, _, personal = given.partition(" ")
         if scheme.lower() != "bearer" or not personal.startswith(TOKEN_PREFIX):
             return None
-        return await _read(runtime, lambda c: access.principal_of_token(c, personal.strip()))
+        return await calls.read(runtime, lambda c: access.principal_of_token(c, personal.strip()))
 
     async def authorize(request: Request, principal: access.Principal, rule: tuple[Action, str | None]) -> None:
         """Refuse (Forbidden) before anything is written; an id that names nothing is left to the
@@ -114,7 +114,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
             # administrator passes on role, never on the token's scope.
             access.authorize(c, principal, action, workspace_id, writes=writes)
 
-        await _read(runtime, check)
+        await calls.read(runtime, check)
 
     def guarded(handler: Handler, rule: tuple[Action, str | None] | None) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -188,23 +188,6 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-async def _read(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
-    assert runtime.writer is not None
-    return await runtime.writer.read(fn)
-
-
-async def _write(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
-    """One transaction through the group-commit writer (it takes its turn with the other process);
-    a refusal raised inside rolls it back, so nothing is half-written. The catalog follows at once."""
-    assert runtime.writer is not None
-    result = await runtime.writer.write(fn)
-    try:
-        await runtime.reload_catalog()
-    except Exception:  # noqa: BLE001 - the write is committed: answer it; the periodic refresh follows
-        log.exception("catalog reload after an admin write failed")
-    return result
-
-
 def _flag(request: Request, name: str) -> bool:
     """A true/false query parameter (absent: false)."""
     raw = request.query_params.get(name, "false")
@@ -235,15 +218,15 @@ async def list_workspaces(request: Request, runtime: Runtime) -> Response:
         return [w for w in workspaces.list_workspaces(c, include_archived=everything)
                 if shown is None or w["instance_id"] in shown]
 
-    return JSONResponse({"workspaces": await _read(runtime, visible)})
+    return JSONResponse({"workspaces": await calls.read(runtime, visible)})
 
 
 async def create_workspace(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     name = body.text("name", required=True, max_length=200)
     timezone = body.text("timezone", default="America/Caracas", max_length=64)
-    actor = user_routes.actor_of(request)
-    row = await _write(runtime, lambda c: workspaces.create_workspace(c, name, timezone, actor=actor))
+    actor = calls.actor_of(request)
+    row = await calls.write(runtime, lambda c: workspaces.create_workspace(c, name, timezone, actor=actor))
     return JSONResponse(row, status_code=201)
 
 
@@ -256,20 +239,20 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
     timezone = body.text("timezone", max_length=64)
     default_carrier = body.text("default_carrier", max_length=100)
     shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
-    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
         c, workspace_id, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
 
 
 async def archive_workspace(request: Request, runtime: Runtime) -> Response:
     """Its keys stop working at once, lists hide it, its history stays; restore undoes it."""
     workspace_id = _id(request, "workspace_id")
-    return JSONResponse(await _write(runtime, lambda c: workspaces.archive_workspace(
+    return JSONResponse(await calls.write(runtime, lambda c: workspaces.archive_workspace(
         c, workspace_id, now_ms=wall_clock_ms())))
 
 
 async def restore_workspace(request: Request, runtime: Runtime) -> Response:
     workspace_id = _id(request, "workspace_id")
-    return JSONResponse(await _write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id)))
+    return JSONResponse(await calls.write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id)))
 
 
 # -- codes ---------------------------------------------------------------------------------------
@@ -282,12 +265,12 @@ async def list_codes(request: Request, runtime: Runtime) -> Response:
 async def remove_code(request: Request, runtime: Runtime) -> Response:
     """Refused (400, naming it) while a campaign or a broadcast uses the code."""
     code = request.path_params["code"]
-    return JSONResponse(await _write(runtime, lambda c: codes.remove_code(c, code)))
+    return JSONResponse(await calls.write(runtime, lambda c: codes.remove_code(c, code)))
 
 
 async def set_default_code(request: Request, runtime: Runtime) -> Response:
     code = request.path_params["code"]
-    return JSONResponse(await _write(runtime, lambda c: codes.set_default_code(c, code)))
+    return JSONResponse(await calls.write(runtime, lambda c: codes.set_default_code(c, code)))
 
 
 # -- carriers ------------------------------------------------------------------------------------
@@ -295,7 +278,7 @@ async def set_default_code(request: Request, runtime: Runtime) -> Response:
 
 async def list_carriers(_request: Request, runtime: Runtime) -> Response:
     """Every carrier, enabled or not; a password shows as "(encrypted)"."""
-    return JSONResponse({"carriers": await _read(runtime, carriers.list_carriers)})
+    return JSONResponse({"carriers": await calls.read(runtime, carriers.list_carriers)})
 
 
 async def update_carrier(request: Request, runtime: Runtime) -> Response:
@@ -307,25 +290,25 @@ async def update_carrier(request: Request, runtime: Runtime) -> Response:
     if password is not None:
         settings["password"] = password
     prefixes = body.texts("prefixes") if body.has("prefixes") else None
-    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
         c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
 
 
 async def disable_carrier(request: Request, runtime: Runtime) -> Response:
     """No new message goes to it; those queued to it wait until it is enabled again."""
     name = request.path_params["name"]
-    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=False)))
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=False)))
 
 
 async def enable_carrier(request: Request, runtime: Runtime) -> Response:
     name = request.path_params["name"]
-    return JSONResponse(await _write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=True)))
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=True)))
 
 
 async def delete_carrier(request: Request, runtime: Runtime) -> Response:
     """Refused (400, naming every user) while a workspace, broadcast, message or price uses it."""
     name = request.path_params["name"]
-    return JSONResponse(await _write(runtime, lambda c: carriers.delete_carrier(c, name)))
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.delete_carrier(c, name)))
 
 
 # -- key pairs -----------------------------------------------------------------------------------
@@ -354,20 +337,20 @@ async def create_key(request: Request, runtime: Runtime) -> Response:
     workspace_id = _id(request, "workspace_id")
     body = Body(await request.body())
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
-    actor = user_routes.actor_of(request)
-    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: keys.create_key(
+    actor = calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.create_key(
         c, runtime.vault, workspace_id, expires=expires, expires_in=expires_in, actor=actor))), status_code=201)
 
 
 async def revoke_key(request: Request, runtime: Runtime) -> Response:
     public_key = request.path_params["public_key"]
-    actor = user_routes.actor_of(request)
+    actor = calls.actor_of(request)
 
     def revoke(c: Connection) -> dict[str, Any]:
         require_key(c, public_key)
         return keys.revoke_key(c, public_key, actor=actor)
 
-    return JSONResponse(await _write(runtime, _in_body_spelling(revoke)))
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(revoke)))
 
 
 async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
@@ -375,7 +358,7 @@ async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     never = body.boolean("never")
     public_key = request.path_params["public_key"]
-    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: keys.set_expiry(
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.set_expiry(
         c, public_key, expires=expires, expires_in=expires_in, never=never))))
 
 
@@ -385,7 +368,7 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
     overlap = body.text("overlap", default="24h", max_length=16) or ""
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     public_key = request.path_params["public_key"]
-    return JSONResponse(await _write(runtime, _in_body_spelling(lambda c: keys.rotate_key(
+    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.rotate_key(
         c, runtime.vault, public_key, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
 
 
@@ -396,7 +379,7 @@ async def _workspace_listing(request: Request, runtime: Runtime, key: str,
                              rows: Callable[[Connection, int], list[dict[str, Any]]]) -> Response:
     """``{key: rows}`` of the workspace in the path (the use case refuses one that does not exist: 404)."""
     workspace_id = _id(request, "workspace_id")
-    return JSONResponse({key: await _read(runtime, lambda c: rows(c, workspace_id))})
+    return JSONResponse({key: await calls.read(runtime, lambda c: rows(c, workspace_id))})
 
 
 async def list_campaigns(request: Request, runtime: Runtime) -> Response:
@@ -422,7 +405,7 @@ async def create_campaign(request: Request, runtime: Runtime) -> Response:
         email_subject=body.text("email_subject"), email_body=body.text("email_body"),
         actions=body.texts("actions"),
     )
-    row = await _write(runtime, lambda c: campaigns.add_campaign(
+    row = await calls.write(runtime, lambda c: campaigns.add_campaign(
         c, workspace_id, new, vault=runtime.vault, allow=runtime.settings.outbound_networks, actions_param="actions"))
     return JSONResponse(_campaign_json(row), status_code=201)
 
@@ -437,7 +420,7 @@ async def list_lists(request: Request, runtime: Runtime) -> Response:
 async def create_list(request: Request, runtime: Runtime) -> Response:
     workspace_id = _id(request, "workspace_id")
     name = Body(await request.body()).text("name", required=True, max_length=100) or ""
-    return JSONResponse(await _write(runtime, lambda c: lists.create_list(c, workspace_id, name)), status_code=201)
+    return JSONResponse(await calls.write(runtime, lambda c: lists.create_list(c, workspace_id, name)), status_code=201)
 
 
 async def add_member(request: Request, runtime: Runtime) -> Response:
@@ -445,14 +428,14 @@ async def add_member(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     number = body.text("number", required=True, max_length=32) or ""
     fields = body.mapping("fields")
-    return JSONResponse(await _write(runtime, lambda c: lists.add_member(c, list_id, number, fields=fields)),
+    return JSONResponse(await calls.write(runtime, lambda c: lists.add_member(c, list_id, number, fields=fields)),
                         status_code=201)
 
 
 async def remove_member(request: Request, runtime: Runtime) -> Response:
     list_id = _id(request, "list_id")
     number = request.path_params["number"]
-    return JSONResponse(await _write(runtime, lambda c: lists.remove_member(c, list_id, number)))
+    return JSONResponse(await calls.write(runtime, lambda c: lists.remove_member(c, list_id, number)))
 
 
 # -- broadcasts ----------------------------------------------------------------------------------
@@ -471,15 +454,15 @@ async def create_broadcast(request: Request, runtime: Runtime) -> Response:
     at = body.text("at", max_length=64)
     carrier = body.text("carrier", max_length=100)
     quiet_hours = body.text("quiet_hours", max_length=32)
-    return JSONResponse(await _write(runtime, lambda c: broadcasts.create_broadcast(
+    return JSONResponse(await calls.write(runtime, lambda c: broadcasts.create_broadcast(
         c, list_id, code, text, name=name, at=at, carrier=carrier, quiet_hours=quiet_hours)), status_code=201)
 
 
 async def broadcast_status(request: Request, runtime: Runtime) -> Response:
     broadcast_id = _id(request, "broadcast_id")
-    return JSONResponse(await _read(runtime, lambda c: broadcasts.broadcast_status(c, broadcast_id)))
+    return JSONResponse(await calls.read(runtime, lambda c: broadcasts.broadcast_status(c, broadcast_id)))
 
 
 async def cancel_broadcast(request: Request, runtime: Runtime) -> Response:
     broadcast_id = _id(request, "broadcast_id")
-    return JSONResponse(await _write(runtime, lambda c: broadcasts.cancel_broadcast(c, broadcast_id)))
+    return JSONResponse(await calls.write(runtime, lambda c: broadcasts.cancel_broadcast(c, broadcast_id)))

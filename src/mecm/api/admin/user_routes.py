@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mecm.api.admin import calls
 from mecm.api.admin.body import Body, path_id
 from mecm.domain.roles import Action
 from mecm.errors import InvalidParameter
@@ -22,27 +23,12 @@ from mecm.services.admin import access, audit, users
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
 
 
-def actor_of(request: Request) -> str:
-    principal: access.Principal = request.state.principal
-    return principal.actor
-
-
-async def _read(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
-    assert runtime.writer is not None
-    return await runtime.writer.read(fn)
-
-
-async def _write(runtime: Runtime, fn: Callable[[Connection], Any]) -> Any:
-    assert runtime.writer is not None
-    return await runtime.writer.write(fn)
-
-
 def _email(request: Request) -> str:
     return request.path_params["email"]
 
 
 async def list_users(_request: Request, runtime: Runtime) -> Response:
-    return JSONResponse({"users": await _read(runtime, users.list_users)})
+    return JSONResponse({"users": await calls.read(runtime, users.list_users)})
 
 
 async def add_user(request: Request, runtime: Runtime) -> Response:
@@ -50,27 +36,27 @@ async def add_user(request: Request, runtime: Runtime) -> Response:
     email = body.text("email", required=True, max_length=320) or ""
     password = body.text("password", max_length=1024)
     deployment_admin = body.boolean("deployment_admin")
-    actor = actor_of(request)
-    return JSONResponse(await _write(runtime, lambda c: users.add_user(
+    actor = calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: users.add_user(
         c, email, actor=actor, password=password, deployment_admin=deployment_admin)), status_code=201)
 
 
 async def set_role(request: Request, runtime: Runtime) -> Response:
     workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
     role = Body(await request.body()).text("role", required=True, max_length=16) or ""
-    email, actor = _email(request), actor_of(request)
-    return JSONResponse(await _write(runtime, lambda c: users.set_role(c, email, workspace_id, role, actor=actor)))
+    email, actor = _email(request), calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: users.set_role(c, email, workspace_id, role, actor=actor)))
 
 
 async def list_roles(request: Request, runtime: Runtime) -> Response:
     workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
-    return JSONResponse({"roles": await _read(runtime, lambda c: users.workspace_roles(c, workspace_id))})
+    return JSONResponse({"roles": await calls.read(runtime, lambda c: users.workspace_roles(c, workspace_id))})
 
 
 async def remove_role(request: Request, runtime: Runtime) -> Response:
     workspace_id = path_id(request.path_params["workspace_id"], "workspace_id")
-    email, actor = _email(request), actor_of(request)
-    return JSONResponse(await _write(runtime, lambda c: users.remove_role(c, email, workspace_id, actor=actor)))
+    email, actor = _email(request), calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: users.remove_role(c, email, workspace_id, actor=actor)))
 
 
 async def create_token(request: Request, runtime: Runtime) -> Response:
@@ -79,9 +65,9 @@ async def create_token(request: Request, runtime: Runtime) -> Response:
     scope = body.text("scope", default="read", max_length=8) or ""
     expires_in = body.text("expires_in", default="90d", max_length=16) or ""
     name = body.text("name", default="", max_length=100) or ""
-    email, actor = _email(request), actor_of(request)
+    email, actor = _email(request), calls.actor_of(request)
     try:
-        row = await _write(runtime, lambda c: users.create_token(c, email, actor=actor, scope=scope,
+        row = await calls.write(runtime, lambda c: users.create_token(c, email, actor=actor, scope=scope,
                                                                  expires_in=expires_in, name=name))
     except InvalidParameter as error:
         if error.name != "expires-in":
@@ -92,13 +78,13 @@ async def create_token(request: Request, runtime: Runtime) -> Response:
 
 async def list_tokens(request: Request, runtime: Runtime) -> Response:
     email = _email(request)
-    return JSONResponse({"tokens": await _read(runtime, lambda c: users.list_tokens(c, email))})
+    return JSONResponse({"tokens": await calls.read(runtime, lambda c: users.list_tokens(c, email))})
 
 
 async def revoke_token(request: Request, runtime: Runtime) -> Response:
     token_id = path_id(request.path_params["token_id"], "token_id")
-    actor = actor_of(request)
-    return JSONResponse(await _write(runtime, lambda c: users.revoke_token(c, token_id, actor=actor)))
+    actor = calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: users.revoke_token(c, token_id, actor=actor)))
 
 
 async def list_audit(request: Request, runtime: Runtime) -> Response:
@@ -115,7 +101,7 @@ async def list_audit(request: Request, runtime: Runtime) -> Response:
                          writes=False)
         return audit.list_entries(c, workspace_id=workspace_id, user=user, limit=limit)
 
-    return JSONResponse({"entries": await _read(runtime, read)})
+    return JSONResponse({"entries": await calls.read(runtime, read)})
 
 
 # (path, handler, methods, rule): the rule as routes.py reads it — the action, and the path parameter
