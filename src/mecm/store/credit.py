@@ -17,9 +17,10 @@ Every movement is a ledger row; the ledger refuses UPDATE and DELETE (triggers, 
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, select, text
 
@@ -32,16 +33,32 @@ from mecm.store.tables import carriers, credit_accounts, credit_ledger, messages
 DEFAULT_CURRENCY = "USD"
 REFUSED = "NOT_ENOUGH_FUNDS"  # a Charge's result when the balance did not cover it
 
+# A debit's two statements per workspace per batch go straight to the driver's cursor (positional
+# parameters, same connection and transaction), as store/bulk.py's many-row writes do: through
+# SQLAlchemy's text() each cost about 50 us of the writer thread's CPU, which at a batch of ten sends
+# was more than storing the ten messages (measured: 10 us a message plain, 27 priced, 15 this way).
 _ACCOUNT = """
     SELECT a.balance, a.low_balance, a.currency, w.status_callback_url
       FROM credit_accounts a JOIN workspaces w ON w.id = a.workspace_id
-     WHERE a.workspace_id = :w {lock}
+     WHERE a.workspace_id = {w} {lock}
 """
 _ACCOUNT_BY_DIALECT = {
-    "postgresql": text(_ACCOUNT.format(lock="FOR UPDATE OF a")),
-    "sqlite": text(_ACCOUNT.format(lock="")),
+    "postgresql": _ACCOUNT.format(w="%s", lock="FOR UPDATE OF a"),
+    "sqlite": _ACCOUNT.format(w="?", lock=""),
 }
-_SET_BALANCE = text("UPDATE credit_accounts SET balance = :balance, updated_at_ms = :now WHERE workspace_id = :w")
+_SET_BALANCE_BY_DIALECT = {
+    dialect: f"UPDATE credit_accounts SET balance = {p}, updated_at_ms = {p} WHERE workspace_id = {p}"
+    for dialect, p in (("postgresql", "%s"), ("sqlite", "?"))
+}
+
+
+class _Account(NamedTuple):
+    balance: int
+    low_balance: int | None
+    currency: str
+    status_callback_url: str | None
+
+
 _ADD_TO_BALANCE = text(
     "UPDATE credit_accounts SET balance = balance + :amount, updated_at_ms = :now WHERE workspace_id = :w"
     " RETURNING balance"
@@ -66,29 +83,32 @@ def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
     by_workspace: dict[int, list[int]] = {}
     for index, charge in enumerate(charges):
         by_workspace.setdefault(charge.row["workspace_id"], []).append(index)
-    statement = _ACCOUNT_BY_DIALECT[connection.dialect.name]
+    dialect = connection.dialect.name
     now = max(c.row["created_at_ms"] for c in charges)
     ledger: list[dict[str, Any]] = []
-    for workspace_id in sorted(by_workspace):
-        account = connection.execute(statement, {"w": workspace_id}).first()
-        if account is None:
-            continue  # no account: no credit
-        balance = start = account.balance
-        for index in by_workspace[workspace_id]:
-            charge = charges[index]
-            if charge.check is not None and (refusal := charge.check(connection)) is not None:
-                results[index] = refusal
-                continue
-            row = charge.row
-            if row["price"] <= balance:
-                balance -= row["price"]
-                results[index] = None
-                ledger.append({"workspace_id": workspace_id, "message_id": row["id"], "kind": "debit",
-                               "amount": -row["price"], "balance_after": balance, "reason": None,
-                               "created_at_ms": now})
-        if balance != start:
-            connection.execute(_SET_BALANCE, {"w": workspace_id, "balance": balance, "now": now})
-            _alert_if_crossed(connection, workspace_id, account, start, balance, now)
+    with closing(connection.connection.dbapi_connection.cursor()) as cursor:  # type: ignore[union-attr]
+        for workspace_id in sorted(by_workspace):
+            cursor.execute(_ACCOUNT_BY_DIALECT[dialect], (workspace_id,))
+            found = cursor.fetchone()
+            if found is None:
+                continue  # no account: no credit
+            account = _Account(*found)
+            balance = start = account.balance
+            for index in by_workspace[workspace_id]:
+                charge = charges[index]
+                if charge.check is not None and (refusal := charge.check(connection)) is not None:
+                    results[index] = refusal
+                    continue
+                row = charge.row
+                if row["price"] <= balance:
+                    balance -= row["price"]
+                    results[index] = None
+                    ledger.append({"workspace_id": workspace_id, "message_id": row["id"], "kind": "debit",
+                                   "amount": -row["price"], "balance_after": balance, "reason": None,
+                                   "created_at_ms": now})
+            if balance != start:
+                cursor.execute(_SET_BALANCE_BY_DIALECT[dialect], (balance, now, workspace_id))
+                _alert_if_crossed(connection, workspace_id, account, start, balance, now)
     stored = [charges[i] for i, result in enumerate(results) if result is None]
     _insert_grouped(connection, messages, [c.row for c in stored])
     for charge in stored:
