@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from mecm.errors import InvalidParameter, Unknown
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MAX_ID = 2**31 - 1  # ids of workspaces, lists, broadcasts: SQLite INTEGER, and sane
 MAX_BODY = 1_000_000  # bytes

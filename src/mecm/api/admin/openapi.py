@@ -342,7 +342,7 @@ def document() -> dict[str, Any]:
             "/admin/api/codes/{code}": {
                 "parameters": [code],
                 "delete": {"operationId": "removeCode",
-                           "description": "Refused while an active campaign or a scheduled or sending broadcast "
+                           "description": "Refused while a campaign not archived or a scheduled or sending broadcast "
                                           "uses the code (the refusal names it)",
                            "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
             },
