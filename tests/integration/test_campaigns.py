@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mecm.client import Client
-from tests.integration.test_opt_out import SUBSCRIBER, submitted_to, wait_final, world
+from tests.integration.test_opt_out import SUBSCRIBER, mo_from_carrier, submitted_to, wait_final, world
 from tests.support.waiting import wait_until
 from tests.support.server import Server, make_server
 
@@ -168,6 +168,25 @@ def test_a_word_campaign_answers_an_mo_from_the_carrier_over_smpp(tmp_path: Path
         wait_until(lambda: "Su saldo: 10" in submitted_to(sim, SUBSCRIBER))
         (reply_id,) = server.query("SELECT response_message_id FROM mo_messages WHERE campaign_name = 'saldo'")[0]
         assert wait_final(api, reply_id) == "DELIVERED_TO_DEVICE"
+
+
+def test_a_paused_campaign_does_not_answer_an_mo_from_the_carrier_and_a_resumed_one_does(tmp_path: Path) -> None:
+    with world(tmp_path) as (sim, server, api):
+        saldo = add(server, "saldo", "--keyword", "SALDO", "--match", "word", "--priority", "5", reply="Su saldo: 10")
+        assert server.cli("admin", "campaign", "pause", "--id", str(saldo["id"]))["state"] == "paused"
+        server.wait_for_catalog()
+        mo_from_carrier(sim, server, "saldo")
+        paused = api.get_mo_messages(1, 20, from_=SUBSCRIBER).messages
+        assert [(m.text, m.campaign, m.response_message_id) for m in paused] == [("saldo", "", None)]
+
+        assert server.cli("admin", "campaign", "resume", "--id", str(saldo["id"]))["state"] == "active"
+        server.wait_for_catalog()
+        mo_from_carrier(sim, server, "saldo")
+        wait_until(lambda: "Su saldo: 10" in submitted_to(sim, SUBSCRIBER))
+        answered = api.get_mo_messages(1, 20, from_=SUBSCRIBER, order="asc").messages
+        assert [m.campaign for m in answered] == ["", "saldo"]
+        assert wait_final(api, answered[1].response_message_id) == "DELIVERED_TO_DEVICE"
+        assert submitted_to(sim, SUBSCRIBER) == ["Su saldo: 10"]  # one reply: none while it was paused
 
 
 def test_one_campaign_on_two_codes(demo: tuple[Server, Client]) -> None:

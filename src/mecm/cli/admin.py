@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mecm.cli import (admin_credit, admin_keys, admin_limits, admin_lists, admin_optout, admin_users,
-                      admin_webhook)
+from mecm.cli import (admin_campaigns, admin_credit, admin_keys, admin_limits, admin_lists, admin_optout,
+                      admin_users, admin_webhook)
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
 from mecm.cli.state import open_store
@@ -26,13 +26,12 @@ app = typer.Typer(no_args_is_help=True)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (the API's instanceId).")
 code_app = typer.Typer(no_args_is_help=True, help="Short and long codes.")
 carrier_app = typer.Typer(no_args_is_help=True, help="Carriers (connections to operators).")
-campaign_app = typer.Typer(no_args_is_help=True, help="Keyword campaigns.")
 route_app = typer.Typer(no_args_is_help=True, help="Routing of numbers to carriers.")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(admin_keys.app, name="key")
 app.add_typer(code_app, name="code")
 app.add_typer(carrier_app, name="carrier")
-app.add_typer(campaign_app, name="campaign")
+app.add_typer(admin_campaigns.campaign_app, name="campaign")
 app.add_typer(route_app, name="route")
 app.add_typer(admin_optout.app, name="optout")
 app.add_typer(admin_webhook.app, name="webhook")
@@ -372,50 +371,6 @@ def carrier_list(wide: bool = WideOption, as_json: bool = JsonOption) -> None:
 
     emit_table("carriers", _in_transaction(as_json, lambda c, _: carriers.list_carriers(c)), as_json, "Carriers",
                wide=wide)
-
-
-@campaign_app.command("add")
-def campaign_add(
-    workspace: int = typer.Option(..., help="Workspace (instance) id."),
-    code: list[str] = typer.Option(..., help="A code the campaign listens on (repeatable; '' with "
-                                   "--match fallback: every code of the workspace)."),
-    name: str = typer.Option(..., help="Campaign name."),
-    keyword: str = typer.Option("", help="The keyword: see --match. Not for a fallback."),
-    reply: str = typer.Option("", help="Reply sent to the subscriber; {{from}} {{to}} {{text}} {{keyword}} {{1}}..{{9}}."),
-    action: list[str] = typer.Option(None, help="After the reply, in order: reply:TEXT, forward:NUMBER [TEXT], "
-                                     "webhook:URL or email:ADDRESS (repeatable)."),
-    email_subject: str = typer.Option(None, help="email actions: subject template."),
-    email_body: str = typer.Option(None, help="email actions: body template."),
-    priority: int = typer.Option(100, help="Lower runs first."),
-    match: str = typer.Option("regex", help="regex (searched in the text), word (the first word), prefix "
-                              "(the text starts with it), or fallback (answers what no campaign matched; "
-                              "--code '' for every code)."),
-    case_sensitive: bool = typer.Option(False, "--case-sensitive", help="Compare case and accents too."),
-    starts: str = typer.Option(None, help="Active from (ISO 8601; without offset, workspace time)."),
-    ends: str = typer.Option(None, help="Active until (ISO 8601; without offset, workspace time)."),
-    cap: int = typer.Option(5, help="At most this many replies to one subscriber per --cap-window-s (0: no cap)."),
-    cap_window_s: int = typer.Option(3600, help="The frequency cap's window, in seconds."),
-    quiet_hours: str = typer.Option(None, help="HH:MM-HH:MM in workspace time: replies wait until the end."),
-    as_json: bool = JsonOption,
-) -> None:
-    from mecm.services.admin import campaigns
-
-    new = campaigns.NewCampaign(
-        codes=code, name=name, keyword=keyword, reply=reply, priority=priority, match=match,
-        case_sensitive=case_sensitive, starts=starts, ends=ends, cap=cap, cap_window_s=cap_window_s,
-        quiet_hours=quiet_hours, actions=action or (), email_subject=email_subject, email_body=email_body)
-    row = _in_transaction(as_json, lambda c, v: campaigns.add_campaign(
-        c, workspace, new, vault=v, allow=load_settings().outbound_networks))
-    emit(row, as_json, f"campaign {row['id']} ({name}) added")
-
-
-@campaign_app.command("list")
-def campaign_list(workspace: int = typer.Option(None, help="Only this workspace."), wide: bool = WideOption,
-                  as_json: bool = JsonOption) -> None:
-    from mecm.services.admin import campaigns
-
-    rows = _in_transaction(as_json, lambda c, _: campaigns.list_campaigns(c, workspace))
-    emit_table("campaigns", rows, as_json, "Campaigns", wide=wide)
 
 
 @carrier_app.command("status")

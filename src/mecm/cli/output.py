@@ -33,7 +33,7 @@ WideOption = typer.Option(False, "--wide", help="Show every column, none cut sho
 # what one reads the table for. A table not named here shows every column.
 NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "workspaces": ("instance_id", "name", "timezone", "default_carrier", "created_at_ms", "archived_at_ms"),
-    "campaigns": ("id", "workspace_id", "name", "match_mode", "keyword", "codes", "priority", "is_active", "reply"),
+    "campaigns": ("id", "workspace_id", "name", "match_mode", "keyword", "codes", "priority", "state", "reply"),
     # carrier list, and carrier status (the running server's view of each carrier)
     "carriers": ("name", "carrier", "connector", "binds", "prefixes", "is_active", "window", "tps now/max", "submits",
                  "throttled", "in_doubt", "reconnects", "created_at_ms"),

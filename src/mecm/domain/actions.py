@@ -62,6 +62,16 @@ def parse_action(spec: str, *, email_subject: str | None = None, email_body: str
             "body": email_body or DEFAULT_BODY}
 
 
+def spec_of(action: dict[str, Any]) -> str:
+    """A stored action written back as ``TYPE:ARGUMENT`` (parse_action reads it back the same; an
+    e-mail's subject and body are the campaign's, given beside)."""
+    kind = action["type"]
+    argument = {"reply": lambda: action["text"], "forward": lambda: f"{action['to']} {action['text']}",
+                "webhook": lambda: action["url"], "email": lambda: action["to"],
+                "subscribe": lambda: action["list"], "unsubscribe": lambda: action["list"]}[kind]()
+    return f"{kind}:{argument}"
+
+
 def check_url(url: str, param: str, allow: Iterable[Network] = ()) -> str:
     """An http(s) URL mecm may post to. A host written as an address (in any spelling) must be one
     the outbound policy allows (domain/addresses.py); a name is checked when it is resolved, at each

@@ -186,11 +186,11 @@ def set_default_code(connection: Connection, workspace_id: int, code: str) -> No
                        .values(is_default=codes.c.code == code))
 
 
-def active_campaigns_listening(connection: Connection, code: str) -> list[dict[str, Any]]:
-    """The active campaigns listening on ``code``: id, name."""
+def live_campaigns_listening(connection: Connection, code: str) -> list[dict[str, Any]]:
+    """The campaigns listening on ``code`` that are active or paused (not archived): id, name."""
     query = (select(campaigns.c.id, campaigns.c.name)
              .select_from(campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id))
-             .where(campaign_codes.c.code == code, campaigns.c.is_active.is_(True)).order_by(campaigns.c.id))
+             .where(campaign_codes.c.code == code, campaigns.c.archived_at_ms.is_(None)).order_by(campaigns.c.id))
     return [dict(r) for r in connection.execute(query).mappings().all()]
 
 
@@ -280,6 +280,9 @@ def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- campaigns -----------------------------------------------------------------------------------
+# A campaign is active (is_active), paused (not is_active), or archived (archived_at_ms set, and not
+# is_active): only active ones match MOs (services/catalog.py); active and paused ones hold their
+# keyword against a colliding campaign and their codes against removal.
 
 
 def insert_campaign(connection: Connection, row: dict[str, Any], listening: list[str]) -> int:
@@ -289,13 +292,36 @@ def insert_campaign(connection: Connection, row: dict[str, Any], listening: list
     return campaign_id
 
 
-def active_campaigns_on(connection: Connection, workspace_id: int, code: str) -> list[Any]:
-    """The workspace's active campaigns listening on ``code`` ("" : those on every code)."""
+def update_campaign(connection: Connection, campaign_id: int, values: dict[str, Any],
+                    listening: list[str] | None = None) -> None:
+    """Set the columns given; with ``listening``, the codes it listens on become those."""
+    if values:
+        connection.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(values))
+    if listening is not None:
+        connection.execute(campaign_codes.delete().where(campaign_codes.c.campaign_id == campaign_id))
+        connection.execute(campaign_codes.insert(), [{"campaign_id": campaign_id, "code": one} for one in listening])
+
+
+def campaign_row(connection: Connection, campaign_id: int) -> dict[str, Any] | None:
+    """The campaign with its codes (in code order), or None."""
+    row = connection.execute(select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
+    if row is None:
+        return None
+    listening = connection.execute(select(campaign_codes.c.code).where(campaign_codes.c.campaign_id == campaign_id)
+                                   .order_by(campaign_codes.c.code)).scalars().all()
+    return {**dict(row), "codes": list(listening)}
+
+
+def live_campaigns_on(connection: Connection, workspace_id: int, code: str, *, other_than: int | None = None) -> list[Any]:
+    """The workspace's campaigns not archived (active or paused) listening on ``code`` ("" : those on
+    every code), but ``other_than``."""
     same_place = select(campaigns).select_from(
         campaigns.join(campaign_codes, campaign_codes.c.campaign_id == campaigns.c.id)).where(
         campaigns.c.workspace_id == workspace_id, campaign_codes.c.code == code,
-        campaigns.c.is_active.is_(True),
+        campaigns.c.archived_at_ms.is_(None),
     )
+    if other_than is not None:
+        same_place = same_place.where(campaigns.c.id != other_than)
     return list(connection.execute(same_place))
 
 
@@ -308,10 +334,13 @@ def rule_of(row: Any) -> keywords.KeywordRule:
     )
 
 
-def list_campaigns(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:
+def list_campaigns(connection: Connection, workspace_id: int | None = None, *,
+                   include_archived: bool = False) -> list[dict[str, Any]]:
     query = select(campaigns).order_by(campaigns.c.id)
     if workspace_id is not None:
         query = query.where(campaigns.c.workspace_id == workspace_id)
+    if not include_archived:
+        query = query.where(campaigns.c.archived_at_ms.is_(None))
     listening: dict[int, list[str]] = {}
     for campaign_id, one in connection.execute(select(campaign_codes).order_by(campaign_codes.c.code)):
         listening.setdefault(campaign_id, []).append(one)

@@ -115,6 +115,9 @@ campaigns = Table(
     Column("quiet_hours", String(11), nullable=True),  # "22:00-08:00", workspace time: replies held
     # JSON list of actions after the reply, in order (domain/actions.py); NULL: the reply alone.
     Column("actions", Text, nullable=True),
+    # is_active false: paused (matches nothing; keeps its keyword). Archived: set, is_active false,
+    # for good (its keyword is free again; its MOs keep its id and name).
+    Column("archived_at_ms", BigInteger, nullable=True),
 )
 
 # The codes a campaign listens on (one or more; "" for a fallback on every code of the workspace).

@@ -24,7 +24,7 @@ CAMPAIGN = {"id": 12, "workspace_id": 3, "code": "19893653744", "name": "welcome
             "reply": "Thanks for writing to OGANGI! Reply STOP to opt out. " * 3, "priority": 10, "is_active": True,
             "created_at_ms": 1_796_186_617_898, "match_mode": "regex", "case_sensitive": False,
             "starts_at_ms": None, "ends_at_ms": None, "cap_count": 5, "cap_window_s": 3600, "quiet_hours": None,
-            "actions": None, "codes": ["19893653744", "19893653745"]}
+            "actions": None, "archived_at_ms": None, "codes": ["19893653744", "19893653745"], "state": "paused"}
 
 
 def test_a_table_fits_the_terminal_and_never_cuts_an_identifier() -> None:
@@ -40,9 +40,9 @@ def test_a_table_fits_the_terminal_and_never_cuts_an_identifier() -> None:
 def test_campaigns_show_their_main_columns_and_wide_shows_every_one_whole() -> None:
     narrow = render_table("campaigns", [CAMPAIGN], "Campaigns", width=120)
     header = narrow.splitlines()[2]
-    assert all(name in header for name in ("id", "workspace", "name", "match", "keyword", "codes", "active", "reply"))
-    assert "cap window" not in narrow and "9 more columns with --wide" in narrow
-    assert "19893653744, 19893653745" in narrow and "yes" in narrow
+    assert all(name in header for name in ("id", "workspace", "name", "match", "keyword", "codes", "state", "reply"))
+    assert "cap window" not in narrow and "11 more columns with --wide" in narrow
+    assert "19893653744, 19893653745" in narrow and "paused" in narrow
     wide = render_table("campaigns", [CAMPAIGN], "Campaigns", width=80, wide=True)
     assert "cap window s" in wide and CAMPAIGN["reply"].strip() in wide  # nothing cut, however wide
     assert "--wide" not in wide

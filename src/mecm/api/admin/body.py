@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from mecm.errors import InvalidParameter
+from mecm.errors import InvalidParameter, Unknown
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MAX_ID = 2**31 - 1  # ids of workspaces, lists, broadcasts: SQLite INTEGER, and sane
 MAX_BODY = 1_000_000  # bytes
@@ -121,3 +125,27 @@ def path_id(raw: str, name: str) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not 1 <= int(raw) <= MAX_ID:
         raise InvalidParameter(name, f"must be a number from 1 to {MAX_ID}")
     return int(raw)
+
+
+def query_flag(query: Mapping[str, str], name: str) -> bool:
+    """A true/false query parameter (absent: false)."""
+    raw = query.get(name, "false")
+    if raw not in ("true", "false"):
+        raise InvalidParameter(name, "must be true or false")
+    return raw == "true"
+
+
+def in_body_spelling(change: Callable[[Connection], Any], renamed: Mapping[str, str] | None = None
+                     ) -> Callable[[Connection], Any]:
+    """The use cases name options as the CLI spells them (expires-in, cap-window-s); here they are
+    body fields (expires_in, cap_window_s), and ``renamed`` gives those spelt otherwise."""
+    def run(connection: Connection) -> Any:
+        try:
+            return change(connection)
+        except Unknown:
+            raise  # names a path's id: a 404 as it is
+        except InvalidParameter as error:
+            name = (renamed or {}).get(error.name, error.name)
+            raise InvalidParameter(name.replace("-", "_"), error.reason) from None
+
+    return run

@@ -86,6 +86,57 @@ _CAMPAIGN_BODY = _body({
     "email_subject": _STRING,
     "email_body": _STRING,
 }, ["name"])
+_CAMPAIGN = {"$ref": "#/components/schemas/Campaign"}
+
+
+def _campaign_paths(ws: dict[str, Any]) -> dict[str, Any]:
+    campaign = _id("campaign_id")
+    # Creation's fields, none required, none with a default (what is not given stays as it is).
+    edit_fields = dict(_CAMPAIGN_BODY["content"]["application/json"]["schema"]["properties"])
+    for name in ("starts", "ends", "quiet_hours", "email_subject", "email_body"):
+        edit_fields[name] = {**edit_fields[name], "description": edit_fields[name].get("description", name)
+                             + "; '' for none"}
+    edit_fields["actions"] = {**edit_fields["actions"], "description": "Replace the actions ([]: none). "
+                              + edit_fields["actions"]["description"]}
+    edit_fields["match"] = {"type": "string", "enum": ["regex", "word", "prefix", "fallback"]}
+    for name in ("priority", "case_sensitive", "cap", "cap_window_s"):
+        edit_fields[name] = {key: value for key, value in edit_fields[name].items() if key != "default"}
+
+    def state_change(operation: str, description: str) -> dict[str, Any]:
+        return {"parameters": [campaign],
+                "post": {"operationId": operation, "description": description,
+                         "responses": {"200": _json(_CAMPAIGN, "The campaign now"), **_errors(400, 401, 404)}}}
+
+    return {
+        "/admin/api/workspaces/{workspace_id}/campaigns": {
+            "parameters": [ws],
+            "get": {"operationId": "listCampaigns",
+                    "parameters": [{"name": "all", "in": "query", "required": False,
+                                    "schema": {"type": "string", "enum": ["true", "false"]},
+                                    "description": "true: archived campaigns too"}],
+                    "responses": {"200": _json(_list_of("campaigns", "Campaign"),
+                                               "The workspace's campaigns, active and paused"),
+                                  **_errors(400, 401, 404)}},
+            "post": {"operationId": "createCampaign", "requestBody": _CAMPAIGN_BODY, "responses": {
+                "201": _json(_CAMPAIGN, "Created"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/campaigns/{campaign_id}": {
+            "parameters": [campaign],
+            "patch": {"operationId": "editCampaign",
+                      "description": "Changes what the body gives, checked as when the campaign was created "
+                                     "(the others stay); refused for an archived campaign",
+                      "requestBody": _body(edit_fields, []),
+                      "responses": {"200": _json(_CAMPAIGN, "The campaign now"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/campaigns/{campaign_id}/pause": state_change(
+            "pauseCampaign", "It answers no MO until resumed (an MO is stored as matching no campaign); it keeps "
+                             "its keyword. Refused for an archived campaign"),
+        "/admin/api/campaigns/{campaign_id}/resume": state_change(
+            "resumeCampaign", "It answers MOs again. Refused for an archived campaign"),
+        "/admin/api/campaigns/{campaign_id}/archive": state_change(
+            "archiveCampaign", "For good: it answers no MO, lists hide it (all=true shows it), its keyword is "
+                               "free; the MOs and messages it produced keep naming it"),
+    }
 
 
 _CLASS = {"type": "string", "enum": ["sends", "pins", "reads"],
@@ -291,7 +342,7 @@ def document() -> dict[str, Any]:
             "/admin/api/codes/{code}": {
                 "parameters": [code],
                 "delete": {"operationId": "removeCode",
-                           "description": "Refused while an active campaign or a scheduled or sending broadcast "
+                           "description": "Refused while a campaign not archived or a scheduled or sending broadcast "
                                           "uses the code (the refusal names it)",
                            "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
             },
@@ -352,13 +403,7 @@ def document() -> dict[str, Any]:
                          "responses": {"201": _json(_OBJECT, "The new key pair (its private key shown only here) "
                                                              "and the old key's end"), **_errors(400, 401, 404)}},
             },
-            "/admin/api/workspaces/{workspace_id}/campaigns": {
-                "parameters": [ws],
-                "get": {"operationId": "listCampaigns", "responses": {
-                    "200": _json(_list_of("campaigns", "Campaign"), "The workspace's campaigns"), **_errors(400, 401, 404)}},
-                "post": {"operationId": "createCampaign", "requestBody": _CAMPAIGN_BODY, "responses": {
-                    "201": _json({"$ref": "#/components/schemas/Campaign"}, "Created"), **_errors(400, 401, 404)}},
-            },
+            **_campaign_paths(ws),
             "/admin/api/workspaces/{workspace_id}/lists": {
                 "parameters": [ws],
                 "get": {"operationId": "listLists", "responses": {
@@ -478,7 +523,11 @@ def document() -> dict[str, Any]:
                                             "codes": {"type": "array", "items": _STRING},
                                             "keyword": _STRING, "match_mode": _STRING, "reply": _STRING,
                                             "actions": {"type": "array", "items": _OBJECT},
-                                            "priority": {"type": "integer"}}},
+                                            "priority": {"type": "integer"},
+                                            "state": {"type": "string", "enum": ["active", "paused", "archived"]},
+                                            "is_active": {"type": "boolean", "description": "It answers MOs"},
+                                            "archived_at_ms": {"type": "integer", "nullable": True,
+                                                               "description": "When it was archived (epoch ms)"}}},
                 "List": {"type": "object", "required": ["id", "name"],
                          "properties": {"id": {"type": "integer"}, "name": _STRING}},
                 "Broadcast": {"type": "object", "required": ["id", "state"],

@@ -15,7 +15,6 @@ reloaded).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import calls, credit_routes, limits, user_routes
-from mecm.api.admin.body import Body, path_id
+from mecm.api.admin import calls, campaign_routes, credit_routes, limits, user_routes
+from mecm.api.admin.body import Body, in_body_spelling as _in_body_spelling, path_id, query_flag
 from mecm.api.admin.openapi import document
 from mecm.domain.credentials import TOKEN_PREFIX
 from mecm.domain.roles import Action
 from mecm.errors import Forbidden, InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import access, broadcasts, campaigns, carriers, codes, keys, lists, workspaces
+from mecm.services.admin import access, broadcasts, carriers, codes, keys, lists, workspaces
 from mecm.services.admin.lookups import require_key
 from mecm.services.key_use import wall_clock_ms
 
@@ -63,8 +62,6 @@ RULES: dict[tuple[str, str], tuple[Action, str | None] | None] = {
     ("PATCH", "/keys/{public_key}"): (Action.KEYS, "public_key"),
     ("POST", "/keys/{public_key}/rotate"): (Action.KEYS, "public_key"),
     ("POST", "/keys/{public_key}/revoke"): (Action.KEYS, "public_key"),
-    ("GET", "/workspaces/{workspace_id}/campaigns"): _READ,
-    ("POST", "/workspaces/{workspace_id}/campaigns"): (Action.CAMPAIGNS, "workspace_id"),
     ("GET", "/workspaces/{workspace_id}/lists"): _READ,
     ("POST", "/workspaces/{workspace_id}/lists"): (Action.LISTS, "workspace_id"),
     ("GET", "/workspaces/{workspace_id}/broadcasts"): _READ,
@@ -157,8 +154,6 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/carriers/{name}/enable", enable_carrier, ["POST"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/keys/{public_key}/revoke", revoke_key, ["POST"]),
-        ("/workspaces/{workspace_id}/campaigns", list_campaigns, ["GET"]),
-        ("/workspaces/{workspace_id}/campaigns", create_campaign, ["POST"]),
         ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
         ("/workspaces/{workspace_id}/lists", create_list, ["POST"]),
         ("/workspaces/{workspace_id}/broadcasts", list_broadcasts, ["GET"]),
@@ -176,7 +171,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         *credit_routes.ROUTES,
     ]
     rules = dict(RULES)
-    for path, handler, methods, rule in user_routes.ROUTES:
+    for path, handler, methods, rule in [*user_routes.ROUTES, *campaign_routes.ROUTES]:
         table.append((path, handler, methods))
         rules.update({(method, path): rule for method in methods})
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
@@ -188,20 +183,8 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _flag(request: Request, name: str) -> bool:
-    """A true/false query parameter (absent: false)."""
-    raw = request.query_params.get(name, "false")
-    if raw not in ("true", "false"):
-        raise InvalidParameter(name, "must be true or false")
-    return raw == "true"
-
-
 def _id(request: Request, name: str) -> int:
     return path_id(request.path_params[name], name)
-
-
-def _campaign_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "actions": json.loads(row["actions"]) if row.get("actions") else []}
 
 
 # -- workspaces ----------------------------------------------------------------------------------
@@ -211,7 +194,7 @@ async def list_workspaces(request: Request, runtime: Runtime) -> Response:
     """The workspaces in use the asker has a role on (a deployment administrator: every one);
     ``?all=true``: the archived ones too."""
     principal: access.Principal = request.state.principal
-    everything = _flag(request, "all")
+    everything = query_flag(request.query_params, "all")
 
     def visible(c: Connection) -> list[dict[str, Any]]:
         shown = access.visible_workspaces(c, principal)
@@ -314,19 +297,6 @@ async def delete_carrier(request: Request, runtime: Runtime) -> Response:
 # -- key pairs -----------------------------------------------------------------------------------
 
 
-def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connection], Any]:
-    """The key use cases name options as the CLI spells them (expires-in); here they are body fields."""
-    def run(connection: Connection) -> Any:
-        try:
-            return change(connection)
-        except Unknown:
-            raise  # names a path's id: a 404 as it is
-        except InvalidParameter as error:
-            raise InvalidParameter(error.name.replace("-", "_"), error.reason) from None
-
-    return run
-
-
 async def list_keys(request: Request, runtime: Runtime) -> Response:
     """The workspace's key pairs: state, dates and last use (written every key_last_used_flush_s)."""
     return await _workspace_listing(request, runtime, "keys", keys.list_keys)
@@ -372,7 +342,7 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
         c, runtime.vault, public_key, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
 
 
-# -- campaigns -----------------------------------------------------------------------------------
+# -- listings ------------------------------------------------------------------------------------
 
 
 async def _workspace_listing(request: Request, runtime: Runtime, key: str,
@@ -380,34 +350,6 @@ async def _workspace_listing(request: Request, runtime: Runtime, key: str,
     """``{key: rows}`` of the workspace in the path (the use case refuses one that does not exist: 404)."""
     workspace_id = _id(request, "workspace_id")
     return JSONResponse({key: await calls.read(runtime, lambda c: rows(c, workspace_id))})
-
-
-async def list_campaigns(request: Request, runtime: Runtime) -> Response:
-    return await _workspace_listing(request, runtime, "campaigns", lambda c, ws: [
-        _campaign_json(row) for row in campaigns.list_campaigns(c, ws)])
-
-
-async def create_campaign(request: Request, runtime: Runtime) -> Response:
-    workspace_id = _id(request, "workspace_id")
-    body = Body(await request.body())
-    new = campaigns.NewCampaign(
-        codes=body.texts("codes") or [body.text("code", required=True, max_length=32) or ""],
-        name=body.text("name", required=True, max_length=200) or "",
-        keyword=body.text("keyword", default="", max_length=500) or "",
-        reply=body.text("reply", default="") or "",
-        match=body.text("match", default="regex", max_length=16) or "",
-        priority=body.integer("priority", default=100, low=-1_000_000, high=1_000_000),
-        case_sensitive=body.boolean("case_sensitive"),
-        starts=body.text("starts", max_length=64), ends=body.text("ends", max_length=64),
-        cap=body.integer("cap", default=5, low=-1, high=1_000_000),
-        cap_window_s=body.integer("cap_window_s", default=3600, low=-1, high=366 * 86400),
-        quiet_hours=body.text("quiet_hours", max_length=32),
-        email_subject=body.text("email_subject"), email_body=body.text("email_body"),
-        actions=body.texts("actions"),
-    )
-    row = await calls.write(runtime, lambda c: campaigns.add_campaign(
-        c, workspace_id, new, vault=runtime.vault, allow=runtime.settings.outbound_networks, actions_param="actions"))
-    return JSONResponse(_campaign_json(row), status_code=201)
 
 
 # -- lists ---------------------------------------------------------------------------------------

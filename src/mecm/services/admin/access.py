@@ -85,4 +85,6 @@ def workspace_of(connection: Connection, kind: str, ident: str) -> int | None:
         return ownership.workspace_of_list(connection, int(ident))
     if kind == "broadcast_id":
         return ownership.workspace_of_broadcast(connection, int(ident))
+    if kind == "campaign_id":
+        return ownership.workspace_of_campaign(connection, int(ident))
     raise ValueError(f"no workspace lookup for {kind}")

@@ -37,7 +37,7 @@ def list_codes(connection: Connection, workspace_id: int | None = None) -> list[
 def remove_code(connection: Connection, code: str) -> dict[str, Any]:
     """Free a code (refused, naming the user, while a campaign or broadcast uses it)."""
     code, owner = _assigned(connection, code)
-    campaigns = store_admin.active_campaigns_listening(connection, code)
+    campaigns = store_admin.live_campaigns_listening(connection, code)
     if campaigns:
         raise InvalidParameter("code", f"code {code} is used by campaign {named(campaigns[0])}")
     busy = store_admin.unfinished_broadcasts(connection, code=code)
