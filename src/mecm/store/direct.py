@@ -1,0 +1,100 @@
+"""Reads through the database driver itself, without SQLAlchemy or alembic: the fast path of the
+CLI's quickest commands (``mecm admin workspace list``; cli/front.py says why).
+
+The ordinary way in (cli/state.py ``open_store``) does more than open the database: it refuses a
+missing database or master key, saying where it looked; it takes the other-bits from files an older
+mecm made readable, and warns of a var dir others may enter; and it migrates a schema behind the
+code's. ``read`` does none of that: it reads only when none of it would happen, and otherwise
+answers None, and the caller takes the ordinary way, which then says or does what it must. So the
+fast path changes how long a command takes, never what it does.
+
+It reads a SQLite database only. On PostgreSQL, psycopg alone takes ~0.2 s of CPU to import (its
+libpq binding, asyncio, typing_extensions), so a psycopg path would still miss 0.3 s; PostgreSQL
+takes the ordinary way.
+
+Safety of the schema: the database is read only when its ``alembic_version`` says it is at
+``SCHEMA_HEAD``, the latest migration, a constant (reading the migration files, as
+engine.head_revision does, costs a few ms more) that a test keeps equal to the migrations' head.
+A database at another revision is left to the ordinary way, which migrates it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from mecm.config import Settings
+from mecm.files import sqlite_files
+from mecm.store.database_url import sqlite_path
+
+# The latest migration's revision: set it with every new migration (tests/unit/store/test_direct.py
+# fails until it is).
+SCHEMA_HEAD = "0019"
+
+Execute = Callable[[str], Iterable[Sequence[Any]]]
+T = TypeVar("T")
+
+
+def read(settings: Settings, reading: Callable[[Execute], T]) -> T | None:
+    """``reading`` run in one read transaction (a snapshot) of the SQLite database, with a function
+    that runs a statement and gives its rows; None, having read nothing, when the ordinary way must
+    be taken (the module's docstring says when)."""
+    path = sqlite_path(settings.database_url)
+    if path is None or not _state_as_left(settings, path):
+        return None
+    try:
+        # mode=rw, as store/engine.py: never creates a file (a database deleted just now stays gone).
+        connection = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=rw", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        connection.isolation_level = None  # our BEGIN, not the driver's
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("BEGIN")
+        revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
+        if revisions != [SCHEMA_HEAD]:
+            return None
+        return reading(lambda sql: connection.execute(sql).fetchall())
+    except sqlite3.Error:  # no schema, a lock held past the timeout...: the ordinary way says what
+        return None
+    finally:
+        connection.close()  # ends the read transaction
+
+
+def _state_as_left(settings: Settings, database: Path) -> bool:
+    """Would the ordinary way open this state without changing, creating or refusing anything?"""
+    if not database.is_file() or any(_others_may_read(path) for path in sqlite_files(database)):
+        return False  # missing (refused), or readable by others (made private, with a warning)
+    var_dir = settings.var_path
+    if not var_dir.is_dir() or _others_may_read(var_dir):
+        return False  # created, or warned about
+    return _master_key_at_hand(settings)
+
+
+def _master_key_at_hand(settings: Settings) -> bool:
+    """Is there a master key that store/crypto.py ``load_master_key`` would take as it is?"""
+    if settings.master_key:
+        key = settings.master_key.encode()
+    else:
+        path = settings.var_path / "master.key"
+        if not path.is_file() or _others_may_read(path):
+            return False
+        key = path.read_bytes().strip()
+    try:  # what makes a Fernet key (cryptography's Fernet checks the same)
+        return len(base64.urlsafe_b64decode(key)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _others_may_read(path: Path) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & stat.S_IRWXO)
+    except FileNotFoundError:
+        return False
