@@ -7,7 +7,8 @@ made of click groups that know their commands by name from a static index (cli/c
 generated from the real commands and tested to match them) and import nothing until a command runs:
 
 * a group (``mecm``, ``mecm admin``, ``mecm admin workspace``...) prints its help from the index,
-  exactly as typer would (tests/unit/cli/test_front.py compares them page by page);
+  exactly as typer would (tests/unit/cli/test_front.py compares them page by page); a group with
+  options or an action of its own (``mecm admin token``) is typer's, as a command is;
 * a command in ``NATIVE`` is a click command of its own module, run here: the fast path;
 * any other command is typer's (cli/typer_app.py): the command line goes to typer as it was typed,
   and typer parses, helps and runs it as before (its start-up cost is paid by these commands only).
@@ -106,6 +107,8 @@ def index_of_commands() -> dict[tuple[str, ...], dict[str, Any]]:
 
     def walk(command: Any, path: tuple[str, ...]) -> None:
         commands = getattr(command, "commands", None)
+        if command.params or getattr(command, "invoke_without_command", False):
+            commands = None  # a group with options or an action of its own: typer runs it, as a command
         entry = {"help": command.help, "short_help": command.short_help, "hidden": command.hidden,
                  "no_args_is_help": getattr(command, "no_args_is_help", False),
                  "commands": None if commands is None else list(commands)}
@@ -117,6 +120,7 @@ def index_of_commands() -> dict[tuple[str, ...], dict[str, Any]]:
     for path in NATIVE:
         native = _native(path)
         group = index[path[:-1]]["commands"]
+        assert group is not None, f"{path}: its group is typer's to run"
         if path[-1] not in group:
             group.append(path[-1])
         index[path] = {"help": native.help, "short_help": native.short_help, "hidden": native.hidden,

@@ -15,7 +15,7 @@ from typing import Any
 COLUMNS = ("name", "timezone", "default_carrier", "created_at_ms", "status_callback_url", "pin_in_response",
            "archived_at_ms")
 # Booleans that SQLite stores as 0 and 1.
-_BOOLEANS = frozenset({"pin_in_response"})
+BOOLEANS = frozenset({"pin_in_response"})
 
 
 def list_sql(include_archived: bool) -> str:
@@ -32,5 +32,5 @@ def list_workspaces(execute: Callable[[str], Iterable[Sequence[Any]]], include_a
 def _shown(row: Sequence[Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {"instance_id": row[0]}
     for column, value in zip(COLUMNS, row[1:], strict=True):
-        shown[column] = bool(value) if column in _BOOLEANS and value is not None else value
+        shown[column] = bool(value) if column in BOOLEANS and value is not None else value
     return shown
