@@ -15,7 +15,9 @@ takes the ordinary way.
 Safety of the schema: the database is read only when its ``alembic_version`` says it is at
 ``SCHEMA_HEAD``, the latest migration, a constant (reading the migration files, as
 engine.head_revision does, costs a few ms more) that a test keeps equal to the migrations' head.
-A database at another revision is left to the ordinary way, which migrates it.
+A database at another revision is left to the ordinary way, which migrates it. Should a migration
+be added and the constant forgotten (and the test not run), nothing is read either: the newest
+migration file, by name, must be SCHEMA_HEAD's (one ``listdir``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mecm.store.database_url import sqlite_path
 # The latest migration's revision: set it with every new migration (tests/unit/store/test_direct.py
 # fails until it is).
 SCHEMA_HEAD = "0019"
+_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"  # named NNNN_what.py, NNNN the revision
 
 Execute = Callable[[str], Iterable[Sequence[Any]]]
 T = TypeVar("T")
@@ -47,7 +50,7 @@ def read(settings: Settings, reading: Callable[[Execute], T]) -> T | None:
     that runs a statement and gives its rows; None, having read nothing, when the ordinary way must
     be taken (the module's docstring says when)."""
     path = sqlite_path(settings.database_url)
-    if path is None or not _state_as_left(settings, path):
+    if path is None or not _head_is_the_newest_migration() or not _state_as_left(settings, path):
         return None
     try:
         # mode=rw, as store/engine.py: never creates a file (a database deleted just now stays gone).
@@ -68,6 +71,11 @@ def read(settings: Settings, reading: Callable[[Execute], T]) -> T | None:
         connection.close()  # ends the read transaction
 
 
+def _head_is_the_newest_migration() -> bool:
+    names = [name for name in os.listdir(_MIGRATIONS) if name.endswith(".py")]
+    return bool(names) and max(names).startswith(f"{SCHEMA_HEAD}_")
+
+
 def _state_as_left(settings: Settings, database: Path) -> bool:
     """Would the ordinary way open this state without changing, creating or refusing anything?"""
     if not database.is_file() or any(_others_may_read(path) for path in sqlite_files(database)):
@@ -84,9 +92,12 @@ def _master_key_at_hand(settings: Settings) -> bool:
         key = settings.master_key.encode()
     else:
         path = settings.var_path / "master.key"
-        if not path.is_file() or _others_may_read(path):
+        try:
+            if not path.is_file() or _others_may_read(path):
+                return False
+            key = path.read_bytes().strip()
+        except OSError:  # unreadable: the ordinary way says so
             return False
-        key = path.read_bytes().strip()
     try:  # what makes a Fernet key (cryptography's Fernet checks the same)
         return len(base64.urlsafe_b64decode(key)) == 32
     except (binascii.Error, ValueError):

@@ -28,6 +28,16 @@ def test_the_schema_head_is_the_latest_migration() -> None:
         "a new migration: set SCHEMA_HEAD in src/mecm/store/direct.py to its revision")
 
 
+@sqlite_only
+def test_a_stale_schema_head_reads_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migration added and SCHEMA_HEAD forgotten: the newest migration file is not SCHEMA_HEAD's."""
+    settings = _settings(engine)
+    monkeypatch.setattr(direct, "SCHEMA_HEAD", str(int(direct.SCHEMA_HEAD) - 1).zfill(4))
+    with engine.begin() as connection:  # the database too, as a database not yet migrated would be
+        connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": direct.SCHEMA_HEAD})
+    assert fast_reads.list_workspaces(settings) is None
+
+
 def test_the_listed_columns_are_the_tables() -> None:
     columns = [c for c in workspaces.c if c.name not in ("id", "webhook_secret_enc")]
     assert workspace_rows.COLUMNS == tuple(c.name for c in columns), (
