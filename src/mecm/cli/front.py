@@ -60,8 +60,35 @@ class IndexedGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.names:
-            return None
+            return self._not_in_the_index(ctx, cmd_name)
         return command_at((*self.path, cmd_name))
+
+
+    def _not_in_the_index(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command added since the index was written still runs (the index's test fails meanwhile);
+        a typo gets typer's words, "Did you mean ...?" included."""
+        path = (*self.path, cmd_name)
+        if _typer_knows(path):
+            return TyperCommand(path, {"help": None, "short_help": None, "hidden": True})
+        import difflib
+
+        close = difflib.get_close_matches(cmd_name, self.names)
+        if close:
+            ctx.fail(f"No such command {cmd_name!r}. Did you mean {', '.join(map(repr, close))}?")
+        return None  # click's "No such command", as typer's
+
+
+def _typer_knows(path: tuple[str, ...]) -> bool:
+    import typer.main
+
+    from mecm.cli.typer_app import app
+
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = (getattr(command, "commands", None) or {}).get(name)
+        if command is None:
+            return False
+    return True
 
 
 class TyperCommand(click.Command):

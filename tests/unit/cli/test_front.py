@@ -14,7 +14,7 @@ import typer.testing
 
 from mecm.cli import app
 from mecm.cli.command_index import INDEX
-from mecm.cli.front import NATIVE, command_at, index_of_commands
+from mecm.cli.front import NATIVE, IndexedGroup, command_at, index_of_commands
 
 GROUPS = [path for path, entry in INDEX.items() if entry["commands"] is not None]
 
@@ -56,7 +56,8 @@ def _run_typer_command(command: Any, args: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("args", [[*path, "--help"] for path in GROUPS] + [list(path) for path in GROUPS]
-                         + [["admin", "nope"], ["nope"]], ids=" ".join)
+                         + [["admin", "nope"], ["nope"], ["admin", "workspce"], ["admin", "workspace", "lst"]],
+                         ids=" ".join)
 def test_a_group_says_what_typer_says(args: list[str]) -> None:
     typed = _run_typer_command(_typer_tree_with_the_native_commands(), args)
     front = click.testing.CliRunner().invoke(command_at(()), args, prog_name="mecm", env={"COLUMNS": "100"})
@@ -72,6 +73,13 @@ def test_a_typer_command_is_typers_whole_command_line() -> None:
     wrong = click.testing.CliRunner().invoke(command_at(()), ["admin", "workspace", "create", "--", "--name"],
                                              prog_name="mecm")
     assert wrong.exit_code == 2 and "Missing option '--name'" in wrong.stderr  # typer's own error, "--" kept
+
+
+def test_a_command_the_index_does_not_know_yet_still_runs() -> None:
+    path = ("admin", "workspace")
+    stale = IndexedGroup(path, {**INDEX[path], "commands": [n for n in INDEX[path]["commands"] if n != "create"]})
+    result = click.testing.CliRunner().invoke(stale, ["create", "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0 and "Usage: mecm admin workspace create [OPTIONS]" in result.stdout
 
 
 def test_the_native_command_has_its_help() -> None:
