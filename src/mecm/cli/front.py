@@ -63,7 +63,6 @@ class IndexedGroup(click.Group):
             return self._not_in_the_index(ctx, cmd_name)
         return command_at((*self.path, cmd_name))
 
-
     def _not_in_the_index(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """A command added since the index was written still runs (the index's test fails meanwhile);
         a typo gets typer's words, "Did you mean ...?" included."""

@@ -1,9 +1,11 @@
 """The CLI's fast read (store/direct.py): the same workspaces as SQLAlchemy reads, and only from a
-database the ordinary way would open as it is (else None, having changed nothing)."""
+database the ordinary way would open as it is (else None, having changed nothing). On SQLite and,
+with MECM_TEST_DATABASE=postgresql, on PostgreSQL."""
 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from pathlib import Path
 from typing import Any
@@ -20,18 +22,15 @@ from mecm.store.engine import head_revision
 from mecm.store.tables import workspaces
 from tests.support.databases import on_postgresql
 
-sqlite_only = pytest.mark.skipif(on_postgresql(), reason="the fast read is SQLite's alone")
-
 
 def test_the_schema_head_is_the_latest_migration() -> None:
     assert direct.SCHEMA_HEAD == head_revision(), (
         "a new migration: set SCHEMA_HEAD in src/mecm/store/direct.py to its revision")
 
 
-@sqlite_only
-def test_a_stale_schema_head_reads_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stale_schema_head_reads_nothing(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A migration added and SCHEMA_HEAD forgotten: the newest migration file is not SCHEMA_HEAD's."""
-    settings = _settings(engine)
+    settings = _settings(engine, tmp_path)
     monkeypatch.setattr(direct, "SCHEMA_HEAD", str(int(direct.SCHEMA_HEAD) - 1).zfill(4))
     with engine.begin() as connection:  # the database too, as a database not yet migrated would be
         connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": direct.SCHEMA_HEAD})
@@ -75,18 +74,17 @@ def test_the_store_lists_what_sqlalchemy_reads(engine: Engine, include_archived:
     assert [type(w["pin_in_response"]) for w in listed] == [bool] * len(listed)
 
 
-def _settings(engine: Engine) -> Settings:
-    home = Path(engine.url.database).parent  # the test's own tmp_path, private
-    settings = Settings(database_url=f"sqlite:///{engine.url.database}", var_dir=str(home))
+def _settings(engine: Engine, home: Path) -> Settings:
+    """The settings of a state with this database, ``home`` as var dir (private) and a master key."""
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False), var_dir=str(home))
     load_master_key(settings, create=True)
     return settings
 
 
-@sqlite_only
 @pytest.mark.parametrize("include_archived", [False, True])
-def test_the_fast_read_lists_what_sqlalchemy_reads(engine: Engine, include_archived: bool) -> None:
+def test_the_fast_read_lists_what_sqlalchemy_reads(engine: Engine, tmp_path: Path, include_archived: bool) -> None:
     _some_workspaces(engine)
-    listed = fast_reads.list_workspaces(_settings(engine), include_archived=include_archived)
+    listed = fast_reads.list_workspaces(_settings(engine, tmp_path), include_archived=include_archived)
     assert listed == _as_sqlalchemy_lists(engine, include_archived)
     assert [type(w["pin_in_response"]) for w in listed] == [bool] * len(listed)
 
@@ -97,6 +95,8 @@ def _schema_behind(engine: Engine, settings: Settings) -> None:
 
 
 def _readable_database(engine: Engine, settings: Settings) -> None:
+    if on_postgresql():
+        pytest.skip("about SQLite's files")
     os.chmod(engine.url.database, 0o644)
 
 
@@ -117,12 +117,12 @@ def _no_schema(engine: Engine, settings: Settings) -> None:
         connection.execute(text("DROP TABLE alembic_version"))
 
 
-@sqlite_only
 @pytest.mark.parametrize("change", [_schema_behind, _readable_database, _open_var_dir, _no_master_key,
                                     _bad_master_key, _no_schema], ids=lambda f: f.__name__.strip("_"))
-def test_a_state_the_ordinary_way_would_change_or_refuse_is_not_read(engine: Engine, change: Any) -> None:
+def test_a_state_the_ordinary_way_would_change_or_refuse_is_not_read(engine: Engine, tmp_path: Path,
+                                                                    change: Any) -> None:
     _some_workspaces(engine)
-    settings = _settings(engine)
+    settings = _settings(engine, tmp_path)
     change(engine, settings)
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in settings.var_path.iterdir()}
 
@@ -130,9 +130,20 @@ def test_a_state_the_ordinary_way_would_change_or_refuse_is_not_read(engine: Eng
     assert {p: stat.S_IMODE(p.stat().st_mode) for p in settings.var_path.iterdir()} == modes  # nothing fixed
 
 
-def test_no_database_or_another_than_sqlite_is_not_read(tmp_path: Path) -> None:
+def test_a_missing_database_is_not_read_nor_made(tmp_path: Path) -> None:
     missing = Settings(database_url=f"sqlite:///{tmp_path / 'mecm.db'}", var_dir=str(tmp_path))
+    load_master_key(missing, create=True)
     assert fast_reads.list_workspaces(missing) is None
-    assert list(tmp_path.iterdir()) == []  # nothing created
-    postgresql = Settings(database_url="postgresql://postgres@127.0.0.1/nothing", var_dir=str(tmp_path))
-    assert fast_reads.list_workspaces(postgresql) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]  # no database made
+
+
+def test_a_database_that_cannot_be_reached_is_left_to_the_ordinary_way(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/mecm", var_dir=str(tmp_path))
+    load_master_key(settings, create=True)
+    assert fast_reads.list_workspaces(settings) is None
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when this returns: nothing listens there

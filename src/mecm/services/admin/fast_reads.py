@@ -1,7 +1,7 @@
 """Reads the CLI's fast commands make without SQLAlchemy (cli/front.py, store/direct.py).
 
-Each answers None when the fast path cannot read (another database than SQLite, a schema to
-migrate, files to fix, something missing to explain): the caller then runs the ordinary use case,
+Each answers None when the fast path cannot read (a schema to migrate, files to fix, something
+missing to explain, a database that does not answer): the caller then runs the ordinary use case,
 which acts and refuses as always. Same rows either way: the store runs one statement for both.
 """
 
