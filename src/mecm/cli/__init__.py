@@ -2,28 +2,25 @@
 
 Every command that prints takes ``--json`` and then prints exactly one JSON object.
 
-Building this app imports no sqlalchemy, alembic, starlette or uvicorn: each command imports what it
-needs when it runs, so ``mecm --help`` and a quick admin command start fast (bench/cli_start.py).
+Starting it imports click and nothing else of weight (cli/front.py): ``mecm --help`` and
+``mecm admin workspace list`` finish within 0.3 s (bench/cli_start.py). ``app`` is the typer tree
+of every command (cli/typer_app.py), built on first use.
 """
 
 from __future__ import annotations
 
-import typer
-
-from mecm.cli import admin, client_commands, help, server, smsc_sim
-
-# Plain help text (cli/help.py says why); pretty_exceptions off: an unexpected error prints a plain
-# traceback rather than loading rich's traceback renderer.
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
-                  help="mecm: Mobile Engagement Campaign Manager. Settings come from MECM_CONFIG or the nearest "
-                       "mecm.toml in this folder or above, then MECM_* variables; without them, state is kept in "
-                       "~/.local/share/mecm. mecm init creates the database.")
-server.register(app)
-app.add_typer(admin.app, name="admin", help="Workspaces, keys, codes, carriers, campaigns, lists, credit, limits.")
-client_commands.register(app)
-smsc_sim.register(app)
-help.describe_commands(app)
+from typing import Any
 
 
 def main() -> None:
-    app()
+    from mecm.cli.front import main as front_door
+
+    front_door()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from mecm.cli.typer_app import app
+
+        return app
+    raise AttributeError(name)

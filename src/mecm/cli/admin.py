@@ -64,17 +64,7 @@ def workspace_create(
     emit(ws, as_json, f"workspace {ws['instance_id']} ({name}) created")
 
 
-@workspace_app.command("list")
-def workspace_list(
-    everything: bool = typer.Option(False, "--all", help="Archived workspaces too."),
-    wide: bool = WideOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """The workspaces in use (with --all, the archived ones too)."""
-    from mecm.services.admin import workspaces
-
-    rows = _in_transaction(as_json, lambda c, _: workspaces.list_workspaces(c, include_archived=everything))
-    emit_table("workspaces", rows, as_json, "Workspaces", wide=wide)
+# "workspace list" is cli/workspace_list.py: the front door runs it without typer (cli/front.py).
 
 
 @workspace_app.command("edit")

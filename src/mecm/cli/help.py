@@ -5,18 +5,20 @@ Help is plain text (click's layout, paragraphs re-wrapped to the terminal), not 
 help renderer alone takes ``mecm --help`` from about 0.2 to 0.4 s of CPU (bench/cli_start.py).
 
 A command's own docstring (or ``help=``) wins; DESCRIPTIONS gives one to the commands that have
-none, by their path under ``mecm``.
+none, by their path under ``mecm``. (``mecm --help`` and the other groups' pages are printed by
+cli/front.py from an index of these descriptions, without importing typer or the commands.)
 """
 
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
 DESCRIPTIONS: dict[tuple[str, ...], str] = {
     ("admin", "workspace", "create"): "Create a workspace (an instanceId of the API) and print its id.",
-    ("admin", "workspace", "list"): "Every workspace: id, name, time zone, default carrier.",
     ("admin", "workspace", "set-callback"): "Set (or with '' remove) the URL told of every MT status change.",
     ("admin", "workspace", "set-default-carrier"): "The carrier a send with carrier=null goes to when no route "
                                                    "matches.",

@@ -5,7 +5,8 @@ column and cuts none), times in ISO 8601 in the row's workspace's time zone (UTC
 workspace), yes/no for flags, lists joined with commas, and a sentence or a few aligned lines for a
 single result. ``--json`` prints what the command returned, unchanged: scripts depend on its keys.
 
-rich is imported when something is printed, not when the CLI starts (``mecm --help`` stays fast).
+rich is imported when something is printed, and typer only by the typer commands (``JsonOption``
+and ``WideOption`` are made on first use): the fast commands of cli/front.py import this module too.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import typer
-
 from mecm.errors import ConfigError, InvalidParameter
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-JsonOption = typer.Option(False, "--json", help="Print one JSON object instead of text.")
-WideOption = typer.Option(False, "--wide", help="Show every column, none cut short (the table may be wider "
-                                                "than the terminal).")
+JSON_HELP = "Print one JSON object instead of text."
+WIDE_HELP = "Show every column, none cut short (the table may be wider than the terminal)."
 
 # The columns a table shows without --wide, by the table's JSON key: what tells the rows apart and
 # what one reads the table for. A table not named here shows every column.
@@ -64,10 +62,22 @@ def know_time_zones(zones: Mapping[int, str]) -> None:
     _time_zones.update(zones)
 
 
+_typer_options: dict[str, Any] = {}
+
+
 def __getattr__(name: str) -> Any:
-    """``console``: the standard output console, made on first use (rich loads only when printing)."""
+    """``console``: the standard output console, made on first use (rich loads only when printing).
+    ``JsonOption``, ``WideOption``: typer's --json and --wide, made on first use (typer loads only
+    for the commands typer runs)."""
     if name == "console":
         return _console()
+    if name in ("JsonOption", "WideOption"):
+        if name not in _typer_options:
+            import typer
+
+            _typer_options["JsonOption"] = typer.Option(False, "--json", help=JSON_HELP)
+            _typer_options["WideOption"] = typer.Option(False, "--wide", help=WIDE_HELP)
+        return _typer_options[name]
     raise AttributeError(name)
 
 
@@ -243,7 +253,8 @@ class _Discard:
 
 @contextmanager
 def friendly_errors(as_json: bool) -> Iterator[None]:
-    """Bad input: a clear message (or JSON), exit status 2; never a traceback."""
+    """Bad input: a clear message (or JSON), exit status 2; never a traceback. (SystemExit, not
+    typer's or click's Exit: this serves the commands of both, cli/front.py.)"""
     try:
         yield
     except (InvalidParameter, ConfigError) as error:
@@ -252,7 +263,7 @@ def friendly_errors(as_json: bool) -> Iterator[None]:
             sys.stdout.write(json.dumps({"error": message}) + "\n")
         else:
             print_error(message)
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
 
 
 def print_error(message: str) -> None:

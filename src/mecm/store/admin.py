@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
 from mecm.errors import InvalidParameter, Unknown
+from mecm.store import workspace_rows
 from mecm.store.crypto import Vault
 from mecm.store.tables import (api_keys, broadcasts, campaign_codes, campaigns, carriers, codes, messages, prices,
                                workspaces)
@@ -101,10 +102,8 @@ def unfinished_broadcasts(connection: Connection, *, workspace_id: int | None = 
 
 
 def list_workspaces(connection: Connection, include_archived: bool = False) -> list[dict[str, Any]]:
-    query = select(workspaces).order_by(workspaces.c.id)
-    if not include_archived:
-        query = query.where(workspaces.c.archived_at_ms.is_(None))
-    return [_workspace_shown(r) for r in connection.execute(query).mappings().all()]
+    # The statement the CLI's fast path runs too, without SQLAlchemy (store/workspace_rows.py).
+    return workspace_rows.list_workspaces(connection.exec_driver_sql, include_archived)
 
 
 def _workspace_shown(row: Any) -> dict[str, Any]:

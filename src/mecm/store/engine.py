@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from mecm.domain.keywords import regex_search
 from mecm.errors import ConfigError
 from mecm.files import create_private_file, keep_from_others, sqlite_files
+from mecm.store.database_url import is_postgresql, sqlite_path  # here too, as callers know them
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -43,17 +44,6 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
 _WRITER = "mecm_writer"
-
-
-def sqlite_path(database_url: str) -> Path | None:
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix):
-        return Path(database_url[len(prefix):])
-    return None
-
-
-def is_postgresql(database_url: str) -> bool:
-    return database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
 
 # Prepared statements kept per SQLite connection (the driver's default is 128). A many-row write's
