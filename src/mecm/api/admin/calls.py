@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+from mecm.errors import InvalidParameter, Unknown
+
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
     from mecm.services.admin.access import Principal
@@ -41,3 +43,16 @@ def actor_of(request: Request) -> str:
     """The principal the route's guard found (a user's e-mail, or the deployment's admin token)."""
     principal: Principal = request.state.principal
     return principal.actor
+
+
+def in_body_spelling(change: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """Use cases name options as the CLI spells them (expires-in); here they are body fields (expires_in)."""
+    def run(connection: Connection) -> T:
+        try:
+            return change(connection)
+        except Unknown:
+            raise  # names a path's id: a 404 as it is
+        except InvalidParameter as error:
+            raise InvalidParameter(error.name.replace("-", "_"), error.reason) from None
+
+    return run

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import calls, credit_routes, limits, user_routes
+from mecm.api.admin import calls, credit_routes, limits, record_routes, user_routes
 from mecm.api.admin.body import Body, path_id
 from mecm.api.admin.openapi import document
 from mecm.domain.credentials import TOKEN_PREFIX
@@ -176,7 +176,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         *credit_routes.ROUTES,
     ]
     rules = dict(RULES)
-    for path, handler, methods, rule in user_routes.ROUTES:
+    for path, handler, methods, rule in [*user_routes.ROUTES, *record_routes.ROUTES]:
         table.append((path, handler, methods))
         rules.update({(method, path): rule for method in methods})
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
@@ -314,17 +314,7 @@ async def delete_carrier(request: Request, runtime: Runtime) -> Response:
 # -- key pairs -----------------------------------------------------------------------------------
 
 
-def _in_body_spelling(change: Callable[[Connection], Any]) -> Callable[[Connection], Any]:
-    """The key use cases name options as the CLI spells them (expires-in); here they are body fields."""
-    def run(connection: Connection) -> Any:
-        try:
-            return change(connection)
-        except Unknown:
-            raise  # names a path's id: a 404 as it is
-        except InvalidParameter as error:
-            raise InvalidParameter(error.name.replace("-", "_"), error.reason) from None
-
-    return run
+_in_body_spelling = calls.in_body_spelling
 
 
 async def list_keys(request: Request, runtime: Runtime) -> Response:

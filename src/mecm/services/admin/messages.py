@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from mecm.domain.csv_cells import csv_header, csv_lines
 from mecm.domain.dates import format_date
-from mecm.domain.record_search import KINDS, RecordSearch, parse_search
+from mecm.domain.record_search import KINDS, NAMES, RecordSearch, parse_search
 from mecm.errors import InvalidParameter
 from mecm.services.admin.lookups import require_workspace
 from mecm.store import record_search as store_search
@@ -31,6 +31,7 @@ COLUMNS = {
     "mos": ("id", "received_at", "sender", "code", "carrier", "keyword", "campaign_id", "campaign_name", "text",
             "response_message_id", "capped"),
 }
+FILTERS = NAMES  # by kind: the filters' names (the API's query parameters, the CLI's options)
 EXPORT_PAGE = 1000
 _IDS = ("id", "mo_id", "response_message_id")  # 64-bit ids: strings
 _TIMES = {"created_at_ms": "created_at", "updated_at_ms": "updated_at", "received_at_ms": "received_at"}
