@@ -135,11 +135,9 @@ async def _change_jobs(request: Request, runtime: Runtime, change: Callable[...,
     workspace_id = _workspace(request)
     body = Body(await request.body())
     ids, every = body.integers("ids"), body.boolean("all")
-    if bool(ids) == every:
-        raise InvalidParameter("ids", "give the ids of dead jobs, or all: true")
     actor = calls.actor_of(request)
     return await calls.write(runtime, lambda c: change(c, ids, every_dead=every, workspace_id=workspace_id,
-                                                       actor=actor))
+                                                       actor=actor, ids_param="ids"))
 
 
 # -- messages and MOs ----------------------------------------------------------------------------

@@ -46,35 +46,36 @@ def list_jobs(connection: Connection, state: str | None = None, limit: int = 100
 
 
 def replay(connection: Connection, job_ids: Sequence[int] | None = None, *, every_dead: bool = False,
-           workspace_id: int | None = None, actor: str) -> int:
+           workspace_id: int | None = None, actor: str, ids_param: str = "id") -> int:
     """Dead jobs (those named, or all; of ``workspace_id`` when given) back to pending with their
-    attempts counted afresh: the worker delivers them again. How many."""
+    attempts counted afresh: the worker delivers them again. How many. ``ids_param``: how the caller
+    names the ids (the CLI's --id, the API's ids), for a refusal."""
     now = wall_clock_ms()
-    return _change(connection, job_ids, every_dead, workspace_id, actor, "webhook.replay", "replayed",
+    return _change(connection, job_ids, every_dead, workspace_id, actor, ids_param, "webhook.replay", "replayed",
                    lambda ids: store_outbox.replay(connection, ids, now))
 
 
 def discard(connection: Connection, job_ids: Sequence[int] | None = None, *, every_dead: bool = False,
-            workspace_id: int | None = None, actor: str) -> int:
+            workspace_id: int | None = None, actor: str, ids_param: str = "id") -> int:
     """Dead jobs (those named, or all; of ``workspace_id`` when given) deleted: never tried again. How many."""
-    return _change(connection, job_ids, every_dead, workspace_id, actor, "webhook.discard", "discarded",
+    return _change(connection, job_ids, every_dead, workspace_id, actor, ids_param, "webhook.discard", "discarded",
                    lambda ids: store_outbox.discard(connection, ids))
 
 
 def _change(connection: Connection, job_ids: Sequence[int] | None, every_dead: bool, workspace_id: int | None,
-            actor: str, action: str, done: str, apply: Callable[[list[int]], int]) -> int:
+            actor: str, ids_param: str, action: str, done: str, apply: Callable[[list[int]], int]) -> int:
     named = list(dict.fromkeys(job_ids or ()))
     if bool(named) == every_dead:
-        raise InvalidParameter("id", "give the ids of dead jobs (--id N, repeatable) or all of them (--all)")
+        raise InvalidParameter(ids_param, "give the ids of dead jobs, or all of them (all), not both")
     if len(named) > MAX_IDS:
-        raise InvalidParameter("id", f"at most {MAX_IDS} ids at once (or all of them)")
+        raise InvalidParameter(ids_param, f"at most {MAX_IDS} ids at once (or all of them)")
     if workspace_id is not None:
         require_workspace(connection, workspace_id)
     rows = store_outbox.dead_jobs(connection, workspace_id, None if every_dead else named)
     missing = sorted(set(named) - {row.id for row in rows})
     if missing:
         where = f" in workspace {workspace_id}" if workspace_id is not None else ""
-        raise Unknown("id", "dead job", f"{missing[0]}{where}")
+        raise Unknown(ids_param, "dead job", f"{missing[0]}{where}")
     by_workspace: dict[int, list[int]] = {}
     for row in rows:
         by_workspace.setdefault(row.workspace_id, []).append(row.id)
