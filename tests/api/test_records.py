@@ -294,6 +294,7 @@ def test_the_csv_export_parses_back_to_what_was_sent(site, tokens, sent, tmp_pat
                       headers={**tokens["vi"], "Accept": "text/csv"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
+    assert "content-length" not in answer.headers  # streamed as it is read, not built whole first
     rows = _rows(answer.text)
     assert [(r["id"], r["text"]) for r in rows] == [(str(sent["formula"]), "'" + FORMULA), (str(sent["tricky"]), TRICKY)]
     assert rows[1]["created_at"].endswith("-04:00") and rows[1]["sender"] == server.creds["code"]
