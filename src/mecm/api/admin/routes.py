@@ -239,7 +239,7 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
     timezone = body.text("timezone", max_length=64)
     default_carrier = body.text("default_carrier", max_length=100)
     shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(lambda c: workspaces.update_workspace(
         c, workspace_id, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
 
 
@@ -290,7 +290,7 @@ async def update_carrier(request: Request, runtime: Runtime) -> Response:
     if password is not None:
         settings["password"] = password
     prefixes = body.texts("prefixes") if body.has("prefixes") else None
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(lambda c: carriers.update_carrier(
         c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
 
 
@@ -314,9 +314,6 @@ async def delete_carrier(request: Request, runtime: Runtime) -> Response:
 # -- key pairs -----------------------------------------------------------------------------------
 
 
-_in_body_spelling = calls.in_body_spelling
-
-
 async def list_keys(request: Request, runtime: Runtime) -> Response:
     """The workspace's key pairs: state, dates and last use (written every key_last_used_flush_s)."""
     return await _workspace_listing(request, runtime, "keys", keys.list_keys)
@@ -328,7 +325,7 @@ async def create_key(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     actor = calls.actor_of(request)
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.create_key(
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(lambda c: keys.create_key(
         c, runtime.vault, workspace_id, expires=expires, expires_in=expires_in, actor=actor))), status_code=201)
 
 
@@ -340,7 +337,7 @@ async def revoke_key(request: Request, runtime: Runtime) -> Response:
         require_key(c, public_key)
         return keys.revoke_key(c, public_key, actor=actor)
 
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(revoke)))
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(revoke)))
 
 
 async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
@@ -348,7 +345,7 @@ async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     never = body.boolean("never")
     public_key = request.path_params["public_key"]
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.set_expiry(
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(lambda c: keys.set_expiry(
         c, public_key, expires=expires, expires_in=expires_in, never=never))))
 
 
@@ -358,7 +355,7 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
     overlap = body.text("overlap", default="24h", max_length=16) or ""
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     public_key = request.path_params["public_key"]
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.rotate_key(
+    return JSONResponse(await calls.write(runtime, calls.in_body_spelling(lambda c: keys.rotate_key(
         c, runtime.vault, public_key, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
 
 
