@@ -238,6 +238,16 @@ class Runtime:
         except Exception:  # noqa: BLE001
             log.exception("reading opt-out changes failed")
 
+    async def opt_outs_changed_by_admin(self) -> None:
+        """An admin opt-out or opt-in committed by this process (the admin API): its view catches up,
+        and the other processes of this machine are told, before the change is answered."""
+        await self._opt_outs_changed_here()
+
+    def wake_outbox(self) -> None:
+        """Jobs of the outbox were made due (an admin replay): the worker's outbox looks at once."""
+        for callback in self.inbound.on_jobs_queued:
+            callback()
+
     def _refresh_opt_outs_soon(self) -> None:
         task = asyncio.create_task(self._refresh_opt_outs(), name="opt-outs-refresh")
         self._tasks.append(task)

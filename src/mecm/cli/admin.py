@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from mecm.cli import (admin_campaigns, admin_credit, admin_keys, admin_limits, admin_lists, admin_optout,
-                      admin_users, admin_webhook)
+                      admin_records, admin_users, admin_webhook)
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
 from mecm.cli.state import open_store
@@ -35,6 +35,8 @@ app.add_typer(admin_campaigns.campaign_app, name="campaign")
 app.add_typer(route_app, name="route")
 app.add_typer(admin_optout.app, name="optout")
 app.add_typer(admin_webhook.app, name="webhook")
+app.add_typer(admin_records.message_app, name="message")
+app.add_typer(admin_records.mo_app, name="mo")
 app.add_typer(admin_lists.list_app, name="list")
 app.add_typer(admin_lists.broadcast_app, name="broadcast")
 app.add_typer(admin_credit.credit_app, name="credit")

@@ -26,10 +26,13 @@ def optout_set(
     """Set keywords and answers (what is not given is kept; unset ones use the English and Spanish
     defaults). A message is taken for a keyword only when it is that word alone."""
     from mecm.services.admin import optouts
+    from mecm.services.admin.audit import cli_actor
 
     keywords = {Intent.STOP: stop_keywords, Intent.START: start_keywords, Intent.HELP: help_keywords}
     texts = {Intent.STOP: stop_text, Intent.START: start_text, Intent.HELP: help_text}
-    policy = _in_transaction(as_json, lambda c, _: optouts.configure(c, workspace, code, keywords, texts))
+    actor = cli_actor()
+    policy = _in_transaction(as_json, lambda c, _: optouts.configure(c, workspace, code, keywords, texts,
+                                                                     actor=actor))
     emit(policy, as_json, _describe(policy))
 
 
@@ -54,8 +57,11 @@ def optout_add(
 ) -> None:
     """Opt a subscriber out, as if they had sent STOP (no answer is sent)."""
     from mecm.services.admin import optouts
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=True))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=True,
+                                                                      actor=actor))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted out of workspace {workspace}"
          + ("" if row["changed"] else " (already was)"))
@@ -69,8 +75,11 @@ def optout_remove(
 ) -> None:
     """Opt a subscriber back in, as if they had sent START (no answer is sent)."""
     from mecm.services.admin import optouts
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=False))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: optouts.set_opted_out(c, workspace, number, opted_out=False,
+                                                                      actor=actor))
     _announce(row)
     emit(row, as_json, f"{row['number']} opted back in to workspace {workspace}"
          + ("" if row["changed"] else " (was not opted out)"))
@@ -88,12 +97,19 @@ def _announce(row: dict) -> None:
 
 
 @app.command("list")
-def optout_list(workspace: int = typer.Option(..., help="Workspace (instance) id."), wide: bool = WideOption,
-                as_json: bool = JsonOption) -> None:
-    """Subscribers opted out of the workspace, oldest first."""
+def optout_list(
+    workspace: int = typer.Option(..., help="Workspace (instance) id."),
+    number: str = typer.Option(None, help="Only numbers that contain these digits."),
+    limit: int = typer.Option(100, help="At most this many (1 to 1000)."),
+    offset: int = typer.Option(0, help="Skip this many first (the next page: --offset 100)."),
+    wide: bool = WideOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Subscribers opted out of the workspace, oldest first, a page at a time."""
     from mecm.services.admin import optouts
 
-    rows = _in_transaction(as_json, lambda c, _: optouts.list_opt_outs(c, workspace))
+    rows = _in_transaction(as_json, lambda c, _: optouts.list_opt_outs(c, workspace, number=number, limit=limit,
+                                                                       offset=offset))
     emit_table("opt_outs", rows, as_json, f"Opted out of workspace {workspace}", wide=wide)
 
 

@@ -40,6 +40,8 @@ NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "jobs": ("id", "workspace_id", "kind", "state", "attempts", "target", "last_error"),
     "opt_outs": ("subscriber", "code", "via", "opted_out_at_ms"),
     "messages": ("id", "send_date", "from_", "to", "carrier", "keyword", "text"),
+    "messages_search": ("created_at", "recipient", "status", "text", "id"),  # admin message search
+    "mos_search": ("received_at", "sender", "campaign_name", "text", "id"),  # admin mo search
     "users": ("id", "email", "deployment_admin", "disabled", "roles"),
     "tokens": ("id", "name", "scope", "expires_at", "usable", "revoked_at"),
     "entries": ("id", "at", "actor", "action", "subject", "workspace_id", "before", "after"),  # audit log

@@ -5,7 +5,8 @@ below it may, and more. A deployment administrator may do everything, on every w
 may do what is not one workspace's business (carriers, creating workspaces, prices and top-ups, accounts, the whole audit log).
 
     viewer  read anything of the workspace
-    editor  campaigns, lists, broadcasts, opt-outs
+    editor  campaigns, lists, broadcasts, opt-outs, webhooks (replaying or discarding dead ones:
+            campaigns own the webhooks, so whoever may edit a campaign may retry or drop its deliveries)
     admin   keys, codes, the workspace's carrier settings, limits, the credit's figures, its audit log
     owner   the workspace's users and roles, archiving it
     deployment administrator: carriers, creating workspaces, credit top-ups and prices, users
@@ -41,6 +42,7 @@ class Action(str, Enum):
     LISTS = "lists"
     BROADCASTS = "broadcasts"
     OPTOUTS = "opt-outs"
+    WEBHOOKS = "webhooks"
     KEYS = "keys"
     CODES = "codes"
     WORKSPACE_SETTINGS = "workspace settings"
@@ -63,6 +65,7 @@ NEEDED: dict[Action, Role | None] = {
     Action.LISTS: Role.EDITOR,
     Action.BROADCASTS: Role.EDITOR,
     Action.OPTOUTS: Role.EDITOR,
+    Action.WEBHOOKS: Role.EDITOR,
     Action.KEYS: Role.ADMIN,
     Action.CODES: Role.ADMIN,
     Action.WORKSPACE_SETTINGS: Role.ADMIN,

@@ -102,8 +102,14 @@ def events_after(connection: Connection, seq: int, limit: int = 10_000) -> list[
     return [tuple(row) for row in connection.execute(query)]  # type: ignore[misc]
 
 
-def list_opt_outs(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
-    query = select(opt_outs).where(opt_outs.c.workspace_id == workspace_id).order_by(opt_outs.c.opted_out_at_ms)
+def list_opt_outs(connection: Connection, workspace_id: int, *, number: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """A page of the workspace's opted-out subscribers, oldest first; ``number``: only those whose
+    number contains these digits."""
+    query = select(opt_outs).where(opt_outs.c.workspace_id == workspace_id)
+    if number:
+        query = query.where(opt_outs.c.subscriber.contains(number, autoescape=True))
+    query = query.order_by(opt_outs.c.opted_out_at_ms, opt_outs.c.subscriber).limit(limit).offset(offset)
     return [dict(row) for row in connection.execute(query).mappings()]
 
 

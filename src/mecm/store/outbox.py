@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, delete, select, text, update
 
 from mecm.store.tables import outbox
 
@@ -66,9 +66,32 @@ def replay(connection: Connection, job_ids: Sequence[int] | None, now_ms: int) -
                                                finished_at_ms=None)).rowcount
 
 
-def list_jobs(connection: Connection, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_jobs(connection: Connection, state: str | None = None, limit: int = 100,
+              workspace_id: int | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` jobs (of one state, of one workspace, when given)."""
     query = select(outbox.c.id, outbox.c.workspace_id, outbox.c.kind, outbox.c.target, outbox.c.state,
-                   outbox.c.attempts, outbox.c.last_error, outbox.c.mo_id).order_by(outbox.c.id.desc()).limit(limit)
+                   outbox.c.attempts, outbox.c.last_error, outbox.c.mo_id, outbox.c.created_at_ms,
+                   outbox.c.finished_at_ms).order_by(outbox.c.id.desc()).limit(limit)
     if state is not None:
         query = query.where(outbox.c.state == state)
+    if workspace_id is not None:
+        query = query.where(outbox.c.workspace_id == workspace_id)
     return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def dead_jobs(connection: Connection, workspace_id: int | None, job_ids: Sequence[int] | None) -> list[Any]:
+    """The dead jobs (of one workspace, when given; these ids only, when given), in id order, locked
+    on PostgreSQL so that the replay or discard that follows acts on exactly these."""
+    query = select(outbox.c.id, outbox.c.workspace_id).where(outbox.c.state == "dead").order_by(outbox.c.id)
+    if workspace_id is not None:
+        query = query.where(outbox.c.workspace_id == workspace_id)
+    if job_ids is not None:
+        query = query.where(outbox.c.id.in_(job_ids))
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(connection.execute(query))
+
+
+def discard(connection: Connection, job_ids: Sequence[int]) -> int:
+    """Dead jobs deleted: they will never be tried again."""
+    return connection.execute(delete(outbox).where(outbox.c.state == "dead", outbox.c.id.in_(job_ids))).rowcount

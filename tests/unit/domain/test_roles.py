@@ -15,6 +15,7 @@ TABLE = {
     Action.LISTS: {E, A, O},
     Action.BROADCASTS: {E, A, O},
     Action.OPTOUTS: {E, A, O},
+    Action.WEBHOOKS: {E, A, O},
     Action.KEYS: {A, O},
     Action.CODES: {A, O},
     Action.WORKSPACE_SETTINGS: {A, O},

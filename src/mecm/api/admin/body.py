@@ -81,6 +81,14 @@ class Body:
             raise InvalidParameter(name, "must be true or false")
         return value
 
+    def integers(self, name: str, *, most: int = 1000) -> list[int]:
+        """A list of at most ``most`` ids (each 1 to MAX_ID); absent: empty."""
+        value = self._data.get(name, [])
+        if not isinstance(value, list) or len(value) > most or not all(
+                isinstance(item, int) and not isinstance(item, bool) and 1 <= item <= MAX_ID for item in value):
+            raise InvalidParameter(name, f"must be a list of at most {most} ids (whole numbers from 1 to {MAX_ID})")
+        return value
+
     def texts(self, name: str) -> list[str]:
         value = self._data.get(name, [])
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(value) > 20:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection
 from starlette.requests import Request
 
+
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
     from mecm.services.admin.access import Principal

@@ -258,6 +258,102 @@ def _user_paths(ws: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema or _STRING, "description": description}
+
+
+_PAGE = {"type": "integer", "minimum": 1, "maximum": 1000}
+_DEAD_JOBS = _body({"ids": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                            "maxItems": 1000, "description": "Dead jobs of the workspace"},
+                    "all": {"type": "boolean", "default": False, "description": "Every dead job of the workspace"}},
+                   [])
+_SEARCH = [
+    _query("since", "From this ISO 8601 date or date and time (without an offset: the workspace's zone)"),
+    _query("until", "Before this ISO 8601 date or date and time"),
+    _query("campaign", "A campaign id: its MOs, or the MTs answering them",
+           {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+    _query("code", "The short or long code (an MT's sender, the code an MO was sent to)"),
+    _query("text", "The text contains this (case-insensitive for A-Z)"),
+    _query("limit", "Rows in a page (100); not with format=csv, which holds every row", _PAGE),
+    _query("before", "The next page: the former page's next"),
+    _query("format", "csv: every matching row as CSV (also with Accept: text/csv)",
+           {"type": "string", "enum": ["json", "csv"]}),
+]
+
+
+def _search(kind: str, operation: str, ws: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str, Any]:
+    page = {"type": "object", "properties": {kind: {"type": "array", "items": _OBJECT},
+                                             "next": {**_STRING, "nullable": True,
+                                                      "description": "before= for the next page; null: the last"}}}
+    return {"parameters": [ws], "get": {
+        "operationId": operation, "parameters": [*extra, *_SEARCH],
+        "description": "Newest first; times ISO 8601 in the workspace's zone; a PIN message's PIN shows masked",
+        "responses": {"200": {"description": "A page (JSON), or every matching row (CSV, streamed)", "content": {
+            "application/json": {"schema": page}, "text/csv": {"schema": _STRING}}},
+            **_errors(400, 401, 404)}}}
+
+
+def _record_paths(ws: dict[str, Any]) -> dict[str, Any]:
+    """Opt-outs, webhook dead letters, and searching messages and MOs (api/admin/record_routes.py)."""
+    policy = {f"{intent}_{what}": _STRING for intent in ("stop", "start", "help") for what in ("keywords", "text")}
+    return {
+        "/admin/api/workspaces/{workspace_id}/opt-outs": {
+            "parameters": [ws],
+            "get": {"operationId": "listOptOuts", "parameters": [
+                _query("number", "Only numbers containing these digits"), _query("limit", "At most (100)", _PAGE),
+                _query("offset", "Skip this many first", {"type": "integer", "minimum": 0, "maximum": 10**9})],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "opt_outs": {"type": "array", "items": _OBJECT}}}, "Opted-out numbers, oldest first"),
+                    **_errors(400, 401, 404)}},
+            "post": {"operationId": "addOptOut", "requestBody": _body({"number": _STRING}, ["number"]),
+                     "responses": {"201": _json(_OBJECT, "Opted out: the next send to it is refused"),
+                                   "200": _json(_OBJECT, "Was already opted out (changed: false)"),
+                                   **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/opt-outs/{number}": {
+            "parameters": [ws, {"name": "number", "in": "path", "required": True, "schema": _STRING}],
+            "delete": {"operationId": "removeOptOut", "responses": {
+                "200": _json(_OBJECT, "Opted back in (changed: false when it was not opted out)"),
+                **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/opt-out-policy": {
+            "parameters": [ws],
+            "get": {"operationId": "showOptOutPolicy", "parameters": [_query("code", "As on this code")],
+                    "responses": {"200": _json(_OBJECT, "The keywords and answers in force"),
+                                  **_errors(400, 401, 404)}},
+            "patch": {"operationId": "setOptOutPolicy",
+                      "requestBody": _body({"code": {**_STRING, "description": "Only on this code; '': all"},
+                                            **policy}, []),
+                      "responses": {"200": _json(_OBJECT, "The keywords and answers now"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/webhooks": {
+            "parameters": [ws],
+            "get": {"operationId": "listOutboxJobs", "parameters": [
+                _query("state", "Only these", {"type": "string", "enum": ["pending", "done", "dead"]}),
+                _query("limit", "The newest this many (100)", {"type": "integer", "minimum": 1, "maximum": 10000})],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "jobs": {"type": "array", "items": _OBJECT}}}, "Jobs, newest first, with attempts and last error"),
+                    **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/webhooks/replay": {
+            "parameters": [ws],
+            "post": {"operationId": "replayDeadJobs", "requestBody": _DEAD_JOBS, "responses": {
+                "200": _json(_OBJECT, "replayed: how many (tried again, attempts counted afresh)"),
+                **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/webhooks/discard": {
+            "parameters": [ws],
+            "post": {"operationId": "discardDeadJobs", "requestBody": _DEAD_JOBS, "responses": {
+                "200": _json(_OBJECT, "discarded: how many (deleted, never tried again)"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/messages": _search("messages", "searchMessages", ws, [
+            _query("number", "The subscriber (recipient), or the sender"),
+            _query("status", "One or more statuses, comma-separated")]),
+        "/admin/api/workspaces/{workspace_id}/mos": _search("mos", "searchMOs", ws, [
+            _query("number", "The subscriber (sender)")]),
+    }
+
+
 def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
@@ -493,6 +589,7 @@ def document() -> dict[str, Any]:
                     "200": _json(_OBJECT, "Cancelled; withdrawn: messages made NOT_SENT"), **_errors(400, 401, 404)}},
             },
             **_user_paths(ws),
+            **_record_paths(ws),
         },
         "components": {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},

@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import calls, campaign_routes, credit_routes, limits, user_routes
-from mecm.api.admin.body import Body, in_body_spelling as _in_body_spelling, path_id, query_flag
+from mecm.api.admin import calls, campaign_routes, credit_routes, limits, record_routes, user_routes
+from mecm.api.admin.body import Body, in_body_spelling, path_id, query_flag
 from mecm.api.admin.openapi import document
 from mecm.domain.credentials import TOKEN_PREFIX
 from mecm.domain.roles import Action
@@ -171,7 +171,7 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         *credit_routes.ROUTES,
     ]
     rules = dict(RULES)
-    for path, handler, methods, rule in [*user_routes.ROUTES, *campaign_routes.ROUTES]:
+    for path, handler, methods, rule in [*user_routes.ROUTES, *campaign_routes.ROUTES, *record_routes.ROUTES]:
         table.append((path, handler, methods))
         rules.update({(method, path): rule for method in methods})
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
@@ -222,7 +222,7 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
     timezone = body.text("timezone", max_length=64)
     default_carrier = body.text("default_carrier", max_length=100)
     shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
+    return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: workspaces.update_workspace(
         c, workspace_id, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
 
 
@@ -273,7 +273,7 @@ async def update_carrier(request: Request, runtime: Runtime) -> Response:
     if password is not None:
         settings["password"] = password
     prefixes = body.texts("prefixes") if body.has("prefixes") else None
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: carriers.update_carrier(
+    return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: carriers.update_carrier(
         c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
 
 
@@ -308,7 +308,7 @@ async def create_key(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     actor = calls.actor_of(request)
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.create_key(
+    return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: keys.create_key(
         c, runtime.vault, workspace_id, expires=expires, expires_in=expires_in, actor=actor))), status_code=201)
 
 
@@ -320,7 +320,7 @@ async def revoke_key(request: Request, runtime: Runtime) -> Response:
         require_key(c, public_key)
         return keys.revoke_key(c, public_key, actor=actor)
 
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(revoke)))
+    return JSONResponse(await calls.write(runtime, in_body_spelling(revoke)))
 
 
 async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
@@ -328,7 +328,7 @@ async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     never = body.boolean("never")
     public_key = request.path_params["public_key"]
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.set_expiry(
+    return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: keys.set_expiry(
         c, public_key, expires=expires, expires_in=expires_in, never=never))))
 
 
@@ -338,7 +338,7 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
     overlap = body.text("overlap", default="24h", max_length=16) or ""
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     public_key = request.path_params["public_key"]
-    return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.rotate_key(
+    return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: keys.rotate_key(
         c, runtime.vault, public_key, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
 
 
