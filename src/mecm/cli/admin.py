@@ -12,7 +12,6 @@ from mecm.cli import (admin_campaigns, admin_credit, admin_keys, admin_limits, a
                       admin_records, admin_users, admin_webhook)
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
-from mecm.cli.state import open_store
 from mecm.config import load_settings
 from mecm.errors import ConfigError, Unknown
 
