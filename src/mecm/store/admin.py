@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
+from mecm.domain.broadcast_state import UNFINISHED_STATES
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store.crypto import Vault
 from mecm.store.tables import (api_keys, broadcasts, campaign_codes, campaigns, carriers, codes, messages, prices,
@@ -88,9 +89,10 @@ def workspace_row(connection: Connection, workspace_id: int) -> dict[str, Any] |
 
 def unfinished_broadcasts(connection: Connection, *, workspace_id: int | None = None, code: str | None = None,
                           carrier: str | None = None) -> list[dict[str, Any]]:
-    """Broadcasts scheduled or sending (of the workspace, on the code, or to the carrier): id, name."""
+    """Broadcasts scheduled or sending, or paused (they will send when resumed), of the workspace, on
+    the code, or to the carrier: id, name."""
     query = select(broadcasts.c.id, broadcasts.c.name).where(
-        broadcasts.c.state.in_(("scheduled", "sending"))).order_by(broadcasts.c.id)
+        broadcasts.c.state.in_(UNFINISHED_STATES)).order_by(broadcasts.c.id)
     if workspace_id is not None:
         query = query.where(broadcasts.c.workspace_id == workspace_id)
     if code is not None:

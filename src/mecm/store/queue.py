@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, text
 
+from mecm.domain.broadcast_state import HELD_MS
 from mecm.domain.status import OPTED_OUT
 from mecm.store.bulk import Values, executemany
 from mecm.store.credit import refund_unsent
@@ -338,11 +339,16 @@ def mark_sent(
     apply_receipts(connection, carrier, early, now_ms)
 
 
+# A message of a broadcast paused while it was being submitted comes back held, as the pause held
+# its others (domain/broadcast_state.py): it waits for the resume too.
+_HELD_IF_PAUSED = (f"CASE WHEN messages.broadcast_id IS NOT NULL AND EXISTS (SELECT 1 FROM broadcasts b WHERE "
+                   f"b.id = messages.broadcast_id AND b.state = 'paused') THEN {HELD_MS} ELSE 0 END")
 _RETRY = Values(
-    """
-    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = v.at, status_detail = v.detail,
+    f"""
+    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = v.at + {_HELD_IF_PAUSED},
+                        expires_at_ms = messages.expires_at_ms + {_HELD_IF_PAUSED}, status_detail = v.detail,
                         updated_at_ms = v.now, attempts = messages.attempts - v.refund
-      FROM {rows} AS v
+      FROM {{rows}} AS v
      WHERE messages.id = v.id AND messages.status = 'SENDING'
     """,
     ("id", "at", "detail", "now", "refund"),
