@@ -151,6 +151,14 @@ def cancel(connection: Connection, broadcast_id: int) -> dict[str, Any]:
     return {"id": broadcast_id, "state": "cancelled", "withdrawn": withdrawn}
 
 
+def paused_among(connection: Connection, broadcast_ids: list[int]) -> frozenset[int]:
+    """Those of the broadcasts that are paused."""
+    if not broadcast_ids:
+        return frozenset()
+    query = select(broadcasts.c.id).where(broadcasts.c.id.in_(broadcast_ids), broadcasts.c.state == "paused")
+    return frozenset(connection.execute(query).scalars())
+
+
 def pause(connection: Connection, broadcast_id: int) -> int | None:
     """Stop queueing and hold the messages waiting (see domain/broadcast_state.py); how many were
     held, or None (nothing written) when the broadcast is no longer in a state a pause comes from.

@@ -47,6 +47,8 @@ class Claimed:
     carrier_message_id: str | None  # set when a submit was answered before (a resend, or in doubt)
     # A PIN message's real text, sealed under the master key (services/sending.py); None otherwise.
     sealed_text: str | None = field(default=None, repr=False)
+    # A broadcast's message (claimed messages only): the dispatcher withholds it while it is paused.
+    broadcast_id: int | None = None
 
 
 # PostgreSQL: workers claim side by side. Each takes the due rows no other claim has locked (SKIP
@@ -83,11 +85,11 @@ _CLAIM_PG = text(
           FROM picked
          WHERE messages.id = picked.id AND NOT picked.opted_out
         RETURNING messages.id, carrier, sender, recipient, text, flags, data_coding, segments, attempts,
-                  expires_at_ms, carrier_message_id, sealed_text
+                  expires_at_ms, carrier_message_id, sealed_text, broadcast_id
     )
     SELECT claimed.*, FALSE AS refused FROM claimed
     UNION ALL
-    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
+    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
     """
 )
 
@@ -106,7 +108,7 @@ _PICK_DUE_JSON = text(
     """
     SELECT json_group_array(json_array(id, carrier, sender, recipient, text, flags, data_coding, segments,
                                        attempts + 1, expires_at_ms, carrier_message_id, sealed_text,
-                                       opted_out))
+                                       broadcast_id, opted_out))
       FROM (SELECT m.*,
                    m.kind <> 'confirm' AND EXISTS (SELECT 1 FROM opt_outs o
                                                     WHERE o.workspace_id = m.workspace_id
