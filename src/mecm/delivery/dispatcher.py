@@ -95,7 +95,7 @@ class Dispatcher:
         # Carriers configured but whose connector could not be started, with the reason: their
         # messages wait rather than fail (the runtime tries to start the connector again).
         self.unavailable: dict[str, str] = {}
-        self._paused = PausedBroadcasts(writer)
+        self.paused_broadcasts = PausedBroadcasts(writer)  # which of the broadcasts in hand are paused
         self.submitted = 0
         self.idle_polls = 0  # turns of the loop that found no work (each wrote nothing)
 
@@ -105,7 +105,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         self._loop_done.clear()
-        watching = asyncio.create_task(self._paused.watch(), name="paused-broadcasts")
+        watching = asyncio.create_task(self.paused_broadcasts.watch(), name="paused-broadcasts")
         try:
             await self._run()
         finally:
@@ -150,7 +150,7 @@ class Dispatcher:
                 self._slots.release()
                 raise
             self._delivering.update(message.id for message in batch)
-            self._paused.claimed(batch)
+            self.paused_broadcasts.claimed(batch)
             look_first = not batch
             if batch:
                 task = asyncio.create_task(self._deliver(batch))
@@ -319,7 +319,7 @@ class Dispatcher:
                 await recording.finished()
             finally:
                 self._delivering.difference_update(message.id for message in batch)
-                self._paused.done(batch)
+                self.paused_broadcasts.done(batch)
                 self._slots.release()
                 self._wake.set()
 
@@ -352,7 +352,7 @@ class Dispatcher:
             on_outcome(message, outcome)
 
         try:
-            await connector.submit_each(group, report, self._paused.withhold)
+            await connector.submit_each(group, report, self.paused_broadcasts.withhold)
         except Exception as exc:  # noqa: BLE001
             log.warning("submit of %d messages to %s failed: %r", len(group), connector.name, exc)
             for message in group:
