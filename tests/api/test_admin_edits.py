@@ -110,7 +110,7 @@ def test_a_workspace_with_a_scheduled_broadcast_is_not_archived(server: Server, 
     broadcast = http.post(f"/lists/{listed}/broadcasts", json={"code": "55599", "text": "hola", "name": "xmas",
                                                                "at": "2099-01-01T00:00"}).json()["id"]
     words = refused_by_cli(server, "workspace", "archive", "--workspace", str(ws))
-    assert f"broadcast {broadcast} (xmas) is scheduled or sending" in words
+    assert f"broadcast {broadcast} (xmas) is scheduled, sending or paused" in words
     answer = http.post(f"/workspaces/{ws}/archive")
     assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "workspace"}
     assert server.count("workspaces", "id = ? AND archived_at_ms IS NULL", ws) == 1

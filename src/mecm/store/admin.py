@@ -255,8 +255,8 @@ def carrier_users(connection: Connection, name: str) -> list[str]:
     found = [f"workspace {r['id']} ({r['name']}) has it as default carrier" for r in connection.execute(
         select(workspaces.c.id, workspaces.c.name).where(workspaces.c.default_carrier == name)
         .order_by(workspaces.c.id)).mappings()]
-    found += [f"broadcast {r['id']} ({r['name']}) is scheduled or sending to it" if r["name"] else
-              f"broadcast {r['id']} is scheduled or sending to it"
+    found += [f"broadcast {r['id']} ({r['name']}) uses it (scheduled, sending or paused)" if r["name"] else
+              f"broadcast {r['id']} uses it (scheduled, sending or paused)"
               for r in unfinished_broadcasts(connection, carrier=name)]
     waiting = connection.execute(select(func.count()).select_from(messages).where(
         messages.c.carrier == name, messages.c.status.in_(("PENDING", "SENDING", "SENT_TO_CARRIER")))).scalar_one()

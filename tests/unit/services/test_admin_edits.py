@@ -104,7 +104,7 @@ def test_a_code_in_use_is_not_removed_and_the_refusal_names_the_user(engine: Eng
         sent = broadcasts.create_broadcast(c, listed, "55502", "hola", actor="cli:test", name="xmas",
                                            at="2099-01-01T00:00")
         refused = _refused(lambda: codes.remove_code(c, "55502"))
-        assert refused.reason == f"code 55502 is used by broadcast {sent['id']} (xmas), scheduled or sending"
+        assert refused.reason == f"code 55502 is used by broadcast {sent['id']} (xmas), scheduled, sending or paused"
         assert [r["code"] for r in codes.list_codes(c, ws)] == ["55501", "55502"]
         broadcasts.cancel_broadcast(c, sent["id"], actor="cli:test")
         assert codes.remove_code(c, "+55502") == {"workspace_id": ws, "code": "55502", "removed": True}
@@ -197,7 +197,7 @@ def test_a_carrier_in_use_is_not_deleted_and_the_refusal_names_every_user(engine
         refused = _refused(lambda: carriers.delete_carrier(c, "sim"))
         assert refused.name == "carrier"
         assert refused.reason == (f"carrier 'sim' is in use: workspace {ws} (acme) has it as default carrier; "
-                                  f"broadcast {sent['id']} (xmas) is scheduled or sending to it")
+                                  f"broadcast {sent['id']} (xmas) uses it (scheduled, sending or paused)")
         workspaces.update_workspace(c, ws, default_carrier="")
         broadcasts.cancel_broadcast(c, sent["id"], actor="cli:test")
         assert carriers.delete_carrier(c, "sim") == {"name": "sim", "deleted": True}

@@ -395,8 +395,8 @@ def document() -> dict[str, Any]:
             "/admin/api/codes/{code}": {
                 "parameters": [code],
                 "delete": {"operationId": "removeCode",
-                           "description": "Refused while an active campaign or a scheduled or sending broadcast "
-                                          "uses the code (the refusal names it)",
+                           "description": "Refused while an active campaign or a scheduled, sending or paused "
+                                          "broadcast uses the code (the refusal names it)",
                            "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
             },
             "/admin/api/codes/{code}/default": {
