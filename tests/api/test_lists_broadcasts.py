@@ -139,7 +139,9 @@ def test_a_list_a_broadcast_or_a_campaign_uses_is_not_deleted_and_a_finished_bro
     assert words == f"Invalid parameter list: list {listed} (in use) is used by the actions of campaign {campaign} " \
                     "(joiner)"
     assert server.count("lists", "id = ?", listed) == 1
-    server.query("UPDATE campaigns SET is_active = ? WHERE id = ?", False, campaign)  # switched off
+    # switched off (no command does it yet): the list is free
+    assert server.query("UPDATE campaigns SET is_active = ? WHERE id = ? RETURNING id", False, campaign) == \
+        [(campaign,)]
 
     assert http.delete(f"/lists/{listed}").status_code == 200
     status = http.get(f"/broadcasts/{broadcast}").json()  # its history stays
