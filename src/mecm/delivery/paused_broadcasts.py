@@ -14,6 +14,7 @@ one poll still reach the carrier.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterable
 
@@ -22,6 +23,7 @@ from mecm.store import broadcasts as store_broadcasts
 from mecm.store.queue import Claimed
 from mecm.store.writer import GroupCommitWriter
 
+log = logging.getLogger(__name__)
 POLL_S = 0.25
 DETAIL = "Broadcast paused"
 _WITHHELD = Outcome(OutcomeKind.RETRY, detail=DETAIL, retry_after_s=0, counts_as_attempt=False)
@@ -49,6 +51,9 @@ class PausedBroadcasts:
         dispatcher reads nothing."""
         while True:
             in_hand = list(self._in_hand)
-            self._paused = await self._writer.read(
-                lambda c: store_broadcasts.paused_among(c, in_hand)) if in_hand else frozenset()
+            try:
+                self._paused = await self._writer.read(
+                    lambda c: store_broadcasts.paused_among(c, in_hand)) if in_hand else frozenset()
+            except Exception:  # noqa: BLE001 - the database failed this once: keep what was known, read again
+                log.exception("reading which broadcasts are paused failed")
             await asyncio.sleep(POLL_S)
