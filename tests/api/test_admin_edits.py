@@ -110,7 +110,7 @@ def test_a_workspace_with_a_scheduled_broadcast_is_not_archived(server: Server, 
     broadcast = http.post(f"/lists/{listed}/broadcasts", json={"code": "55599", "text": "hola", "name": "xmas",
                                                                "at": "2099-01-01T00:00"}).json()["id"]
     words = refused_by_cli(server, "workspace", "archive", "--workspace", str(ws))
-    assert f"broadcast {broadcast} (xmas) is scheduled or sending" in words
+    assert f"broadcast {broadcast} (xmas) is scheduled, sending or paused" in words
     answer = http.post(f"/workspaces/{ws}/archive")
     assert answer.status_code == 400 and answer.json() == {"error": words, "parameter": "workspace"}
     assert server.count("workspaces", "id = ? AND archived_at_ms IS NULL", ws) == 1
@@ -250,8 +250,9 @@ def test_a_broadcast_to_a_disabled_carrier_waits_and_goes_once_it_is_enabled(ser
     broadcast = http.post(f"/lists/{listed}/broadcasts",
                           json={"code": "55901", "text": "hola", "carrier": "paused"}).json()["id"]
     # the broadcaster has looked at it (and logged why it waits), and nothing was sent or failed
-    wait_until(lambda: f"broadcast {broadcast} paused: Invalid parameter carrier: unknown carrier 'paused'"
-               in (server.home / "server.log").read_text(), timeout=30, interval=0.2)
+    waits = f"broadcast {broadcast} cannot be sent as it stands (tried again later): Invalid parameter carrier: " \
+            "unknown carrier 'paused'"
+    wait_until(lambda: waits in (server.home / "server.log").read_text(), timeout=30, interval=0.2)
     assert http.get(f"/broadcasts/{broadcast}").json()["state"] == "scheduled"
     assert server.count("messages", "broadcast_id = ?", broadcast) == 0
 

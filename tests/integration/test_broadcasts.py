@@ -241,3 +241,78 @@ def test_a_member_whose_fields_make_the_text_too_long_is_left_out_and_counted(de
                            "--text", "Hi {{name}}")
     status = settled(server, broadcast["id"], timeout=30)
     assert (status["enqueued"], status["unsendable"], status["skipped_opted_out"], status["delivered"]) == (1, 1, 0, 1)
+
+
+def test_a_paused_broadcast_stops_over_smpp_stays_paused_across_a_restart_and_resumed_sends_each_member_once(
+        tmp_path: Path) -> None:
+    """Paused through the admin API (the server's API process) while the worker process sends it over
+    SMPP: the submits stop once those in flight are answered, and stay stopped while another broadcast
+    goes out and the server restarts; resumed, it carries on: every member gets it once."""
+    import httpx
+
+    from tests.support.smsc import smsc_sim
+
+    (tmp_path / "smsc").mkdir()
+    with smsc_sim(tmp_path / "smsc", receipt_delay_ms=20) as sim:
+        server = make_server(tmp_path / "mecm")
+        workspace = str(server.creds["instance_id"])
+        server.cli("admin", "carrier", "add", "--name", "movil", "--connector", "smpp", "--host", sim.host,
+                   "--port", str(sim.port), "--system-id", sim.system_id, "--password", sim.password,
+                   "--prefix", "58414", "--tps", "100", "--window", "10")
+        members = [f"58414{3_000_000 + i:07d}" for i in range(1_200)]  # more than two pages of the broadcaster
+        others = [f"58414{4_000_000 + i:07d}" for i in range(20)]
+        lists = {}
+        for name, numbers_ in (("paused", members), ("others", others)):
+            lists[name] = server.cli("admin", "list", "create", "--workspace", workspace, "--name", name)["id"]
+            csv_path = tmp_path / f"{name}.csv"
+            csv_path.write_text("number\n" + "".join(f"{n}\n" for n in numbers_))
+            server.cli("admin", "list", "import", "--list", str(lists[name]), "--csv", str(csv_path))
+        token = server.cli("admin", "token")["admin_token"]
+        server.start()
+        try:
+            with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
+                              timeout=30) as http:
+                broadcast = http.post(f"/lists/{lists['paused']}/broadcasts", json={
+                    "code": server.creds["code"], "text": "Aviso para {{to}}"}).json()["id"]
+                wait_until(lambda: sim.stats()["submits"] >= 100, timeout=60)
+                paused = http.post(f"/broadcasts/{broadcast}/pause")
+                assert paused.status_code == 200, paused.text
+
+                def handed_on() -> int:
+                    """Its messages a carrier took (or refused): past PENDING and SENDING."""
+                    return server.count("messages", "broadcast_id = ? AND status NOT IN ('PENDING', 'SENDING')",
+                                        broadcast)
+
+                # the submits in flight when it was paused are answered; then nothing more goes
+                wait_until(lambda: server.count("messages", "broadcast_id = ? AND status = 'SENDING'",
+                                                broadcast) == 0, timeout=30)
+                stopped_at, submits = handed_on(), sim.stats()["submits"]
+                assert stopped_at == submits < len(members)
+                # those the worker had claimed wait with the others, held
+                held = server.count("messages", "broadcast_id = ? AND status = 'PENDING'", broadcast)
+                assert held > 0 and server.count("messages", "broadcast_id = ? AND status_detail = ?", broadcast,
+                                                 "Broadcast paused") > 0
+                assert http.get(f"/broadcasts/{broadcast}").json()["state"] == "paused"
+
+                server.stop()
+                server.start()
+                # another broadcast goes out whole meanwhile: the worker runs, the paused one does not move
+                other = server.cli("admin", "broadcast", "create", "--list", str(lists["others"]), "--code",
+                                   server.creds["code"], "--text", "Otro aviso")
+                assert settled(server, other["id"], timeout=60)["delivered"] == len(others)
+                assert (handed_on(), sim.stats()["submits"]) == (stopped_at, submits + len(others))
+                status = http.get(f"/broadcasts/{broadcast}").json()
+                assert (status["state"], status["done"]) == ("paused", False)
+                assert status["enqueued"] < len(members)  # members were still to be queued
+
+                resumed = server.cli("admin", "broadcast", "resume", "--id", str(broadcast))
+                assert resumed["state"] == "sending" and resumed["released"] == held
+                status = settled(server, broadcast, timeout=90)
+        finally:
+            server.stop()
+        stats = sim.stats()
+    assert (status["state"], status["enqueued"], status["delivered"], status["failed"]) == \
+        ("done", len(members), len(members), 0), status
+    recipients = [r for (r,) in server.query("SELECT recipient FROM messages WHERE broadcast_id = ?", broadcast)]
+    assert Counter(recipients) == Counter(members)  # one message each: none twice, none left out
+    assert stats["duplicates"] == 0 and stats["submits"] == len(members) + len(others), stats

@@ -7,6 +7,9 @@ a crash the broadcast carries on after the last page queued, and no subscriber i
 (the cursor, and a unique index on the broadcast and recipient, see to that). The dispatcher then
 delivers them at each carrier's rate, and refuses any whose subscriber opted out since.
 
+A paused broadcast is not due: nothing more is queued, and a page being queued when the pause came
+writes nothing (its cursor write finds the broadcast paused). Resumed, it carries on from its cursor.
+
 A broadcast with quiet hours queues nothing while they last; the few messages already waiting
 (``BACKLOG`` at most) go out at the carrier's pace.
 
@@ -115,7 +118,8 @@ class Broadcaster:
                 return {}
             if broadcast.id not in self._complained:
                 self._complained.add(broadcast.id)
-                log.error("broadcast %s paused: %s", broadcast.id, error.description)
+                log.error("broadcast %s cannot be sent as it stands (tried again later): %s", broadcast.id,
+                          error.description)
             return None
         row["broadcast_id"] = broadcast.id
         row["priority"] = LOW_PRIORITY

@@ -17,6 +17,9 @@ so the submits that can be in doubt are those sent and not yet answered (at most
 window) plus, after a crash, answers that came within the last commit. Only those can reach a
 carrier twice, and only as its ``on_unknown`` allows.
 
+A paused broadcast's messages already claimed are not submitted when their turn comes
+(delivery/paused_broadcasts.py): they wait, held, for the broadcast to be resumed.
+
 A PIN message's real text is stored sealed (services/sending.py). The dispatcher opens it right
 before the submit, in memory only; the connector sees the real text, the database never does.
 A text that cannot be opened (the master key changed) makes its message NOT_SENT rather than
@@ -36,6 +39,7 @@ from sqlalchemy import Connection
 from mecm.config import Settings
 from mecm.delivery.connectors import Connector, Outcome, OutcomeKind
 from mecm.delivery.connectors.base import OutcomeCallback
+from mecm.delivery.paused_broadcasts import PausedBroadcasts
 from mecm.domain.status import Status
 from mecm.store import queue
 from mecm.store.leases import Leases
@@ -91,6 +95,7 @@ class Dispatcher:
         # Carriers configured but whose connector could not be started, with the reason: their
         # messages wait rather than fail (the runtime tries to start the connector again).
         self.unavailable: dict[str, str] = {}
+        self.paused_broadcasts = PausedBroadcasts(writer)  # which of the broadcasts in hand are paused
         self.submitted = 0
         self.idle_polls = 0  # turns of the loop that found no work (each wrote nothing)
 
@@ -100,9 +105,11 @@ class Dispatcher:
 
     async def run(self) -> None:
         self._loop_done.clear()
+        watching = asyncio.create_task(self.paused_broadcasts.watch(), name="paused-broadcasts")
         try:
             await self._run()
         finally:
+            watching.cancel()
             self._loop_done.set()
 
     async def _run(self) -> None:
@@ -143,6 +150,7 @@ class Dispatcher:
                 self._slots.release()
                 raise
             self._delivering.update(message.id for message in batch)
+            self.paused_broadcasts.claimed(batch)
             look_first = not batch
             if batch:
                 task = asyncio.create_task(self._deliver(batch))
@@ -311,6 +319,7 @@ class Dispatcher:
                 await recording.finished()
             finally:
                 self._delivering.difference_update(message.id for message in batch)
+                self.paused_broadcasts.done(batch)
                 self._slots.release()
                 self._wake.set()
 
@@ -343,7 +352,7 @@ class Dispatcher:
             on_outcome(message, outcome)
 
         try:
-            await connector.submit_each(group, report)
+            await connector.submit_each(group, report, self.paused_broadcasts.withhold)
         except Exception as exc:  # noqa: BLE001
             log.warning("submit of %d messages to %s failed: %r", len(group), connector.name, exc)
             for message in group:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from mecm.domain import keywords
 from mecm.domain.actions import load as actions_of
+from mecm.domain.broadcast_state import UNFINISHED_STATES
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store import workspace_rows
 from mecm.store.crypto import Vault
@@ -89,9 +90,10 @@ def workspace_row(connection: Connection, workspace_id: int) -> dict[str, Any] |
 
 def unfinished_broadcasts(connection: Connection, *, workspace_id: int | None = None, code: str | None = None,
                           carrier: str | None = None) -> list[dict[str, Any]]:
-    """Broadcasts scheduled or sending (of the workspace, on the code, or to the carrier): id, name."""
+    """Broadcasts scheduled or sending, or paused (they will send when resumed), of the workspace, on
+    the code, or to the carrier: id, name."""
     query = select(broadcasts.c.id, broadcasts.c.name).where(
-        broadcasts.c.state.in_(("scheduled", "sending"))).order_by(broadcasts.c.id)
+        broadcasts.c.state.in_(UNFINISHED_STATES)).order_by(broadcasts.c.id)
     if workspace_id is not None:
         query = query.where(broadcasts.c.workspace_id == workspace_id)
     if code is not None:
@@ -252,8 +254,8 @@ def carrier_users(connection: Connection, name: str) -> list[str]:
     found = [f"workspace {r['id']} ({r['name']}) has it as default carrier" for r in connection.execute(
         select(workspaces.c.id, workspaces.c.name).where(workspaces.c.default_carrier == name)
         .order_by(workspaces.c.id)).mappings()]
-    found += [f"broadcast {r['id']} ({r['name']}) is scheduled or sending to it" if r["name"] else
-              f"broadcast {r['id']} is scheduled or sending to it"
+    found += [f"broadcast {r['id']} ({r['name']}) uses it (scheduled, sending or paused)" if r["name"] else
+              f"broadcast {r['id']} uses it (scheduled, sending or paused)"
               for r in unfinished_broadcasts(connection, carrier=name)]
     waiting = connection.execute(select(func.count()).select_from(messages).where(
         messages.c.carrier == name, messages.c.status.in_(("PENDING", "SENDING", "SENT_TO_CARRIER")))).scalar_one()

@@ -1,4 +1,5 @@
-"""Broadcasts: created by an admin, turned into messages a page at a time by the worker."""
+"""Broadcasts: created by an admin, turned into messages a page at a time by the worker; paused and
+resumed (domain/broadcast_state.py says how a pause holds the messages already queued)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text, update
 
-from mecm.domain.broadcast_state import is_done, shown_state
+from mecm.domain.broadcast_state import HELD_MS, PAUSABLE_STATES, UNFINISHED_STATES, is_done, shown_state
 from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
@@ -43,6 +44,20 @@ def create(connection: Connection, list_id: int, code: str, text_: str, *, name:
 
 def exists(connection: Connection, broadcast_id: int) -> bool:
     return connection.execute(select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id)).first() is not None
+
+
+def broadcast_row(connection: Connection, broadcast_id: int) -> dict[str, Any] | None:
+    """The broadcast's stored row (None: no such broadcast)."""
+    row = connection.execute(select(broadcasts).where(broadcasts.c.id == broadcast_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def unfinished_of_list(connection: Connection, list_id: int) -> list[dict[str, Any]]:
+    """The list's broadcasts that will still read it (scheduled, sending or paused): id, name, state."""
+    query = (select(broadcasts.c.id, broadcasts.c.name, broadcasts.c.state)
+             .where(broadcasts.c.list_id == list_id, broadcasts.c.state.in_(UNFINISHED_STATES))
+             .order_by(broadcasts.c.id))
+    return [dict(r) for r in connection.execute(query).mappings()]
 
 
 def due(connection: Connection, now_ms: int) -> list[Any]:
@@ -134,6 +149,50 @@ def cancel(connection: Connection, broadcast_id: int) -> dict[str, Any]:
         update(messages).where(messages.c.broadcast_id == broadcast_id, messages.c.status == "PENDING")
         .values(status="NOT_SENT", status_detail="Broadcast cancelled", updated_at_ms=now)).rowcount
     return {"id": broadcast_id, "state": "cancelled", "withdrawn": withdrawn}
+
+
+def paused_among(connection: Connection, broadcast_ids: list[int]) -> frozenset[int]:
+    """Those of the broadcasts that are paused."""
+    if not broadcast_ids:
+        return frozenset()
+    query = select(broadcasts.c.id).where(broadcasts.c.id.in_(broadcast_ids), broadcasts.c.state == "paused")
+    return frozenset(connection.execute(query).scalars())
+
+
+def pause(connection: Connection, broadcast_id: int) -> int | None:
+    """Stop queueing and hold the messages waiting (see domain/broadcast_state.py); how many were
+    held, or None (nothing written) when the broadcast is no longer in a state a pause comes from.
+
+    The broadcast's row is written first: a page the worker queues meanwhile either commits before
+    it (and its messages are held here) or finds the broadcast paused and writes nothing."""
+    paused = connection.execute(
+        update(broadcasts).where(broadcasts.c.id == broadcast_id, broadcasts.c.state.in_(PAUSABLE_STATES))
+        .values(state="paused")).rowcount
+    if not paused:
+        return None
+    return connection.execute(
+        update(messages).where(messages.c.broadcast_id == broadcast_id, messages.c.status == "PENDING",
+                               messages.c.next_attempt_at_ms < HELD_MS)
+        .values(next_attempt_at_ms=messages.c.next_attempt_at_ms + HELD_MS,
+                expires_at_ms=messages.c.expires_at_ms + HELD_MS)).rowcount
+
+
+def resume(connection: Connection, broadcast_id: int, state: str, now_ms: int) -> int | None:
+    """Back to ``state`` (domain/broadcast_state.py ``resumed_state``), its held messages due now with
+    the validity they had left; how many were released, or None (nothing written) when it is no
+    longer paused. The worker queues the rest of its members from its cursor: none twice, none
+    skipped."""
+    resumed = connection.execute(
+        update(broadcasts).where(broadcasts.c.id == broadcast_id, broadcasts.c.state == "paused")
+        .values(state=state)).rowcount
+    if not resumed:
+        return None
+    return connection.execute(
+        update(messages).where(messages.c.broadcast_id == broadcast_id, messages.c.status == "PENDING",
+                               messages.c.next_attempt_at_ms >= HELD_MS)
+        # Both right-hand sides read the row as it was (SQL evaluates them before assigning).
+        .values(next_attempt_at_ms=now_ms,
+                expires_at_ms=messages.c.expires_at_ms - messages.c.next_attempt_at_ms + now_ms)).rowcount
 
 
 def list_broadcasts(connection: Connection, workspace_id: int | None = None) -> list[dict[str, Any]]:

@@ -13,12 +13,13 @@ import re
 import time
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from mecm.domain.phone import normalize_written_number
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store.admin import require_workspace
-from mecm.store.tables import list_members, lists
+from mecm.domain.actions import load as actions_of
+from mecm.store.tables import campaigns, list_members, lists
 
 _FIELD_NAME = re.compile(r"^[a-z_]{1,40}$")
 _JOIN = text(
@@ -32,14 +33,46 @@ _JOIN = text(
 
 def create_list(connection: Connection, workspace_id: int, name: str) -> dict[str, Any]:
     require_workspace(connection, workspace_id)
+    name = _free_name(connection, workspace_id, name)
+    row = {"workspace_id": workspace_id, "name": name, "created_at_ms": _now_ms()}
+    list_id = connection.execute(lists.insert().values(row)).inserted_primary_key[0]
+    return {"id": list_id, **row}
+
+
+def rename_list(connection: Connection, list_id: int, name: str) -> dict[str, Any]:
+    """The list under its new name (refused as create_list refuses a name)."""
+    listed = require_list(connection, list_id)
+    name = name.strip()
+    if name != listed.name:
+        name = _free_name(connection, listed.workspace_id, name)
+        connection.execute(update(lists).where(lists.c.id == list_id).values(name=name))
+    return {"id": list_id, "workspace_id": listed.workspace_id, "name": name, "created_at_ms": listed.created_at_ms}
+
+
+def delete_list(connection: Connection, list_id: int) -> int:
+    """Delete the list and its members; how many members it had."""
+    members = connection.execute(delete(list_members).where(list_members.c.list_id == list_id)).rowcount
+    connection.execute(delete(lists).where(lists.c.id == list_id))
+    return members
+
+
+def campaigns_using(connection: Connection, workspace_id: int, list_id: int) -> list[dict[str, Any]]:
+    """The workspace's active campaigns with an action that subscribes to the list or unsubscribes
+    from it: id, name."""
+    query = (select(campaigns.c.id, campaigns.c.name, campaigns.c.actions)
+             .where(campaigns.c.workspace_id == workspace_id, campaigns.c.is_active.is_(True),
+                    campaigns.c.actions.is_not(None)).order_by(campaigns.c.id))
+    return [{"id": r.id, "name": r.name} for r in connection.execute(query)
+            if any(action.get("list_id") == list_id for action in actions_of(r.actions))]
+
+
+def _free_name(connection: Connection, workspace_id: int, name: str) -> str:
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidParameter("name", "must be 1 to 100 characters")
     if find_list(connection, workspace_id, name) is not None:
         raise InvalidParameter("name", f"workspace {workspace_id} already has a list named {name!r}")
-    row = {"workspace_id": workspace_id, "name": name, "created_at_ms": _now_ms()}
-    list_id = connection.execute(lists.insert().values(row)).inserted_primary_key[0]
-    return {"id": list_id, **row}
+    return name
 
 
 def find_list(connection: Connection, workspace_id: int, name: str) -> int | None:
@@ -81,6 +114,13 @@ def remove_member(connection: Connection, list_id: int, number: str, param: str 
     return {"list_id": list_id, "number": subscriber, "removed": leave(connection, list_id, subscriber)}
 
 
+def member_fields(connection: Connection, list_id: int, subscriber: str) -> dict[str, str] | None:
+    """The member's fields, None when the number is not on the list."""
+    fields = connection.execute(select(list_members.c.fields).where(
+        list_members.c.list_id == list_id, list_members.c.subscriber == subscriber)).scalar()
+    return None if fields is None else json.loads(fields)
+
+
 def leave(connection: Connection, list_id: int, subscriber: str) -> bool:
     return bool(connection.execute(delete(list_members).where(
         list_members.c.list_id == list_id, list_members.c.subscriber == subscriber)).rowcount)
@@ -117,6 +157,22 @@ def import_csv(connection: Connection, list_id: int, content: str) -> dict[str, 
 
 def count(connection: Connection, list_id: int) -> int:
     return connection.execute(select(func.count()).where(list_members.c.list_id == list_id)).scalar_one()
+
+
+def members_page(connection: Connection, list_id: int, *, containing: str = "", limit: int,
+                 offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """(how many members match, the page of them in number order): members whose number contains
+    ``containing`` (digits only, checked by the caller), ``limit`` of them after the first ``offset``."""
+    where = [list_members.c.list_id == list_id]
+    if containing:
+        where.append(list_members.c.subscriber.contains(containing, autoescape=True))
+    total = connection.execute(select(func.count()).select_from(list_members).where(*where)).scalar_one()
+    query = (select(list_members.c.subscriber, list_members.c.fields, list_members.c.via,
+                    list_members.c.joined_at_ms)
+             .where(*where).order_by(list_members.c.subscriber).limit(limit).offset(offset))
+    rows = [{"number": r.subscriber, "fields": json.loads(r.fields), "via": r.via, "joined_at_ms": r.joined_at_ms}
+            for r in connection.execute(query)]
+    return total, rows
 
 
 def list_lists(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, text
 
+from mecm.domain.broadcast_state import HELD_MS
 from mecm.domain.status import OPTED_OUT
 from mecm.store.bulk import Values, executemany
 from mecm.store.credit import refund_unsent
@@ -46,6 +47,8 @@ class Claimed:
     carrier_message_id: str | None  # set when a submit was answered before (a resend, or in doubt)
     # A PIN message's real text, sealed under the master key (services/sending.py); None otherwise.
     sealed_text: str | None = field(default=None, repr=False)
+    # A broadcast's message (claimed messages only): the dispatcher withholds it while it is paused.
+    broadcast_id: int | None = None
 
 
 # PostgreSQL: workers claim side by side. Each takes the due rows no other claim has locked (SKIP
@@ -82,11 +85,11 @@ _CLAIM_PG = text(
           FROM picked
          WHERE messages.id = picked.id AND NOT picked.opted_out
         RETURNING messages.id, carrier, sender, recipient, text, flags, data_coding, segments, attempts,
-                  expires_at_ms, carrier_message_id, sealed_text
+                  expires_at_ms, carrier_message_id, sealed_text, broadcast_id
     )
     SELECT claimed.*, FALSE AS refused FROM claimed
     UNION ALL
-    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
+    SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, TRUE FROM refused
     """
 )
 
@@ -105,7 +108,7 @@ _PICK_DUE_JSON = text(
     """
     SELECT json_group_array(json_array(id, carrier, sender, recipient, text, flags, data_coding, segments,
                                        attempts + 1, expires_at_ms, carrier_message_id, sealed_text,
-                                       opted_out))
+                                       broadcast_id, opted_out))
       FROM (SELECT m.*,
                    m.kind <> 'confirm' AND EXISTS (SELECT 1 FROM opt_outs o
                                                     WHERE o.workspace_id = m.workspace_id
@@ -338,11 +341,16 @@ def mark_sent(
     apply_receipts(connection, carrier, early, now_ms)
 
 
+# A message of a broadcast paused while it was being submitted comes back held, as the pause held
+# its others (domain/broadcast_state.py): it waits for the resume too.
+_HELD_IF_PAUSED = (f"CASE WHEN messages.broadcast_id IS NOT NULL AND EXISTS (SELECT 1 FROM broadcasts b WHERE "
+                   f"b.id = messages.broadcast_id AND b.state = 'paused') THEN {HELD_MS} ELSE 0 END")
 _RETRY = Values(
-    """
-    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = v.at, status_detail = v.detail,
+    f"""
+    UPDATE messages SET status = 'PENDING', next_attempt_at_ms = v.at + {_HELD_IF_PAUSED},
+                        expires_at_ms = messages.expires_at_ms + {_HELD_IF_PAUSED}, status_detail = v.detail,
                         updated_at_ms = v.now, attempts = messages.attempts - v.refund
-      FROM {rows} AS v
+      FROM {{rows}} AS v
      WHERE messages.id = v.id AND messages.status = 'SENDING'
     """,
     ("id", "at", "detail", "now", "refund"),

@@ -214,3 +214,46 @@ async def test_a_message_to_a_disabled_carrier_waits_with_its_attempt_unspent(en
         await dispatcher.stop()
         running.cancel()
         writer.close()
+
+
+async def test_a_paused_broadcasts_claimed_messages_are_withheld_and_held_until_it_is_resumed(engine: Engine) -> None:
+    """Claimed before the pause, submitted one at a time: the one in flight goes out, the others go
+    back PENDING, held, no attempt spent; resumed, they go out, each once."""
+    from mecm.domain.broadcast_state import HELD_MS
+    from mecm.store import admin, broadcasts, lists
+
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        admin.add_code(c, ws, "12345")
+        listed = lists.create_list(c, ws, "all")
+        b = broadcasts.create(c, listed["id"], "12345", "hi")["id"]
+        c.execute(messages.insert(), [row(i, recipient=f"5841410000{i:02d}", broadcast_id=b) for i in (1, 2, 3)])
+    writer = GroupCommitWriter(engine)
+    carrier = MemoryCarrier()
+    carrier.submit_concurrency = 1
+    carrier.hold.clear()
+    dispatcher = Dispatcher(Settings(), writer, {"sim": carrier})
+    running = asyncio.ensure_future(dispatcher.run())
+    try:
+        await wait_until_async(lambda: carrier.submits == [1])  # 1 in flight; 2 and 3 claimed, waiting their turn
+        with engine.begin() as c:
+            assert broadcasts.pause(c, b) == 0  # nothing PENDING: the worker has them all
+        claimed = Claimed(2, "sim", "12345", "584141000002", "hi", "", "GSM7", 1, 1, 0, None, broadcast_id=b)
+        await wait_until_async(lambda: dispatcher.paused_broadcasts.withhold(claimed) is not None)
+        carrier.hold.set()
+        await wait_until_async(lambda: status_of(engine, 3)[0] == "PENDING")
+        assert status_of(engine, 1)[0] == "SENT_TO_CARRIER" and carrier.submits == [1]
+        with engine.connect() as c:
+            held = c.execute(text("SELECT id, attempts, next_attempt_at_ms >= :held, status_detail FROM messages"
+                                  " WHERE id IN (2, 3) ORDER BY id"), {"held": HELD_MS}).all()
+        assert [tuple(h) for h in held] == [(2, 0, True, "Broadcast paused"), (3, 0, True, "Broadcast paused")]
+
+        with engine.begin() as c:
+            assert broadcasts.resume(c, b, "queued", int(time.time() * 1000)) == 2
+        dispatcher.wake()
+        await wait_until_async(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER")
+        assert sorted(carrier.submits) == [1, 2, 3]
+    finally:
+        await dispatcher.stop()
+        running.cancel()
+        writer.close()

@@ -76,12 +76,13 @@ def test_a_workspace_with_a_broadcast_under_way_is_not_archived(engine: Engine) 
     with engine.begin() as c:
         ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
         codes.add_code(c, ws, "55501")
-        listed = lists.create_list(c, ws, "vip")["id"]
-        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", name="xmas", at="2099-01-01T00:00")
+        listed = lists.create_list(c, ws, "vip", actor="cli:test")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", actor="cli:test", name="xmas",
+                                           at="2099-01-01T00:00")
         refused = _refused(lambda: workspaces.archive_workspace(c, ws, now_ms=1))
         assert refused.name == "workspace" and f"broadcast {sent['id']} (xmas)" in refused.reason
         assert workspaces.list_workspaces(c)[0]["archived_at_ms"] is None
-        broadcasts.cancel_broadcast(c, sent["id"])
+        broadcasts.cancel_broadcast(c, sent["id"], actor="cli:test")
         assert workspaces.archive_workspace(c, ws, now_ms=1)["archived_at_ms"] == 1
 
 
@@ -99,12 +100,13 @@ def test_a_code_in_use_is_not_removed_and_the_refusal_names_the_user(engine: Eng
                                                                     reply="hi"))
         refused = _refused(lambda: codes.remove_code(c, "55501"))
         assert (refused.name, refused.reason) == ("code", f"code 55501 is used by campaign {promo['id']} (promo)")
-        listed = lists.create_list(c, ws, "vip")["id"]
-        sent = broadcasts.create_broadcast(c, listed, "55502", "hola", name="xmas", at="2099-01-01T00:00")
+        listed = lists.create_list(c, ws, "vip", actor="cli:test")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55502", "hola", actor="cli:test", name="xmas",
+                                           at="2099-01-01T00:00")
         refused = _refused(lambda: codes.remove_code(c, "55502"))
-        assert refused.reason == f"code 55502 is used by broadcast {sent['id']} (xmas), scheduled or sending"
+        assert refused.reason == f"code 55502 is used by broadcast {sent['id']} (xmas), scheduled, sending or paused"
         assert [r["code"] for r in codes.list_codes(c, ws)] == ["55501", "55502"]
-        broadcasts.cancel_broadcast(c, sent["id"])
+        broadcasts.cancel_broadcast(c, sent["id"], actor="cli:test")
         assert codes.remove_code(c, "+55502") == {"workspace_id": ws, "code": "55502", "removed": True}
         assert [r["code"] for r in codes.list_codes(c, ws)] == ["55501"]
         unknown = _refused(lambda: codes.remove_code(c, "55502"))
@@ -189,14 +191,14 @@ def test_a_carrier_in_use_is_not_deleted_and_the_refusal_names_every_user(engine
         carriers.add_carrier(c, "sim", "simulator")
         ws = workspaces.create_workspace(c, "acme", "UTC", default_carrier="sim")["instance_id"]
         codes.add_code(c, ws, "55501")
-        listed = lists.create_list(c, ws, "vip")["id"]
-        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", name="xmas", at="2099-01-01T00:00",
-                                           carrier="sim")
+        listed = lists.create_list(c, ws, "vip", actor="cli:test")["id"]
+        sent = broadcasts.create_broadcast(c, listed, "55501", "hola", actor="cli:test", name="xmas",
+                                           at="2099-01-01T00:00", carrier="sim")
         refused = _refused(lambda: carriers.delete_carrier(c, "sim"))
         assert refused.name == "carrier"
         assert refused.reason == (f"carrier 'sim' is in use: workspace {ws} (acme) has it as default carrier; "
-                                  f"broadcast {sent['id']} (xmas) is scheduled or sending to it")
+                                  f"broadcast {sent['id']} (xmas) uses it (scheduled, sending or paused)")
         workspaces.update_workspace(c, ws, default_carrier="")
-        broadcasts.cancel_broadcast(c, sent["id"])
+        broadcasts.cancel_broadcast(c, sent["id"], actor="cli:test")
         assert carriers.delete_carrier(c, "sim") == {"name": "sim", "deleted": True}
         assert carriers.list_carriers(c) == []

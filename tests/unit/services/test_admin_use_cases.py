@@ -22,9 +22,9 @@ def test_an_id_that_names_nothing_is_unknown_in_the_same_words(engine: Engine) -
     vault = Vault(Fernet.generate_key())
     with engine.begin() as c:
         refusals = [
-            (lambda: lists.add_member(c, 7, "584141234567"), "list", "no list 7"),
-            (lambda: lists.create_list(c, 9, "all"), "workspace", "no workspace 9"),
-            (lambda: broadcasts.cancel_broadcast(c, 3), "id", "no broadcast 3"),
+            (lambda: lists.add_member(c, 7, "584141234567", actor="cli:test"), "list", "no list 7"),
+            (lambda: lists.create_list(c, 9, "all", actor="cli:test"), "workspace", "no workspace 9"),
+            (lambda: broadcasts.cancel_broadcast(c, 3, actor="cli:test"), "id", "no broadcast 3"),
             (lambda: keys.rotate_key(c, vault, "NOSUCHKEY"), "public-key", "no key NOSUCHKEY"),
             (lambda: codes.add_code(c, 9, "12345"), "workspace", "no workspace 9"),
             (lambda: campaigns.list_campaigns(c, 9), "workspace", "no workspace 9"),

@@ -52,3 +52,41 @@ def test_the_state_shown_says_sending_until_every_message_is_handed_on_then_done
         status = broadcasts.status(c, other["id"])
         assert (status["state"], status["done"]) == ("cancelled", True)
         assert [b_["state"] for b_ in broadcasts.list_broadcasts(c, ws)] == ["done", "cancelled"]
+
+
+def test_a_paused_broadcasts_waiting_messages_are_held_until_it_is_resumed(engine: Engine) -> None:
+    """Held: never claimed, not "due" to an idle worker, no validity spent; a message whose submit
+    comes back "retry later" while paused is held too; resumed: due now with the validity it had left."""
+    from mecm.domain.broadcast_state import HELD_MS
+    from mecm.store import queue
+
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        admin.add_code(c, ws, "12345")
+        listed = lists.create_list(c, ws, "all")
+        for n in ("584141000001", "584141000002", "584141000003"):
+            lists.join(c, listed["id"], n, via="admin")
+        b = broadcasts.create(c, listed["id"], "12345", "hi")
+        page = [row(i, recipient=f"58414100000{i}", broadcast_id=b["id"], priority=2, next_attempt_at_ms=100,
+                    expires_at_ms=5_000) for i in (1, 2)]
+        assert broadcasts.record_page(c, b["id"], "", "584141000002", page, 0, False, 5)
+        assert [m.id for m in queue.claim_pending(c, now_ms=1_000, limit=1)] == [1]  # 1 is being submitted
+        assert broadcasts.pause(c, b["id"]) == 1  # 2 waited: held
+        assert broadcasts.status(c, b["id"])["state"] == "paused"
+        # no page is queued while paused: the worker's write finds it paused and writes nothing
+        assert not broadcasts.record_page(c, b["id"], "584141000002", "584141000003",
+                                          [row(3, recipient="584141000003", broadcast_id=b["id"])], 0, True, 6)
+        queue.mark_retry(c, [(1, 2_000, "throttled")], 1_500)  # 1's submit: try again later
+        assert queue.claim_pending(c, now_ms=HELD_MS - 1, limit=10) == []
+        assert not queue.any_due(c, HELD_MS - 1)
+        assert queue.expire_overdue(c, HELD_MS - 1) == 0
+        assert broadcasts.pause(c, b["id"]) is None  # already paused: nothing written
+
+        assert broadcasts.resume(c, b["id"], "sending", 10_000) == 2
+        times = c.execute(text("SELECT id, next_attempt_at_ms, expires_at_ms FROM messages ORDER BY id")).all()
+        assert [tuple(t) for t in times] == [(1, 10_000, 13_000), (2, 10_000, 14_900)]
+        assert broadcasts.status(c, b["id"])["state"] == "sending"
+        assert {m.id for m in queue.claim_pending(c, now_ms=10_000, limit=10)} == {1, 2}
+        assert broadcasts.record_page(c, b["id"], "584141000002", "584141000003",
+                                      [row(3, recipient="584141000003", broadcast_id=b["id"])], 0, True, 11)
+        assert broadcasts.resume(c, b["id"], "sending", 12_000) is None  # not paused: nothing written

@@ -59,8 +59,8 @@ _BROADCAST_DONE = {"type": "boolean", "description": (
 _BROADCAST_STATE = {
     "type": "string", "enum": list(SHOWN_STATES),
     "description": ("scheduled: nothing queued yet; sending: members being queued or messages waiting for "
-                    "their carrier; done: every message handed to a carrier (receipts may still come); "
-                    "cancelled"),
+                    "their carrier; paused: nothing more is sent until it is resumed; done: every message "
+                    "handed to a carrier (receipts may still come); cancelled"),
 }
 _AMOUNT = {"type": "string", "description": "Decimal, in the workspace's currency, e.g. 0.0075"}
 _PRICES = {"type": "object", "properties": {"prices": {"type": "array", "items": _OBJECT}}}
@@ -354,6 +354,110 @@ def _record_paths(ws: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _list_paths(ws: dict[str, Any], lst: dict[str, Any], bc: dict[str, Any]) -> dict[str, Any]:
+    """Lists, their members and broadcasts (list_routes.py)."""
+    list_schema = {"$ref": "#/components/schemas/List"}
+    page = [{"name": "number", "in": "query", "required": False, "schema": _STRING,
+             "description": "Only members whose number contains these digits"},
+            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1,
+                                                                          "maximum": 10_000_000, "default": 1}},
+            {"name": "per_page", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}]
+    members = {"type": "object", "properties": {
+        "list_id": {"type": "integer"}, "workspace_id": {"type": "integer"}, "name": _STRING,
+        "total": {"type": "integer", "description": "Members that match, on every page"},
+        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "members": {"type": "array", "items": {"type": "object", "properties": {
+            "number": _STRING, "fields": {"type": "object", "additionalProperties": _STRING},
+            "via": {"type": "string", "description": "keyword, import or admin"},
+            "joined_at_ms": {"type": "integer"}}}}}}
+    return {
+        "/admin/api/workspaces/{workspace_id}/lists": {
+            "parameters": [ws],
+            "get": {"operationId": "listLists", "responses": {
+                "200": _json(_list_of("lists", "List"), "The workspace's lists"), **_errors(400, 401, 404)}},
+            "post": {"operationId": "createList", "description": "Refused in an archived workspace",
+                     "requestBody": _body({"name": _STRING}, ["name"]),
+                     "responses": {"201": _json(list_schema, "Created"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/lists/{list_id}": {
+            "parameters": [lst],
+            "patch": {"operationId": "renameList", "requestBody": _body({"name": _STRING}, ["name"]),
+                      "responses": {"200": _json(list_schema, "The list now"), **_errors(400, 401, 404)}},
+            "delete": {"operationId": "deleteList",
+                       "description": "The list and its members. Refused while a broadcast to it is scheduled, "
+                                      "sending or paused, or an active campaign's action uses it (the refusal "
+                                      "names it); finished broadcasts keep their history",
+                       "responses": {"200": _json(_OBJECT, "Deleted; members: how many it had"),
+                                     **_errors(400, 401, 404)}},
+        },
+        "/admin/api/workspaces/{workspace_id}/broadcasts": {
+            "parameters": [ws],
+            "get": {"operationId": "listBroadcasts", "responses": {
+                "200": _json(_list_of("broadcasts", "Broadcast"), "The workspace's broadcasts"),
+                **_errors(400, 401, 404)}},
+        },
+        "/admin/api/lists/{list_id}/members": {
+            "parameters": [lst],
+            "get": {"operationId": "listMembers", "parameters": page, "responses": {
+                "200": _json(members, "A page of the members, in number order"), **_errors(400, 401, 404)}},
+            "post": {"operationId": "addMember",
+                     "requestBody": _body({"number": _STRING, "fields": {
+                         "type": "object", "additionalProperties": _STRING}}, ["number"]),
+                     "responses": {"201": _json(_OBJECT, "Added (or fields updated)"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/lists/{list_id}/members/{number}": {
+            "parameters": [lst, {"name": "number", "in": "path", "required": True, "schema": _STRING}],
+            "delete": {"operationId": "removeMember", "responses": {
+                "200": _json(_OBJECT, "removed: whether it was a member"), **_errors(400, 401, 404)}},
+        },
+        "/admin/api/lists/{list_id}/import": {
+            "parameters": [lst],
+            "post": {"operationId": "importMembers",
+                     "description": "Members from CSV text: a header with a 'number' column, other columns become "
+                                    "template fields. All or none: a bad line refuses it, naming the line",
+                     "requestBody": _body({"csv": _STRING}, ["csv"]),
+                     "responses": {"200": _json(_OBJECT, "imported, added, updated, members"),
+                                   **_errors(400, 401, 404)}},
+        },
+        "/admin/api/lists/{list_id}/broadcasts": {
+            "parameters": [lst],
+            "post": {"operationId": "createBroadcast", "description": "Refused in an archived workspace",
+                     "requestBody": _body({"code": _STRING, "text": _STRING, "name": _STRING, "at": _STRING,
+                                           "carrier": _STRING, "quiet_hours": _STRING}, ["code", "text"]),
+                     "responses": {"201": _json({"$ref": "#/components/schemas/Broadcast"}, "Scheduled"),
+                                   **_errors(400, 401, 404)}},
+        },
+        "/admin/api/broadcasts/{broadcast_id}": {
+            "parameters": [bc],
+            "get": {"operationId": "broadcastStatus", "responses": {
+                "200": _json({"$ref": "#/components/schemas/BroadcastStatus"}, "Progress"),
+                **_errors(400, 401, 404)}},
+        },
+        "/admin/api/broadcasts/{broadcast_id}/pause": {
+            "parameters": [bc],
+            "post": {"operationId": "pauseBroadcast",
+                     "description": "Nothing more is queued or handed to a carrier until it is resumed. Refused "
+                                    "when it is done, cancelled or paused",
+                     "responses": {"200": _json(_OBJECT, "Paused; held: its waiting messages, held"),
+                                   **_errors(400, 401, 404)}},
+        },
+        "/admin/api/broadcasts/{broadcast_id}/resume": {
+            "parameters": [bc],
+            "post": {"operationId": "resumeBroadcast",
+                     "description": "Carries on where it stopped: no member is sent it twice, none is left out. "
+                                    "Refused unless it is paused, and in an archived workspace",
+                     "responses": {"200": _json(_OBJECT, "Resumed; released: its held messages, due again"),
+                                   **_errors(400, 401, 404)}},
+        },
+        "/admin/api/broadcasts/{broadcast_id}/cancel": {
+            "parameters": [bc],
+            "post": {"operationId": "cancelBroadcast", "responses": {
+                "200": _json(_OBJECT, "Cancelled; withdrawn: messages made NOT_SENT"), **_errors(400, 401, 404)}},
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     bearer = [{"adminToken": []}]
     ws, lst, bc = _id("workspace_id"), _id("list_id"), _id("broadcast_id")
@@ -400,8 +504,8 @@ def document() -> dict[str, Any]:
                 "parameters": [ws],
                 "post": {"operationId": "archiveWorkspace",
                          "description": "Its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide "
-                                        "it; its history stays. Refused while one of its broadcasts is scheduled "
-                                        "or sending",
+                                        "it; its history stays. Refused while one of its broadcasts is scheduled, "
+                                        "sending or paused",
                          "responses": {"200": _json({"$ref": "#/components/schemas/Workspace"}, "Archived"),
                                        **_errors(400, 401, 404)}},
             },
@@ -438,8 +542,8 @@ def document() -> dict[str, Any]:
             "/admin/api/codes/{code}": {
                 "parameters": [code],
                 "delete": {"operationId": "removeCode",
-                           "description": "Refused while a campaign not archived or a scheduled or sending broadcast "
-                                          "uses the code (the refusal names it)",
+                           "description": "Refused while a campaign not archived or a scheduled, sending or paused "
+                                          "broadcast uses the code (the refusal names it)",
                            "responses": {"200": _json(_OBJECT, "Removed"), **_errors(400, 401, 404)}},
             },
             "/admin/api/codes/{code}/default": {
@@ -500,20 +604,6 @@ def document() -> dict[str, Any]:
                                                              "and the old key's end"), **_errors(400, 401, 404)}},
             },
             **_campaign_paths(ws),
-            "/admin/api/workspaces/{workspace_id}/lists": {
-                "parameters": [ws],
-                "get": {"operationId": "listLists", "responses": {
-                    "200": _json(_list_of("lists", "List"), "The workspace's lists"), **_errors(400, 401, 404)}},
-                "post": {"operationId": "createList", "requestBody": _body({"name": _STRING}, ["name"]),
-                         "responses": {"201": _json({"$ref": "#/components/schemas/List"}, "Created"),
-                                       **_errors(400, 401, 404)}},
-            },
-            "/admin/api/workspaces/{workspace_id}/broadcasts": {
-                "parameters": [ws],
-                "get": {"operationId": "listBroadcasts", "responses": {
-                    "200": _json(_list_of("broadcasts", "Broadcast"), "The workspace's broadcasts"),
-                    **_errors(400, 401, 404)}},
-            },
             "/admin/api/workspaces/{workspace_id}/credit": {
                 "parameters": [ws],
                 "get": {"operationId": "getCredit", "responses": {
@@ -557,37 +647,7 @@ def document() -> dict[str, Any]:
                     "200": _json(_OBJECT, "removed: rows; sends are free again"), **_errors(400, 401, 404)}},
             },
             **_limit_paths(ws),
-            "/admin/api/lists/{list_id}/members": {
-                "parameters": [lst],
-                "post": {"operationId": "addMember",
-                         "requestBody": _body({"number": _STRING, "fields": {
-                             "type": "object", "additionalProperties": _STRING}}, ["number"]),
-                         "responses": {"201": _json(_OBJECT, "Added (or fields updated)"), **_errors(400, 401, 404)}},
-            },
-            "/admin/api/lists/{list_id}/members/{number}": {
-                "parameters": [lst, {"name": "number", "in": "path", "required": True, "schema": _STRING}],
-                "delete": {"operationId": "removeMember", "responses": {
-                    "200": _json(_OBJECT, "removed: whether it was a member"), **_errors(400, 401, 404)}},
-            },
-            "/admin/api/lists/{list_id}/broadcasts": {
-                "parameters": [lst],
-                "post": {"operationId": "createBroadcast",
-                         "requestBody": _body({"code": _STRING, "text": _STRING, "name": _STRING, "at": _STRING,
-                                               "carrier": _STRING, "quiet_hours": _STRING}, ["code", "text"]),
-                         "responses": {"201": _json({"$ref": "#/components/schemas/Broadcast"}, "Scheduled"),
-                                       **_errors(400, 401, 404)}},
-            },
-            "/admin/api/broadcasts/{broadcast_id}": {
-                "parameters": [bc],
-                "get": {"operationId": "broadcastStatus", "responses": {
-                    "200": _json({"$ref": "#/components/schemas/BroadcastStatus"}, "Progress"),
-                    **_errors(400, 401, 404)}},
-            },
-            "/admin/api/broadcasts/{broadcast_id}/cancel": {
-                "parameters": [bc],
-                "post": {"operationId": "cancelBroadcast", "responses": {
-                    "200": _json(_OBJECT, "Cancelled; withdrawn: messages made NOT_SENT"), **_errors(400, 401, 404)}},
-            },
+            **_list_paths(ws, lst, bc),
             **_user_paths(ws),
             **_record_paths(ws),
         },

@@ -24,14 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mecm.api.admin import calls, campaign_routes, credit_routes, limits, record_routes, user_routes
+from mecm.api.admin import calls, campaign_routes, credit_routes, limits, list_routes, record_routes, user_routes
 from mecm.api.admin.body import Body, in_body_spelling, path_id, query_flag
 from mecm.api.admin.openapi import document
 from mecm.domain.credentials import TOKEN_PREFIX
 from mecm.domain.roles import Action
 from mecm.errors import Forbidden, InvalidParameter, Unknown
 from mecm.runtime import Runtime
-from mecm.services.admin import access, broadcasts, carriers, codes, keys, lists, workspaces
+from mecm.services.admin import access, carriers, codes, keys, workspaces
 from mecm.services.admin.lookups import require_key
 from mecm.services.key_use import wall_clock_ms
 
@@ -62,20 +62,12 @@ RULES: dict[tuple[str, str], tuple[Action, str | None] | None] = {
     ("PATCH", "/keys/{public_key}"): (Action.KEYS, "public_key"),
     ("POST", "/keys/{public_key}/rotate"): (Action.KEYS, "public_key"),
     ("POST", "/keys/{public_key}/revoke"): (Action.KEYS, "public_key"),
-    ("GET", "/workspaces/{workspace_id}/lists"): _READ,
-    ("POST", "/workspaces/{workspace_id}/lists"): (Action.LISTS, "workspace_id"),
-    ("GET", "/workspaces/{workspace_id}/broadcasts"): _READ,
     ("GET", "/workspaces/{workspace_id}/limits"): _READ,
     ("PUT", "/workspaces/{workspace_id}/limits"): (Action.LIMITS, "workspace_id"),
     ("DELETE", "/workspaces/{workspace_id}/limits"): (Action.LIMITS, "workspace_id"),
     ("GET", "/workspaces/{workspace_id}/pin-guard"): _READ,
     ("PATCH", "/workspaces/{workspace_id}/pin-guard"): (Action.LIMITS, "workspace_id"),
     ("DELETE", "/workspaces/{workspace_id}/pin-guard"): (Action.LIMITS, "workspace_id"),
-    ("POST", "/lists/{list_id}/members"): (Action.LISTS, "list_id"),
-    ("DELETE", "/lists/{list_id}/members/{number}"): (Action.LISTS, "list_id"),
-    ("POST", "/lists/{list_id}/broadcasts"): (Action.BROADCASTS, "list_id"),
-    ("GET", "/broadcasts/{broadcast_id}"): (Action.READ, "broadcast_id"),
-    ("POST", "/broadcasts/{broadcast_id}/cancel"): (Action.BROADCASTS, "broadcast_id"),
     ("GET", "/workspaces/{workspace_id}/credit"): (Action.CREDIT_VIEW, "workspace_id"),
     ("PATCH", "/workspaces/{workspace_id}/credit"): (Action.WORKSPACE_SETTINGS, "workspace_id"),  # threshold
     ("POST", "/workspaces/{workspace_id}/credit/top-ups"): (Action.CREDIT_CHANGE, None),
@@ -154,24 +146,17 @@ def admin_api_routes(runtime: Runtime, token: str) -> list[Route]:
         ("/carriers/{name}/enable", enable_carrier, ["POST"]),
         ("/keys/{public_key}/rotate", rotate_key, ["POST"]),
         ("/keys/{public_key}/revoke", revoke_key, ["POST"]),
-        ("/workspaces/{workspace_id}/lists", list_lists, ["GET"]),
-        ("/workspaces/{workspace_id}/lists", create_list, ["POST"]),
-        ("/workspaces/{workspace_id}/broadcasts", list_broadcasts, ["GET"]),
         ("/workspaces/{workspace_id}/limits", limits.list_limits, ["GET"]),
         ("/workspaces/{workspace_id}/limits", limits.set_limit, ["PUT"]),
         ("/workspaces/{workspace_id}/limits", limits.clear_limits, ["DELETE"]),
         ("/workspaces/{workspace_id}/pin-guard", limits.show_pin_guard, ["GET"]),
         ("/workspaces/{workspace_id}/pin-guard", limits.set_pin_guard, ["PATCH"]),
         ("/workspaces/{workspace_id}/pin-guard", limits.clear_pin_guard, ["DELETE"]),
-        ("/lists/{list_id}/members", add_member, ["POST"]),
-        ("/lists/{list_id}/members/{number}", remove_member, ["DELETE"]),
-        ("/lists/{list_id}/broadcasts", create_broadcast, ["POST"]),
-        ("/broadcasts/{broadcast_id}", broadcast_status, ["GET"]),
-        ("/broadcasts/{broadcast_id}/cancel", cancel_broadcast, ["POST"]),
         *credit_routes.ROUTES,
     ]
     rules = dict(RULES)
-    for path, handler, methods, rule in [*user_routes.ROUTES, *campaign_routes.ROUTES, *record_routes.ROUTES]:
+    for path, handler, methods, rule in [*user_routes.ROUTES, *campaign_routes.ROUTES, *list_routes.ROUTES,
+                                         *record_routes.ROUTES]:
         table.append((path, handler, methods))
         rules.update({(method, path): rule for method in methods})
     routes = [Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"])]
@@ -350,61 +335,3 @@ async def _workspace_listing(request: Request, runtime: Runtime, key: str,
     """``{key: rows}`` of the workspace in the path (the use case refuses one that does not exist: 404)."""
     workspace_id = _id(request, "workspace_id")
     return JSONResponse({key: await calls.read(runtime, lambda c: rows(c, workspace_id))})
-
-
-# -- lists ---------------------------------------------------------------------------------------
-
-
-async def list_lists(request: Request, runtime: Runtime) -> Response:
-    return await _workspace_listing(request, runtime, "lists", lists.list_lists)
-
-
-async def create_list(request: Request, runtime: Runtime) -> Response:
-    workspace_id = _id(request, "workspace_id")
-    name = Body(await request.body()).text("name", required=True, max_length=100) or ""
-    return JSONResponse(await calls.write(runtime, lambda c: lists.create_list(c, workspace_id, name)), status_code=201)
-
-
-async def add_member(request: Request, runtime: Runtime) -> Response:
-    list_id = _id(request, "list_id")
-    body = Body(await request.body())
-    number = body.text("number", required=True, max_length=32) or ""
-    fields = body.mapping("fields")
-    return JSONResponse(await calls.write(runtime, lambda c: lists.add_member(c, list_id, number, fields=fields)),
-                        status_code=201)
-
-
-async def remove_member(request: Request, runtime: Runtime) -> Response:
-    list_id = _id(request, "list_id")
-    number = request.path_params["number"]
-    return JSONResponse(await calls.write(runtime, lambda c: lists.remove_member(c, list_id, number)))
-
-
-# -- broadcasts ----------------------------------------------------------------------------------
-
-
-async def list_broadcasts(request: Request, runtime: Runtime) -> Response:
-    return await _workspace_listing(request, runtime, "broadcasts", broadcasts.list_broadcasts)
-
-
-async def create_broadcast(request: Request, runtime: Runtime) -> Response:
-    list_id = _id(request, "list_id")
-    body = Body(await request.body())
-    code = body.text("code", required=True, max_length=32) or ""
-    text = body.text("text", required=True) or ""
-    name = body.text("name", default="", max_length=200) or ""
-    at = body.text("at", max_length=64)
-    carrier = body.text("carrier", max_length=100)
-    quiet_hours = body.text("quiet_hours", max_length=32)
-    return JSONResponse(await calls.write(runtime, lambda c: broadcasts.create_broadcast(
-        c, list_id, code, text, name=name, at=at, carrier=carrier, quiet_hours=quiet_hours)), status_code=201)
-
-
-async def broadcast_status(request: Request, runtime: Runtime) -> Response:
-    broadcast_id = _id(request, "broadcast_id")
-    return JSONResponse(await calls.read(runtime, lambda c: broadcasts.broadcast_status(c, broadcast_id)))
-
-
-async def cancel_broadcast(request: Request, runtime: Runtime) -> Response:
-    broadcast_id = _id(request, "broadcast_id")
-    return JSONResponse(await calls.write(runtime, lambda c: broadcasts.cancel_broadcast(c, broadcast_id)))

@@ -67,6 +67,9 @@ class Outcome:
 ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
 # (message, its outcome): called by submit_each as each outcome is known.
 OutcomeCallback = Callable[[Claimed, Outcome], None]
+# Asked right before each submit of submit_each: an outcome to report instead of submitting the
+# message (the dispatcher withholds a paused broadcast's messages), or None to submit it.
+Withhold = Callable[[Claimed], "Outcome | None"]
 # (carrier name, source number, destination code, text); returns once the MO is stored.
 MOSink = Callable[[str, str, str, str], Awaitable[None]]
 
@@ -101,18 +104,24 @@ class Connector(abc.ABC):
     # How many of a batch's messages are submitted at once by the default submit_each; None: all.
     submit_concurrency: int | None = None
 
-    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
+    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback,
+                          withhold: Withhold | None = None) -> None:
         """Hand several messages to the carrier and call ``on_outcome(message, outcome)`` for each as
         soon as it is known, so the dispatcher records it at once (a crash then finds few accepted
         submits unrecorded). By default ``submit_concurrency`` workers take the messages in order and
         submit them (a window or rate limit inside ``submit`` paces them: a connector with a window
         of N needs N workers, not a task per message), and a submit that raised is retried later. A
         connector that can take a batch for less than the sum of its messages (one durable write, as
-        the simulator does) overrides this."""
+        the simulator does) overrides this. ``withhold`` is asked about each message when its turn
+        comes (a paced batch takes seconds): the outcome it gives is reported, and nothing sent."""
         pending = iter(messages)  # shared: each worker takes the next message
 
         async def worker() -> None:
             for message in pending:
+                withheld = withhold(message) if withhold is not None else None
+                if withheld is not None:
+                    on_outcome(message, withheld)
+                    continue
                 try:
                     outcome = await self.submit(message)
                 except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'

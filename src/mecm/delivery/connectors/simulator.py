@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import create_engine, event, text
 
 from mecm.delivery.smpp.rate import TokenBucket
-from mecm.delivery.connectors.base import Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink
+from mecm.delivery.connectors.base import (Connector, MOPartSink, MOSink, Outcome, OutcomeCallback, ReceiptSink,
+                                           Withhold)
 from mecm.files import create_private_file, keep_from_others, sqlite_files
 from mecm.store.queue import Claimed
 from mecm.store.bulk import Values
@@ -114,13 +115,20 @@ class SimulatorConnector(Connector):
         await self.submit_each([message], lambda _, outcome: outcomes.append(outcome))
         return outcomes[0]
 
-    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback) -> None:
+    async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback,
+                          withhold: Withhold | None = None) -> None:
         """Record the batch durably in one write (as an SMSC would before answering), then accept."""
         assert self._writer is not None, "connector not started"
         rows = []
+        taken = []
         for message in messages:
+            withheld = withhold(message) if withhold is not None else None
+            if withheld is not None:
+                on_outcome(message, withheld)
+                continue
             if self._bucket is not None:
                 await self._bucket.take()
+            taken.append(message)
             now = int(time.time() * 1000)
             due = now + self.delay_ms
             status = "UNDELIVERED" if random.random() < self.failure_rate else "DELIVERED_TO_DEVICE"
@@ -130,7 +138,7 @@ class SimulatorConnector(Connector):
         await self._writer.write(ExecuteMany(_RECORD, rows))
         for row in rows:
             heapq.heappush(self._due, (row["due"], row["carrier_message_id"], row["status"], row["client_ref"]))
-        for message, row in zip(messages, rows):
+        for message, row in zip(taken, rows):
             on_outcome(message, Outcome.accepted(row["carrier_message_id"]))
 
     async def query(self, message: Claimed) -> Outcome:

@@ -1,8 +1,8 @@
 """Short and long codes: assign one to a workspace, list them, remove one, make one the default.
 
 A code is removed only while nothing uses it: an active campaign listening on it, or a broadcast
-scheduled or sending from it, is named in the refusal. Messages and MOs it carried keep it in their
-history. Removing the workspace's default code leaves another of its codes (the oldest) in that
+scheduled, sending or paused from it, is named in the refusal. Messages and MOs it carried keep it in
+their history. Removing the workspace's default code leaves another of its codes (the oldest) in that
 place; set-default chooses which.
 """
 
@@ -42,7 +42,8 @@ def remove_code(connection: Connection, code: str) -> dict[str, Any]:
         raise InvalidParameter("code", f"code {code} is used by campaign {named(campaigns[0])}")
     busy = store_admin.unfinished_broadcasts(connection, code=code)
     if busy:
-        raise InvalidParameter("code", f"code {code} is used by broadcast {named(busy[0])}, scheduled or sending")
+        raise InvalidParameter("code", f"code {code} is used by broadcast {named(busy[0])}, scheduled, sending or "
+                                       "paused")
     store_admin.remove_code(connection, code)
     return {"workspace_id": owner, "code": code, "removed": True}
 

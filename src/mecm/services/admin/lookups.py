@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mecm.errors import Unknown
+from mecm.errors import InvalidParameter, Unknown
 from mecm.store import admin as store_admin
 from mecm.store import broadcasts as store_broadcasts
 from mecm.store import keys as store_keys
@@ -19,6 +19,18 @@ def require_workspace(connection: Connection, workspace_id: int, param: str = "w
     if timezone is None:
         raise Unknown(param, "workspace", workspace_id)
     return timezone
+
+
+def require_workspace_in_use(connection: Connection, workspace_id: int, doing: str,
+                             param: str = "workspace") -> None:
+    """Refuse a change ``doing`` (e.g. "creating a broadcast") in an archived workspace: it is kept as
+    it was until restored (services/admin/workspaces.py)."""
+    row = store_admin.workspace_row(connection, workspace_id)
+    if row is None:
+        raise Unknown(param, "workspace", workspace_id)
+    if row["archived_at_ms"] is not None:
+        raise InvalidParameter(param, f"workspace {workspace_id} ({row['name']}) is archived: restore it before "
+                                      f"{doing}")
 
 
 def require_list(connection: Connection, list_id: int, param: str = "list") -> Any:

@@ -3,9 +3,9 @@ and restore, and their settings.
 
 Archiving keeps everything the workspace did (messages, MOs, lists, campaigns, keys) and stops it
 being used: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists leave it out unless
-asked for all. It is refused while a broadcast of the workspace is scheduled or sending (cancel it
-first: an archived workspace would otherwise go on sending). Restoring undoes it: the keys that were
-not revoked or expired work again.
+asked for all. It is refused while a broadcast of the workspace is scheduled, sending or paused
+(cancel it first: an archived workspace would otherwise go on sending, or be resumed). Restoring
+undoes it: the keys that were not revoked or expired work again.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def archive_workspace(connection: Connection, workspace_id: int, *, now_ms: int)
     require_workspace(connection, workspace_id)
     busy = store_admin.unfinished_broadcasts(connection, workspace_id=workspace_id)
     if busy:
-        raise InvalidParameter("workspace", f"broadcast {named(busy[0])} is scheduled or sending: "
+        raise InvalidParameter("workspace", f"broadcast {named(busy[0])} is scheduled, sending or paused: "
                                             "cancel it before archiving the workspace")
     if _workspace(connection, workspace_id)["archived_at_ms"] is None:
         store_admin.update_workspace(connection, workspace_id, {"archived_at_ms": now_ms})
