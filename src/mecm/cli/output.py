@@ -44,7 +44,7 @@ NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "messages": ("id", "send_date", "from_", "to", "carrier", "keyword", "text"),
     "users": ("id", "email", "deployment_admin", "disabled", "roles"),
     "tokens": ("id", "name", "scope", "expires_at", "usable", "revoked_at"),
-    "entries": ("id", "at", "actor", "action", "subject", "workspace_id", "before", "after"),  # audit log
+    "entries": ("id", "at", "actor", "action", "subject", "change"),  # audit log (--wide: before, after apart)
 }
 # Columns never cut short: identifiers one copies into the next command.
 WHOLE_COLUMNS = frozenset({"id", "instance_id", "workspace_id", "public_key", "code", "codes", "number",
