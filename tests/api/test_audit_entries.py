@@ -247,7 +247,8 @@ CASES = [
          bad_cli=("price", "set", "--workspace", "{ws}", "--per-segment", "0.01", "--carrier", "nobody"),
          bad_api=("POST", "/workspaces/{ws}/prices", {"per_segment": "0.01", "carrier": "nobody"})),
     Case("price.clear", with_price, ("price", "clear", "--workspace", "{ws}"),
-         ("DELETE", "/workspaces/{ws}/prices", None), "workspace:{ws}", {"prices": [SET]}, {"prices": [], "removed": 1}),
+         ("DELETE", "/workspaces/{ws}/prices", None), "workspace:{ws}", {"prices": [SET]},
+         {"prices": [], "removed": 1}),
 ]
 
 

@@ -33,7 +33,8 @@ def test_a_workspace_is_renamed_moved_to_another_zone_and_given_a_default_carrie
                                           default_carrier="movistar", actor=ACTOR)
         assert (row["name"], row["timezone"], row["default_carrier"]) == ("Acme Corp", "America/Bogota", "movistar")
         assert workspaces.update_workspace(c, ws, default_carrier="", actor=ACTOR)["default_carrier"] is None
-        assert workspaces.update_workspace(c, ws, name="Acme", actor=ACTOR)["timezone"] == "America/Bogota"  # the rest stays
+        # the rest stays
+        assert workspaces.update_workspace(c, ws, name="Acme", actor=ACTOR)["timezone"] == "America/Bogota"
 
 
 def test_a_workspace_edit_with_one_bad_value_changes_nothing(engine: Engine) -> None:
@@ -41,7 +42,8 @@ def test_a_workspace_edit_with_one_bad_value_changes_nothing(engine: Engine) -> 
         ws = workspaces.create_workspace(c, "acme", "UTC", actor=ACTOR)["instance_id"]
         cases = [
             (lambda: workspaces.update_workspace(c, ws, name="new", timezone="Mars/Olympus", actor=ACTOR), "timezone"),
-            (lambda: workspaces.update_workspace(c, ws, name="new", default_carrier="nobody", actor=ACTOR), "default-carrier"),
+            (lambda: workspaces.update_workspace(c, ws, name="new", default_carrier="nobody", actor=ACTOR),
+             "default-carrier"),
             (lambda: workspaces.update_workspace(c, ws, name="  ", actor=ACTOR), "name"),
             (lambda: workspaces.update_workspace(c, ws, actor=ACTOR), "workspace"),  # nothing to change
         ]
@@ -61,7 +63,8 @@ def test_an_archived_workspace_is_hidden_its_keys_refused_and_it_can_be_restored
         key = keys.create_key(c, VAULT, ws, actor=ACTOR)["public_key"]
         row = workspaces.archive_workspace(c, ws, now_ms=1_800_000_000_000, actor=ACTOR)
         assert row["archived_at_ms"] == 1_800_000_000_000
-        assert workspaces.archive_workspace(c, ws, now_ms=1_900_000_000_000, actor=ACTOR)["archived_at_ms"] == 1_800_000_000_000
+        again = workspaces.archive_workspace(c, ws, now_ms=1_900_000_000_000, actor=ACTOR)
+        assert again["archived_at_ms"] == 1_800_000_000_000
         assert [w["instance_id"] for w in workspaces.list_workspaces(c)] == [other]
         assert [w["instance_id"] for w in workspaces.list_workspaces(c, include_archived=True)] == [ws, other]
         assert load_catalog(c, VAULT).workspace_key(ws, key) is None  # the API answers BAD_SIGNATURE
@@ -142,7 +145,8 @@ def test_a_carrier_edit_keeps_what_it_does_not_give_and_the_password_stays_encry
         assert row["settings"]["password"] == "(encrypted)" and "secret" not in json.dumps(row)
         assert (row["settings"]["port"], row["settings"]["window"], row["prefixes"]) == (2776, 20, "58414")
         assert load_catalog(c, VAULT).carriers["smsc"].settings["password"] == "secret"  # kept
-        carriers.update_carrier(c, "smsc", settings={"password": "n3w"}, prefixes=["+58412", "58416"], vault=VAULT, actor=ACTOR)
+        carriers.update_carrier(c, "smsc", settings={"password": "n3w"}, prefixes=["+58412", "58416"], vault=VAULT,
+                                actor=ACTOR)
         loaded = load_catalog(c, VAULT).carriers["smsc"]
         assert (loaded.settings["password"], loaded.prefixes) == ("n3w", ("58412", "58416"))
         assert "n3w" not in json.dumps(carriers.list_carriers(c))
@@ -154,13 +158,19 @@ def test_a_bad_carrier_edit_is_refused_as_when_it_was_added_and_changes_nothing(
         carriers.add_carrier(c, "sim", "simulator", [], {"failure_rate": 0.0}, actor=ACTOR)
         before = carriers.list_carriers(c)
         cases = [
-            (lambda: carriers.update_carrier(c, "smsc", settings={"port": 70000, "window": 5}, vault=VAULT, actor=ACTOR), "port"),
-            (lambda: carriers.update_carrier(c, "smsc", settings={"password": "toolongpw"}, vault=VAULT, actor=ACTOR), "password"),
-            (lambda: carriers.update_carrier(c, "smsc", settings={"max_binds": 0}, vault=VAULT, actor=ACTOR), "max-binds"),
+            (lambda: carriers.update_carrier(c, "smsc", settings={"port": 70000, "window": 5}, vault=VAULT,
+                                             actor=ACTOR), "port"),
+            (lambda: carriers.update_carrier(c, "smsc", settings={"password": "toolongpw"}, vault=VAULT,
+                                             actor=ACTOR), "password"),
+            (lambda: carriers.update_carrier(c, "smsc", settings={"password": ""}, vault=VAULT, actor=ACTOR),
+             "password"),  # an empty one would leave it without a password
+            (lambda: carriers.update_carrier(c, "smsc", settings={"max_binds": 0}, vault=VAULT, actor=ACTOR),
+             "max-binds"),
             (lambda: carriers.update_carrier(c, "smsc", prefixes=["58a"], vault=VAULT, actor=ACTOR), "prefix"),
             (lambda: carriers.update_carrier(c, "sim", settings={"failure_rate": 2}, actor=ACTOR), "failure-rate"),
             (lambda: carriers.update_carrier(c, "sim", settings={"failure_rate": "x"}, actor=ACTOR), "failure-rate"),
-            (lambda: carriers.update_carrier(c, "sim", settings={"host": "h"}, actor=ACTOR), "host"),  # not a simulator's
+            # not a simulator's
+            (lambda: carriers.update_carrier(c, "sim", settings={"host": "h"}, actor=ACTOR), "host"),
             (lambda: carriers.update_carrier(c, "sim", actor=ACTOR), "carrier"),  # nothing to change
         ]
         for call, name in cases:
@@ -201,3 +211,17 @@ def test_a_carrier_in_use_is_not_deleted_and_the_refusal_names_every_user(engine
         broadcasts.cancel_broadcast(c, sent["id"])
         assert carriers.delete_carrier(c, "sim", actor=ACTOR) == {"name": "sim", "deleted": True}
         assert carriers.list_carriers(c) == []
+
+
+def test_a_carriers_audit_entries_name_what_changed_and_never_its_password(engine: Engine) -> None:
+    from mecm.services.admin import audit
+
+    with engine.begin() as c:
+        carriers.add_carrier(c, "smsc", "smpp", ["58414"], dict(SMPP), VAULT, actor=ACTOR)
+        carriers.update_carrier(c, "smsc", settings={"password": "n3w", "window": 5}, vault=VAULT, actor=ACTOR)
+        stored = c.exec_driver_sql("SELECT before, after FROM audit_log").all()
+        edit, add = audit.list_entries(c, action="carrier")
+    assert (add["action"], add["after"]["password_set"], add["after"]["prefixes"]) == ("carrier.add", True, "58414")
+    assert (edit["before"], edit["after"]) == ({"window": None, "password_changed": False},
+                                               {"window": 5, "password_changed": True})
+    assert not any(secret in str(stored) for secret in ("secret", "n3w", "password_enc", "encrypted"))

@@ -44,7 +44,8 @@ def test_bad_input_is_refused_naming_the_option_and_nothing_is_written(engine: E
         codes.add_code(c, ws, "+55501", actor=ACTOR)
         cases = [
             (lambda: workspaces.create_workspace(c, "x", "Mars/Olympus", actor=ACTOR), "timezone"),
-            (lambda: workspaces.create_workspace(c, "x", "UTC", default_carrier="nobody", actor=ACTOR), "default-carrier"),
+            (lambda: workspaces.create_workspace(c, "x", "UTC", default_carrier="nobody", actor=ACTOR),
+             "default-carrier"),
             (lambda: codes.add_code(c, ws, "55501", actor=ACTOR), "code"),  # already assigned
             (lambda: carriers.add_carrier(c, "a/b", "simulator", actor=ACTOR), "name"),
             (lambda: carriers.add_carrier(c, "m", "pigeon", actor=ACTOR), "connector"),

@@ -74,7 +74,8 @@ async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
     countries = body.text("countries", max_length=2000)
     actor = calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, lambda c: limits.set_pin_guard(
-        c, workspace_id, runtime.settings, actor=actor, per_number=per_number, per_block=per_block, countries=countries)))
+        c, workspace_id, runtime.settings, actor=actor, per_number=per_number, per_block=per_block,
+        countries=countries)))
 
 
 async def clear_pin_guard(request: Request, runtime: Runtime) -> Response:

@@ -241,7 +241,8 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
     shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
     actor = calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: workspaces.update_workspace(
-        c, workspace_id, actor=actor, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
+        c, workspace_id, actor=actor, name=name, timezone=timezone, default_carrier=default_carrier,
+        pin_in_response=shown))))
 
 
 async def archive_workspace(request: Request, runtime: Runtime) -> Response:
@@ -253,7 +254,8 @@ async def archive_workspace(request: Request, runtime: Runtime) -> Response:
 
 async def restore_workspace(request: Request, runtime: Runtime) -> Response:
     workspace_id, actor = _id(request, "workspace_id"), calls.actor_of(request)
-    return JSONResponse(await calls.write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id, actor=actor)))
+    return JSONResponse(await calls.write(runtime, lambda c: workspaces.restore_workspace(
+        c, workspace_id, actor=actor)))
 
 
 # -- codes ---------------------------------------------------------------------------------------
@@ -373,7 +375,8 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     public_key, actor = request.path_params["public_key"], calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, _in_body_spelling(lambda c: keys.rotate_key(
-        c, runtime.vault, public_key, actor=actor, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
+        c, runtime.vault, public_key, actor=actor, overlap=overlap, expires=expires, expires_in=expires_in))),
+        status_code=201)
 
 
 # -- campaigns -----------------------------------------------------------------------------------
