@@ -225,3 +225,22 @@ def test_a_carriers_audit_entries_name_what_changed_and_never_its_password(engin
     assert (edit["before"], edit["after"]) == ({"window": None, "password_changed": False},
                                                {"window": 5, "password_changed": True})
     assert not any(secret in str(stored) for secret in ("secret", "n3w", "password_enc", "encrypted"))
+
+
+def test_a_change_that_changes_nothing_writes_no_audit_entry(engine: Engine) -> None:
+    from mecm.services.admin import audit, codes
+
+    with engine.begin() as c:
+        ws = workspaces.create_workspace(c, "acme", "UTC", actor=ACTOR)["instance_id"]
+        carriers.add_carrier(c, "sim", "simulator", [], {"failure_rate": 0.5}, actor=ACTOR)
+        codes.add_code(c, ws, "55501", is_default=True, actor=ACTOR)
+        made = len(audit.list_entries(c))
+        workspaces.update_workspace(c, ws, name="acme", timezone="UTC", actor=ACTOR)
+        workspaces.restore_workspace(c, ws, actor=ACTOR)  # not archived
+        carriers.set_carrier_enabled(c, "sim", enabled=True, actor=ACTOR)  # enabled
+        carriers.update_carrier(c, "sim", settings={"failure_rate": 0.5}, actor=ACTOR)
+        codes.set_default_code(c, "55501", actor=ACTOR)
+        assert len(audit.list_entries(c)) == made
+        workspaces.update_workspace(c, ws, name="Acme", timezone="UTC", actor=ACTOR)
+        [edit] = audit.list_entries(c, limit=1)
+    assert (edit["action"], edit["before"], edit["after"]) == ("workspace.edit", {"name": "acme"}, {"name": "Acme"})

@@ -98,7 +98,8 @@ def update_carrier(connection: Connection, name: str, *, actor: str, prefixes: l
     was, now = changes(before, _audited(shown))
     if "password" in given:
         was, now = {**was, "password_changed": False}, {**now, "password_changed": True}
-    record(connection, actor, "carrier.edit", f"carrier:{name}", before=was, after=now)
+    if was or now:  # giving settings the values they have changes nothing
+        record(connection, actor, "carrier.edit", f"carrier:{name}", before=was, after=now)
     return shown
 
 
@@ -106,8 +107,9 @@ def set_carrier_enabled(connection: Connection, name: str, *, enabled: bool, act
     """Disable (no new message goes to it; those queued wait) or enable it again."""
     row = require_carrier_named(connection, name)
     store_admin.update_carrier(connection, name, {"is_active": enabled})
-    record(connection, actor, "carrier.enable" if enabled else "carrier.disable", f"carrier:{name}",
-           before={"is_active": bool(row["is_active"])}, after={"is_active": enabled})
+    if bool(row["is_active"]) != enabled:
+        record(connection, actor, "carrier.enable" if enabled else "carrier.disable", f"carrier:{name}",
+               before={"is_active": not enabled}, after={"is_active": enabled})
     return _shown(connection, name)
 
 

@@ -62,8 +62,9 @@ def set_default_code(connection: Connection, code: str, *, actor: str) -> dict[s
     code, owner = _assigned(connection, code)
     before = _default_code(connection, owner)
     store_admin.set_default_code(connection, owner, code)
-    record(connection, actor, "code.default", f"code:{code}", workspace_id=owner,
-           before={"default_code": before}, after={"default_code": code})
+    if before != code:
+        record(connection, actor, "code.default", f"code:{code}", workspace_id=owner,
+               before={"default_code": before}, after={"default_code": code})
     return {"workspace_id": owner, "code": code, "is_default": True}
 
 

@@ -39,8 +39,9 @@ def set_threshold(connection: Connection, workspace_id: int, low_balance: int | 
     require_workspace(connection, workspace_id)
     before = store_credit.account_view(connection, workspace_id)
     after = store_credit.set_threshold(connection, workspace_id, low_balance, wall_clock_ms())
-    record(connection, actor, "credit.threshold", f"workspace:{workspace_id}", workspace_id=workspace_id,
-           before={"low_balance": before["low_balance"]}, after={"low_balance": after["low_balance"]})
+    if before["low_balance"] != after["low_balance"]:
+        record(connection, actor, "credit.threshold", f"workspace:{workspace_id}", workspace_id=workspace_id,
+               before={"low_balance": before["low_balance"]}, after={"low_balance": after["low_balance"]})
     return after
 
 
@@ -60,8 +61,10 @@ def set_price(connection: Connection, workspace_id: int, carrier: str, prefix: s
     require_workspace(connection, workspace_id)
     before = _price_of(store_credit.price_rows(connection, workspace_id), carrier, prefix)
     rows = store_credit.set_price(connection, workspace_id, carrier, prefix, per_segment, wall_clock_ms(), currency)
-    record(connection, actor, "price.set", f"workspace:{workspace_id}", workspace_id=workspace_id,
-           before=before, after=_price_of(rows, carrier, prefix))
+    after = _price_of(rows, carrier, prefix)
+    if before != after:
+        record(connection, actor, "price.set", f"workspace:{workspace_id}", workspace_id=workspace_id,
+               before=before, after=after)
     return rows
 
 

@@ -28,9 +28,10 @@ def set_limit(connection: Connection, workspace_id: int, public_key: str | None,
     require_workspace(connection, workspace_id)
     before = _limits_set(connection, workspace_id)
     row = store_limits.set_limit(connection, workspace_id, public_key, limit_class, rate, burst)
-    was = next((r for r in before if (r["key"], r["class"]) == (row["key"], row["class"])), None)
-    record(connection, actor, "limit.set", _subject(row), workspace_id=workspace_id,
-           before=_values(was) if was else None, after=_values(row))
+    was = next((_values(r) for r in before if (r["key"], r["class"]) == (row["key"], row["class"])), None)
+    if was != _values(row):
+        record(connection, actor, "limit.set", _subject(row), workspace_id=workspace_id, before=was,
+               after=_values(row))
     return row
 
 

@@ -30,6 +30,7 @@ from mecm.store.crypto import Vault
 
 def create_workspace(connection: Connection, name: str, timezone: str = "America/Caracas",
                      default_carrier: str | None = None, *, actor: str) -> dict[str, Any]:
+    """A new workspace, and its audit entry in the same transaction."""
     if not name.strip():
         raise InvalidParameter("name", "empty")
     if not is_valid_timezone(timezone):
@@ -113,13 +114,15 @@ def _workspace(connection: Connection, workspace_id: int) -> dict[str, Any]:
 
 def _changed(connection: Connection, workspace_id: int, values: dict[str, Any], actor: str,
              action: str) -> dict[str, Any]:
-    """Write ``values`` and their audit entry (the fields that changed, before and after); the
-    workspace as it is now."""
+    """Write ``values`` and their audit entry (the fields that changed, before and after; none when
+    nothing did); the workspace as it is now."""
     before = _workspace(connection, workspace_id)
     store_admin.update_workspace(connection, workspace_id, values)
     after = _workspace(connection, workspace_id)
     was, now = changes(before, after)
-    record(connection, actor, action, f"workspace:{workspace_id}", workspace_id=workspace_id, before=was, after=now)
+    if was or now:  # giving a setting the value it has changes nothing
+        record(connection, actor, action, f"workspace:{workspace_id}", workspace_id=workspace_id, before=was,
+               after=now)
     return after
 
 
@@ -159,8 +162,9 @@ def set_status_callback(connection: Connection, vault: Vault, workspace_id: int,
         webhook_secret(connection, vault, workspace_id, actor=actor)  # its webhooks are signed from the first
     before = _workspace(connection, workspace_id).get("status_callback_url")
     row = store_admin.set_status_callback(connection, workspace_id, url or None)
-    record(connection, actor, "workspace.callback", f"workspace:{workspace_id}", workspace_id=workspace_id,
-           before={"status_callback_url": before}, after={"status_callback_url": url or None})
+    if before != (url or None):
+        record(connection, actor, "workspace.callback", f"workspace:{workspace_id}", workspace_id=workspace_id,
+               before={"status_callback_url": before}, after={"status_callback_url": url or None})
     return row
 
 
