@@ -26,7 +26,7 @@ def set_limit(connection: Connection, workspace_id: int, public_key: str | None,
               rate: object, burst: object, *, actor: str) -> dict[str, Any]:
     """The workspace's (or one of its keys') own limit for a class, replacing the one it had."""
     require_workspace(connection, workspace_id)
-    before = _limits_set(connection, workspace_id)
+    before = store_limits.list_limits(connection, workspace_id)
     row = store_limits.set_limit(connection, workspace_id, public_key, limit_class, rate, burst)
     was = next((_values(r) for r in before if (r["key"], r["class"]) == (row["key"], row["class"])), None)
     if was != _values(row):
@@ -38,7 +38,7 @@ def set_limit(connection: Connection, workspace_id: int, public_key: str | None,
 def clear_limit(connection: Connection, workspace_id: int, public_key: str | None = None,
                 limit_class: str | None = None, *, actor: str) -> dict[str, Any]:
     require_workspace(connection, workspace_id)
-    before = _limits_set(connection, workspace_id)
+    before = store_limits.list_limits(connection, workspace_id)
     row = store_limits.clear_limit(connection, workspace_id, public_key, limit_class)
     if row["removed"]:  # clearing what was not set changes nothing
         gone = {r["class"]: _values(r) for r in before
@@ -46,10 +46,6 @@ def clear_limit(connection: Connection, workspace_id: int, public_key: str | Non
         record(connection, actor, "limit.clear", _subject(row), workspace_id=workspace_id, before=gone,
                after=dict.fromkeys(gone))
     return row
-
-
-def _limits_set(connection: Connection, workspace_id: int) -> list[dict[str, Any]]:
-    return store_limits.list_limits(connection, workspace_id)
 
 
 def _subject(row: dict[str, Any]) -> str:
