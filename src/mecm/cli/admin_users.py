@@ -225,13 +225,14 @@ def audit_list(
 
 
 def _change_text(before: dict | None, after: dict | None) -> str:
-    """An entry's before and after in one cell: ``name: beta -> gamma; tps: 5 -> 9`` (``-`` for none)."""
+    """An entry's before and after in one cell: ``name: beta -> gamma; tps: - -> 5`` for an edit,
+    the fields of what was made (``+ name=acme, ...``) or removed (``- code=55501, ...``)."""
     from mecm.cli.output import cell
 
+    if not before and after:
+        return "+ " + cell("after", after)
+    if before and not after:
+        return "- " + cell("before", before)
     was, now = before or {}, after or {}
-    parts = []
-    for key in {**was, **now}:
-        old = cell(key, was.get(key)) if key in was else "-"
-        new = cell(key, now.get(key)) if key in now else "-"
-        parts.append(f"{key}: {old or '-'} -> {new or '-'}")
-    return "; ".join(parts)
+    return "; ".join(f"{key}: {cell(key, was.get(key)) or '-'} -> {cell(key, now.get(key)) or '-'}"
+                     for key in {**was, **now})
