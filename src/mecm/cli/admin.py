@@ -56,7 +56,6 @@ def workspace_create(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import workspaces
-
     from mecm.services.admin.audit import cli_actor
 
     actor = cli_actor()
@@ -78,9 +77,11 @@ def workspace_edit(
 ) -> None:
     """Rename a workspace, or change its time zone or default carrier (what is given)."""
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
+    actor = cli_actor()
     row = _in_transaction(as_json, lambda c, _: workspaces.update_workspace(
-        c, workspace, name=name, timezone=timezone, default_carrier=default_carrier))
+        c, workspace, actor=actor, name=name, timezone=timezone, default_carrier=default_carrier))
     emit(row, as_json, f"workspace {workspace} ({row['name']}): time zone {row['timezone']}, "
                        f"default carrier {row['default_carrier'] or 'none'}")
 
@@ -93,9 +94,12 @@ def workspace_archive(
     """Stop a workspace: its keys answer BAD_SIGNATURE, its campaigns stop answering, lists hide it.
     Its history stays; "workspace restore" brings it back."""
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
     from mecm.services.key_use import wall_clock_ms
 
-    row = _in_transaction(as_json, lambda c, _: workspaces.archive_workspace(c, workspace, now_ms=wall_clock_ms()))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: workspaces.archive_workspace(c, workspace, now_ms=wall_clock_ms(),
+                                                                             actor=actor))
     emit(row, as_json, f"workspace {workspace} ({row['name']}) archived")
 
 
@@ -106,8 +110,10 @@ def workspace_restore(
 ) -> None:
     """Bring an archived workspace back: its keys that were not revoked or expired work again."""
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: workspaces.restore_workspace(c, workspace))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: workspaces.restore_workspace(c, workspace, actor=actor))
     emit(row, as_json, f"workspace {workspace} ({row['name']}) restored")
 
 
@@ -118,9 +124,11 @@ def workspace_set_callback(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
+    actor = cli_actor()
     row = _in_transaction(as_json, lambda c, v: workspaces.set_status_callback(
-        c, v, workspace, url, load_settings().outbound_networks))
+        c, v, workspace, url, load_settings().outbound_networks, actor=actor))
     emit(row, as_json, f"status callback of workspace {workspace}: {row['status_callback_url'] or 'none'}")
 
 
@@ -132,8 +140,11 @@ def workspace_webhook_secret(
 ) -> None:
     """The key of X-Mecm-Signature (HMAC-SHA256 of each webhook's body), created on first need."""
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
-    secret = _in_transaction(as_json, lambda c, v: workspaces.webhook_secret(c, v, workspace, rotate=rotate))
+    actor = cli_actor()
+    secret = _in_transaction(as_json, lambda c, v: workspaces.webhook_secret(c, v, workspace, rotate=rotate,
+                                                                             actor=actor))
     emit({"instance_id": workspace, "webhook_secret": secret}, as_json, secret)
 
 
@@ -146,8 +157,10 @@ def workspace_set_pin_in_response(
 ) -> None:
     """Whether the PIN send's answer holds the PIN itself."""
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: workspaces.set_pin_in_response(c, workspace, shown))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: workspaces.set_pin_in_response(c, workspace, shown, actor=actor))
     emit(row, as_json, f"PIN in the answers of workspace {workspace}: {'on' if shown else 'off'}")
 
 
@@ -158,8 +171,10 @@ def workspace_set_default_carrier(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import workspaces
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: workspaces.set_default_carrier(c, workspace, carrier))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: workspaces.set_default_carrier(c, workspace, carrier, actor=actor))
     emit(row, as_json, "default carrier set")
 
 
@@ -171,8 +186,10 @@ def code_add(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import codes
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: codes.add_code(c, workspace, code, default))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: codes.add_code(c, workspace, code, default, actor=actor))
     emit(row, as_json, f"code {row['code']} assigned to workspace {workspace}")
 
 
@@ -183,8 +200,10 @@ def code_remove(
 ) -> None:
     """Take a code from its workspace; its messages keep it in their history."""
     from mecm.services.admin import codes
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: codes.remove_code(c, code))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: codes.remove_code(c, code, actor=actor))
     emit(row, as_json, f"code {row['code']} removed from workspace {row['workspace_id']}")
 
 
@@ -195,8 +214,10 @@ def code_set_default(
 ) -> None:
     """Make a code its workspace's default (its other codes stop being it)."""
     from mecm.services.admin import codes
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: codes.set_default_code(c, code))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: codes.set_default_code(c, code, actor=actor))
     emit(row, as_json, f"code {row['code']} is the default of workspace {row['workspace_id']}")
 
 
@@ -253,6 +274,7 @@ def carrier_add(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import carriers
+    from mecm.services.admin.audit import cli_actor
 
     settings: dict[str, Any] = {}
     if connector == "simulator":
@@ -274,7 +296,9 @@ def carrier_add(
         settings = {k: v for k, v in given.items() if v is not None}
     if max_binds is not None:
         settings["max_binds"] = max_binds
-    row = _in_transaction(as_json, lambda c, v: carriers.add_carrier(c, name, connector, prefix, settings, v))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, v: carriers.add_carrier(c, name, connector, prefix, settings, v,
+                                                                     actor=actor))
     emit(row, as_json, f"carrier {name} ({connector}) added")
 
 
@@ -291,16 +315,21 @@ def carrier_edit(
 ) -> None:
     """Change a carrier's settings, password or prefixes, checked as when it was added. A running
     worker reconnects it with them at its next catalog refresh."""
+    from mecm.errors import InvalidParameter
     from mecm.services.admin import carriers
+    from mecm.services.admin.audit import cli_actor
 
-    if ask_password:
-        password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)
     with friendly_errors(as_json):
+        if ask_password:
+            password = typer.prompt("SMPP password", hide_input=True, default="", show_default=False)
+            if not password:  # Enter alone: no new password; the old one stays
+                raise InvalidParameter("password", "nothing was typed: the carrier keeps its old password")
         settings = _settings_given(setting or [])
     if password is not None:
         settings["password"] = password
     prefixes = [] if no_prefixes else (prefix or None)
-    row = _in_transaction(as_json, lambda c, v: carriers.update_carrier(c, name, prefixes=prefixes,
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, v: carriers.update_carrier(c, name, actor=actor, prefixes=prefixes,
                                                                         settings=settings, vault=v))
     emit(row, as_json, f"carrier {name} changed")
 
@@ -310,8 +339,10 @@ def carrier_disable(name: str = typer.Option(..., help="The carrier's name."), a
     """No new message goes to it (routing skips it, a send naming it is BAD_CARRIER); those queued
     to it wait, attempts unspent, until it is enabled again or they expire."""
     from mecm.services.admin import carriers
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=False))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=False, actor=actor))
     emit(row, as_json, f"carrier {name} disabled")
 
 
@@ -319,8 +350,10 @@ def carrier_disable(name: str = typer.Option(..., help="The carrier's name."), a
 def carrier_enable(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
     """Take messages again; those that waited are sent."""
     from mecm.services.admin import carriers
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=True))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: carriers.set_carrier_enabled(c, name, enabled=True, actor=actor))
     emit(row, as_json, f"carrier {name} enabled")
 
 
@@ -328,8 +361,10 @@ def carrier_enable(name: str = typer.Option(..., help="The carrier's name."), as
 def carrier_delete(name: str = typer.Option(..., help="The carrier's name."), as_json: bool = JsonOption) -> None:
     """Delete a carrier nothing uses (the refusal names what does); its messages keep its name."""
     from mecm.services.admin import carriers
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: carriers.delete_carrier(c, name))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: carriers.delete_carrier(c, name, actor=actor))
     emit(row, as_json, f"carrier {name} deleted")
 
 

@@ -41,9 +41,11 @@ def top_up(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import credit
+    from mecm.services.admin.audit import cli_actor
 
     def run(connection, _vault):  # noqa: ANN001, ANN202
-        return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _currency(currency))
+        return credit.top_up(connection, workspace, parse_amount(amount, "amount"), reason, _currency(currency),
+                             actor=cli_actor())
 
     account = in_transaction(as_json, run)
     emit(account, as_json, _describe(account))
@@ -78,10 +80,11 @@ def threshold(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import credit
+    from mecm.services.admin.audit import cli_actor
 
     def run(connection, _vault):  # noqa: ANN001, ANN202
         value = None if amount is None else parse_amount(amount, "amount", allow_zero=True)
-        return credit.set_threshold(connection, workspace, value)
+        return credit.set_threshold(connection, workspace, value, actor=cli_actor())
 
     account = in_transaction(as_json, run)
     emit(account, as_json, _describe(account))
@@ -97,10 +100,12 @@ def price_set(
     as_json: bool = JsonOption,
 ) -> None:
     from mecm.services.admin import credit
+    from mecm.services.admin.audit import cli_actor
 
     def run(connection, _vault):  # noqa: ANN001, ANN202
         price = parse_amount(per_segment, "per-segment", allow_zero=True)
-        return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _currency(currency))
+        return credit.set_price(connection, workspace, carrier, parse_prefix(prefix), price, _currency(currency),
+                                actor=cli_actor())
 
     emit_table("prices", in_transaction(as_json, run), as_json, f"Prices of workspace {workspace}")
 
@@ -122,9 +127,11 @@ def price_clear(
 ) -> None:
     """Remove price rows (all by default): with none left, the workspace's sends are free again."""
     from mecm.services.admin import credit
+    from mecm.services.admin.audit import cli_actor
 
     def run(connection, _vault):  # noqa: ANN001, ANN202
-        return credit.clear_prices(connection, workspace, carrier, None if prefix is None else parse_prefix(prefix))
+        return credit.clear_prices(connection, workspace, carrier, None if prefix is None else parse_prefix(prefix),
+                                   actor=cli_actor())
 
     count = in_transaction(as_json, run)
     emit({"removed": count}, as_json, f"{count} price row(s) removed")

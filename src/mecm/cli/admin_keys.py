@@ -28,7 +28,6 @@ def key_create(
 ) -> None:
     """Create a key pair. The private key is shown now and never again."""
     from mecm.services.admin import keys
-
     from mecm.services.admin.audit import cli_actor
 
     actor = cli_actor()
@@ -48,9 +47,11 @@ def key_set_expiry(
 ) -> None:
     """Give a key another expiry, or none."""
     from mecm.services.admin import keys
+    from mecm.services.admin.audit import cli_actor
 
+    actor = cli_actor()
     row = in_transaction(as_json, lambda c, _: keys.set_expiry(
-        c, public_key, expires=expires, expires_in=expires_in, never=never))
+        c, public_key, actor=actor, expires=expires, expires_in=expires_in, never=never))
     emit(row, as_json, f"key {public_key} expires: {row['expires_at'] or 'never'}"
                        + (" (already past: it no longer works)" if row["expired"] else ""))
 
@@ -66,9 +67,11 @@ def key_rotate(
 ) -> None:
     """A new key pair in the same workspace, working now; the old one stops after the overlap."""
     from mecm.services.admin import keys
+    from mecm.services.admin.audit import cli_actor
 
+    actor = cli_actor()
     row = in_transaction(as_json, lambda c, v: keys.rotate_key(
-        c, v, public_key, overlap=overlap, expires=expires, expires_in=expires_in))
+        c, v, public_key, actor=actor, overlap=overlap, expires=expires, expires_in=expires_in))
     old = "revoked now" if row["old_revoked"] else f"works until {row['old_expires_at']}"
     emit(row, as_json, f"public key : {row['public_key']}\nprivate key: {row['private_key']}\n"
                        f"expires    : {row['expires_at'] or 'never'}\n"
@@ -79,7 +82,6 @@ def key_rotate(
 def key_revoke(public_key: str = typer.Option(..., help="The public key to revoke."),
                as_json: bool = JsonOption) -> None:
     from mecm.services.admin import keys
-
     from mecm.services.admin.audit import cli_actor
 
     actor = cli_actor()

@@ -31,8 +31,11 @@ def limit_set(
 ) -> None:
     """Give the workspace, or one of its keys, its own limit for a class (replacing the one it had)."""
     from mecm.services.admin import limits
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: limits.set_limit(c, workspace, key, limit_class, rate, burst))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: limits.set_limit(c, workspace, key, limit_class, rate, burst,
+                                                                 actor=actor))
     emit(row, as_json, f"{row['class']} of {_who(row)}: {row['rate_per_s']:g}/s, burst {row['burst']}")
 
 
@@ -55,8 +58,10 @@ def limit_clear(
 ) -> None:
     """Remove limits set: the workspace is back to the settings' defaults, a key to its workspace's."""
     from mecm.services.admin import limits
+    from mecm.services.admin.audit import cli_actor
 
-    row = _in_transaction(as_json, lambda c, _: limits.clear_limit(c, workspace, key, limit_class))
+    actor = cli_actor()
+    row = _in_transaction(as_json, lambda c, _: limits.clear_limit(c, workspace, key, limit_class, actor=actor))
     emit(row, as_json, f"{row['removed']} limit(s) of {_who(row)} removed")
 
 
@@ -75,9 +80,11 @@ def pin_guard_set(
 ) -> None:
     """Change the parts given; the others keep what they were (the settings' defaults until set)."""
     from mecm.services.admin import limits
+    from mecm.services.admin.audit import cli_actor
 
+    actor = cli_actor()
     policy = _in_transaction(as_json, lambda c, _: limits.set_pin_guard(
-        c, workspace, load_settings(), per_number=per_number, per_block=per_block, countries=countries))
+        c, workspace, load_settings(), actor=actor, per_number=per_number, per_block=per_block, countries=countries))
     emit(policy, as_json, _describe(policy))
 
 
@@ -96,8 +103,10 @@ def pin_guard_clear(workspace: int = typer.Option(..., help="Workspace (instance
                     as_json: bool = JsonOption) -> None:
     """Back to the settings' defaults, and PINs to any country."""
     from mecm.services.admin import limits
+    from mecm.services.admin.audit import cli_actor
 
-    policy = _in_transaction(as_json, lambda c, _: limits.clear_pin_guard(c, workspace, load_settings()))
+    actor = cli_actor()
+    policy = _in_transaction(as_json, lambda c, _: limits.clear_pin_guard(c, workspace, load_settings(), actor=actor))
     emit(policy, as_json, _describe(policy))
 
 

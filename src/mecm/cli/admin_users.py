@@ -10,11 +10,15 @@ not left in the shell's history or the process list.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table
 from mecm.cli.transaction import in_transaction
+
+if TYPE_CHECKING:
+    from mecm.services.admin.users import HashedPassword
 
 user_app = typer.Typer(no_args_is_help=True, help="Users of the admin API and their roles per workspace.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log: who changed what, before and after, when.")
@@ -39,6 +43,16 @@ def _read_password(from_stdin: bool) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+def _hashed(password: str, as_json: bool) -> HashedPassword:
+    """The password checked and hashed before the transaction that stores it (hashing takes a while)."""
+    from mecm.cli.output import friendly_errors
+    from mecm.services.admin import users
+
+    with friendly_errors(as_json):
+        return users.hash_password(password)
+    raise AssertionError("unreachable")
+
+
 def _roles_text(roles: dict[str, str]) -> str:
     return ", ".join(f"{ws}={role}" for ws, role in roles.items()) or "none"
 
@@ -55,7 +69,7 @@ def user_add(
     """Add a user (without a password they use personal tokens only)."""
     from mecm.services.admin import users
 
-    secret = _read_password(password_stdin) if (password or password_stdin) else None
+    secret = _hashed(_read_password(password_stdin), as_json) if (password or password_stdin) else None
     actor = _actor()
     row = in_transaction(as_json, lambda c, _: users.add_user(c, email, actor=actor, password=secret,
                                                               deployment_admin=deployment_admin))
@@ -111,7 +125,7 @@ def user_password(
     """Set a user's password (asked for, hidden, twice)."""
     from mecm.services.admin import users
 
-    secret = _read_password(password_stdin)
+    secret = _hashed(_read_password(password_stdin), as_json)
     actor = _actor()
     row = in_transaction(as_json, lambda c, _: users.set_password(c, email, secret, actor=actor))
     emit(row, as_json, f"password of {row['email']} set")
@@ -192,13 +206,33 @@ def token_revoke(token_id: int = typer.Option(..., "--id", help="The token's id 
 def audit_list(
     workspace: int = typer.Option(None, help="Only changes to this workspace."),
     user: str = typer.Option(None, help="Only changes by this user (an e-mail) or actor (cli:ana, admin-token)."),
+    action: str = typer.Option(None, help="Only this action (carrier.edit), or every action on a subject (carrier)."),
+    since: str = typer.Option(None, help="Only changes at or after this ISO 8601 time (UTC without an offset)."),
+    until: str = typer.Option(None, help="Only changes at or before this ISO 8601 time (UTC without an offset)."),
     limit: int = typer.Option(50, help="How many entries, newest first."),
     wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """The newest audit entries: when, who, what, on what, before and after."""
+    """The newest audit entries: when, who, what, on what, and what changed (before -> after).
+    --json: every entry whole, before and after as objects."""
     from mecm.services.admin import audit
 
-    rows = in_transaction(as_json, lambda c, _: audit.list_entries(c, workspace_id=workspace, user=user,
-                                                                    limit=limit))
+    rows = in_transaction(as_json, lambda c, _: audit.list_entries(
+        c, workspace_id=workspace, user=user, action=action, since=since, until=until, limit=limit))
+    if not as_json:
+        rows = [{**row, "change": _change_text(row["before"], row["after"])} for row in rows]
     emit_table("entries", rows, as_json, "Audit log", wide=wide)
+
+
+def _change_text(before: dict | None, after: dict | None) -> str:
+    """An entry's before and after in one cell: ``name: beta -> gamma; tps: - -> 5`` for an edit,
+    the fields of what was made (``+ name=acme, ...``) or removed (``- code=55501, ...``)."""
+    from mecm.cli.output import cell
+
+    if not before and after:
+        return "+ " + cell("after", after)
+    if before and not after:
+        return "- " + cell("before", before)
+    was, now = before or {}, after or {}
+    return "; ".join(f"{key}: {cell(key, was.get(key)) or '-'} -> {cell(key, now.get(key)) or '-'}"
+                     for key in {**was, **now})

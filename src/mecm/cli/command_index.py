@@ -110,7 +110,7 @@ INDEX: dict[tuple[str, ...], dict[str, Any]] = {
     ('admin', 'user', 'disable'): {'help': 'Disable a user: their tokens stop working at once (--enable gives them back).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'token'): {'help': "The admin API's single admin token (alone), or users' personal tokens.", 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'audit'): {'help': 'The audit log: who changed what, before and after, when.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['list']},
-    ('admin', 'audit', 'list'): {'help': 'The newest audit entries: when, who, what, on what, before and after.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
+    ('admin', 'audit', 'list'): {'help': 'The newest audit entries: when, who, what, on what, and what changed (before -> after).\n--json: every entry whole, before and after as objects.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('send',): {'help': 'Send messages through a running server.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['sms', 'mt', 'pin', 'verify-pin']},
     ('send', 'sms'): {'help': 'Send an SMS (sendSMS).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('send', 'mt'): {'help': 'Send an MT (sendMT), optionally with flags.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},

@@ -44,7 +44,7 @@ NARROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "mos_search": ("received_at", "sender", "campaign_name", "text", "id"),  # admin mo search
     "users": ("id", "email", "deployment_admin", "disabled", "roles"),
     "tokens": ("id", "name", "scope", "expires_at", "usable", "revoked_at"),
-    "entries": ("id", "at", "actor", "action", "subject", "workspace_id", "before", "after"),  # audit log
+    "entries": ("id", "at", "actor", "action", "subject", "change"),  # audit log (--wide: before, after apart)
 }
 # Columns never cut short: identifiers one copies into the next command.
 WHOLE_COLUMNS = frozenset({"id", "instance_id", "workspace_id", "public_key", "code", "codes", "number",

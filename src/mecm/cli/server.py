@@ -163,6 +163,7 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
     """Create the demo workspace, key pair, code, carrier and campaign once; return its credentials."""
     from mecm.files import keep_from_others
     from mecm.services.admin import demo as demo_workspace
+    from mecm.services.admin.audit import cli_actor
     from mecm.store.crypto import write_secret_file
 
     path = demo_credentials_path(settings)
@@ -174,7 +175,7 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
                 if demo_workspace.still_works(connection, creds):
                     keep_from_others([path])
                     return creds
-            creds = demo_workspace.create_demo(connection, vault)
+            creds = demo_workspace.create_demo(connection, vault, actor=cli_actor())
         write_secret_file(path, json.dumps(creds, indent=2) + "\n")
         return creds
     finally:

@@ -51,17 +51,6 @@ def require_workspace(connection: Connection, workspace_id: int) -> None:
         raise Unknown("workspace", "workspace", workspace_id)
 
 
-def set_default_carrier(connection: Connection, workspace_id: int, carrier: str) -> None:
-    connection.execute(
-        update(workspaces).where(workspaces.c.id == workspace_id).values(default_carrier=carrier)
-    )
-
-
-def set_pin_in_response(connection: Connection, workspace_id: int, shown: bool) -> dict[str, Any]:
-    connection.execute(update(workspaces).where(workspaces.c.id == workspace_id).values(pin_in_response=shown))
-    return {"instance_id": workspace_id, "pin_in_response": shown}
-
-
 def webhook_secret_enc(connection: Connection, workspace_id: int) -> str | None:
     return connection.execute(
         select(workspaces.c.webhook_secret_enc).where(workspaces.c.id == workspace_id)).scalar()

@@ -306,9 +306,10 @@ def test_an_smpp_carrier_is_stored_with_its_password_encrypted(tmp_path: Path) -
     store_engine.upgrade(engine, create=True)
     vault = Vault(Fernet.generate_key())
     with engine.begin() as connection:
-        row = admin_carriers.add_carrier(connection, "movil", "smpp", ["58414"], {**GOOD, "tps": 100}, vault)
+        row = admin_carriers.add_carrier(connection, "movil", "smpp", ["58414"], {**GOOD, "tps": 100}, vault,
+                                         actor="cli:test")
         with pytest.raises(InvalidParameter) as refused:
-            admin_carriers.add_carrier(connection, "other", "smpp", [], {**GOOD, "window": 0}, vault)
+            admin_carriers.add_carrier(connection, "other", "smpp", [], {**GOOD, "window": 0}, vault, actor="cli:test")
         assert refused.value.name == "window"
         stored = connection.execute(select(carriers.c.settings).where(carriers.c.name == "movil")).scalar_one()
         listed = store_admin.list_carriers(connection)

@@ -32,7 +32,7 @@ def _mt(ws: int, at_ms: int, n: int, **values: object) -> dict:
 @pytest.fixture()
 def world(engine: Engine) -> tuple[Engine, int]:
     with engine.begin() as c:
-        ws = workspaces.create_workspace(c, "acme", "America/Caracas")["instance_id"]
+        ws = workspaces.create_workspace(c, "acme", "America/Caracas", actor="cli:test")["instance_id"]
         c.execute(insert(messages_table), [
             _mt(ws, T0 + i * 60_000, i, text=text, status=status, recipient=to)
             for i, (text, status, to) in enumerate([
@@ -115,7 +115,7 @@ def _dead(c, ws: int, n: int) -> list[int]:  # noqa: ANN001
 def test_dead_jobs_are_replayed_and_discarded_with_an_audit_entry_each(world) -> None:  # noqa: ANN001
     engine, ws = world
     with engine.begin() as c:
-        other = workspaces.create_workspace(c, "other", "UTC")["instance_id"]
+        other = workspaces.create_workspace(c, "other", "UTC", actor="cli:test")["instance_id"]
         mine, theirs = _dead(c, ws, 3), _dead(c, other, 1)
         listed = outbox.list_jobs(c, "dead", workspace_id=ws)
         assert [j["id"] for j in listed] == mine[::-1] and listed[0]["last_error"] == "HTTP 503"

@@ -12,6 +12,8 @@ from mecm.errors import InvalidParameter, Unknown
 from mecm.services.admin import broadcasts, campaigns, carriers, codes, keys, lists, workspaces
 from mecm.store.crypto import Vault
 
+ACTOR = "cli:test"
+
 
 def _count(engine: Engine, table: str) -> int:
     with engine.connect() as c:
@@ -22,11 +24,11 @@ def test_an_id_that_names_nothing_is_unknown_in_the_same_words(engine: Engine) -
     vault = Vault(Fernet.generate_key())
     with engine.begin() as c:
         refusals = [
-            (lambda: lists.add_member(c, 7, "584141234567", actor="cli:test"), "list", "no list 7"),
-            (lambda: lists.create_list(c, 9, "all", actor="cli:test"), "workspace", "no workspace 9"),
-            (lambda: broadcasts.cancel_broadcast(c, 3, actor="cli:test"), "id", "no broadcast 3"),
-            (lambda: keys.rotate_key(c, vault, "NOSUCHKEY"), "public-key", "no key NOSUCHKEY"),
-            (lambda: codes.add_code(c, 9, "12345"), "workspace", "no workspace 9"),
+            (lambda: lists.add_member(c, 7, "584141234567", actor=ACTOR), "list", "no list 7"),
+            (lambda: lists.create_list(c, 9, "all", actor=ACTOR), "workspace", "no workspace 9"),
+            (lambda: broadcasts.cancel_broadcast(c, 3, actor=ACTOR), "id", "no broadcast 3"),
+            (lambda: keys.rotate_key(c, vault, "NOSUCHKEY", actor=ACTOR), "public-key", "no key NOSUCHKEY"),
+            (lambda: codes.add_code(c, 9, "12345", actor=ACTOR), "workspace", "no workspace 9"),
             (lambda: campaigns.list_campaigns(c, 9), "workspace", "no workspace 9"),
         ]
         for call, name, words in refusals:
@@ -38,14 +40,15 @@ def test_an_id_that_names_nothing_is_unknown_in_the_same_words(engine: Engine) -
 
 def test_bad_input_is_refused_naming_the_option_and_nothing_is_written(engine: Engine) -> None:
     with engine.begin() as c:
-        ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
-        codes.add_code(c, ws, "+55501")
+        ws = workspaces.create_workspace(c, "acme", "UTC", actor=ACTOR)["instance_id"]
+        codes.add_code(c, ws, "+55501", actor=ACTOR)
         cases = [
-            (lambda: workspaces.create_workspace(c, "x", "Mars/Olympus"), "timezone"),
-            (lambda: workspaces.create_workspace(c, "x", "UTC", default_carrier="nobody"), "default-carrier"),
-            (lambda: codes.add_code(c, ws, "55501"), "code"),  # already assigned
-            (lambda: carriers.add_carrier(c, "a/b", "simulator"), "name"),
-            (lambda: carriers.add_carrier(c, "m", "pigeon"), "connector"),
+            (lambda: workspaces.create_workspace(c, "x", "Mars/Olympus", actor=ACTOR), "timezone"),
+            (lambda: workspaces.create_workspace(c, "x", "UTC", default_carrier="nobody", actor=ACTOR),
+             "default-carrier"),
+            (lambda: codes.add_code(c, ws, "55501", actor=ACTOR), "code"),  # already assigned
+            (lambda: carriers.add_carrier(c, "a/b", "simulator", actor=ACTOR), "name"),
+            (lambda: carriers.add_carrier(c, "m", "pigeon", actor=ACTOR), "connector"),
             (lambda: campaigns.add_campaign(c, ws, campaigns.NewCampaign(
                 codes=["55501"], name="p", keyword="PROMO", reply="hi", starts="2027-01-02", ends="2027-01-01")),
              "ends"),
@@ -64,8 +67,8 @@ def test_bad_input_is_refused_naming_the_option_and_nothing_is_written(engine: E
 
 def test_a_campaign_is_added_with_its_times_in_the_workspace_zone_and_collisions_refused(engine: Engine) -> None:
     with engine.begin() as c:
-        ws = workspaces.create_workspace(c, "acme", "America/Caracas")["instance_id"]
-        codes.add_code(c, ws, "55501")
+        ws = workspaces.create_workspace(c, "acme", "America/Caracas", actor=ACTOR)["instance_id"]
+        codes.add_code(c, ws, "55501", actor=ACTOR)
         row = campaigns.add_campaign(c, ws, campaigns.NewCampaign(
             codes=["55501"], name="promo", keyword="PROMO", match="word", reply="Hi", starts="2027-01-01T00:00"))
         assert row["starts_at_ms"] == 1798776000000  # 2027-01-01T04:00Z: Caracas is UTC-4

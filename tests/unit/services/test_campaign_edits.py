@@ -27,10 +27,10 @@ def _refused(call: Any) -> InvalidParameter:
 
 
 def _workspace(c: Connection) -> int:
-    ws = workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
-    codes.add_code(c, ws, "55501")
-    codes.add_code(c, ws, "55502")
-    lists.create_list(c, ws, "vip")
+    ws = workspaces.create_workspace(c, "acme", "UTC", actor="cli:test")["instance_id"]
+    codes.add_code(c, ws, "55501", actor="cli:test")
+    codes.add_code(c, ws, "55502", actor="cli:test")
+    lists.create_list(c, ws, "vip", actor="cli:test")
     return ws
 
 
@@ -56,7 +56,7 @@ def test_an_edit_keeps_every_setting_it_does_not_give_as_it_was(engine: Engine) 
         cleared = campaigns.edit_campaign(c, made["id"], campaigns.CampaignEdit(starts="", quiet_hours="",
                                                                                actions=[]), actor=ME)
         assert (cleared["starts_at_ms"], cleared["quiet_hours"], cleared["actions"]) == (None, None, None)
-        assert [e["action"] for e in audit.list_entries(c)] == ["campaign.edit", "campaign.edit", "campaign.create"]
+        assert [e["action"] for e in audit.list_entries(c) if e["action"].startswith("campaign.")] == ["campaign.edit", "campaign.edit", "campaign.create"]
 
 
 def test_an_edit_that_changes_nothing_writes_nothing(engine: Engine) -> None:
@@ -69,7 +69,7 @@ def test_an_edit_that_changes_nothing_writes_nothing(engine: Engine) -> None:
         assert same["codes"] == ["55501", "55502"] and same["code"] == "55501"
         assert campaigns.pause_campaign(c, made["id"], actor=ME)["state"] == "paused"
         assert campaigns.pause_campaign(c, made["id"], actor=ME)["state"] == "paused"
-        assert [e["action"] for e in audit.list_entries(c)] == ["campaign.pause", "campaign.create"]
+        assert [e["action"] for e in audit.list_entries(c) if e["action"].startswith("campaign.")] == ["campaign.pause", "campaign.create"]
         assert _refused(lambda: campaigns.edit_campaign(c, made["id"], campaigns.CampaignEdit(), actor=ME)).name == \
             "campaign"
 
@@ -85,7 +85,7 @@ def test_a_paused_campaign_leaves_the_catalog_and_keeps_its_keyword_and_its_code
         clash = _refused(lambda: campaigns.add_campaign(c, ws, campaigns.NewCampaign(
             codes=["55501"], name="again", keyword="promo", match="prefix", reply="x")))
         assert (clash.name, "collides with paused campaign 'promo'" in clash.reason) == ("keyword", True)
-        assert "used by campaign" in _refused(lambda: codes.remove_code(c, "55501")).reason
+        assert "used by campaign" in _refused(lambda: codes.remove_code(c, "55501", actor="cli:test")).reason
         assert campaigns.resume_campaign(c, made["id"], actor=ME)["state"] == "active"
         assert _answering(c, ws) == ["promo"]
 
@@ -112,4 +112,4 @@ def test_an_archived_campaign_frees_its_keyword_and_code_and_cannot_come_back(en
                                                                     keyword="PROMO", match="word", reply="hi"))
         assert _answering(c, ws) == ["promo 2"]
         campaigns.archive_campaign(c, again["id"], actor=ME, now_ms=3_000)
-        assert codes.remove_code(c, "55501")["removed"] is True
+        assert codes.remove_code(c, "55501", actor="cli:test")["removed"] is True

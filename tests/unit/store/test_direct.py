@@ -49,8 +49,8 @@ def _some_workspaces(engine: Engine) -> None:
         first = store_admin.create_workspace(connection, "shop", "Asia/Tokyo")["instance_id"]
         second = store_admin.create_workspace(connection, "ünïcode 店", default_carrier="sim")["instance_id"]
         third = store_admin.create_workspace(connection, "old")["instance_id"]
-        store_admin.set_pin_in_response(connection, first, False)
-        store_admin.set_status_callback(connection, second, "https://example.com/status")
+        store_admin.update_workspace(connection, first, {"pin_in_response": False})
+        store_admin.set_status_callback(connection, second, "http://127.0.0.1:9/status")
         connection.execute(workspaces.update().where(workspaces.c.id == second).values(webhook_secret_enc="secret"))
         connection.execute(workspaces.update().where(workspaces.c.id == third).values(archived_at_ms=1_700_000_000_000))
 

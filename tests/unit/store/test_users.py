@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from mecm.domain import credentials
 from mecm.domain.roles import Action
 from mecm.errors import Forbidden, InvalidParameter, Unknown
 from mecm.services.admin import access, audit, users, workspaces
@@ -25,12 +26,12 @@ def _audit_count(engine: Engine) -> int:
 @pytest.fixture()
 def workspace(engine: Engine) -> int:
     with engine.begin() as c:
-        return workspaces.create_workspace(c, "acme", "UTC")["instance_id"]
+        return workspaces.create_workspace(c, "acme", "UTC", actor="cli:setup")["instance_id"]
 
 
 def test_add_user_stores_an_argon2id_hash_and_writes_an_audit_entry(engine: Engine) -> None:
     with engine.begin() as c:
-        user = users.add_user(c, "Ana@Example.com", actor=ACTOR, password="a long password")
+        user = users.add_user(c, "Ana@Example.com", actor=ACTOR, password=users.hash_password("a long password"))
     assert user["email"] == "ana@example.com" and user["roles"] == {} and not user["deployment_admin"]
     with engine.connect() as c:
         stored = c.execute(select(users_table.c.password_hash)).scalar_one()
@@ -40,6 +41,25 @@ def test_add_user_stores_an_argon2id_hash_and_writes_an_audit_entry(engine: Engi
     assert entry["before"] is None and "argon2" not in entry["after"] and "password" not in entry["after"]
 
 
+def test_the_write_stores_the_hash_it_is_given_and_hashes_nothing_itself(engine: Engine,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 runs before the transaction (users.hash_password, called by the CLI and the API), never
+    inside it: the admin API's writes share one group-commit writer, which would wait on it."""
+    hashed = users.hash_password("a long password")
+    assert hashed.value.startswith("$argon2id$") and "a long password" not in repr(hashed)
+
+    def no_hashing_here(_password: str) -> str:
+        raise AssertionError("a password was hashed inside the write")
+
+    monkeypatch.setattr(credentials, "hash_password", no_hashing_here)
+    with engine.begin() as c:
+        users.add_user(c, "ana@example.com", actor=ACTOR, password=hashed)
+        users.set_password(c, "ana@example.com", hashed, actor=ACTOR)
+        assert users.password_login(c, "ana@example.com", "a long password") is not None
+    with engine.connect() as c:
+        assert c.execute(select(users_table.c.password_hash)).scalar_one() == hashed.value
+
+
 def test_refusals_write_nothing(engine: Engine, workspace: int) -> None:
     with engine.begin() as c:
         users.add_user(c, "ana@example.com", actor=ACTOR)
@@ -47,7 +67,8 @@ def test_refusals_write_nothing(engine: Engine, workspace: int) -> None:
     for attempt, parameter in [
         (lambda c: users.add_user(c, "ANA@example.com", actor=ACTOR), "email"),
         (lambda c: users.add_user(c, "not-an-address", actor=ACTOR), "email"),
-        (lambda c: users.add_user(c, "bo@example.com", actor=ACTOR, password="short"), "password"),
+        (lambda c: users.add_user(c, "bo@example.com", actor=ACTOR, password=users.hash_password("short")),
+         "password"),
         (lambda c: users.set_role(c, "ana@example.com", workspace, "boss", actor=ACTOR), "role"),
         (lambda c: users.set_role(c, "ana@example.com", 99, "viewer", actor=ACTOR), "workspace"),
         (lambda c: users.set_role(c, "nobody@example.com", workspace, "viewer", actor=ACTOR), "email"),
@@ -72,7 +93,7 @@ def test_roles_are_set_replaced_and_removed_with_before_and_after(engine: Engine
         assert users.list_users(c)[0]["roles"] == {str(workspace): "admin"}
         users.remove_role(c, "ana@example.com", workspace, actor=ACTOR)
         assert users.list_users(c)[0]["roles"] == {}
-        entries = audit.list_entries(c, workspace_id=workspace)
+        entries = audit.list_entries(c, workspace_id=workspace, action="role")
     assert [(e["action"], e["before"], e["after"]) for e in entries] == [
         ("role.remove", {"role": "admin"}, {"role": None}),
         ("role.set", {"role": "viewer"}, {"role": "admin"}),
@@ -141,14 +162,14 @@ def test_audit_list_filters_by_workspace_and_user_and_refuses_a_bad_limit(engine
 
 def test_password_login(engine: Engine) -> None:
     with engine.begin() as c:
-        users.add_user(c, "ana@example.com", actor=ACTOR, password="first password")
+        users.add_user(c, "ana@example.com", actor=ACTOR, password=users.hash_password("first password"))
         users.add_user(c, "bo@example.com", actor=ACTOR)  # tokens only
         assert users.password_login(c, "ANA@example.com", "first password")["email"] == "ana@example.com"
         assert users.password_login(c, "ana@example.com", "wrong password") is None
         assert users.password_login(c, "bo@example.com", "") is None
         assert users.password_login(c, "nobody@example.com", "first password") is None
         assert users.password_login(c, "not an address", "first password") is None
-        users.set_password(c, "ana@example.com", "second password", actor=ACTOR)
+        users.set_password(c, "ana@example.com", users.hash_password("second password"), actor=ACTOR)
         assert users.password_login(c, "ana@example.com", "first password") is None
         assert users.password_login(c, "ana@example.com", "second password") is not None
         users.set_disabled(c, "ana@example.com", True, actor=ACTOR)

@@ -43,7 +43,8 @@ async def top_up(request: Request, runtime: Runtime) -> Response:
     amount = parse_amount(body.text("amount", required=True, max_length=40), "amount")
     reason = body.text("reason", max_length=500)
     currency = _currency(body)
-    account = await _run(request, runtime, lambda c, ws: credit.top_up(c, ws, amount, reason, currency),
+    actor = calls.actor_of(request)
+    account = await _run(request, runtime, lambda c, ws: credit.top_up(c, ws, amount, reason, currency, actor=actor),
                          write=True)
     return JSONResponse(account, status_code=201)
 
@@ -52,7 +53,8 @@ async def set_threshold(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     raw = body.text("low_balance", max_length=40)
     value = None if raw is None else parse_amount(raw, "low_balance", allow_zero=True)
-    return JSONResponse(await _run(request, runtime, lambda c, ws: credit.set_threshold(c, ws, value),
+    actor = calls.actor_of(request)
+    return JSONResponse(await _run(request, runtime, lambda c, ws: credit.set_threshold(c, ws, value, actor=actor),
                                    write=True))
 
 
@@ -70,13 +72,16 @@ async def set_price(request: Request, runtime: Runtime) -> Response:
     carrier = body.text("carrier", default=ANY_CARRIER, max_length=100)
     prefix = parse_prefix(body.text("prefix", default="", max_length=40))
     currency = _currency(body)
-    rows = await _run(request, runtime, lambda c, ws: credit.set_price(c, ws, carrier, prefix, per_segment, currency), write=True)
+    actor = calls.actor_of(request)
+    rows = await _run(request, runtime, lambda c, ws: credit.set_price(
+        c, ws, carrier, prefix, per_segment, currency, actor=actor), write=True)
     await runtime.reload_catalog()  # the new price applies to the next send
     return JSONResponse({"prices": rows})
 
 
 async def clear_prices(request: Request, runtime: Runtime) -> Response:
-    removed = await _run(request, runtime, lambda c, ws: credit.clear_prices(c, ws), write=True)
+    actor = calls.actor_of(request)
+    removed = await _run(request, runtime, lambda c, ws: credit.clear_prices(c, ws, actor=actor), write=True)
     await runtime.reload_catalog()
     return JSONResponse({"removed": removed})
 

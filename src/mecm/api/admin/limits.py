@@ -45,7 +45,9 @@ async def set_limit(request: Request, runtime: Runtime) -> Response:
         parse_limit(rate, burst)  # checked here too, to name the body's field
     except InvalidParameter as error:
         raise InvalidParameter("rate_per_s" if error.name == "rate" else error.name, error.reason) from None
-    row = await calls.write(runtime, lambda c: limits.set_limit(c, workspace_id, key, limit_class, rate, burst))
+    actor = calls.actor_of(request)
+    row = await calls.write(runtime, lambda c: limits.set_limit(c, workspace_id, key, limit_class, rate, burst,
+                                                                  actor=actor))
     return JSONResponse(row)
 
 
@@ -53,7 +55,8 @@ async def clear_limits(request: Request, runtime: Runtime) -> Response:
     """Query ``key`` (only that key's limits) and ``class`` (only that class) narrow what is removed."""
     workspace_id = _workspace(request)
     key, limit_class = _query(request, "key"), _query(request, "class")
-    row = await calls.write(runtime, lambda c: limits.clear_limit(c, workspace_id, key, limit_class))
+    actor = calls.actor_of(request)
+    row = await calls.write(runtime, lambda c: limits.clear_limit(c, workspace_id, key, limit_class, actor=actor))
     return JSONResponse(row)
 
 
@@ -69,10 +72,14 @@ async def set_pin_guard(request: Request, runtime: Runtime) -> Response:
     per_number = body.integer("per_number", low=0, high=1_000_000)
     per_block = body.integer("per_block", low=0, high=1_000_000)
     countries = body.text("countries", max_length=2000)
+    actor = calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, lambda c: limits.set_pin_guard(
-        c, workspace_id, runtime.settings, per_number=per_number, per_block=per_block, countries=countries)))
+        c, workspace_id, runtime.settings, actor=actor, per_number=per_number, per_block=per_block,
+        countries=countries)))
 
 
 async def clear_pin_guard(request: Request, runtime: Runtime) -> Response:
     workspace_id = _workspace(request)
-    return JSONResponse(await calls.write(runtime, lambda c: limits.clear_pin_guard(c, workspace_id, runtime.settings)))
+    actor = calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: limits.clear_pin_guard(
+        c, workspace_id, runtime.settings, actor=actor)))

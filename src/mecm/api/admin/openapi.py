@@ -248,6 +248,12 @@ def _user_paths(ws: dict[str, Any]) -> dict[str, Any]:
                                         "(a deployment administrator)"},
                         {"name": "user", "in": "query", "required": False, "schema": _STRING,
                          "description": "An e-mail, or an actor as written (cli:ana, admin-token)"},
+                        {"name": "action", "in": "query", "required": False, "schema": _STRING,
+                         "description": "One action (carrier.edit), or every action on a subject (carrier)"},
+                        {"name": "since", "in": "query", "required": False, "schema": _STRING,
+                         "description": "ISO 8601 time (UTC without an offset): entries at or after it"},
+                        {"name": "until", "in": "query", "required": False, "schema": _STRING,
+                         "description": "ISO 8601 time (UTC without an offset): entries at or before it"},
                         {"name": "limit", "in": "query", "required": False,
                          "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}}],
                     "responses": {"200": _json({"type": "object", "properties": {

@@ -207,20 +207,23 @@ async def update_workspace(request: Request, runtime: Runtime) -> Response:
     timezone = body.text("timezone", max_length=64)
     default_carrier = body.text("default_carrier", max_length=100)
     shown = body.boolean("pin_in_response") if body.has("pin_in_response") else None
+    actor = calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: workspaces.update_workspace(
-        c, workspace_id, name=name, timezone=timezone, default_carrier=default_carrier, pin_in_response=shown))))
+        c, workspace_id, actor=actor, name=name, timezone=timezone, default_carrier=default_carrier,
+        pin_in_response=shown))))
 
 
 async def archive_workspace(request: Request, runtime: Runtime) -> Response:
     """Its keys stop working at once, lists hide it, its history stays; restore undoes it."""
-    workspace_id = _id(request, "workspace_id")
+    workspace_id, actor = _id(request, "workspace_id"), calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, lambda c: workspaces.archive_workspace(
-        c, workspace_id, now_ms=wall_clock_ms())))
+        c, workspace_id, now_ms=wall_clock_ms(), actor=actor)))
 
 
 async def restore_workspace(request: Request, runtime: Runtime) -> Response:
-    workspace_id = _id(request, "workspace_id")
-    return JSONResponse(await calls.write(runtime, lambda c: workspaces.restore_workspace(c, workspace_id)))
+    workspace_id, actor = _id(request, "workspace_id"), calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: workspaces.restore_workspace(
+        c, workspace_id, actor=actor)))
 
 
 # -- codes ---------------------------------------------------------------------------------------
@@ -232,13 +235,13 @@ async def list_codes(request: Request, runtime: Runtime) -> Response:
 
 async def remove_code(request: Request, runtime: Runtime) -> Response:
     """Refused (400, naming it) while a campaign or a broadcast uses the code."""
-    code = request.path_params["code"]
-    return JSONResponse(await calls.write(runtime, lambda c: codes.remove_code(c, code)))
+    code, actor = request.path_params["code"], calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: codes.remove_code(c, code, actor=actor)))
 
 
 async def set_default_code(request: Request, runtime: Runtime) -> Response:
-    code = request.path_params["code"]
-    return JSONResponse(await calls.write(runtime, lambda c: codes.set_default_code(c, code)))
+    code, actor = request.path_params["code"], calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: codes.set_default_code(c, code, actor=actor)))
 
 
 # -- carriers ------------------------------------------------------------------------------------
@@ -258,25 +261,28 @@ async def update_carrier(request: Request, runtime: Runtime) -> Response:
     if password is not None:
         settings["password"] = password
     prefixes = body.texts("prefixes") if body.has("prefixes") else None
+    actor = calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: carriers.update_carrier(
-        c, name, prefixes=prefixes, settings=settings, vault=runtime.vault))))
+        c, name, actor=actor, prefixes=prefixes, settings=settings, vault=runtime.vault))))
 
 
 async def disable_carrier(request: Request, runtime: Runtime) -> Response:
     """No new message goes to it; those queued to it wait until it is enabled again."""
-    name = request.path_params["name"]
-    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=False)))
+    name, actor = request.path_params["name"], calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(
+        c, name, enabled=False, actor=actor)))
 
 
 async def enable_carrier(request: Request, runtime: Runtime) -> Response:
-    name = request.path_params["name"]
-    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(c, name, enabled=True)))
+    name, actor = request.path_params["name"], calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.set_carrier_enabled(
+        c, name, enabled=True, actor=actor)))
 
 
 async def delete_carrier(request: Request, runtime: Runtime) -> Response:
     """Refused (400, naming every user) while a workspace, broadcast, message or price uses it."""
-    name = request.path_params["name"]
-    return JSONResponse(await calls.write(runtime, lambda c: carriers.delete_carrier(c, name)))
+    name, actor = request.path_params["name"], calls.actor_of(request)
+    return JSONResponse(await calls.write(runtime, lambda c: carriers.delete_carrier(c, name, actor=actor)))
 
 
 # -- key pairs -----------------------------------------------------------------------------------
@@ -312,9 +318,9 @@ async def set_key_expiry(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
     never = body.boolean("never")
-    public_key = request.path_params["public_key"]
+    public_key, actor = request.path_params["public_key"], calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: keys.set_expiry(
-        c, public_key, expires=expires, expires_in=expires_in, never=never))))
+        c, public_key, actor=actor, expires=expires, expires_in=expires_in, never=never))))
 
 
 async def rotate_key(request: Request, runtime: Runtime) -> Response:
@@ -322,9 +328,10 @@ async def rotate_key(request: Request, runtime: Runtime) -> Response:
     body = Body(await request.body())
     overlap = body.text("overlap", default="24h", max_length=16) or ""
     expires, expires_in = body.text("expires", max_length=64), body.text("expires_in", max_length=16)
-    public_key = request.path_params["public_key"]
+    public_key, actor = request.path_params["public_key"], calls.actor_of(request)
     return JSONResponse(await calls.write(runtime, in_body_spelling(lambda c: keys.rotate_key(
-        c, runtime.vault, public_key, overlap=overlap, expires=expires, expires_in=expires_in))), status_code=201)
+        c, runtime.vault, public_key, actor=actor, overlap=overlap, expires=expires, expires_in=expires_in))),
+        status_code=201)
 
 
 # -- listings ------------------------------------------------------------------------------------

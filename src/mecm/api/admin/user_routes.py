@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -37,8 +38,10 @@ async def add_user(request: Request, runtime: Runtime) -> Response:
     password = body.text("password", max_length=1024)
     deployment_admin = body.boolean("deployment_admin")
     actor = calls.actor_of(request)
+    # Hashed here, in a thread, not in the writer's transaction: every other write would wait on it.
+    hashed = await run_in_threadpool(users.hash_password, password) if password is not None else None
     return JSONResponse(await calls.write(runtime, lambda c: users.add_user(
-        c, email, actor=actor, password=password, deployment_admin=deployment_admin)), status_code=201)
+        c, email, actor=actor, password=hashed, deployment_admin=deployment_admin)), status_code=201)
 
 
 async def set_role(request: Request, runtime: Runtime) -> Response:
@@ -89,17 +92,18 @@ async def revoke_token(request: Request, runtime: Runtime) -> Response:
 
 async def list_audit(request: Request, runtime: Runtime) -> Response:
     """The newest entries; ``?workspace=N`` (needs the role admin on it), else all (a deployment
-    administrator); ``user`` and ``limit`` as the CLI's options."""
+    administrator); ``user``, ``action``, ``since``, ``until`` and ``limit`` as the CLI's options."""
     query = request.query_params
     workspace_id = path_id(query["workspace"], "workspace") if "workspace" in query else None
-    user = query.get("user")
+    user, action, since, until = (query.get(name) for name in ("user", "action", "since", "until"))
     limit = path_id(query.get("limit", "100"), "limit")
     principal: access.Principal = request.state.principal
 
     def read(c: Connection) -> list[dict[str, Any]]:
         access.authorize(c, principal, Action.AUDIT if workspace_id is not None else Action.ACCOUNTS, workspace_id,
                          writes=False)
-        return audit.list_entries(c, workspace_id=workspace_id, user=user, limit=limit)
+        return audit.list_entries(c, workspace_id=workspace_id, user=user, action=action, since=since, until=until,
+                                  limit=limit)
 
     return JSONResponse({"entries": await calls.read(runtime, read)})
 

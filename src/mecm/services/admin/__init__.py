@@ -4,8 +4,8 @@ admin API (``/admin/api``) both call, so they accept and refuse the same input w
 Each use case validates its input and refuses with InvalidParameter naming the option and the reason
 (or ``Unknown`` for an id that names nothing) before anything is written, then calls the store's
 statements. Each takes the connection first and the rest by name, and returns plain dicts: the CLI's
-``--json`` and the API's bodies are these dicts. Who asks: the use cases of users, roles and tokens
-(users.py), creating a workspace and creating or revoking a key pair take an ``actor`` keyword and
-write an audit entry (audit.py) in the change's transaction; whether the actor may is checked before,
-by access.py (the role policy of domain/roles.py). The other use cases gain ``actor`` as they are edited.
+``--json`` and the API's bodies are these dicts. Who asks: every use case that changes something
+takes an ``actor`` keyword and writes an audit entry (audit.py ``record``) in the change's
+transaction; whether the actor may is checked before, by access.py (the role policy of
+domain/roles.py).
 """

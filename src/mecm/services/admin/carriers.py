@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from mecm.domain.smpp_settings import SmppSettings
 from mecm.errors import InvalidParameter, Unknown
+from mecm.services.admin.audit import changes, record
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
@@ -42,6 +43,8 @@ def add_carrier(
     prefixes: list[str] | None = None,
     settings: dict[str, Any] | None = None,
     vault: Vault | None = None,
+    *,
+    actor: str,
 ) -> dict[str, Any]:
     """Add a carrier. An smpp carrier's settings are validated by SmppSettings and its password is
     stored encrypted with ``vault`` (as ``password_enc``); the returned row never holds it."""
@@ -54,6 +57,7 @@ def add_carrier(
     if store_admin.carrier_exists(connection, name):
         raise InvalidParameter("name", f"a carrier named {name!r} exists")
     row = store_admin.insert_carrier(connection, name, connector, clean_prefixes, stored)
+    record(connection, actor, "carrier.add", f"carrier:{name}", after=_audited(_shown(connection, name)))
     return {**row, "settings": shown}
 
 
@@ -61,10 +65,12 @@ def list_carriers(connection: Connection) -> list[dict[str, Any]]:
     return store_admin.list_carriers(connection)
 
 
-def update_carrier(connection: Connection, name: str, *, prefixes: list[str] | None = None,
+def update_carrier(connection: Connection, name: str, *, actor: str, prefixes: list[str] | None = None,
                    settings: dict[str, Any] | None = None, vault: Vault | None = None) -> dict[str, Any]:
     """Change the prefixes (a new list; [] for none) and the settings given (None values: leave as
-    they are); a ``password`` in ``settings`` replaces the stored one. The carrier as it is now."""
+    they are); a ``password`` in ``settings`` replaces the stored one (an empty one is refused: it
+    would leave the carrier without one). The carrier as it is now; its audit entry shows the fields
+    that changed, and a new password only as ``password_changed``."""
     row = require_carrier_named(connection, name)
     values: dict[str, Any] = {}
     if prefixes is not None:
@@ -76,6 +82,8 @@ def update_carrier(connection: Connection, name: str, *, prefixes: list[str] | N
             raise InvalidParameter(option, f"not a setting of a {row['connector']} carrier")
         if not isinstance(value, (str, int, float)) or (isinstance(value, float) and not math.isfinite(value)):
             raise InvalidParameter(option, "must be text, a finite number, or true or false")
+    if given.get("password") == "":
+        raise InvalidParameter("password", "empty: give the new password (the carrier keeps its old one)")
     if given:
         kept = json.loads(row["settings"])
         if "password" in given:
@@ -84,24 +92,36 @@ def update_carrier(connection: Connection, name: str, *, prefixes: list[str] | N
         values["settings"], _ = _checked_settings(row["connector"], merged, vault)
     if not values:
         raise InvalidParameter("carrier", "nothing to change: give prefixes or settings")
+    before = _audited(_shown(connection, name))
     store_admin.update_carrier(connection, name, values)
-    return _shown(connection, name)
+    shown = _shown(connection, name)
+    was, now = changes(before, _audited(shown))
+    if "password" in given:
+        was, now = {**was, "password_changed": False}, {**now, "password_changed": True}
+    if was or now:  # giving settings the values they have changes nothing
+        record(connection, actor, "carrier.edit", f"carrier:{name}", before=was, after=now)
+    return shown
 
 
-def set_carrier_enabled(connection: Connection, name: str, *, enabled: bool) -> dict[str, Any]:
+def set_carrier_enabled(connection: Connection, name: str, *, enabled: bool, actor: str) -> dict[str, Any]:
     """Disable (no new message goes to it; those queued wait) or enable it again."""
-    require_carrier_named(connection, name)
+    row = require_carrier_named(connection, name)
     store_admin.update_carrier(connection, name, {"is_active": enabled})
+    if bool(row["is_active"]) != enabled:
+        record(connection, actor, "carrier.enable" if enabled else "carrier.disable", f"carrier:{name}",
+               before={"is_active": not enabled}, after={"is_active": enabled})
     return _shown(connection, name)
 
 
-def delete_carrier(connection: Connection, name: str) -> dict[str, Any]:
+def delete_carrier(connection: Connection, name: str, *, actor: str) -> dict[str, Any]:
     """Delete a carrier nothing uses; the refusal names every user."""
     require_carrier_named(connection, name)
     users = store_admin.carrier_users(connection, name)
     if users:
         raise InvalidParameter("carrier", f"carrier {name!r} is in use: {'; '.join(users)}")
+    before = _audited(_shown(connection, name))
     store_admin.delete_carrier(connection, name)
+    record(connection, actor, "carrier.delete", f"carrier:{name}", before=before)
     return {"name": name, "deleted": True}
 
 
@@ -119,6 +139,16 @@ def _shown(connection: Connection, name: str) -> dict[str, Any]:
     row = store_admin.carrier_row(connection, name)
     assert row is not None
     return {**row, "settings": store_admin.shown_settings(json.loads(row["settings"]))}
+
+
+def _audited(shown: dict[str, Any]) -> dict[str, Any]:
+    """A carrier as its audit entries show it: one field per setting (so an edit's entry names the
+    settings it changed), never a password, not even as "(encrypted)"."""
+    settings = {k: v for k, v in shown["settings"].items() if k != "password"}
+    if shown["connector"] == "smpp":
+        settings["password_set"] = "password" in shown["settings"]
+    return {"connector": shown["connector"], "prefixes": shown["prefixes"], "is_active": bool(shown["is_active"]),
+            **settings}
 
 
 def _prefixes(prefixes: list[str]) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mecm.services.admin import campaigns, carriers, codes, workspaces
+from mecm.services.admin import campaigns, carriers, codes, keys, workspaces
 from mecm.services.key_use import wall_clock_ms
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
@@ -24,20 +24,21 @@ def still_works(connection: Connection, creds: dict[str, Any]) -> bool:
     return workspace is not None and workspace["archived_at_ms"] is None
 
 
-def create_demo(connection: Connection, vault: Vault) -> dict[str, Any]:
-    """A demo workspace (on the first carrier, a simulator one when there is none); its credentials."""
+def create_demo(connection: Connection, vault: Vault, *, actor: str) -> dict[str, Any]:
+    """A demo workspace (on the first carrier, a simulator one when there is none); its credentials.
+    What it makes is in the audit log as ``actor``'s."""
     if not carriers.list_carriers(connection):
         carriers.add_carrier(connection, DEMO_CARRIER, "simulator", [],
-                             {"delivery_delay_ms": 50, "failure_rate": 0.0})
+                             {"delivery_delay_ms": 50, "failure_rate": 0.0}, actor=actor)
     carrier = carriers.list_carriers(connection)[0]["name"]
-    workspace = workspaces.create_workspace(connection, "demo", "America/Caracas", carrier)
+    workspace = workspaces.create_workspace(connection, "demo", "America/Caracas", carrier, actor=actor)
     instance_id = workspace["instance_id"]
     codes_taken = {c["code"] for c in codes.list_codes(connection)}
     code = DEMO_CODE if DEMO_CODE not in codes_taken else str(int(DEMO_CODE) + instance_id)
-    codes.add_code(connection, instance_id, code, is_default=True)
+    codes.add_code(connection, instance_id, code, is_default=True, actor=actor)
     campaigns.add_campaign(connection, instance_id, campaigns.NewCampaign(
         codes=[code], name="welcome", keyword="^OGANGI",
         reply="Thanks for writing to OGANGI! Reply STOP to opt out.", priority=10))
-    pair = store_admin.create_key(connection, vault, instance_id)
-    return {"instance_id": instance_id, "public_key": pair.public_key,
-            "private_key": pair.private_key, "code": code, "carrier": carrier}
+    pair = keys.create_key(connection, vault, instance_id, actor=actor)
+    return {"instance_id": instance_id, "public_key": pair["public_key"],
+            "private_key": pair["private_key"], "code": code, "carrier": carrier}

@@ -4,11 +4,16 @@ Every change takes ``actor`` (who asks, as the audit log names them: services/ad
 writes an audit entry in its own transaction. Passwords and tokens are never in an answer or an
 entry, except a new token in the answer of ``create_token`` (shown once; only its SHA-256 is kept).
 Whether the actor may make the change is checked before (services/admin/access.py).
+
+A password is hashed (argon2id, tens of milliseconds of CPU) by ``hash_password`` before the change's
+transaction, by the CLI and the admin API alike: the use cases that store one take the hash, so no
+write waits on it (the admin API's writes share one group-commit writer).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,6 +33,21 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 @cache
 def _dummy_hash() -> str:
     return credentials.hash_password("no user has this password")
+
+
+@dataclass(frozen=True)
+class HashedPassword:
+    """A password that passed the rules, as argon2id hashed it (never the password itself)."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "HashedPassword(...)"
+
+
+def hash_password(password: str) -> HashedPassword:
+    """Check the password's rules and hash it; call it before the transaction that stores it."""
+    return HashedPassword(credentials.hash_password(password))
 
 
 def _email(raw: str) -> str:
@@ -51,14 +71,14 @@ def user_view(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
             "roles": {str(ws): role for ws, role in roles.items()}}
 
 
-def add_user(connection: Connection, email: str, *, actor: str, password: str | None = None,
+def add_user(connection: Connection, email: str, *, actor: str, password: HashedPassword | None = None,
              deployment_admin: bool = False) -> dict[str, Any]:
     """A new user; without a password they can only use personal tokens made for them."""
     address = _email(email)
-    password_hash = credentials.hash_password(password) if password is not None else None
     if store_users.user_by_email(connection, address) is not None:
         raise InvalidParameter("email", f"a user {address} exists already")
-    user_id = store_users.insert_user(connection, address, password_hash, deployment_admin, now_ms())
+    user_id = store_users.insert_user(connection, address, password.value if password else None, deployment_admin,
+                                      now_ms())
     view = user_view(connection, store_users.user_by_id(connection, user_id) or {})
     record(connection, actor, "user.add", f"user:{address}", after=view)
     return view
@@ -98,9 +118,9 @@ def remove_role(connection: Connection, email: str, workspace_id: int, *, actor:
     return {"email": user["email"], "instance_id": workspace_id, "role": None}
 
 
-def set_password(connection: Connection, email: str, password: str, *, actor: str) -> dict[str, Any]:
+def set_password(connection: Connection, email: str, password: HashedPassword, *, actor: str) -> dict[str, Any]:
     user = require_user(connection, email)
-    store_users.set_password_hash(connection, user["id"], credentials.hash_password(password))
+    store_users.set_password_hash(connection, user["id"], password.value)
     record(connection, actor, "user.password", f"user:{user['email']}")  # no hash in the entry, old or new
     return {"email": user["email"], "password_set": True}
 
