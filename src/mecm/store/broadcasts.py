@@ -13,6 +13,7 @@ from mecm.domain.quiet import parse_quiet_hours
 from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.store.admin import require_code_of
+from mecm.store.credit import refund_unsent
 from mecm.store.lists import count as count_members, require_list
 from mecm.store.tables import broadcasts, carriers, messages
 
@@ -147,8 +148,12 @@ def cancel(connection: Connection, broadcast_id: int) -> dict[str, Any]:
                        .values(state="cancelled", finished_at_ms=now))
     withdrawn = connection.execute(
         update(messages).where(messages.c.broadcast_id == broadcast_id, messages.c.status == "PENDING")
-        .values(status="NOT_SENT", status_detail="Broadcast cancelled", updated_at_ms=now)).rowcount
-    return {"id": broadcast_id, "state": "cancelled", "withdrawn": withdrawn}
+        .values(status="NOT_SENT", status_detail="Broadcast cancelled", updated_at_ms=now)
+        .returning(messages.c.id)).scalars().all()
+    # A priced message was debited when it was queued: no carrier took it, so its price comes back,
+    # in this transaction, as for any message made final without a carrier (store/credit.py).
+    refund_unsent(connection, withdrawn, now)
+    return {"id": broadcast_id, "state": "cancelled", "withdrawn": len(withdrawn)}
 
 
 def paused_among(connection: Connection, broadcast_ids: list[int]) -> frozenset[int]:

@@ -90,3 +90,30 @@ def test_a_paused_broadcasts_waiting_messages_are_held_until_it_is_resumed(engin
         assert broadcasts.record_page(c, b["id"], "584141000002", "584141000003",
                                       [row(3, recipient="584141000003", broadcast_id=b["id"])], 0, True, 11)
         assert broadcasts.resume(c, b["id"], "sending", 12_000) is None  # not paused: nothing written
+
+
+def test_cancelling_gives_back_the_price_of_every_priced_message_it_withdraws(engine: Engine) -> None:
+    """A priced broadcast's messages are debited as they are queued; the ones a cancel makes NOT_SENT
+    never reached a carrier, so the balance gets their price back (one refund row each), and a message
+    a carrier already took keeps its debit."""
+    from mecm.store import credit
+
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        admin.add_code(c, ws, "12345")
+        credit.top_up(c, ws, 1_000_000, "start", now_ms=1)
+        listed = lists.create_list(c, ws, "all")
+        b = broadcasts.create(c, listed["id"], "12345", "hi")
+        queued = [row(i, workspace_id=ws, recipient=f"58414100000{i}", broadcast_id=b["id"]) for i in (1, 2, 3)]
+        for message in queued:
+            message["price"] = 7500
+            message["created_at_ms"] = 2
+        assert credit.store_charged(c, [credit.Charge(m) for m in queued]) == [None, None, None]
+        c.execute(text("UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = 'x' WHERE id = 3"))
+        assert credit.balance_of(c, ws) == 1_000_000 - 3 * 7500
+    with engine.begin() as c:
+        assert broadcasts.cancel(c, b["id"])["withdrawn"] == 2
+    with engine.begin() as c:
+        assert credit.balance_of(c, ws) == 1_000_000 - 7500
+        refunds = c.execute(text("SELECT message_id, amount FROM credit_ledger WHERE kind = 'refund' ORDER BY message_id"))
+        assert [tuple(r) for r in refunds] == [(1, 7500), (2, 7500)]
