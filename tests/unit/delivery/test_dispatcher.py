@@ -176,8 +176,11 @@ async def test_an_idle_dispatcher_commits_nothing_over_many_polls_and_still_find
         await wait_until_async(lambda: dispatcher.idle_polls >= 50)
         assert writer.commits == 0  # 50 polls, each with every sweep: not one transaction
         # It still sees what becomes due without being told (no wake-up), and expires what is overdue.
+        # Message 4 is not due (only its expiry can settle it): one that was due as well could be
+        # claimed in the turn whose sweep ran just before this insert, and be sent, late, not expired.
         with engine.begin() as c:
-            c.execute(messages.insert(), [row(3, next_attempt_at_ms=now), row(4, expires_at_ms=now)])
+            c.execute(messages.insert(), [row(3, next_attempt_at_ms=now),
+                                          row(4, next_attempt_at_ms=now + 3_600_000, expires_at_ms=now)])
         await wait_until_async(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER"
                                and status_of(engine, 4)[0] == "EXPIRED")
         assert carrier.submits == [3]
