@@ -22,17 +22,18 @@ run: $(STAMP)
 
 # The suite on SQLite and, side by side (most of the time both wait on servers they started), every
 # test that touches the database again on PostgreSQL (MECM_TEST_POSTGRES_URL, default the local
-# server; its tests are skipped if it cannot be reached, and fail under CI=true). The PostgreSQL
-# run's output is printed when both are done.
+# server; its tests are skipped if it cannot be reached, and fail under CI=true). Modules that use no
+# database (tests.support.databases.no_database) run in the SQLite run only. The PostgreSQL run's
+# output is printed when both are done. Each run prints its 25 slowest steps (--durations).
 PG_TESTS := tests/unit/store tests/unit/delivery tests/unit/services tests/api tests/integration
 PG_LOG := var/pytest-postgresql.log
 
 test: $(STAMP)
 	@mkdir -p var; \
-	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --basetemp=var/pytest-postgresql \
-		$(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
+	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --durations=25 \
+		--basetemp=var/pytest-postgresql $(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
 	echo "== tests on SQLite (PostgreSQL's run goes on beside it) =="; \
-	$(BIN)/pytest -q; sqlite=$$?; \
+	$(BIN)/pytest -q --durations=25; sqlite=$$?; \
 	wait $$postgresql; pg=$$?; \
 	echo "== database tests on PostgreSQL =="; cat $(PG_LOG); \
 	test $$sqlite -eq 0 && test $$pg -eq 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 
 from mecm.domain.b64 import encode as b64
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 FINAL = {"DELIVERED_TO_DEVICE", "UNDELIVERED", "EXPIRED", "UNREACHABLE", "NOT_SENT", "BAD_FROM", "BAD_TO",
@@ -55,12 +55,8 @@ def test_sigkill_loses_nothing_and_submits_once(tmp_path) -> None:
         assert set(states) - FINAL, f"the kill came too late to test anything: {states}"
 
         server.start()
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            pending = server.count("messages", "status NOT IN (%s)" % ",".join(f"'{s}'" for s in FINAL))
-            if pending == 0:
-                break
-            time.sleep(0.2)
+        not_final = "status NOT IN (%s)" % ",".join(f"'{s}'" for s in FINAL)
+        wait_until(lambda: server.count("messages", not_final) == 0, timeout=60, interval=0.2)
         statuses = dict(server.query("SELECT status, COUNT(*) FROM messages GROUP BY status"))
         assert set(statuses) <= {"DELIVERED_TO_DEVICE", "UNDELIVERED"}, statuses
         assert sum(statuses.values()) == 1000

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -74,20 +73,21 @@ def stored(server: Server) -> int:
 
 
 def retry_until_answered(client: httpx.Client, a: Attempt) -> tuple[str, bool]:
-    """The id the answer carries, and whether it was a replay."""
-    deadline = time.time() + 30
-    while True:
+    """The id the answer carries, and whether it was a replay (the request is sent again while the
+    connection fails, as a client retries)."""
+
+    def answer() -> httpx.Response | None:
         try:
-            response = client.request(a.method, a.path, headers=a.headers, content=a.body or None)
-            root = ET.fromstring(response.content)
-            if root.findtext("status") == "OK":
-                found = root.findtext("result/messages/message/id") or root.findtext("result/MOMessage/id")
-                return found, response.headers.get("idempotent-replayed") == "true"
-            raise AssertionError(f"{a.key}: {root.findtext('status')} {root.findtext('description')}")
+            return client.request(a.method, a.path, headers=a.headers, content=a.body or None)
         except httpx.HTTPError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.1)
+            return None
+
+    response = wait_until(answer, timeout=30, interval=0.1)
+    root = ET.fromstring(response.content)
+    if root.findtext("status") != "OK":
+        raise AssertionError(f"{a.key}: {root.findtext('status')} {root.findtext('description')}")
+    found = root.findtext("result/messages/message/id") or root.findtext("result/MOMessage/id")
+    return found, response.headers.get("idempotent-replayed") == "true"
 
 
 def rows_of(server: Server, a: Attempt) -> list[int]:

@@ -22,10 +22,12 @@ from mecm.delivery.connectors.smpp import SmppConnector
 from mecm.smpp import pdu as P
 from mecm.smpp.parts import decode_short_message, join_parts, parse_udh
 from mecm.store.queue import Claimed
+from tests.support.databases import no_database
 from tests.support.smsc import SmscSim, smsc_sim
 from tests.support.tls import Certificates, make_certificates
+from tests.support.waiting import wait_until_async
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, no_database]
 
 PASSWORD = "Pw7!xQ2z"
 GSM_TEXT = "Hello from mecm: 100 € {ok} @£$"
@@ -61,15 +63,6 @@ class Sinks:
 
 def message(n: int, text: str, *, sender: str = "OGANGI", flags: str = "") -> Claimed:
     return Claimed(n, "movil", sender, "584141234567", text, flags, "", 1, 1, 0, None)
-
-
-async def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: last value {value!r}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 @pytest.fixture()
@@ -141,7 +134,7 @@ async def test_gsm_and_ucs2_arrive_with_their_coding_and_receipts_come_back(sim:
     assert first["fields"]["destination_addr"] == "584141234567"
     assert first["fields"]["registered_delivery"] == 1
 
-    await eventually(lambda: len(sinks.receipts) == 2)
+    await wait_until_async(lambda: len(sinks.receipts) == 2)
     assert sorted(sinks.receipts) == sorted(
         [(gsm.carrier_message_id, "DELIVERED_TO_DEVICE", None), (ucs2.carrier_message_id, "DELIVERED_TO_DEVICE", None)]
     )
@@ -177,7 +170,7 @@ async def test_long_messages_arrive_whole_and_in_order(sim: SmscSim, connect, co
         assert decode_short_message(joined, coding) == text
 
     every_part = set(gsm.part_ids) | set(ucs2.part_ids)
-    await eventually(lambda: {r[0] for r in sinks.receipts} == every_part)
+    await wait_until_async(lambda: {r[0] for r in sinks.receipts} == every_part)
 
 
 async def test_payload_concat_sends_the_whole_text_in_one_submit(sim: SmscSim, connect) -> None:
@@ -209,7 +202,7 @@ async def test_a_receipt_sent_before_the_response_still_reaches_the_sink(sim: Sm
     connector, sinks = await connect()
     outcome = await connector.submit(message(7, "quick"))
     assert_accepted(outcome, 1)
-    await eventually(lambda: sinks.receipts)
+    await wait_until_async(lambda: sinks.receipts)
     assert sinks.receipts == [(outcome.carrier_message_id, "DELIVERED_TO_DEVICE", None)]
 
 
@@ -222,7 +215,7 @@ async def test_hex_response_ids_meet_decimal_receipt_ids(connect) -> None:
         await connector.start(sinks.receipt)
         try:
             outcome = await connector.submit(message(8, "ids"))
-            await eventually(lambda: sinks.receipts)
+            await wait_until_async(lambda: sinks.receipts)
         finally:
             await connector.stop()
     assert outcome.carrier_message_id.isdigit()
@@ -238,18 +231,22 @@ async def test_throttling_is_a_retry_and_the_rate_never_exceeds_tps(sim: SmscSim
     connector, _ = await connect(tps=15)
     sim.configure(throttle_share=1.0)
     throttled = await connector.submit(message(1, "slow down"))
+    throttled_at = sim.pdus(name="submit_sm")[0]["t"]
     assert throttled.kind is OutcomeKind.RETRY and not throttled.counts_as_attempt
     assert throttled.retry_after_s and throttled.retry_after_s > 0
     assert connector.status()["throttled"] == 1
 
     sim.configure(throttle_share=0.0)
-    await asyncio.sleep(throttled.retry_after_s)
-    started = time.monotonic()
+    # Sent at once, not after the pause the answer asked for: they wait for its end in the connector.
+    # The rate is measured where the SMSC received them, from the first to the last.
     outcomes = await asyncio.gather(*(connector.submit(message(n, f"m{n}")) for n in range(100, 145)))
-    elapsed = time.monotonic() - started
     assert all(o.kind is OutcomeKind.ACCEPTED for o in outcomes)
     per_second = sim.stats()["per_second"]
     assert max(per_second.values()) <= 15, per_second
+    arrivals = [entry["t"] for entry in sim.pdus(name="submit_sm")][1:]  # after the throttled one
+    assert len(arrivals) == 45
+    assert arrivals[0] - throttled_at >= throttled.retry_after_s * 0.9  # the pause was kept
+    elapsed = arrivals[-1] - arrivals[0]
     assert elapsed >= 44 / 15  # 45 submits at 15 per second
     assert elapsed < 44 / 15 * 1.3  # and not much slower either
 
@@ -259,7 +256,7 @@ async def test_the_window_bounds_submits_awaiting_a_response(sim: SmscSim, conne
     connector, _ = await connect(window=3)
     batch = asyncio.gather(*(connector.submit(message(n, f"w{n}")) for n in range(9)))
     # the window full, and only its 3 submits at the SMSC (the first answers come after 300 ms)
-    await eventually(lambda: connector.status()["window_in_use"] == 3 and len(submits(sim)) == 3)
+    await wait_until_async(lambda: connector.status()["window_in_use"] == 3 and len(submits(sim)) == 3)
     outcomes = await batch
     assert all(o.kind is OutcomeKind.ACCEPTED for o in outcomes)
 
@@ -269,7 +266,7 @@ async def test_the_window_bounds_submits_awaiting_a_response(sim: SmscSim, conne
 
 async def test_an_idle_bind_is_kept_up_by_enquire_link(sim: SmscSim, connect) -> None:
     connector, _ = await connect(enquire_link_s=0.3)
-    stats = await eventually(lambda: (s := sim.stats())["enquire_links"] >= 4 and s)
+    stats = await wait_until_async(lambda: (s := sim.stats())["enquire_links"] >= 4 and s)
     assert stats["binds"] == 1
     assert connector.status()["sessions"] == {"trx": "bound"}
     assert (await connector.submit(message(1, "still here"))).kind is OutcomeKind.ACCEPTED
@@ -278,17 +275,17 @@ async def test_an_idle_bind_is_kept_up_by_enquire_link(sim: SmscSim, connect) ->
 async def test_a_peer_that_stops_answering_is_found_within_two_intervals_and_rebound(sim: SmscSim, connect) -> None:
     interval = 0.5
     connector, _ = await connect(enquire_link_s=interval)
-    await eventually(lambda: connector.status()["sessions"]["trx"] == "bound")
+    await wait_until_async(lambda: connector.status()["sessions"]["trx"] == "bound")
     sim.configure(answer_enquire_link=False)
     silent_at = time.monotonic()
     in_flight = asyncio.create_task(connector.submit(message(1, "into the void")))
-    await eventually(lambda: connector.status()["sessions"]["trx"] != "bound", timeout=5)
+    await wait_until_async(lambda: connector.status()["sessions"]["trx"] != "bound", timeout=5)
     assert time.monotonic() - silent_at <= 2 * interval + 0.3
     outcome = await in_flight
     assert outcome.kind is OutcomeKind.RETRY and outcome.in_doubt
 
     sim.configure(answer_enquire_link=True)
-    await eventually(lambda: connector.status()["sessions"]["trx"] == "bound")
+    await wait_until_async(lambda: connector.status()["sessions"]["trx"] == "bound")
     assert connector.status()["reconnects"] >= 1
     assert (await connector.submit(message(2, "back"))).kind is OutcomeKind.ACCEPTED
 
@@ -297,12 +294,12 @@ async def test_an_smsc_crash_mid_submit_is_in_doubt_and_the_bind_comes_back(sim:
     sim.configure(submit_latency_ms=1500)
     connector, _ = await connect()
     in_flight = asyncio.create_task(connector.submit(message(1, "lost answer")))
-    await eventually(lambda: connector.status()["window_in_use"] == 1)
+    await wait_until_async(lambda: connector.status()["window_in_use"] == 1)
     await asyncio.to_thread(sim.restart)
     outcome = await in_flight
     assert outcome.kind is OutcomeKind.RETRY and outcome.in_doubt
     assert outcome.detail == "outcome unknown: bind lost before the submit_sm_resp"
-    await eventually(lambda: connector.status()["sessions"]["trx"] == "bound")
+    await wait_until_async(lambda: connector.status()["sessions"]["trx"] == "bound")
     assert (await connector.submit(message(2, "after restart"))).kind is OutcomeKind.ACCEPTED
 
 
@@ -310,10 +307,10 @@ async def test_stop_waits_for_the_answer_in_flight_then_unbinds(sim: SmscSim, co
     sim.configure(submit_latency_ms=400)
     connector, _ = await connect()
     in_flight = asyncio.create_task(connector.submit(message(1, "last one")))
-    await eventually(lambda: connector.status()["window_in_use"] == 1)
+    await wait_until_async(lambda: connector.status()["window_in_use"] == 1)
     await connector.stop()
     assert (await in_flight).kind is OutcomeKind.ACCEPTED
-    await eventually(lambda: sim.stats()["unbinds"] == 1)
+    await wait_until_async(lambda: sim.stats()["unbinds"] == 1)
 
 
 async def test_a_wrong_password_is_refused_and_not_logged(sim: SmscSim, caplog: pytest.LogCaptureFixture) -> None:
@@ -322,7 +319,7 @@ async def test_a_wrong_password_is_refused_and_not_logged(sim: SmscSim, caplog: 
                                         "password": wrong, "reconnect_base_s": 0.1, "reconnect_max_s": 0.2})
     await connector.start(Sinks().receipt)
     try:
-        await eventually(lambda: sim.stats()["bind_failures"] >= 2)
+        await wait_until_async(lambda: sim.stats()["bind_failures"] >= 2)
         outcome = await connector.submit(message(1, "never"))
     finally:
         await connector.stop()
@@ -353,12 +350,12 @@ async def test_mos_single_and_multi_part_reach_their_sinks(sim: SmscSim, connect
     """A single MO goes to the MO sink; each part of a long one to the part sink (the runtime stores
     and joins them), with the reference, total and sequence that put it in its place."""
     connector, sinks = await connect()
-    await eventually(lambda: connector.status()["sessions"]["trx"] == "bound")
+    await wait_until_async(lambda: connector.status()["sessions"]["trx"] == "bound")
     long_text = "Quiero informacion sobre el plan " * 9  # 3 parts of GSM
     sim.inject_mo("584141234567", "1234", "OGANGI hola")
     sim.inject_mo("584149876543", "1234", long_text, parts=3, concat=concat)
     sim.inject_mo("584140000000", "1234", "مرحبا 😀 " * 12, parts=2, concat=concat, data_coding=8)
-    await eventually(lambda: len(sinks.mos) == 1 and len(sinks.mo_parts) == 5)
+    await wait_until_async(lambda: len(sinks.mos) == 1 and len(sinks.mo_parts) == 5)
     assert sinks.mos == [("movil", "584141234567", "1234", "OGANGI hola")]
     assert sorted((p.source, p.total, p.seq) for p in sinks.mo_parts) == [
         ("584140000000", 2, 1), ("584140000000", 2, 2),
@@ -368,15 +365,15 @@ async def test_mos_single_and_multi_part_reach_their_sinks(sim: SmscSim, connect
         ("movil", "584149876543", "1234", long_text),
         ("movil", "584140000000", "1234", "مرحبا 😀 " * 12),
     ])
-    await eventually(lambda: sim.stats()["deliver_sm_acked"] >= 6)
+    await wait_until_async(lambda: sim.stats()["deliver_sm_acked"] >= 6)
 
 
 async def test_a_transmitter_receiver_pair_sends_and_receives(sim: SmscSim, connect) -> None:
     connector, sinks = await connect(bind="tx-rx")
-    await eventually(lambda: connector.status()["sessions"] == {"tx": "bound", "rx": "bound"})
+    await wait_until_async(lambda: connector.status()["sessions"] == {"tx": "bound", "rx": "bound"})
     outcome = await connector.submit(message(1, "over tx"))
     sim.inject_mo("584141234567", "1234", "over rx")
-    await eventually(lambda: sinks.receipts and sinks.mos)
+    await wait_until_async(lambda: sinks.receipts and sinks.mos)
     assert sinks.receipts[0][0] == outcome.carrier_message_id
     assert sinks.mos == [("movil", "584141234567", "1234", "over rx")]
     assert sim.stats()["binds"] == 2
@@ -393,7 +390,15 @@ def tls_sim(tmp_path: Path) -> Iterator[tuple[SmscSim, Certificates]]:
         yield started, certificates
 
 
-async def test_over_tls_the_bind_checks_the_smscs_certificate_and_delivers(tls_sim) -> None:  # noqa: ANN001
+def failed_binds(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    """Binds that failed so far, logged: (with a TLS error, with another)."""
+    failures = [r.getMessage() for r in caplog.records if "cannot bind" in r.getMessage()]
+    tls = sum("SSL" in m for m in failures)
+    return tls, len(failures) - tls
+
+
+async def test_over_tls_the_bind_checks_the_smscs_certificate_and_delivers(
+        tls_sim, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
     sim, certificates = tls_sim
     base = {"host": sim.host, "port": sim.port, "system_id": sim.system_id, "password": PASSWORD,
             "enquire_link_s": 2.0, "reconnect_base_s": 0.1, "reconnect_max_s": 0.5, "tls": True}
@@ -403,13 +408,15 @@ async def test_over_tls_the_bind_checks_the_smscs_certificate_and_delivers(tls_s
     for connector in (trusting, untrusting, plain):
         await connector.start(sinks.receipt, mo=sinks.mo, mo_part=sinks.mo_part)
     try:
-        await eventually(lambda: trusting.status()["sessions"]["trx"] == "bound")
+        await wait_until_async(lambda: trusting.status()["sessions"]["trx"] == "bound")
         outcome = await trusting.submit(message(1, "over TLS"))
         assert outcome.kind is OutcomeKind.ACCEPTED
-        await eventually(lambda: sinks.receipts)
+        await wait_until_async(lambda: sinks.receipts)
         assert sinks.receipts[0][:2] == (outcome.carrier_message_id, "DELIVERED_TO_DEVICE")
         assert [decode_short_message(short_message(p), 0) for p in submits(sim)] == ["over TLS"]
-        await asyncio.sleep(1.0)  # several reconnect tries of the other two
+        # Several tries of the other two, each refused (the one not speaking TLS, and the one that does
+        # not trust the certificate).
+        await wait_until_async(lambda: min(failed_binds(caplog)) >= 3)
         assert untrusting.status()["sessions"]["trx"] != "bound"
         assert plain.status()["sessions"]["trx"] != "bound"
         assert sim.stats()["binds"] == 1

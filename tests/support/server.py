@@ -185,5 +185,17 @@ def make_server(home: Path, **settings: str) -> Server:
     })
     (home / "mecm.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
     server = Server(home, port, env, settings=dict(settings))
-    server.creds = server.cli("demo")  # creates the database, as `make run` does (serve would refuse to)
+    server.creds = demo(env)  # the demo workspace, as `make run` makes it (serve would refuse an empty database)
     return server
+
+
+def demo(env: dict[str, str]) -> dict:
+    """What ``mecm demo --json`` does and prints, run in this process: set-up, not under test (a CLI
+    process costs a second or two of imports; tests/integration/test_file_modes.py runs the command)."""
+    from mecm.cli.server import demo_credentials_path, ensure_demo
+    from mecm.config import load_settings
+
+    settings = load_settings(env)
+    creds = ensure_demo(settings)
+    return {**creds, "base_url": f"http://{settings.host}:{settings.port}",
+            "credentials_file": str(demo_credentials_path(settings))}

@@ -21,14 +21,17 @@ from tests.support.waiting import wait_until_async
 
 class MemoryCarrier(Connector):
     """Accepts everything; remembers what it took; answers query() from that memory; can be made
-    to hold its answers (a submit in flight)."""
+    to hold its answers to submits (a submit in flight) and to queries (a settlement under way)."""
 
     def __init__(self) -> None:
         super().__init__("sim", {"on_unknown": "query"})
         self.taken: dict[int, str] = {}
         self.submits: list[int] = []
+        self.queries: list[int] = []
         self.hold = asyncio.Event()
         self.hold.set()
+        self.hold_queries = asyncio.Event()
+        self.hold_queries.set()
 
     async def submit(self, message: Claimed) -> Outcome:
         self.submits.append(message.id)
@@ -37,6 +40,8 @@ class MemoryCarrier(Connector):
         return Outcome.accepted(self.taken[message.id])
 
     async def query(self, message: Claimed) -> Outcome:
+        self.queries.append(message.id)
+        await self.hold_queries.wait()
         ref = self.taken.get(message.id)
         return Outcome.unknown() if ref is None else Outcome.accepted(ref)
 
@@ -54,7 +59,8 @@ async def test_a_message_left_sending_while_running_is_settled_by_the_stale_swee
     dispatcher = Dispatcher(settings, writer, {"sim": carrier})
     running = asyncio.ensure_future(dispatcher.run())
     try:
-        await asyncio.sleep(0.2)  # past the start's own settling of what a stop left SENDING (nothing here)
+        # Past the start's own settling of what a stop left SENDING (nothing here): a turn of its loop.
+        await wait_until_async(lambda: dispatcher.idle_polls > 0)
         now = int(time.time() * 1000)
         carrier.taken[1] = "ref-1"  # the carrier has message 1; recording its answer failed
         with engine.begin() as c:
@@ -63,12 +69,16 @@ async def test_a_message_left_sending_while_running_is_settled_by_the_stale_swee
                 row(2, status="SENDING", updated_at_ms=now - 120_000),  # stale too; the carrier never saw it
                 row(3, status="SENDING", updated_at_ms=now),  # recent: a submit may still answer
             ])
+        # The carrier is slow to answer the settlements' queries, so that the second sweep surely
+        # runs while they are under way (had they already ended, their messages would be settled
+        # and no longer SENDING; in between, the sweep's read may race the settlement's write).
+        carrier.hold_queries.clear()
         assert await dispatcher.settle_stale() == 2
+        await wait_until_async(lambda: sorted(carrier.queries) == [1, 2])
         assert await dispatcher.settle_stale() == 0  # a second sweep finds them being settled
-        for _ in range(100):
-            if status_of(engine, 1)[0] != "SENDING" and status_of(engine, 2)[0] == "SENT_TO_CARRIER":
-                break
-            await asyncio.sleep(0.05)
+        carrier.hold_queries.set()
+        await wait_until_async(lambda: status_of(engine, 1)[0] != "SENDING"
+                               and status_of(engine, 2)[0] == "SENT_TO_CARRIER")
         assert status_of(engine, 1) == ("SENT_TO_CARRIER", "ref-1")  # asked, not resent
         assert status_of(engine, 2) == ("SENT_TO_CARRIER", "ref-2")  # never received: sent now, once
         assert carrier.submits == [2]
@@ -89,17 +99,11 @@ async def test_the_stale_sweep_leaves_a_submit_in_flight_alone(engine: Engine) -
         c.execute(messages.insert(), [row(7, status="PENDING")])
     running = asyncio.ensure_future(dispatcher.run())
     try:
-        for _ in range(100):
-            if carrier.submits:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_async(lambda: carrier.submits)
         assert status_of(engine, 7)[0] == "SENDING"
         assert await dispatcher.settle_stale() == 0  # claimed by this dispatcher: in hand
         carrier.hold.set()
-        for _ in range(100):
-            if status_of(engine, 7)[0] == "SENT_TO_CARRIER":
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_async(lambda: status_of(engine, 7)[0] == "SENT_TO_CARRIER")
         assert status_of(engine, 7) == ("SENT_TO_CARRIER", "ref-7")
         assert carrier.submits == [7]
     finally:
@@ -133,10 +137,8 @@ async def test_a_sealed_text_is_opened_for_the_submit_and_never_stored_open(engi
         ])
     running = asyncio.ensure_future(dispatcher.run())
     try:
-        for _ in range(100):
-            if status_of(engine, 1)[0] == "SENT_TO_CARRIER" and status_of(engine, 2)[0] == "NOT_SENT":
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_async(lambda: status_of(engine, 1)[0] == "SENT_TO_CARRIER"
+                               and status_of(engine, 2)[0] == "NOT_SENT" and 3 in carrier.texts)
     finally:
         await dispatcher.stop()
         running.cancel()
@@ -174,8 +176,11 @@ async def test_an_idle_dispatcher_commits_nothing_over_many_polls_and_still_find
         await wait_until_async(lambda: dispatcher.idle_polls >= 50)
         assert writer.commits == 0  # 50 polls, each with every sweep: not one transaction
         # It still sees what becomes due without being told (no wake-up), and expires what is overdue.
+        # Message 4 is not due (only its expiry can settle it): one that was due as well could be
+        # claimed in the turn whose sweep ran just before this insert, and be sent, late, not expired.
         with engine.begin() as c:
-            c.execute(messages.insert(), [row(3, next_attempt_at_ms=now), row(4, expires_at_ms=now)])
+            c.execute(messages.insert(), [row(3, next_attempt_at_ms=now),
+                                          row(4, next_attempt_at_ms=now + 3_600_000, expires_at_ms=now)])
         await wait_until_async(lambda: status_of(engine, 3)[0] == "SENT_TO_CARRIER"
                                and status_of(engine, 4)[0] == "EXPIRED")
         assert carrier.submits == [3]

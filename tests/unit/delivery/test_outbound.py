@@ -25,7 +25,10 @@ from mecm.delivery import webhooks
 from mecm.delivery.outbound import guarded_client
 from mecm.domain.addresses import Address, literal, parse_allow
 from mecm.errors import OutboundRefused
+from tests.support.databases import no_database
 from tests.support.tls import make_certificates
+
+pytestmark = no_database
 
 
 @dataclass

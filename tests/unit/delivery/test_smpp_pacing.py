@@ -4,6 +4,9 @@ someone while they slept), and the slots after the pause keep their spacing."""
 from __future__ import annotations
 
 from mecm.delivery.smpp.rate import TokenBucket
+from tests.support.databases import no_database
+
+pytestmark = no_database
 
 
 class Clock:

@@ -7,6 +7,9 @@ import os
 import socket
 
 from mecm.delivery.worker_link import WakeSender
+from tests.support.databases import no_database
+
+pytestmark = no_database
 
 
 async def test_wakes_are_coalesced_under_load_and_the_last_one_always_arrives() -> None:

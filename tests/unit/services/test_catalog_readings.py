@@ -8,6 +8,9 @@ import asyncio
 
 from mecm.services.catalog import ApiKey, Catalog
 from mecm.services.catalog_readings import CatalogReadings
+from tests.support.databases import no_database
+
+pytestmark = no_database
 
 
 class _Clock:

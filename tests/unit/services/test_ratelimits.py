@@ -13,6 +13,9 @@ from mecm.errors import RateLimited
 from mecm.services.catalog import Catalog
 from mecm.services.ratelimits import RateLimiter
 from mecm.store.shared_buckets import Lease
+from tests.support.databases import no_database
+
+pytestmark = no_database
 
 
 class Clock:
