@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import xml.etree.ElementTree as ET
 
 import httpx
-import pytest
 
 from mecm.domain.b64 import encode as b64
 from mecm.domain.signature import sign

@@ -5,8 +5,6 @@ workspace's getMessage waited all that time, and a revoked key kept working."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 
 import httpx
