@@ -19,11 +19,10 @@ from tests.support.server import MECM, make_server
 @pytest.fixture(scope="module")
 def admin(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     server = make_server(tmp_path_factory.mktemp("admin-api"))
-    token = server.cli("admin", "token")["admin_token"]
+    token = server.admin_token
     server.start()
     try:
-        with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as http:
+        with server.admin_api() as http:
             yield server, http, token
     finally:
         server.stop()

@@ -263,11 +263,9 @@ def _name(case: Case) -> str:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     server = make_server(tmp_path_factory.mktemp("audit"))
-    token = server.cli("admin", "token")["admin_token"]
     server.start()
     try:
-        with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as admin:
+        with server.admin_api() as admin:
             World.ok(admin.post("/users", json={"email": VIEWER}))
             viewer = World.ok(admin.post(f"/users/{VIEWER}/tokens", json={"scope": "write"}))["token"]
             yield World(server, admin, {"Authorization": f"Bearer {viewer}"})

@@ -29,9 +29,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def http(server: Server) -> Iterator[httpx.Client]:
-    token = server.cli("admin", "token")["admin_token"]
-    with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
-                      timeout=30) as client:
+    with server.admin_api() as client:
         yield client
 
 

@@ -35,12 +35,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, htt
     with webhook_receiver({"/dead": [(503, "text/plain", "no")]}) as receiver:
         server = make_server(tmp_path_factory.mktemp("records"), outbound_allow="127.0.0.1/32",
                              outbox_max_attempts="1", outbox_retry_base_s="0.2")
-        token = server.cli("admin", "token")["admin_token"]
         server.start()
         c = server.creds
         try:
-            with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
-                              timeout=30) as http, \
+            with server.admin_api() as http, \
                     Client(server.url, c["instance_id"], c["public_key"], c["private_key"], timeout=30) as api:
                 yield server, http, api, receiver
         finally:

@@ -254,7 +254,6 @@ def test_a_paused_broadcast_stops_over_smpp_stays_paused_across_a_restart_and_re
     """Paused through the admin API (the server's API process) while the worker process sends it over
     SMPP: the submits stop once those in flight are answered, and stay stopped while another broadcast
     goes out and the server restarts; resumed, it carries on: every member gets it once."""
-    import httpx
 
     from tests.support.smsc import smsc_sim
 
@@ -273,11 +272,9 @@ def test_a_paused_broadcast_stops_over_smpp_stays_paused_across_a_restart_and_re
             csv_path = tmp_path / f"{name}.csv"
             csv_path.write_text("number\n" + "".join(f"{n}\n" for n in numbers_))
             server.cli("admin", "list", "import", "--list", str(lists[name]), "--csv", str(csv_path))
-        token = server.cli("admin", "token")["admin_token"]
         server.start()
         try:
-            with httpx.Client(base_url=server.url + "/admin/api", headers={"Authorization": f"Bearer {token}"},
-                              timeout=30) as http:
+            with server.admin_api() as http:
                 broadcast = http.post(f"/lists/{lists['paused']}/broadcasts", json={
                     "code": server.creds["code"], "text": "Aviso para {{to}}"}).json()["id"]
                 wait_until(lambda: sim.stats()["submits"] >= 100, timeout=60)

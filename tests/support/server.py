@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -97,6 +98,17 @@ class Server:
 
     def cli(self, *args: str) -> dict:
         return run_cli(self.env, *args)
+
+    @functools.cached_property
+    def admin_token(self) -> str:
+        """The deployment's single admin token, as ``mecm admin token`` prints it (asked once)."""
+        return self.cli("admin", "token")["admin_token"]
+
+    def admin_api(self, token: str | None = None) -> httpx.Client:
+        """A client of the admin API (``/admin/api``) with the admin token, or ``token``; close it
+        (``with server.admin_api() as http``). The server must be started."""
+        return httpx.Client(base_url=self.url + "/admin/api",
+                            headers={"Authorization": f"Bearer {token or self.admin_token}"}, timeout=30)
 
     def start(self) -> None:
         log = open(self.home / "server.log", "ab")
