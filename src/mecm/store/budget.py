@@ -8,7 +8,10 @@ database, not around it, so the thread is freed instead of abandoned:
 - SQLite: a progress handler, called every ``_SQLITE_STEPS`` virtual-machine steps, interrupts the
   statement once the deadline has passed or ``stop()`` was called.
 - PostgreSQL: ``statement_timeout`` for the rest of the budget (``SET LOCAL``: this transaction
-  only), and ``stop()`` sends the server a cancel request for the statement under way.
+  only), and ``stop()`` sends the server cancel requests until the read has ended. One is not
+  enough: a cancel request ends only the statement running when it arrives, so one that arrives
+  just before the statement starts (a read stopped as it begins, seen as a search that ran on for a
+  minute after its client left) is lost.
 
 Either way the read raises ``ReadStopped``. The clock is injectable for tests.
 """
@@ -27,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from mecm.errors import MecmError
 
 _SQLITE_STEPS = 10_000  # a few milliseconds of work between checks
+_CANCEL_AGAIN_S = 0.1  # PostgreSQL: how often a stopped read's statement is cancelled until it ends
 
 
 class ReadStopped(MecmError):
@@ -45,6 +49,7 @@ class ReadBudget:
         self._stopped = False
         self._lock = threading.Lock()
         self._postgresql: Any = None  # the psycopg connection while a read runs on it
+        self._read_ended = threading.Event()
 
     def remaining_s(self) -> float:
         return max(0.0, self._deadline - self._clock())
@@ -56,8 +61,19 @@ class ReadBudget:
         """The client went away: end the read now (from any thread)."""
         with self._lock:
             self._stopped = True
-            if self._postgresql is not None:
+            reading = self._postgresql is not None
+        if reading:
+            threading.Thread(target=self._cancel_until_ended, name="mecm-read-cancel", daemon=True).start()
+
+    def _cancel_until_ended(self) -> None:
+        """Cancel the statement under way, again every 0.1 s until the read has ended (see above).
+        Under the lock, so that no cancel is sent once the connection has gone back to the pool."""
+        while True:
+            with self._lock:
+                if self._postgresql is None:
+                    return
                 self._postgresql.cancel()
+            self._read_ended.wait(_CANCEL_AGAIN_S)
 
     @contextlib.contextmanager
     def applied_to(self, connection: Connection) -> Iterator[None]:
@@ -76,12 +92,16 @@ class ReadBudget:
                 timeout_ms = max(1, int(self.remaining_s() * 1000))
                 connection.execute(text(f"SET LOCAL statement_timeout = {timeout_ms}"))
                 with self._lock:
+                    if self._stopped:  # stopped since the check above, with no read to cancel yet
+                        raise ReadStopped(timed_out=False)
                     self._postgresql = dbapi
+                    self._read_ended.clear()
                 try:
                     yield
                 finally:
                     with self._lock:
                         self._postgresql = None
+                    self._read_ended.set()
         except OperationalError as error:
             if not _was_interrupted(error):
                 raise

@@ -85,3 +85,17 @@ def test_a_stopped_budget_refuses_to_start(engine: Engine) -> None:
     budget.stop()
     with engine.connect() as connection, pytest.raises(ReadStopped), budget.applied_to(connection):
         pytest.fail("ran")
+
+
+def test_a_stop_just_before_the_statement_starts_still_stops_it(engine: Engine) -> None:
+    """A client that leaves as its read begins: stop() comes after the budget is applied but before
+    the statement reaches the database. On PostgreSQL a cancel request ends only the statement under
+    way, so a single one, sent then, was lost and the statement ran on (a search holding a reader
+    thread for a minute after its client left)."""
+    budget = ReadBudget(600.0)
+    with engine.connect() as connection:
+        with pytest.raises(ReadStopped) as stopped, budget.applied_to(connection):
+            budget.stop()
+            connection.execute(text(endless(connection))).scalar_one()
+        assert not stopped.value.timed_out
+
