@@ -144,6 +144,14 @@ async def test_a_failed_refresh_fails_the_send_rather_than_answer_from_a_stale_v
     assert view.is_opted_out(1, SUBSCRIBER)
 
 
+def sessions_waiting_for_a_lock(engine: Engine) -> int:
+    """Read in a transaction of its own: PostgreSQL shows a transaction one snapshot of
+    pg_stat_activity, so a poll repeated inside one transaction would never see the wait begin."""
+    with engine.connect() as c:
+        return c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                              " AND datname = current_database()")).scalar_one()
+
+
 @pytest.mark.skipif(not on_postgresql(), reason="SQLite has one writer at a time: events are in commit order")
 def test_on_postgresql_opt_out_events_become_visible_in_seq_order(engine: Engine) -> None:
     """An event numbered before another but committed after it would be skipped for good by a
@@ -154,10 +162,8 @@ def test_on_postgresql_opt_out_events_become_visible_in_seq_order(engine: Engine
     second = threading.Thread(target=stop_elsewhere, args=(engine, "584147654321"))
     second.start()
     try:
+        wait_until(lambda: sessions_waiting_for_a_lock(engine) == 1)
         with engine.connect() as c:
-            wait_until(lambda: c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND datname = current_database()")).scalar_one() == 1)
             assert optouts.events_after(c, 0) == []  # the second waits: nothing to skip
         first_tx.commit()
         second.join(10)
