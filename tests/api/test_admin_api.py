@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.support.server import MECM, make_server
+from tests.support.server import make_server, run_mecm
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,7 @@ def test_the_cli_and_the_api_refuse_with_the_same_words(admin, cli, method, path
     names nothing) or 400, each with the same words, and nothing is written."""
     server, http, _ = admin
     workspaces_before = server.count("workspaces")
-    done = subprocess.run([*MECM, "admin", *cli, "--json"], env=server.env, capture_output=True, text=True,
-                          timeout=60)
+    done = run_mecm(["admin", *cli, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert json.loads(done.stdout)["error"] == words
     answer = http.request(method, path, json=body)

@@ -5,14 +5,13 @@ after the CLI), and each refusal is the same words both ways with nothing change
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from mecm.domain.b64 import encode as b64
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.waiting import wait_until
 
 TO = "13056708084"
@@ -34,8 +33,7 @@ def http(server: Server) -> Iterator[httpx.Client]:
 
 def refused_by_cli(server: Server, *args: str) -> str:
     """The error words of an admin command that must exit 2."""
-    done = subprocess.run([*MECM, "admin", *args, "--json"], env=server.env, capture_output=True, text=True,
-                          timeout=60)
+    done = run_mecm(["admin", *args, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     return json.loads(done.stdout)["error"]
 
@@ -171,8 +169,8 @@ def test_an_smpp_password_is_changed_and_never_printed(server: Server, http: htt
     server.cli("admin", "carrier", "add", "--name", "smsc", "--connector", "smpp", "--host", "127.0.0.1",
                "--port", "2775", "--system-id", "mecm", "--password", "first")
     for shown in ((), ("--json",)):
-        done = subprocess.run([*MECM, "admin", "carrier", "edit", "--name", "smsc", "--password", "cli2nd", *shown],
-                              env=server.env, capture_output=True, text=True, timeout=60)
+        done = run_mecm(["admin", "carrier", "edit", "--name", "smsc", "--password", "cli2nd", *shown],
+                        env=server.env)
         assert done.returncode == 0 and "cli2nd" not in done.stdout + done.stderr
     assert json.loads(done.stdout)["settings"]["password"] == "(encrypted)"
     answer = http.patch("/carriers/smsc", json={"password": "api3rd", "settings": {"window": 5}})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 
 CLI_ACTOR = f"cli:{getpass.getuser()}"
 VIEWER = "viewer@example.com"
@@ -302,8 +301,7 @@ def _holds(entry_part: dict[str, Any] | None, expected: dict[str, Any] | None) -
 
 
 def _cli_refused(server: Server, args: list[str]) -> str:
-    done = subprocess.run([*MECM, "admin", *args, "--json"], env=server.env, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+    done = run_mecm(["admin", *args, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     return json.loads(done.stdout)["error"]
 
@@ -355,15 +353,15 @@ def test_an_empty_password_typed_at_ask_password_is_refused_and_the_old_one_kept
     ctx = with_smpp_carrier(world)
     stored = world.server.query("SELECT settings FROM carriers WHERE name = ?", ctx["carrier"])[0][0]
     last = _last_id(world.server)
-    done = subprocess.run([*MECM, "admin", "carrier", "edit", "--name", ctx["carrier"], "--ask-password"],
-                          env=world.server.env, capture_output=True, text=True, timeout=60, input="\n")
+    done = run_mecm(["admin", "carrier", "edit", "--name", ctx["carrier"], "--ask-password"],
+                    env=world.server.env, input="\n")
     assert done.returncode == 2
     assert "password: nothing was typed: the carrier keeps its old password" in done.stderr
     assert world.server.query("SELECT settings FROM carriers WHERE name = ?", ctx["carrier"])[0][0] == stored
     assert _entries_since(world.server, last) == []
     # a password typed is taken (and audited as changed, never shown)
-    done = subprocess.run([*MECM, "admin", "carrier", "edit", "--name", ctx["carrier"], "--ask-password", "--json"],
-                          env=world.server.env, capture_output=True, text=True, timeout=60, input="n3wpw\n")
+    done = run_mecm(["admin", "carrier", "edit", "--name", ctx["carrier"], "--ask-password", "--json"],
+                    env=world.server.env, input="n3wpw\n")
     assert done.returncode == 0 and "n3wpw" not in done.stdout + done.stderr
     [entry] = _entries_since(world.server, last)
     assert entry["after"] == {"password_changed": True} and "n3wpw" not in entry["raw"]
@@ -385,7 +383,13 @@ def test_the_audit_log_is_read_by_workspace_user_action_and_time_in_both_ways(wo
 
     at = datetime.fromisoformat(edit["at"])  # to the second, in UTC
     around = {"since": at.isoformat(), "until": (at + timedelta(seconds=1)).isoformat(), "action": "carrier.edit"}
-    assert [e["id"] for e in World.ok(world.admin.get("/audit", params=around))["entries"]] == [edit["id"]]
+    # Both ends are included. Another carrier edit of this module may share the edit's second: the
+    # window holds the edit and nothing from outside it, and a window that ends before it misses it.
+    inside = World.ok(world.admin.get("/audit", params=around))["entries"]
+    assert edit["id"] in [e["id"] for e in inside]
+    assert all(at <= datetime.fromisoformat(e["at"]) <= at + timedelta(seconds=1) for e in inside)
+    earlier = {"until": (at - timedelta(seconds=1)).isoformat(), "action": "carrier.edit"}
+    assert edit["id"] not in [e["id"] for e in World.ok(world.admin.get("/audit", params=earlier))["entries"]]
     later = World.ok(world.admin.get("/audit", params={"since": "2999-01-01T00:00:00", "action": "carrier"}))
     assert later["entries"] == []
     assert server.cli("admin", "audit", "list", "--until", "2000-01-01", "--action", "carrier")["entries"] == []
@@ -401,12 +405,12 @@ def test_the_audit_table_fits_the_terminal_and_shows_what_changed(world: World) 
     world.server.cli("admin", "workspace", "edit", "--workspace", str(ctx["ws"]), "--name", "Table",
                      "--timezone", "Europe/Madrid")
     env = {**world.server.env, "COLUMNS": "100"}
-    done = subprocess.run([*MECM, "admin", "audit", "list", "--workspace", str(ctx["ws"]), "--action",
-                           "workspace.edit"], env=env, capture_output=True, text=True, timeout=60)
+    done = run_mecm(["admin", "audit", "list", "--workspace", str(ctx["ws"]), "--action", "workspace.edit"],
+                    env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
     assert "workspace.edit" in done.stdout and "change" in done.stdout and "->" in done.stdout
-    wide = subprocess.run([*MECM, "admin", "audit", "list", "--workspace", str(ctx["ws"]), "--action",
-                           "workspace.edit", "--wide"], env=env, capture_output=True, text=True, timeout=60)
+    wide = run_mecm(["admin", "audit", "list", "--workspace", str(ctx["ws"]), "--action", "workspace.edit",
+                     "--wide"], env=env)
     assert "name: w" in wide.stdout and "-> Table" in wide.stdout and "timezone: UTC -> Europe/Madrid" in wide.stdout

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import subprocess
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from mecm.client import AsyncClient, Client, InvalidParameter
 from mecm.domain.b64 import encode as b64
 from tests.api.test_methods import wait_status
-from tests.support.server import MECM, Server
+from tests.support.server import Server, run_mecm
 from tests.support.waiting import wait_until
 
 KEYS = (f"key-{n}" for n in itertools.count())
@@ -274,8 +273,8 @@ def test_the_cli_sends_the_key(server: Server) -> None:
     key, number = next(KEYS), next(NUMBERS)
     env = {**server.env, "MECM_URL": server.url, "MECM_INSTANCE_ID": str(c["instance_id"]),
            "MECM_PUBLIC_KEY": c["public_key"], "MECM_PRIVATE_KEY": c["private_key"]}
-    args = [*MECM, "send", "sms", number, "cli retry", "--from", c["code"], "--idempotency-key", key, "--json"]
-    answers = [subprocess.run(args, env=env, capture_output=True, text=True, timeout=60) for _ in range(2)]
+    args = ["send", "sms", number, "cli retry", "--from", c["code"], "--idempotency-key", key, "--json"]
+    answers = [run_mecm(args, env=env) for _ in range(2)]
     assert [a.returncode for a in answers] == [0, 0], answers[0].stderr
     assert json.loads(answers[0].stdout)["id"] == json.loads(answers[1].stdout)["id"]
     assert messages_to(server, number) == 1

@@ -6,7 +6,6 @@ admin API's refusals name the parameter."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from mecm.domain.b64 import encode as b64
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.waiting import wait_until
 
 TO = "13056708084"
@@ -67,7 +66,7 @@ def listed(server: Server, public_key: str) -> dict:
 
 def cli_refusal(server: Server, *args: str) -> str:
     """The error ``mecm ... --json`` reports (it must exit 2, bad input)."""
-    done = subprocess.run([*MECM, *args, "--json"], env=server.env, capture_output=True, text=True, timeout=60)
+    done = run_mecm([*args, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     return json.loads(done.stdout)["error"]
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import getpass
 import json
-import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 
 ME = f"cli:{getpass.getuser()}"
 LATER = "2099-01-01T00:00"  # a broadcast that waits: nothing is sent during these tests
@@ -45,8 +44,7 @@ def viewer(server: Server, http: httpx.Client) -> dict[str, str]:
 
 def refused_by_cli(server: Server, *args: str) -> str:
     """The error words of an admin command that must exit 2."""
-    done = subprocess.run([*MECM, "admin", *args, "--json"], env=server.env, capture_output=True, text=True,
-                          timeout=60)
+    done = run_mecm(["admin", *args, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     return json.loads(done.stdout)["error"]
 
@@ -177,8 +175,8 @@ def test_members_are_listed_in_pages_and_found_by_part_of_their_number(server: S
     assert http.get("/lists/99999/members").status_code == 404
 
     # people read a table: the members' numbers and when they joined, in the workspace's zone
-    shown = subprocess.run([*MECM, "admin", "list", "members", "--list", str(listed), "--per-page", "3"],
-                           env={**server.env, "COLUMNS": "100"}, capture_output=True, text=True, timeout=60)
+    shown = run_mecm(["admin", "list", "members", "--list", str(listed), "--per-page", "3"],
+                     env={**server.env, "COLUMNS": "100"})
     assert shown.returncode == 0, shown.stderr
     assert "members, 1-3 of 25" in shown.stdout and "584145550001" in shown.stdout
     assert "584145550004" not in shown.stdout

@@ -5,7 +5,6 @@ send's answer, the SDK and the CLI, and no PIN in clear anywhere mecm keeps data
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -18,7 +17,7 @@ import pytest
 from mecm.client import AsyncClient, Client, PinVerification
 from mecm.domain.b64 import encode as b64
 from tests.api.test_methods import call, ok, wait_status
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.waiting import wait_until
 
 NUMBERS = iter(f"1305670{n:04d}" for n in range(8100, 9999))  # one number per test: PINs are per number
@@ -100,11 +99,9 @@ def test_the_sdk_and_the_cli_verify(server: Server) -> None:
         assert api.verify_pin(number, "9999999") == PinVerification("denied", 4)
     creds = ["--url", server.url, "--instance", str(c["instance_id"]), "--public-key", c["public_key"],
              "--private-key", c["private_key"], "--json"]
-    denied = subprocess.run([*MECM, "send", "verify-pin", number, "8888888", *creds], env=server.env,
-                            capture_output=True, text=True, timeout=60)
+    denied = run_mecm(["send", "verify-pin", number, "8888888", *creds], env=server.env)
     assert denied.returncode == 1 and '"result": "denied"' in denied.stdout and '"attempts_left": 3' in denied.stdout
-    approved = subprocess.run([*MECM, "send", "verify-pin", number, pin, *creds], env=server.env,
-                              capture_output=True, text=True, timeout=60)
+    approved = run_mecm(["send", "verify-pin", number, pin, *creds], env=server.env)
     assert approved.returncode == 0 and '"result": "approved"' in approved.stdout
     assert pin not in approved.stdout
 

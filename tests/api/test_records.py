@@ -10,7 +10,6 @@ import csv
 import getpass
 import io
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from mecm.client import Client
 from tests.support.peers import WebhookReceiver, webhook_receiver
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -69,8 +68,7 @@ def _audit(server: Server, action: str) -> list[tuple]:
 
 
 def _refused_by_cli(server: Server, *args: str) -> str:
-    done = subprocess.run([*MECM, "admin", *args, "--json"], env=server.env, capture_output=True, text=True,
-                          timeout=60)
+    done = run_mecm(["admin", *args, "--json"], env=server.env)
     assert done.returncode == 2, done.stdout + done.stderr
     return json.loads(done.stdout)["error"]
 
@@ -280,8 +278,7 @@ def test_a_pins_pin_is_in_no_search_and_no_export(site, tokens, sent) -> None:  
     (row,) = found["messages"]
     assert row["kind"] == "pin" and row["text"] == "Your code is ******"
     exported = http.get(f"/workspaces/{ws}/messages", params={"format": "csv"}, headers=tokens["vi"]).text
-    cli = subprocess.run([*MECM, "admin", "message", "search", "--workspace", str(ws), "--csv", "-"], env=server.env,
-                         capture_output=True, text=True, timeout=60).stdout
+    cli = run_mecm(["admin", "message", "search", "--workspace", str(ws), "--csv", "-"], env=server.env).stdout
     for text in (json.dumps(found), exported, cli):
         assert pin.pin not in text
     assert http.get(f"/workspaces/{ws}/messages", params={"text": pin.pin}).json()["messages"] == []

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from mecm.client import AsyncClient, BadSignature, Client, InvalidParameter
-from tests.support.server import MECM, Server
+from tests.support.server import Server, run_mecm
 from tests.support.waiting import wait_until
 
 TO = "13056708084"
@@ -62,13 +61,12 @@ def test_cli_send_and_get(server: Server) -> None:
            "MECM_PUBLIC_KEY": c["public_key"], "MECM_PRIVATE_KEY": c["private_key"]}
 
     def cli(*args: str) -> dict:
-        done = subprocess.run([*MECM, *args, "--json"], env=env, capture_output=True, text=True, timeout=60)
+        done = run_mecm([*args, "--json"], env=env)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
     sent = cli("send", "sms", TO, "from the CLI", "--from", c["code"], "--carrier", c["carrier"])
     got = cli("message", "get", str(sent["id"]))
     assert got["id"] == sent["id"] and got["text"] == "from the CLI"
-    bad = subprocess.run([*MECM, "send", "sms", "12", "x", "--from", c["code"], "--json"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    bad = run_mecm(["send", "sms", "12", "x", "--from", c["code"], "--json"], env=env)
     assert bad.returncode == 1 and json.loads(bad.stdout)["status"] == "INVALID_PARAMETER"

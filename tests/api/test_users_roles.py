@@ -12,7 +12,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.support.server import MECM, make_server
+from tests.support.server import make_server, run_mecm
 from tests.support.waiting import wait_until
 
 
@@ -232,8 +232,8 @@ def test_a_password_is_read_from_standard_input_never_printed_and_stored_as_argo
     server.cli("admin", "user", "add", "--email", "pw@example.com")
 
     def password(secret: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*MECM, "admin", "user", "password", "--email", "pw@example.com", "--password-stdin"],
-                              input=secret + "\n", env=server.env, capture_output=True, text=True, timeout=60)
+        return run_mecm(["admin", "user", "password", "--email", "pw@example.com", "--password-stdin"],
+                              input=secret + "\n", env=server.env)
 
     short = password("short")
     assert short.returncode == 2 and "password: too short: at least 12 characters" in short.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ import smpplib.smpp
 from smpplib.gsm import GSM_CHARACTER_TABLE
 
 from mecm.client import AsyncClient, Client, Message
-from tests.support.server import MECM, Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.smsc import SmscSim, smsc_sim
 from tests.support.waiting import wait_until
 
@@ -490,8 +489,7 @@ def test_carrier_status_shows_the_bind_and_route_test_picks_by_prefix(tmp_path: 
         fallback = server.cli("admin", "route", "test", "13056708084", "--workspace", str(server.creds["instance_id"]))
         assert fallback["carrier"] == "movistar" and "default carrier" in fallback["reason"]
 
-        table = subprocess.run([*MECM, "admin", "carrier", "status"], env={**server.env, "COLUMNS": "200"}, check=False,
-                               capture_output=True, text=True, timeout=60)
+        table = run_mecm(["admin", "carrier", "status"], env={**server.env, "COLUMNS": "200"})
         assert table.returncode == 0, table.stderr[-2000:]
         (row,) = [line for line in table.stdout.splitlines() if " movil " in line]
         assert "trx: bound" in row and "0/7" in row and "/25" in row

@@ -15,7 +15,7 @@ import pytest
 from mecm.domain.b64 import encode as b64
 from tests.integration.test_crash_recovery import FINAL, send_many
 from tests.support.databases import on_postgresql
-from tests.support.server import Server, make_server
+from tests.support.server import Server, make_server, run_mecm
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -145,8 +145,7 @@ def test_carrier_status_says_when_no_worker_runs(tmp_path: Path) -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: _answers(server.url), 30, "serve answers")
-        done = subprocess.run([*MECM, "admin", "carrier", "status", "--json"], env=server.env, capture_output=True,
-                              text=True, timeout=60)
+        done = run_mecm(["admin", "carrier", "status", "--json"], env=server.env)
         assert done.returncode != 0
         assert "no delivery worker is running" in done.stdout + done.stderr
     finally:

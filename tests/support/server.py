@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from mecm.domain.signature import sign
+from tests.support import cli_forkserver
 from tests.support.databases import new_database_url, on_postgresql
 from tests.support.waiting import wait_until
 
@@ -46,9 +47,17 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {_PORTS}")
 
 
+def run_mecm(args: list[str], *, env: dict[str, str], input: str | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``mecm *args`` in a process of its own, as ``subprocess.run([*MECM, *args], env=env, input=input,
+    capture_output=True, text=True)`` returns it; the process is forked from one that has imported mecm
+    already (tests/support/cli_forkserver.py says why). Tests of how the command starts use MECM."""
+    return cli_forkserver.run(args, env=env, input=input, timeout=timeout)
+
+
 def run_cli(env: dict[str, str], *args: str) -> dict:
     """Run ``mecm ... --json`` and return its one JSON object."""
-    done = subprocess.run([*MECM, *args, "--json"], env=env, capture_output=True, text=True, timeout=60)
+    done = run_mecm([*args, "--json"], env=env)
     if done.returncode != 0:
         raise RuntimeError(f"mecm {' '.join(args)} failed ({done.returncode}): {done.stdout} {done.stderr}")
     return json.loads(done.stdout)
