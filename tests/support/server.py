@@ -29,10 +29,19 @@ MECM = [sys.executable, "-m", "mecm"]
 STARTUP_S = 60.0
 
 
-# A port for a server to listen on, below the kernel's ephemeral range (32768 and up), so that no
-# socket bound to port 0 meanwhile (ours, or the other database's test run going on beside this one)
-# can take it between this choice and the server's bind. Each database's run has a range of its own.
-_PORTS = range(20_000, 26_000) if not on_postgresql() else range(26_000, 32_000)
+def _port_range() -> range:
+    """Ports for this test process's servers, below the kernel's ephemeral range (32768 and up), so
+    that no socket bound to port 0 meanwhile can take one between its choice and the server's bind.
+    No other test process picks from it: each database's run has a range of its own, and each of the
+    run's pytest-xdist workers (``make test`` runs several) a slice of that."""
+    start = 20_000 if not on_postgresql() else 26_000
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    size = 6_000 // workers
+    return range(start + worker * size, start + (worker + 1) * size)
+
+
+_PORTS = _port_range()
 
 
 def free_port() -> int:
