@@ -39,7 +39,7 @@ async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: i
 
     ``check`` runs in the same transaction first; the error it returns, if any, is raised instead
     (the PIN-send limits, counted where the PIN is stored)."""
-    result = await writer.write(Together(credit.store_charged, _charged_item(row, price, extra, check)))
+    result = await writer.write(Together(credit.STORE_CHARGED, _charged_item(row, price, extra, check)))
     if result == credit.REFUSED:
         raise NotEnoughFunds()
     if isinstance(result, ApiError):

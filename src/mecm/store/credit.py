@@ -1,11 +1,12 @@
 """Prepaid credit's statements: accounts, price lists, the ledger, debits with the send, refunds.
 
-A priced send's message row and its debit are one ``Together`` write (store/writer.py), so they are
-committed in the same transaction, and a grouped commit debits each workspace once: its account row
-is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side by side;
-SQLite has one writer at a time), the batch's sends are taken in order while the balance covers
-them, the balance is written once, and the messages and their ledger rows are inserted in bulk. A
-send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
+A priced send's message row and its debit are one ``Together`` write (STORE_CHARGED, store/writer.py),
+so they are committed in the same transaction, and a grouped commit debits each workspace once: its
+account row is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side
+by side; SQLite has one writer at a time), the batch's sends are taken in order while the balance
+covers them, the balance is written once, and the messages and their ledger rows are inserted in
+bulk (the messages' insert built before the write lock is taken, for the common case: all covered).
+A send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
 others in the batch are committed all the same. The balance can never go below zero.
 
 Accounts are locked in workspace order everywhere (debits and refunds), so two transactions never
@@ -30,6 +31,7 @@ from mecm.domain.money import format_amount
 from mecm.domain.pricing import ANY_CARRIER, REFUNDABLE_STATUSES, PriceList
 from mecm.errors import InvalidParameter
 from mecm.store import bulk
+from mecm.store.writer import Runner
 from mecm.store.tables import carriers, credit_accounts, credit_ledger, messages, outbox, prices, workspaces
 
 DEFAULT_CURRENCY = "USD"
@@ -83,11 +85,25 @@ Charged = Charge | dict[str, Any]  # a Charge, or a message row with its price
 _LedgerEntry = tuple[int, int, int, int]  # a ledger row's (workspace, message, amount, balance after)
 
 
-def store_charged(connection: Connection, charges: list[Charged]) -> list[Any]:
-    """The Together runner: debit and store each charge its balance covers, in order; None for a
-    stored one, REFUSED for one not covered (nothing of it is written)."""
-    results: list[Any] = [REFUSED] * len(charges)
+class _Prepared(NamedTuple):
+    """A run's message rows, and the statements that insert them all (before the lock)."""
+
+    rows: list[dict[str, Any]]
+    insert_all: list[bulk.Chunk]
+
+
+def prepare_charged(charges: list[Charged], dialect: str) -> _Prepared:
     rows = [c.row if isinstance(c, Charge) else c for c in charges]
+    return _Prepared(rows, _prepare_grouped(messages, rows, dialect))
+
+
+def store_charged(connection: Connection, charges: list[Charged], prepared: _Prepared | None = None) -> list[Any]:
+    """Debit and store each charge its balance covers, in order; None for a stored one, REFUSED for
+    one not covered (nothing of it is written). ``prepared``: prepare_charged's, if made already."""
+    if prepared is None:
+        prepared = prepare_charged(charges, connection.dialect.name)
+    rows = prepared.rows
+    results: list[Any] = [REFUSED] * len(charges)
     by_workspace: dict[int, list[int]] = {}
     for index, row in enumerate(rows):
         by_workspace.setdefault(row["workspace_id"], []).append(index)
@@ -116,13 +132,29 @@ def store_charged(connection: Connection, charges: list[Charged]) -> list[Any]:
             if balance != start:
                 cursor.execute(_SET_BALANCE_BY_DIALECT[dialect], (balance, now, workspace_id))
                 _alert_if_crossed(connection, workspace_id, account, start, balance, now)
-    _insert_grouped(connection, messages, [rows[i] for i, result in enumerate(results) if result is None])
+    if len(ledger) == len(rows):  # all stored (a check's refusal or a short balance has no debit)
+        bulk.execute(connection, prepared.insert_all)
+    else:
+        _insert_grouped(connection, messages, [rows[i] for i, result in enumerate(results) if result is None])
     for charge, result in zip(charges, results):
         if result is None and isinstance(charge, Charge):
             for table, row in charge.extra:
                 connection.execute(table.insert(), [row])
     _insert_ledger(connection, "debit", None, now, ledger)
     return results
+
+
+class _StoreCharged(Runner):
+    """The Together runner of priced sends: their message rows' insert is prepared before the lock."""
+
+    def prepare(self, items: list[Any], dialect: str) -> _Prepared:
+        return prepare_charged(items, dialect)
+
+    def run(self, connection: Connection, items: list[Any], prepared: Any) -> list[Any]:
+        return store_charged(connection, items, prepared)
+
+
+STORE_CHARGED = _StoreCharged()
 
 
 # Ledger rows of one kind at a time: the kind, reason and time bound once, each row's four values
@@ -157,12 +189,15 @@ def _insert_ledger(connection: Connection, kind: str, reason: str | None, now: i
 
 
 def _insert_grouped(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    bulk.execute(connection, _prepare_grouped(table, rows, connection.dialect.name))
+
+
+def _prepare_grouped(table: Any, rows: list[dict[str, Any]], dialect: str) -> list[bulk.Chunk]:
     """Multi-row inserts, one per set of columns (a PIN message's row has one more)."""
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         by_columns.setdefault(tuple(row), []).append(row)
-    for group in by_columns.values():
-        bulk.execute(connection, bulk.prepare(table, group, connection.dialect.name))
+    return [chunk for group in by_columns.values() for chunk in bulk.prepare(table, group, dialect)]
 
 
 def _alert_if_crossed(connection: Connection, workspace_id: int, account: Any, before: int, after: int,

@@ -3,6 +3,9 @@ covers, what the ledger says of each, and refunds of what never reached a carrie
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
 import pytest
 from sqlalchemy import Connection, Engine, text
 
@@ -78,3 +81,27 @@ def test_a_batch_larger_than_one_statement_keeps_every_ledger_row_in_order(
         assert credit.store_charged(c, [priced(i, ws, i) for i in range(1, 11)]) == [None] * 10
         assert [(r[1], r[3], r[4]) for r in ledger(c)] == [
             (i, -i, 1000 - i * (i + 1) // 2) for i in range(1, 11)]
+
+
+def test_priced_sends_through_the_group_commit_writer_get_what_the_balance_covers(engine: Engine) -> None:
+    """The writer prepares a run's message insert before its transaction: all covered, or not."""
+    from mecm.store.writer import GroupCommitWriter, Together
+
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        credit.top_up(c, ws, 50, None, now_ms=1)
+    writer = GroupCommitWriter(engine)
+
+    async def send_all(first: int, count: int) -> list:
+        return await asyncio.gather(*(writer.write(Together(credit.STORE_CHARGED, priced(i, ws, 10)))
+                                      for i in range(first, first + count)))
+
+    try:
+        assert asyncio.run(send_all(1, 3)) == [None] * 3
+        assert Counter(asyncio.run(send_all(4, 4))) == Counter({None: 2, credit.REFUSED: 2})
+    finally:
+        writer.close()
+    with engine.connect() as c:
+        assert len(stored(c)) == 5
+        assert credit.balance_of(c, ws) == 0
+        assert sorted(r[1] for r in ledger(c)) == stored(c)
