@@ -39,8 +39,7 @@ async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: i
 
     ``check`` runs in the same transaction first; the error it returns, if any, is raised instead
     (the PIN-send limits, counted where the PIN is stored)."""
-    row["price"] = price
-    result = await writer.write(Together(credit.store_charged, credit.Charge(row, tuple(extra), check)))
+    result = await writer.write(Together(credit.STORE_CHARGED, _charged_item(row, price, extra, check)))
     if result == credit.REFUSED:
         raise NotEnoughFunds()
     if isinstance(result, ApiError):
@@ -52,13 +51,23 @@ def charged(row: dict[str, Any], price: int, extra: Sequence[tuple[Any, dict[str
     """A write of one priced message with its debit, on its own rather than grouped with others'
     debits: for a send that takes an Idempotency-Key in the same transaction. Raises NotEnoughFunds
     (or ``check``'s refusal), so that the transaction keeps nothing of it, the key included."""
-    row["price"] = price
+    item = _charged_item(row, price, extra, check)
 
     def write(connection: Connection) -> None:
-        (result,) = credit.store_charged(connection, [credit.Charge(row, tuple(extra), check)])
+        (result,) = credit.store_charged(connection, [item])
         if result == credit.REFUSED:
             raise NotEnoughFunds()
         if isinstance(result, ApiError):
             raise result
 
     return write
+
+
+def _charged_item(row: dict[str, Any], price: int, extra: Sequence[tuple[Any, dict[str, Any]]],
+                  check: Callable[[Connection], ApiError | None] | None) -> credit.Charged:
+    """What store/credit.py's runner takes: a plain send's row itself, priced (the common case builds
+    nothing more), else a Charge with the rows and the check that go with it."""
+    row["price"] = price
+    if not extra and check is None:
+        return row
+    return credit.Charge(row, tuple(extra), check)

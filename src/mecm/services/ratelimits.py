@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mecm.config import Settings
-from mecm.domain.ratelimit import CLASSES, Bucket, Limit, lease_size, retry_after_s, take
+from mecm.domain.ratelimit import CLASSES, Limit, lease_size, retry_after_s
 from mecm.errors import RateLimited
 from mecm.services.catalog import Catalog
 from mecm.store.shared_buckets import SharedBuckets
@@ -67,6 +67,39 @@ class _Share:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one lease at a time per bucket
 
 
+class _LocalBucket:
+    """One bucket of this process, counted in place: ``take`` in domain/ratelimit.py's arithmetic
+    without building a Bucket and a Taken per request (bench/guard_cpu.py limiter: two buckets, 2 us)."""
+
+    __slots__ = ("tokens", "at_s")
+
+    def __init__(self, limit: Limit, now_s: float) -> None:
+        self.tokens = float(limit.burst)
+        self.at_s = now_s
+
+    def take_one(self, limit: Limit, now_s: float) -> int:
+        """Take a token if there is one at ``now_s``: 0, else the whole seconds until there is."""
+        if now_s > self.at_s:  # a clock that seems to go back gains nothing (refill)
+            self.tokens = min(float(limit.burst), self.tokens + (now_s - self.at_s) * limit.rate_per_s)
+            self.at_s = now_s
+        else:
+            self.tokens = min(float(limit.burst), self.tokens)  # a burst lowered since
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0
+        return retry_after_s(1 - self.tokens, limit.rate_per_s)
+
+
+# A bucket's name: (scope, who, class), scope "k" a key (who: its public key) or "w" a workspace
+# (who: its id). Tuples, not text, for the per-request look-ups; the text form names a shared bucket.
+_BucketName = tuple[str, Any, str]
+_WHICH = {"k": "of this key", "w": "of this workspace"}
+
+
+def _refusal(retry_after: int, name: _BucketName) -> RateLimited:
+    return RateLimited(retry_after, f"{name[2]} {_WHICH[name[0]]}")
+
+
 class RateLimiter:
     def __init__(self, settings: Settings, catalog: Callable[[], Catalog], *,
                  shared: SharedBuckets | None = None, clock: Callable[[], float] = time.monotonic,
@@ -78,50 +111,60 @@ class RateLimiter:
         self._shared = shared
         self._clock = clock
         self._wall_clock = wall_clock
-        self._buckets: dict[str, Bucket] = {}
-        self._shares: dict[str, _Share] = {}
+        self._buckets: dict[_BucketName, _LocalBucket] = {}
+        self._shares: dict[_BucketName, _Share] = {}
 
     async def admit(self, workspace_id: int, public_key: str, limit_class: str) -> None:
         """Take a token for one request, or raise RateLimited saying which limit refused."""
         limits = self._catalog().rate_limits
         key_limit = limits.get((workspace_id, public_key, limit_class))
-        if key_limit is not None:
-            await self._take(f"k:{public_key}:{limit_class}", key_limit, f"{limit_class} of this key")
         workspace_limit = limits.get((workspace_id, "", limit_class)) or self._defaults[limit_class]
-        if workspace_limit is not None:
-            await self._take(f"w:{workspace_id}:{limit_class}", workspace_limit, f"{limit_class} of this workspace")
-
-    async def _take(self, name: str, limit: Limit, which: str) -> None:
-        if self._shared is None:
+        if self._shared is None:  # no await at all: this process's buckets, one reading of the clock
             now = self._clock()
-            taken = take(self._buckets.get(name) or Bucket.full(limit, now), limit, now)
-            self._buckets[name] = taken.bucket
-            if not taken.granted:
-                raise RateLimited(taken.retry_after_s, which)
+            if key_limit is not None:
+                self._take_local(("k", public_key, limit_class), key_limit, now)
+            if workspace_limit is not None:
+                self._take_local(("w", workspace_id, limit_class), workspace_limit, now)
             return
+        if key_limit is not None:
+            await self._take_shared(("k", public_key, limit_class), key_limit)
+        if workspace_limit is not None:
+            await self._take_shared(("w", workspace_id, limit_class), workspace_limit)
+
+    def _take_local(self, name: _BucketName, limit: Limit, now: float) -> None:
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = _LocalBucket(limit, now)
+        retry_after = bucket.take_one(limit, now)
+        if retry_after:
+            raise _refusal(retry_after, name)
+
+    async def _take_shared(self, name: _BucketName, limit: Limit) -> None:
         share = self._shares.get(name)
         if share is None:
             share = self._shares[name] = _Share()
         if share.tokens > 0:
             share.tokens -= 1
             return
-        self._refuse_if_empty(share, which)
+        self._refuse_if_empty(share, name)
         async with share.lock:  # requests arriving meanwhile wait for this lease, not lease again
             if share.tokens > 0:
                 share.tokens -= 1
                 return
-            self._refuse_if_empty(share, which)
+            self._refuse_if_empty(share, name)
             assert self._shared is not None
-            lease = await asyncio.to_thread(self._shared.lease, name, limit, lease_size(limit),
+            # The shared bucket's name, as every process of the deployment spells it.
+            shared_name = f"{name[0]}:{name[1]}:{name[2]}"
+            lease = await asyncio.to_thread(self._shared.lease, shared_name, limit, lease_size(limit),
                                             int(self._wall_clock() * 1000))
             if lease.granted:
                 share.tokens = lease.granted - 1
                 return
             missing = 1 - lease.tokens_left
             share.refused_until = self._clock() + missing / limit.rate_per_s
-            raise RateLimited(retry_after_s(missing, limit.rate_per_s), which)
+            raise _refusal(retry_after_s(missing, limit.rate_per_s), name)
 
-    def _refuse_if_empty(self, share: _Share, which: str) -> None:
+    def _refuse_if_empty(self, share: _Share, name: _BucketName) -> None:
         wait = share.refused_until - self._clock()
         if wait > 0:
-            raise RateLimited(retry_after_s(wait, 1.0), which)
+            raise _refusal(retry_after_s(wait, 1.0), name)

@@ -1,11 +1,12 @@
 """Prepaid credit's statements: accounts, price lists, the ledger, debits with the send, refunds.
 
-A priced send's message row and its debit are one ``Together`` write (store/writer.py), so they are
-committed in the same transaction, and a grouped commit debits each workspace once: its account row
-is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side by side;
-SQLite has one writer at a time), the batch's sends are taken in order while the balance covers
-them, the balance is written once, and the messages and their ledger rows are inserted in bulk. A
-send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
+A priced send's message row and its debit are one ``Together`` write (STORE_CHARGED, store/writer.py),
+so they are committed in the same transaction, and a grouped commit debits each workspace once: its
+account row is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side
+by side; SQLite has one writer at a time), the batch's sends are taken in order while the balance
+covers them, the balance is written once, and the messages and their ledger rows are inserted in
+bulk (the messages' insert built before the write lock is taken, for the common case: all covered).
+A send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
 others in the batch are committed all the same. The balance can never go below zero.
 
 Accounts are locked in workspace order everywhere (debits and refunds), so two transactions never
@@ -20,6 +21,8 @@ import json
 from contextlib import closing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, select, text
@@ -28,6 +31,7 @@ from mecm.domain.money import format_amount
 from mecm.domain.pricing import ANY_CARRIER, REFUNDABLE_STATUSES, PriceList
 from mecm.errors import InvalidParameter
 from mecm.store import bulk
+from mecm.store.writer import Runner
 from mecm.store.tables import carriers, credit_accounts, credit_ledger, messages, outbox, prices, workspaces
 
 DEFAULT_CURRENCY = "USD"
@@ -67,8 +71,9 @@ _ADD_TO_BALANCE = text(
 
 @dataclass(frozen=True)
 class Charge:
-    """A priced message to store with its debit: its row (with ``price`` set) and the rows that go
-    with it (a PIN's), as (table, row)."""
+    """A priced message to store with its debit, when there is more to it than its row: the rows
+    that go with it (a PIN's), as (table, row), or a check. A plain priced send's item is its row
+    alone (with ``price`` set): nothing is built for it but the row."""
 
     row: dict[str, Any]
     extra: tuple[tuple[Any, dict[str, Any]], ...] = ()
@@ -76,16 +81,35 @@ class Charge:
     check: Callable[[Connection], Any] | None = None
 
 
-def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
-    """The Together runner: debit and store each charge its balance covers, in order; None for a
-    stored one, REFUSED for one not covered (nothing of it is written)."""
+Charged = Charge | dict[str, Any]  # a Charge, or a message row with its price
+_LedgerEntry = tuple[int, int, int, int]  # a ledger row's (workspace, message, amount, balance after)
+
+
+class _Prepared(NamedTuple):
+    """A run's message rows, and the statements that insert them all (before the lock)."""
+
+    rows: list[dict[str, Any]]
+    insert_all: list[bulk.Chunk]
+
+
+def prepare_charged(charges: list[Charged], dialect: str) -> _Prepared:
+    rows = [c.row if isinstance(c, Charge) else c for c in charges]
+    return _Prepared(rows, _prepare_grouped(messages, rows, dialect))
+
+
+def store_charged(connection: Connection, charges: list[Charged], prepared: _Prepared | None = None) -> list[Any]:
+    """Debit and store each charge its balance covers, in order; None for a stored one, REFUSED for
+    one not covered (nothing of it is written). ``prepared``: prepare_charged's, if made already."""
+    if prepared is None:
+        prepared = prepare_charged(charges, connection.dialect.name)
+    rows = prepared.rows
     results: list[Any] = [REFUSED] * len(charges)
     by_workspace: dict[int, list[int]] = {}
-    for index, charge in enumerate(charges):
-        by_workspace.setdefault(charge.row["workspace_id"], []).append(index)
+    for index, row in enumerate(rows):
+        by_workspace.setdefault(row["workspace_id"], []).append(index)
     dialect = connection.dialect.name
-    now = max(c.row["created_at_ms"] for c in charges)
-    ledger: list[dict[str, Any]] = []
+    now = max(row["created_at_ms"] for row in rows)
+    ledger: list[_LedgerEntry] = []
     with closing(connection.connection.dbapi_connection.cursor()) as cursor:  # type: ignore[union-attr]
         for workspace_id in sorted(by_workspace):
             cursor.execute(_ACCOUNT_BY_DIALECT[dialect], (workspace_id,))
@@ -96,35 +120,84 @@ def store_charged(connection: Connection, charges: list[Charge]) -> list[Any]:
             balance = start = account.balance
             for index in by_workspace[workspace_id]:
                 charge = charges[index]
-                if charge.check is not None and (refusal := charge.check(connection)) is not None:
+                if isinstance(charge, Charge) and charge.check is not None \
+                        and (refusal := charge.check(connection)) is not None:
                     results[index] = refusal
                     continue
-                row = charge.row
+                row = rows[index]
                 if row["price"] <= balance:
                     balance -= row["price"]
                     results[index] = None
-                    ledger.append({"workspace_id": workspace_id, "message_id": row["id"], "kind": "debit",
-                                   "amount": -row["price"], "balance_after": balance, "reason": None,
-                                   "created_at_ms": now})
+                    ledger.append((workspace_id, row["id"], -row["price"], balance))
             if balance != start:
                 cursor.execute(_SET_BALANCE_BY_DIALECT[dialect], (balance, now, workspace_id))
                 _alert_if_crossed(connection, workspace_id, account, start, balance, now)
-    stored = [charges[i] for i, result in enumerate(results) if result is None]
-    _insert_grouped(connection, messages, [c.row for c in stored])
-    for charge in stored:
-        for table, row in charge.extra:
-            connection.execute(table.insert(), [row])
-    _insert_grouped(connection, credit_ledger, ledger)
+    if len(ledger) == len(rows):  # all stored (a check's refusal or a short balance has no debit)
+        bulk.execute(connection, prepared.insert_all)
+    else:
+        _insert_grouped(connection, messages, [rows[i] for i, result in enumerate(results) if result is None])
+    for charge, result in zip(charges, results):
+        if result is None and isinstance(charge, Charge):
+            for table, row in charge.extra:
+                connection.execute(table.insert(), [row])
+    _insert_ledger(connection, "debit", None, now, ledger)
     return results
 
 
+class _StoreCharged(Runner):
+    """The Together runner of priced sends: their message rows' insert is prepared before the lock."""
+
+    def prepare(self, items: list[Any], dialect: str) -> _Prepared:
+        return prepare_charged(items, dialect)
+
+    def run(self, connection: Connection, items: list[Any], prepared: Any) -> list[Any]:
+        return store_charged(connection, items, prepared)
+
+
+STORE_CHARGED = _StoreCharged()
+
+
+# Ledger rows of one kind at a time: the kind, reason and time bound once, each row's four values
+# from a VALUES list (SQLite) or arrays (PostgreSQL): fewer values to bind than an insert of whole
+# rows (store/bulk.py), and no row built as a dict. Rows keep their order, so ids follow it.
+_LEDGER_COLUMNS = "workspace_id, message_id, kind, amount, balance_after, reason, created_at_ms"
+_LEDGER_PG = (f"INSERT INTO credit_ledger ({_LEDGER_COLUMNS})"
+              " SELECT w, m, %s::text, a, b, %s::text, %s::bigint"
+              " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[]) AS r (w, m, a, b)")
+_LEDGER_ROWS_PER_STATEMENT = 7_000  # 4 bound values a row: below SQLite's 32,766
+
+
+@lru_cache(maxsize=16)
+def _ledger_sqlite(count: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?)"] * count)
+    return (f"INSERT INTO credit_ledger ({_LEDGER_COLUMNS})"
+            f" SELECT column1, column2, ?, column3, column4, ?, ? FROM (VALUES {values})")
+
+
+def _insert_ledger(connection: Connection, kind: str, reason: str | None, now: int,
+                   entries: list[_LedgerEntry]) -> None:
+    """Ledger rows of ``kind``, in the order of ``entries``."""
+    if not entries:
+        return
+    with closing(connection.connection.dbapi_connection.cursor()) as cursor:  # type: ignore[union-attr]
+        if connection.dialect.name == "postgresql":
+            cursor.execute(_LEDGER_PG, [kind, reason, now, *map(list, zip(*entries))])
+            return
+        for start in range(0, len(entries), _LEDGER_ROWS_PER_STATEMENT):
+            part = entries[start:start + _LEDGER_ROWS_PER_STATEMENT]
+            cursor.execute(_ledger_sqlite(len(part)), [kind, reason, now, *chain.from_iterable(part)])
+
+
 def _insert_grouped(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    bulk.execute(connection, _prepare_grouped(table, rows, connection.dialect.name))
+
+
+def _prepare_grouped(table: Any, rows: list[dict[str, Any]], dialect: str) -> list[bulk.Chunk]:
     """Multi-row inserts, one per set of columns (a PIN message's row has one more)."""
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         by_columns.setdefault(tuple(row), []).append(row)
-    for group in by_columns.values():
-        bulk.execute(connection, bulk.prepare(table, group, connection.dialect.name))
+    return [chunk for group in by_columns.values() for chunk in bulk.prepare(table, group, dialect)]
 
 
 def _alert_if_crossed(connection: Connection, workspace_id: int, account: Any, before: int, after: int,
@@ -169,7 +242,7 @@ def refund_unsent(connection: Connection, ids: Sequence[int], now_ms: int) -> in
     by_workspace: dict[int, list[Any]] = {}
     for row in taken:
         by_workspace.setdefault(row.workspace_id, []).append(row)
-    ledger = []
+    ledger: list[_LedgerEntry] = []
     for workspace_id in sorted(by_workspace):
         rows = sorted(by_workspace[workspace_id], key=lambda r: r.id)
         total = sum(r.price for r in rows)
@@ -179,10 +252,8 @@ def refund_unsent(connection: Connection, ids: Sequence[int], now_ms: int) -> in
         balance = after - total
         for row in rows:
             balance += row.price
-            ledger.append({"workspace_id": workspace_id, "message_id": row.id, "kind": "refund",
-                           "amount": row.price, "balance_after": balance, "reason": "never reached a carrier",
-                           "created_at_ms": now_ms})
-    _insert_grouped(connection, credit_ledger, ledger)
+            ledger.append((workspace_id, row.id, row.price, balance))
+    _insert_ledger(connection, "refund", "never reached a carrier", now_ms, ledger)
     return len(taken)
 
 

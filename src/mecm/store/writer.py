@@ -27,7 +27,8 @@ commit's writers get an error, never an acknowledgement.
 Consecutive ``Insert`` writes into the same table, and consecutive ``ExecuteMany`` writes of the same
 statement object, are merged and written as multi-row statements (store/bulk.py): hundreds of rows
 for the price of one statement. Consecutive ``Together`` writes with the same runner go to that
-runner as one list (a priced send's debit: one balance update per workspace per batch, store/credit.py).
+runner as one list (a priced send's debit: one balance update per workspace per batch, store/credit.py),
+which prepares what it can before the lock, as merged inserts are.
 """
 
 from __future__ import annotations
@@ -73,20 +74,33 @@ class ExecuteMany:
     rows: Sequence[dict[str, Any]]
 
 
+class Runner:
+    """What stores a run of neighbouring ``Together`` writes: ``prepare`` builds, from their items,
+    what needs no database (statements' parameters) before the transaction and the write lock, so
+    that the lock is held for SQL work, as for merged inserts; ``run`` gets the items in order, in
+    the transaction, with what ``prepare`` returned, and returns one result per item."""
+
+    def prepare(self, items: list[Any], dialect: str) -> Any:
+        return None
+
+    def run(self, connection: Connection, items: list[Any], prepared: Any) -> list[Any]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class Together:
-    """A write run with its neighbours of the same ``runner`` (compared by identity): the runner
-    gets their items in order and returns one result per item."""
+    """A write run with its neighbours of the same ``runner`` (compared by identity)."""
 
-    runner: Callable[[Connection, list[Any]], list[Any]]
+    runner: Runner
     item: Any
 
 
 @dataclass(frozen=True)
 class _Run:
     indexes: list[int]
-    runner: Callable[[Connection, list[Any]], list[Any]]
+    runner: Runner
     items: list[Any]
+    prepared: Any
 
 
 Write = Insert | ExecuteMany | Together | Callable[[Connection], Any]
@@ -303,8 +317,9 @@ class GroupCommitWriter:
                 j = i + 1
                 while j < len(writes) and isinstance(writes[j], Together) and writes[j].runner is write.runner:
                     j += 1
-                plan.append(_Run([first_index + k for k in range(i, j)], write.runner,
-                                 [w.item for w in writes[i:j]]))  # type: ignore[union-attr]
+                items = [w.item for w in writes[i:j]]  # type: ignore[union-attr]
+                plan.append(_Run([first_index + k for k in range(i, j)], write.runner, items,
+                                 write.runner.prepare(items, dialect)))
                 i = j
             else:
                 plan.append((first_index + i, write))
@@ -318,7 +333,8 @@ class GroupCommitWriter:
             if isinstance(step, list):
                 bulk.execute(connection, step)
             elif isinstance(step, _Run):
-                for index, result in zip(step.indexes, step.runner(connection, step.items), strict=True):
+                for index, result in zip(step.indexes, step.runner.run(connection, step.items, step.prepared),
+                                         strict=True):
                     results[index] = result
             else:
                 index, write = step

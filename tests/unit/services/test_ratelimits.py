@@ -4,11 +4,12 @@ from, and what the refusal says, with a clock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from mecm.config import Settings
-from mecm.domain.ratelimit import Bucket, Limit, refill
+from mecm.domain.ratelimit import Bucket, Limit, refill, take
 from mecm.errors import RateLimited
 from mecm.services.catalog import Catalog
 from mecm.services.ratelimits import RateLimiter
@@ -78,6 +79,33 @@ def test_the_refusal_says_which_limit_and_when_to_retry() -> None:
         asyncio.run(rl.admit(1, "K1", "pins"))
     assert refused.value.retry_after_s == 4
     assert refused.value.description == "Too many requests, retry after 4 s: pins of this key"
+
+
+def test_a_limiter_counts_its_buckets_as_the_token_bucket_does() -> None:
+    """The limiter counts in place (no values per request): it must grant, refuse and give the same
+    Retry-After as domain/ratelimit.py's take, the clock going back now and then included."""
+    rng = random.Random(12)
+    clock = Clock()
+    limit = Limit(rate_per_s=3.5, burst=4)
+    rl = limiter({(1, "", "sends"): limit}, clock)
+
+    async def run() -> None:
+        bucket = Bucket.full(limit, clock.now)
+        refusals = 0
+        for _ in range(2000):
+            clock.now += rng.choice((0.0, 0.01, 0.1, 0.3, 1.0, -0.2))
+            expected = take(bucket, limit, clock.now)
+            bucket = expected.bucket
+            try:
+                await rl.admit(1, "K1", "sends")
+                retry_after = 0
+            except RateLimited as refused:
+                retry_after = refused.retry_after_s
+                refusals += 1
+            assert retry_after == expected.retry_after_s  # 0: granted
+        assert 200 < refusals < 1800  # both answers were compared, many times
+
+    asyncio.run(run())
 
 
 class FakeShared:

@@ -1,0 +1,107 @@
+"""A grouped commit's debits (store/credit.py) on a real database: which sends of a batch the balance
+covers, what the ledger says of each, and refunds of what never reached a carrier."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from mecm.errors import RateLimited
+from mecm.store import admin, credit
+from mecm.store.tables import pins
+from tests.unit.store.test_queue import row
+
+
+def priced(i: int, workspace_id: int, price: int, **overrides: object) -> dict:
+    return row(i, workspace_id=workspace_id, price=price, created_at_ms=50 + i, **overrides)
+
+
+def ledger(c: Connection) -> list[tuple]:
+    return [tuple(r) for r in c.execute(text(
+        "SELECT workspace_id, message_id, kind, amount, balance_after, reason, created_at_ms FROM credit_ledger"
+        " WHERE kind <> 'top-up' ORDER BY id"))]
+
+
+def stored(c: Connection) -> list[int]:
+    return [r[0] for r in c.execute(text("SELECT id FROM messages ORDER BY id"))]
+
+
+def test_a_batch_takes_each_workspaces_sends_in_order_while_its_balance_covers_them(engine: Engine) -> None:
+    with engine.begin() as c:
+        rich, poor, none = (admin.create_workspace(c, name)["instance_id"] for name in ("rich", "poor", "none"))
+        credit.top_up(c, rich, 100, None, now_ms=1)
+        credit.top_up(c, poor, 25, None, now_ms=1)
+        pin_row = {"message_id": 5, "workspace_id": rich, "recipient": "13056708084", "pin_hash": "h",
+                   "expires_at_ms": 10**13, "attempts": 0}
+        refusal = RateLimited(3, "pins of this number")
+        batch: list[credit.Charged] = [
+            priced(1, poor, 10),
+            priced(2, rich, 30),
+            priced(3, poor, 20),  # 10 left: not covered
+            priced(4, poor, 5),  # covered: each send is taken while the balance covers it
+            credit.Charge(priced(5, rich, 40, kind="pin", sealed_text="s"), ((pins, pin_row),)),
+            credit.Charge(priced(6, rich, 1), check=lambda _c: refusal),
+            priced(7, none, 1),  # no account: no credit
+        ]
+        assert credit.store_charged(c, batch) == [None, None, credit.REFUSED, None, None, refusal, credit.REFUSED]
+        assert stored(c) == [1, 2, 4, 5]
+        assert c.execute(text("SELECT message_id FROM pins")).scalars().all() == [5]
+        assert (credit.balance_of(c, rich), credit.balance_of(c, poor), credit.balance_of(c, none)) == (30, 10, 0)
+        # One debit row per stored send, workspace by workspace in order, at the batch's newest time.
+        assert ledger(c) == [
+            (rich, 2, "debit", -30, 70, None, 57), (rich, 5, "debit", -40, 30, None, 57),
+            (poor, 1, "debit", -10, 15, None, 57), (poor, 4, "debit", -5, 10, None, 57),
+        ]
+        assert [r[0] for r in c.execute(text("SELECT price FROM messages ORDER BY id"))] == [10, 30, 5, 40]
+
+
+def test_a_message_that_never_reached_a_carrier_is_refunded_once_with_a_ledger_row(engine: Engine) -> None:
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        credit.top_up(c, ws, 100, None, now_ms=1)
+        assert credit.store_charged(c, [priced(1, ws, 10), priced(2, ws, 20), priced(3, ws, 30)]) == [None] * 3
+        c.execute(text("UPDATE messages SET status = 'NOT_SENT'"))
+        c.execute(text("UPDATE messages SET carrier_message_id = 'x' WHERE id = 2"))  # a carrier took it
+        assert credit.refund_unsent(c, [1, 2, 3], now_ms=99) == 2
+        assert credit.refund_unsent(c, [1, 2, 3], now_ms=100) == 0
+        assert credit.balance_of(c, ws) == 80
+        assert ledger(c)[3:] == [(ws, 1, "refund", 10, 50, "never reached a carrier", 99),
+                                 (ws, 3, "refund", 30, 80, "never reached a carrier", 99)]
+
+
+def test_a_batch_larger_than_one_statement_keeps_every_ledger_row_in_order(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(credit, "_LEDGER_ROWS_PER_STATEMENT", 3)  # SQLite splits its VALUES lists
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        credit.top_up(c, ws, 1000, None, now_ms=1)
+        assert credit.store_charged(c, [priced(i, ws, i) for i in range(1, 11)]) == [None] * 10
+        assert [(r[1], r[3], r[4]) for r in ledger(c)] == [
+            (i, -i, 1000 - i * (i + 1) // 2) for i in range(1, 11)]
+
+
+def test_priced_sends_through_the_group_commit_writer_get_what_the_balance_covers(engine: Engine) -> None:
+    """The writer prepares a run's message insert before its transaction: all covered, or not."""
+    from mecm.store.writer import GroupCommitWriter, Together
+
+    with engine.begin() as c:
+        ws = admin.create_workspace(c, "acme")["instance_id"]
+        credit.top_up(c, ws, 50, None, now_ms=1)
+    writer = GroupCommitWriter(engine)
+
+    async def send_all(first: int, count: int) -> list:
+        return await asyncio.gather(*(writer.write(Together(credit.STORE_CHARGED, priced(i, ws, 10)))
+                                      for i in range(first, first + count)))
+
+    try:
+        assert asyncio.run(send_all(1, 3)) == [None] * 3
+        assert Counter(asyncio.run(send_all(4, 4))) == Counter({None: 2, credit.REFUSED: 2})
+    finally:
+        writer.close()
+    with engine.connect() as c:
+        assert len(stored(c)) == 5
+        assert credit.balance_of(c, ws) == 0
+        assert sorted(r[1] for r in ledger(c)) == stored(c)
