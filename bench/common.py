@@ -145,9 +145,9 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, paths_file: Path) -> dict:
+def run_wrk(url: str, paths_file: Path, duration_s: int = DURATION_S) -> dict:
     """wrk (C, one thread, its own core) replaying pre-signed paths; its WRKJSON summary."""
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "10s",
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--timeout", "10s",
                "-s", str(HERE / "wrk_paths.lua"), url]
     done = subprocess.run(command, env={**os.environ, "PATHS": str(paths_file)}, capture_output=True, text=True,
                           check=False)

@@ -3,9 +3,9 @@
 core       (a) ``mecm serve`` on a fresh SQLite database with the demo workspace and its simulated
            carrier, driven by wrk with pre-signed sendSMS paths; then wait until every message is final.
 core-guarded  the core scenario with rate limits (per workspace and per key) and a price list, all too
-           high ever to refuse: what issue 12's limits and credit cost (target: >= 0.95 of core).
-           ``python -m bench.core core`` runs only these two, five pairs in alternating order, and
-           compares the median of the pairs' ratios.
+           high ever to refuse, against the plain one: what issue 12's limits and credit cost (target:
+           >= 0.95), both servers loaded in turn a few seconds at a time (bench/guard_ratio.py says
+           why). ``python -m bench.core core`` runs only this comparison.
 smpp       the same load through ``mecm serve`` to ``mecm smsc-sim`` over SMPP (bench/smpp.py).
 scale-out  (b) PostgreSQL, ``mecm api --workers 2`` and one ``mecm worker``, SMPP to ``mecm smsc-sim``
            (bench/scale.py).
@@ -32,13 +32,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench import cli_start, mo_search, scale, smpp
+from bench import cli_start, guard_ratio, mo_search, scale, smpp
 from bench.common import (
     CONNECTIONS,
     DURATION_S,
@@ -61,25 +59,21 @@ from bench.common import (
     write_paths,
 )
 
-# ``python -m bench.core core``: only the core scenario and its guarded twin, five pairs (5 minutes).
+# ``python -m bench.core core``: only the guarded comparison (about 2 minutes).
 ONLY_CORE = sys.argv[1:] == ["core"]
 CORE_TARGET = 0.40  # core accepted/s over baseline req/s
 
 
-def bench_core(work: Path, *, guarded: bool = False) -> dict:
-    """The core scenario; ``guarded``: with rate limits and a price list too high ever to refuse
-    (issue 12: accepted/s within 5 % of the plain run)."""
+def bench_core(work: Path) -> dict:
+    """The core scenario (priced with BENCH_PRICED=1, rate-limited with MECM_BENCH_RATE_LIMIT=1)."""
     work.mkdir()
     port = free_port()
-    limited = RATE_LIMITED or guarded
-    env = mecm_env(work, port, limited)
+    env = mecm_env(work, port, RATE_LIMITED)
     creds = demo(env)
-    if guarded or os.environ.get("BENCH_PRICED", "") == "1":
-        price_everything(env, creds)
-    if limited:  # the demo key's own limit too: each send then takes a token from two buckets
-        subprocess.run([*MECM, "admin", "limit", "set", "--workspace", str(creds["instance_id"]), "--key",
-                        creds["public_key"], "--class", "sends", "--rate", str(HIGH_LIMIT), "--burst",
-                        str(HIGH_LIMIT)], env=env, check=True, capture_output=True)
+    if os.environ.get("BENCH_PRICED", "") == "1":
+        guard_ratio.price_everything(env, creds)
+    if RATE_LIMITED:  # the demo key's own limit too: each send then takes a token from two buckets
+        guard_ratio.limit_the_key(env, creds)
     paths = work / "paths.txt"
     write_paths(creds, paths)
     with process([*MECM, "serve"], env, work / "server.log") as server:
@@ -96,15 +90,6 @@ def bench_core(work: Path, *, guarded: bool = False) -> dict:
     }
 
 
-def price_everything(env: dict[str, str], creds: dict) -> None:
-    """A price list and a balance no run can spend (almost 10^12 units: 10^14 sends at 0.0075)."""
-    workspace = str(creds["instance_id"])
-    for args in (("credit", "top-up", "--amount", "999999999999"),
-                 ("price", "set", "--per-segment", "0.0075")):
-        subprocess.run([*MECM, "admin", *args, "--workspace", workspace], env=env, check=True,
-                       capture_output=True)
-
-
 def bench_baseline(paths: Path, work: Path) -> dict:
     port = free_port()
     with process([sys.executable, str(HERE / "baseline_app.py"), str(port)], None, work / "baseline.log") as server:
@@ -112,41 +97,6 @@ def bench_baseline(paths: Path, work: Path) -> dict:
         result = run_wrk(f"http://127.0.0.1:{port}", paths)
     return {"req_per_s": result["requests"] / (result["duration_us"] / 1e6),
             "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000}
-
-
-def compare_guarded(work: Path, pairs: int = 5) -> None:
-    """The core scenario and its guarded twin, ``pairs`` times, each pair in the order opposite to the
-    last (a host that speeds up or slows down over the minutes favours neither), compared by the
-    median of the pairs' ratios: one pair's ratio moves by several per cent with the host, which is
-    as much as the cost it measures. Beside it, the API process's CPU per message stored (start-up
-    included), which a busy host moves less than a rate."""
-    plain: list[float] = []
-    guarded: list[float] = []
-    ratios: list[float] = []
-    cpu: dict[bool, list[float]] = {False: [], True: []}
-    for i in range(pairs):
-        runs = [False, True] if i % 2 == 0 else [True, False]
-        for is_guarded in runs:
-            name = f"core-guarded{i}" if is_guarded else f"core{i}"
-            run = bench_core(work / name, guarded=is_guarded)
-            (guarded if is_guarded else plain).append(run["accepted_per_s"])
-            cpu[is_guarded].append(run["cpu_s"] * 1e6 / max(1, run["stored"]))
-        ratios.append(guarded[-1] / plain[-1])
-        print(f"pair {i + 1}: core {plain[-1]:.0f}/s, guarded {guarded[-1]:.0f}/s, ratio {ratios[-1]:.3f}; "
-              f"API CPU per message {cpu[False][-1]:.0f} us and {cpu[True][-1]:.0f} us", flush=True)
-    print(f"median: core {statistics.median(plain):.0f}/s, guarded {statistics.median(guarded):.0f}/s, "
-          f"median ratio {statistics.median(ratios):.3f}   (target >= 0.95, issue 12); API CPU per message "
-          f"{statistics.median(cpu[False]):.0f} us and {statistics.median(cpu[True]):.0f} us")
-
-
-def print_guarded(guarded: dict, core: dict) -> None:
-    share = guarded["accepted_per_s"] / core["accepted_per_s"]
-    print(f"""core with rate limits ({HIGH_LIMIT}/s per workspace and per key) and a price list (every send debited)
-  accepted/s      {guarded['accepted_per_s']:10.0f}   ({guarded['ok']} OK of {guarded['requests']} requests, {guarded['errors']} errors)
-  latency p50     {guarded['p50_ms']:10.2f} ms   p99 {guarded['p99_ms']:.2f} ms
-  lost            {guarded['lost']:10d}
-  vs core         {share:10.3f}   (target >= 0.95, issue 12)
-""", flush=True)
 
 
 def print_core(core: dict) -> None:
@@ -172,12 +122,12 @@ def main() -> None:
               + (f"rate limits of {HIGH_LIMIT}/s (MECM_BENCH_RATE_LIMIT)" if RATE_LIMITED else "no rate limits"),
               flush=True)
         if ONLY_CORE:
-            compare_guarded(work)
+            guard_ratio.print_guard_ratio(guard_ratio.guard_ratio(work / "core-guarded"))
             return
         core = bench_core(work / "core")
         print_core(core)
-        guarded = bench_core(work / "core-guarded", guarded=True)
-        print_guarded(guarded, core)
+        guarded = guard_ratio.guard_ratio(work / "core-guarded")
+        guard_ratio.print_guard_ratio(guarded)
         over_smpp = smpp.bench_smpp(work / "smpp")
         smpp_ratio = over_smpp["delivered_per_s"] / core["accepted_per_s"]
         smpp.print_smpp(over_smpp, smpp_ratio)
