@@ -17,3 +17,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     srv.start()
     yield srv
     srv.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Integration modules first, then the API's, then the unit tests (each module's tests kept in
+    their order): make test's xdist workers take a module at a time in this order, and the modules
+    that wait longest on the processes they start are then not left to the end of the run."""
+    rank = {"integration": 0, "api": 1}
+    items.sort(key=lambda item: rank.get(item.path.parent.name, 2))

@@ -11,9 +11,13 @@ back as ``subprocess.run`` would return them. Only the import is shared, of the 
 Tests of how the command itself starts (the lazy front door, finding state from a folder, ``serve``)
 still start ``python -m mecm`` (``tests.support.server.MECM``).
 
+``start`` starts a long-running command the same way (``mecm serve`` for tests/support/server.py),
+as an object that a test stops, kills and waits for as it would a ``subprocess.Popen``.
+
 Protocol, over a Unix socket, one connection per command: the client sends one JSON line (args, env,
-cwd and the paths of the files for standard input, output and error); the child answers with its
-pid on a line, then its exit status on a line when it has finished.
+cwd and the paths of the files for standard input, output and error). The server forks a child for
+the connection, which forks the command's process, sends its pid on a line, waits for it and sends
+its exit status on a line (as Popen's returncode: negative, the signal that ended it).
 """
 
 from __future__ import annotations
@@ -23,19 +27,101 @@ import importlib
 import json
 import os
 import pkgutil
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 # -- the client (the test process) --------------------------------------------------------------------
 
+# How long the fork server may take to fork a command and name its pid: a bound, not a time waited.
+_FORKED_WITHIN_S = 60.0
 _lock = threading.Lock()
 _server: subprocess.Popen | None = None
 _socket_path: str | None = None
+
+
+class ForkedProcess:
+    """A command the fork server started, handled as a ``subprocess.Popen`` is: ``pid``, ``poll()``,
+    ``wait(timeout)``, ``send_signal``, ``terminate``, ``kill`` and ``returncode`` (negative: the
+    signal that ended it). Its exit status comes from the process that forked it and waits for it."""
+
+    def __init__(self, args: list[str], connection: socket.socket) -> None:
+        self.args = ["mecm", *args]
+        self._connection = connection
+        self._buffer = b""
+        self.returncode: int | None = None
+        self.pid = int(self._line(timeout=_FORKED_WITHIN_S))
+
+    def _line(self, timeout: float | None) -> str:
+        """The next line the fork server's side sends; TimeoutError if none comes within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self._connection], [], [], left)
+            if not ready:
+                raise TimeoutError
+            data = self._connection.recv(4096)
+            if not data:
+                raise RuntimeError(f"{' '.join(self.args)}: the fork server's side went away")
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self._ended(self._line(timeout=0))
+            except TimeoutError:
+                pass
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self._ended(self._line(timeout))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        assert self.returncode is not None
+        return self.returncode
+
+    def _ended(self, status: str) -> None:
+        self.returncode = int(status)
+        self._connection.close()
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:  # as Popen: never a signal to a pid that may be another's by now
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def start(args: list[str] | tuple[str, ...], *, env: dict[str, str], output: str | Path,
+          stdin: str | Path = os.devnull, cwd: str | Path | None = None) -> ForkedProcess:
+    """``subprocess.Popen([*MECM, *args], env=env, cwd=cwd, stdin=open(stdin), stdout=log, stderr=log)``
+    with ``log`` the file ``output`` opened to append, in a child of the fork server."""
+    request = {"args": list(args), "env": env, "cwd": str(cwd or os.getcwd()), "stdin": str(stdin),
+               "stdout": str(output), "stderr": str(output), "append": True}
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(_server_socket())
+        connection.sendall(json.dumps(request).encode() + b"\n")
+        return ForkedProcess(list(args), connection)
+    except BaseException:
+        connection.close()
+        raise
 
 
 def run(args: list[str] | tuple[str, ...], *, env: dict[str, str], cwd: str | Path | None = None,
@@ -45,29 +131,19 @@ def run(args: list[str] | tuple[str, ...], *, env: dict[str, str], cwd: str | Pa
     with tempfile.TemporaryDirectory(prefix="mecm-cli-") as folder:
         files = {name: os.path.join(folder, name) for name in ("stdin", "stdout", "stderr")}
         Path(files["stdin"]).write_text(input or "")
-        request = {"args": list(args), "env": env, "cwd": str(cwd or os.getcwd()), **files}
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(timeout)
-            connection.connect(_server_socket())
-            connection.sendall(json.dumps(request).encode() + b"\n")
-            answer = connection.makefile("r")
-            pid = int(answer.readline())
-            try:
-                status = answer.readline()
-            except TimeoutError:
-                _kill(pid)
-                raise subprocess.TimeoutExpired(["mecm", *args], timeout) from None
-            if not status:
-                raise RuntimeError(f"mecm {' '.join(args)}: its process ended without an exit status")
-        return subprocess.CompletedProcess(["mecm", *args], int(status), Path(files["stdout"]).read_text(),
+        request = {"args": list(args), "env": env, "cwd": str(cwd or os.getcwd()), **files, "append": False}
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(_server_socket())
+        connection.sendall(json.dumps(request).encode() + b"\n")
+        process = ForkedProcess(list(args), connection)
+        try:
+            status = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        return subprocess.CompletedProcess(process.args, status, Path(files["stdout"]).read_text(),
                                            Path(files["stderr"]).read_text())
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _server_socket() -> str:
@@ -116,25 +192,41 @@ def _import_everything() -> None:
 
 
 def _child(connection: socket.socket) -> None:
-    """Run one command in this (forked) process, and exit."""
+    """Fork the command's process, tell the client its pid, wait for it and tell its exit status as
+    Popen's returncode; then exit."""
     status = 1
     try:
         request = json.loads(connection.makefile("r").readline())
-        connection.sendall(f"{os.getpid()}\n".encode())
+        pid = os.fork()
+        if pid == 0:
+            connection.close()
+            _command(request)
+        connection.sendall(f"{pid}\n".encode())
+        _, wait_status = os.waitpid(pid, 0)
+        status = os.waitstatus_to_exitcode(wait_status)
+    finally:
+        try:
+            connection.sendall(f"{status}\n".encode())
+        finally:
+            os._exit(0)
+
+
+def _command(request: dict) -> None:
+    """Become the command asked for: its folder, environment, standard streams and arguments."""
+    status = 1
+    try:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        for fd, name, mode in ((0, "stdin", os.O_RDONLY), (1, "stdout", os.O_WRONLY), (2, "stderr", os.O_WRONLY)):
-            opened = os.open(request[name], mode | (os.O_CREAT | os.O_TRUNC if fd else 0))
+        written = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if request["append"] else os.O_TRUNC)
+        for fd, name, mode in ((0, "stdin", os.O_RDONLY), (1, "stdout", written), (2, "stderr", written)):
+            opened = os.open(request[name], mode, 0o644)
             os.dup2(opened, fd)
             os.close(opened)
         sys.argv = ["mecm", *request["args"]]
         status = _run_main()
     finally:
-        try:
-            connection.sendall(f"{status}\n".encode())
-        finally:
-            os._exit(status)
+        os._exit(status)
 
 
 def _run_main() -> int:

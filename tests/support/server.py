@@ -80,14 +80,14 @@ def answers(url: str) -> bool:
         return False
 
 
-def kill_process(process: subprocess.Popen | None) -> None:
+def kill_process(process: subprocess.Popen | cli_forkserver.ForkedProcess | None) -> None:
     """SIGKILL: no goodbye, like a crash."""
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
 
-def stop_process(process: subprocess.Popen | None, timeout_s: float) -> None:
+def stop_process(process: subprocess.Popen | cli_forkserver.ForkedProcess | None, timeout_s: float) -> None:
     """SIGTERM, then SIGKILL if it has not exited within ``timeout_s``."""
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -102,7 +102,7 @@ class Server:
     home: Path
     port: int
     env: dict[str, str]
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen | cli_forkserver.ForkedProcess | None = None
     creds: dict = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)  # what make_server wrote to mecm.toml
 
@@ -129,8 +129,7 @@ class Server:
                             headers={"Authorization": f"Bearer {token or self.admin_token}"}, timeout=30)
 
     def start(self) -> None:
-        log = open(self.home / "server.log", "ab")
-        self.process = subprocess.Popen([*MECM, "serve"], env=self.env, stdout=log, stderr=log)
+        self.process = cli_forkserver.start(["serve"], env=self.env, output=self.home / "server.log")
         deadline = time.time() + STARTUP_S
         while time.time() < deadline:
             if self.process.poll() is not None:
