@@ -25,17 +25,22 @@ run: $(STAMP)
 # server; its tests are skipped if it cannot be reached, and fail under CI=true). Modules that use no
 # database (tests.support.databases.no_database) run in the SQLite run only. The PostgreSQL run's
 # output is printed when both are done. Each run prints its 25 slowest steps (--durations).
-# Each run has TEST_WORKERS pytest-xdist workers, a test module to a worker (its module-scoped server
-# is started once): most of a test's time is spent waiting for servers, carriers and receipts, so
-# one process a run left a core idle (the suite used 0.9 of this machine's 2 cores).
+# The SQLite run has TEST_WORKERS pytest-xdist workers, a test module to a worker (its module-scoped
+# server is started once): most of a test's time is spent waiting for servers, carriers and
+# receipts, and one process a run left a core idle (the suite used 0.9 of this machine's 2 cores).
+# The PostgreSQL run has PG_TEST_WORKERS: with two, a run beside two busy loops had PostgreSQL
+# tests wait over 45 s for a delivery while checkpoints spent minutes syncing the files of the
+# databases the tests create (one per test).
 PG_TESTS := tests/unit/store tests/unit/delivery tests/unit/services tests/api tests/integration
 PG_LOG := var/pytest-postgresql.log
 TEST_WORKERS ?= 2
+PG_TEST_WORKERS ?= 1
 XDIST := -n $(TEST_WORKERS) --dist loadfile
+PG_XDIST := -n $(PG_TEST_WORKERS) --dist loadfile
 
 test: $(STAMP)
 	@mkdir -p var; \
-	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --durations=25 $(XDIST) \
+	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --durations=25 $(PG_XDIST) \
 		--basetemp=var/pytest-postgresql $(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
 	echo "== tests on SQLite (PostgreSQL's run goes on beside it) =="; \
 	$(BIN)/pytest -q --durations=25 $(XDIST); sqlite=$$?; \

@@ -210,6 +210,11 @@ def make_server(home: Path, **settings: str) -> Server:
         "MECM_VAR_DIR": str(home),
         "MECM_PORT": str(port),
         "MECM_CATALOG_REFRESH_S": "0.2",
+        # Longer than httpx's keep-alive expiry (5 s), so that a test's client always drops an idle
+        # connection before the server does: with both at 5 s, a request sent on a connection the
+        # server was closing got "Server disconnected without sending a response" (a send, which
+        # cannot be retried blindly). tests/api/test_http_limits.py sets its own.
+        "MECM_HTTP_KEEP_ALIVE_S": "30",
         "MECM_CONFIG": str(home / "mecm.toml"),
     })
     (home / "mecm.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
