@@ -64,7 +64,7 @@ class Side:
 
     def __init__(self, work: Path, guarded: bool) -> None:
         self.work, self.guarded = work, guarded
-        work.mkdir()
+        work.mkdir(parents=True)
         self.port = free_port()
         self.env = mecm_env(work, self.port, limited=guarded)
         creds = demo(self.env)

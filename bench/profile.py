@@ -17,8 +17,19 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.core import price_everything
-from bench.common import DURATION_S, MECM, demo, free_port, mecm_env, process, run_wrk, wait_http, write_paths
+from bench.common import (
+    DURATION_S,
+    MECM,
+    RATE_LIMITED,
+    demo,
+    free_port,
+    mecm_env,
+    process,
+    run_wrk,
+    wait_http,
+    write_paths,
+)
+from bench.guard_ratio import limit_the_key, price_everything
 
 TOP = int(os.environ.get("PROFILE_TOP", "25"))  # how many functions to print
 
@@ -63,6 +74,8 @@ def main() -> None:
         creds = demo(env)
         if os.environ.get("BENCH_PRICED", "") == "1":
             price_everything(env, creds)
+        if RATE_LIMITED:  # the demo key's own limit too, as the guarded core scenario's
+            limit_the_key(env, creds)
         paths = work / "paths.txt"
         write_paths(creds, paths)
         raw = work / "profile.txt"
