@@ -30,7 +30,9 @@ run: $(STAMP)
 # receipts, and one process a run left a core idle (the suite used 0.9 of this machine's 2 cores).
 # The PostgreSQL run has PG_TEST_WORKERS: with two, a run beside two busy loops had PostgreSQL
 # tests wait over 45 s for a delivery while checkpoints spent minutes syncing the files of the
-# databases the tests create (one per test).
+# databases the tests created; and with those databases now reused (tests/support/databases.py),
+# two workers in each run still took 19.7 minutes on a quiet machine against 12.4 (the suite is
+# CPU-bound: four workers and their servers oversubscribe two cores).
 PG_TESTS := tests/unit/store tests/unit/delivery tests/unit/services tests/api tests/integration
 PG_LOG := var/pytest-postgresql.log
 TEST_WORKERS ?= 2

@@ -5,8 +5,10 @@ Run one after the other, two 10-s core runs on this shared host differed by up t
 changed (bench.core's pairs, 2026-12-02: pair ratios 0.75 to 1.09), far more than the 5 % measured.
 So both servers run at once, each idle while the other is loaded, and wrk drives them in turn for
 SLICE_S seconds at a time, in the order plain, guarded, guarded, plain, ... for ROUNDS rounds: a
-slow minute of the host falls on both alike. Each side's accepted/s is its OK answers over its
-seconds of load; the ratio compares those totals (the median of the rounds' ratios is printed
+slow minute of the host falls on both alike. After each slice the loaded side's delivery is let
+finish what it accepted (every message final) before the next slice starts: otherwise one side's
+worker drained its backlog on the cores while wrk drove the other, and round ratios ranged from
+0.67 to 1.07. Each side's accepted/s is its OK answers over its seconds of load; the ratio compares those totals (the median of the rounds' ratios is printed
 beside it). Then each side's messages are waited for to be final and counted lost as in the core
 scenario, and the API process's CPU per message stored is shown.
 
@@ -84,6 +86,7 @@ class Side:
         slice_s = result["duration_us"] / 1e6
         self.ok += result["ok"]
         self.seconds += slice_s
+        wait_final(self.work / "mecm.db", self.ok + self.warm_up_ok)  # its backlog delivered: both idle
         return result["ok"] / slice_s
 
     @property
@@ -100,6 +103,7 @@ def guard_ratio(work: Path, rounds: int = ROUNDS, slice_s: int = SLICE_S) -> dic
             wait_http(f"{side.url}/healthz", servers[guarded])
         for side in sides.values():  # a first second each, not counted: catalogs read, connections made
             side.warm_up_ok = run_wrk(side.url, side.paths, duration_s=1)["ok"]
+            wait_final(side.work / "mecm.db", side.warm_up_ok)
         round_ratios = []
         for i in range(rounds):
             order = (False, True) if i % 2 == 0 else (True, False)

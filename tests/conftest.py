@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from tests.support import databases
 from tests.support.server import Server, make_server
 
 
@@ -25,3 +26,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     that wait longest on the processes they start are then not left to the end of the run."""
     rank = {"integration": 0, "api": 1}
     items.sort(key=lambda item: rank.get(item.path.parent.name, 2))
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After a module's last test (its module-scoped fixtures are finalized by then), its
+    PostgreSQL databases are emptied for the next modules (tests/support/databases.py)."""
+    yield
+    if nextitem is None or nextitem.path != item.path:
+        databases.recycle()
+
+
+def pytest_sessionfinish() -> None:
+    databases.finish()
