@@ -4,10 +4,16 @@ A priced send's message row and its debit are one ``Together`` write (STORE_CHAR
 so they are committed in the same transaction, and a grouped commit debits each workspace once: its
 account row is read and locked (``FOR UPDATE`` on PostgreSQL, where several API processes debit side
 by side; SQLite has one writer at a time), the batch's sends are taken in order while the balance
-covers them, the balance is written once, and the messages and their ledger rows are inserted in
-bulk (the messages' insert built before the write lock is taken, for the common case: all covered).
-A send the balance does not cover is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the
-others in the batch are committed all the same. The balance can never go below zero.
+covers them, the balance is written once, and the messages are inserted in bulk (their insert built
+before the write lock is taken, for the common case: all covered). A send the balance does not cover
+is not inserted: its caller answers NOT_ENOUGH_FUNDS, and the others in the batch are committed all
+the same. The balance can never go below zero.
+
+The balance moves once per workspace per transaction, and so does the ledger: one debit row for the
+workspace's sends in it (``messages`` says how many; ``message_id`` names the message when it is one),
+each message keeping its own charge in ``messages.price``. A ledger row per message cost the core
+scenario 6 % of its accepted/s on SQLite (bench/guard_ratio.py, issue 12): its insert and the pages it
+dirtied were held under the write lock that the API and the delivery worker take turns on.
 
 Accounts are locked in workspace order everywhere (debits and refunds), so two transactions never
 wait on each other's accounts in a circle.
@@ -82,7 +88,8 @@ class Charge:
 
 
 Charged = Charge | dict[str, Any]  # a Charge, or a message row with its price
-_LedgerEntry = tuple[int, int, int, int]  # a ledger row's (workspace, message, amount, balance after)
+# A ledger row's (workspace, message or None, amount, balance after, messages it covers).
+_LedgerEntry = tuple[int, int | None, int, int, int]
 
 
 class _Prepared(NamedTuple):
@@ -118,6 +125,7 @@ def store_charged(connection: Connection, charges: list[Charged], prepared: _Pre
                 continue  # no account: no credit
             account = _Account(*found)
             balance = start = account.balance
+            covered: list[int] = []  # the ids of the workspace's sends the balance covers
             for index in by_workspace[workspace_id]:
                 charge = charges[index]
                 if isinstance(charge, Charge) and charge.check is not None \
@@ -128,11 +136,14 @@ def store_charged(connection: Connection, charges: list[Charged], prepared: _Pre
                 if row["price"] <= balance:
                     balance -= row["price"]
                     results[index] = None
-                    ledger.append((workspace_id, row["id"], -row["price"], balance))
+                    covered.append(row["id"])
+            if covered:
+                ledger.append((workspace_id, covered[0] if len(covered) == 1 else None, balance - start, balance,
+                               len(covered)))
             if balance != start:
                 cursor.execute(_SET_BALANCE_BY_DIALECT[dialect], (balance, now, workspace_id))
                 _alert_if_crossed(connection, workspace_id, account, start, balance, now)
-    if len(ledger) == len(rows):  # all stored (a check's refusal or a short balance has no debit)
+    if sum(entry[4] for entry in ledger) == len(rows):  # all stored (a refusal or a short balance has no debit)
         bulk.execute(connection, prepared.insert_all)
     else:
         _insert_grouped(connection, messages, [rows[i] for i, result in enumerate(results) if result is None])
@@ -157,21 +168,22 @@ class _StoreCharged(Runner):
 STORE_CHARGED = _StoreCharged()
 
 
-# Ledger rows of one kind at a time: the kind, reason and time bound once, each row's four values
+# Ledger rows of one kind at a time: the kind, reason and time bound once, each row's five values
 # from a VALUES list (SQLite) or arrays (PostgreSQL): fewer values to bind than an insert of whole
 # rows (store/bulk.py), and no row built as a dict. Rows keep their order, so ids follow it.
-_LEDGER_COLUMNS = "workspace_id, message_id, kind, amount, balance_after, reason, created_at_ms"
+_LEDGER_COLUMNS = "workspace_id, message_id, amount, balance_after, messages, kind, reason, created_at_ms"
 _LEDGER_PG = (f"INSERT INTO credit_ledger ({_LEDGER_COLUMNS})"
-              " SELECT w, m, %s::text, a, b, %s::text, %s::bigint"
-              " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[]) AS r (w, m, a, b)")
-_LEDGER_ROWS_PER_STATEMENT = 7_000  # 4 bound values a row: below SQLite's 32,766
+              " SELECT w, m, a, b, n, %s::text, %s::text, %s::bigint"
+              " FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[], %s::integer[])"
+              " AS r (w, m, a, b, n)")
+_LEDGER_ROWS_PER_STATEMENT = 6_000  # 5 bound values a row: below SQLite's 32,766
 
 
 @lru_cache(maxsize=16)
 def _ledger_sqlite(count: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?)"] * count)
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * count)
     return (f"INSERT INTO credit_ledger ({_LEDGER_COLUMNS})"
-            f" SELECT column1, column2, ?, column3, column4, ?, ? FROM (VALUES {values})")
+            f" SELECT column1, column2, column3, column4, column5, ?, ?, ? FROM (VALUES {values})")
 
 
 def _insert_ledger(connection: Connection, kind: str, reason: str | None, now: int,
@@ -252,7 +264,7 @@ def refund_unsent(connection: Connection, ids: Sequence[int], now_ms: int) -> in
         balance = after - total
         for row in rows:
             balance += row.price
-            ledger.append((workspace_id, row.id, row.price, balance))
+            ledger.append((workspace_id, row.id, row.price, balance, 1))
     _insert_ledger(connection, "refund", "never reached a carrier", now_ms, ledger)
     return len(taken)
 
@@ -286,7 +298,7 @@ def top_up(connection: Connection, workspace_id: int, amount: int, reason: str |
     after = connection.execute(_ADD_TO_BALANCE, {"w": workspace_id, "amount": amount, "now": now_ms}).scalar_one()
     connection.execute(credit_ledger.insert(), [{
         "workspace_id": workspace_id, "message_id": None, "kind": "top-up", "amount": amount,
-        "balance_after": after, "reason": reason, "created_at_ms": now_ms,
+        "balance_after": after, "reason": reason, "created_at_ms": now_ms, "messages": None,
     }])
     return account_view(connection, workspace_id)
 
@@ -318,8 +330,16 @@ def ledger_rows(connection: Connection, workspace_id: int, limit: int = 100) -> 
     return [{"id": r.id, "kind": r.kind, "amount": format_amount(r.amount),
              "balance_after": format_amount(r.balance_after),
              "message_id": None if r.message_id is None else str(r.message_id),
-             "reason": r.reason, "created_at_ms": r.created_at_ms}
+             "messages": _messages_of(r), "reason": r.reason, "created_at_ms": r.created_at_ms}
             for r in connection.execute(query)]
+
+
+def _messages_of(row: Any) -> int:
+    """How many messages a ledger row pays for or refunds (rows from before migration 0021 have no
+    count: one when they name a message)."""
+    if row.messages is not None:
+        return row.messages
+    return 0 if row.message_id is None else 1
 
 
 def set_price(connection: Connection, workspace_id: int, carrier: str, prefix: str, per_segment: int,

@@ -422,12 +422,15 @@ credit_ledger = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("workspace_id", Integer, nullable=False),
-    Column("message_id", BigInteger, nullable=True),  # the debit's or refund's message
+    Column("message_id", BigInteger, nullable=True),  # the refund's message; a debit's, if it covers one
     Column("kind", String(8), nullable=False),  # top-up | debit | refund
     Column("amount", BigInteger, nullable=False),  # + top-up and refund, - debit
     Column("balance_after", BigInteger, nullable=False),
     Column("reason", Text, nullable=True),
     Column("created_at_ms", BigInteger, nullable=False),
+    # How many messages the row pays for or refunds: a debit covers the workspace's sends stored in
+    # one transaction (store/credit.py). NULL on rows from before migration 0021, and on top-ups.
+    Column("messages", Integer, nullable=True),
 )
 Index("ix_credit_ledger_workspace", credit_ledger.c.workspace_id, credit_ledger.c.id)
 

@@ -1,5 +1,6 @@
 """A grouped commit's debits (store/credit.py) on a real database: which sends of a batch the balance
-covers, what the ledger says of each, and refunds of what never reached a carrier."""
+covers, what the ledger says of them (a debit row per workspace per transaction, each message keeping
+its price), and refunds of what never reached a carrier."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def priced(i: int, workspace_id: int, price: int, **overrides: object) -> dict:
 
 def ledger(c: Connection) -> list[tuple]:
     return [tuple(r) for r in c.execute(text(
-        "SELECT workspace_id, message_id, kind, amount, balance_after, reason, created_at_ms FROM credit_ledger"
+        "SELECT workspace_id, message_id, kind, amount, balance_after, reason, created_at_ms, messages"
+        " FROM credit_ledger"
         " WHERE kind <> 'top-up' ORDER BY id"))]
 
 
@@ -50,12 +52,12 @@ def test_a_batch_takes_each_workspaces_sends_in_order_while_its_balance_covers_t
         assert stored(c) == [1, 2, 4, 5]
         assert c.execute(text("SELECT message_id FROM pins")).scalars().all() == [5]
         assert (credit.balance_of(c, rich), credit.balance_of(c, poor), credit.balance_of(c, none)) == (30, 10, 0)
-        # One debit row per stored send, workspace by workspace in order, at the batch's newest time.
-        assert ledger(c) == [
-            (rich, 2, "debit", -30, 70, None, 57), (rich, 5, "debit", -40, 30, None, 57),
-            (poor, 1, "debit", -10, 15, None, 57), (poor, 4, "debit", -5, 10, None, 57),
-        ]
-        assert [r[0] for r in c.execute(text("SELECT price FROM messages ORDER BY id"))] == [10, 30, 5, 40]
+        # One debit row per workspace for its stored sends, in workspace order, at the batch's newest
+        # time; the message is named when there is one.
+        assert ledger(c) == [(rich, None, "debit", -70, 30, None, 57, 2), (poor, None, "debit", -15, 10, None, 57, 2)]
+        assert credit.store_charged(c, [priced(8, poor, 4)]) == [None]
+        assert ledger(c)[-1] == (poor, 8, "debit", -4, 6, None, 58, 1)
+        assert [r[0] for r in c.execute(text("SELECT price FROM messages ORDER BY id"))] == [10, 30, 5, 40, 4]
 
 
 def test_a_message_that_never_reached_a_carrier_is_refunded_once_with_a_ledger_row(engine: Engine) -> None:
@@ -68,19 +70,22 @@ def test_a_message_that_never_reached_a_carrier_is_refunded_once_with_a_ledger_r
         assert credit.refund_unsent(c, [1, 2, 3], now_ms=99) == 2
         assert credit.refund_unsent(c, [1, 2, 3], now_ms=100) == 0
         assert credit.balance_of(c, ws) == 80
-        assert ledger(c)[3:] == [(ws, 1, "refund", 10, 50, "never reached a carrier", 99),
-                                 (ws, 3, "refund", 30, 80, "never reached a carrier", 99)]
+        assert ledger(c) == [(ws, None, "debit", -60, 40, None, 53, 3),
+                             (ws, 1, "refund", 10, 50, "never reached a carrier", 99, 1),
+                             (ws, 3, "refund", 30, 80, "never reached a carrier", 99, 1)]
 
 
-def test_a_batch_larger_than_one_statement_keeps_every_ledger_row_in_order(
+def test_refunds_of_more_messages_than_one_statement_holds_keep_every_ledger_row_in_order(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(credit, "_LEDGER_ROWS_PER_STATEMENT", 3)  # SQLite splits its VALUES lists
     with engine.begin() as c:
         ws = admin.create_workspace(c, "acme")["instance_id"]
         credit.top_up(c, ws, 1000, None, now_ms=1)
         assert credit.store_charged(c, [priced(i, ws, i) for i in range(1, 11)]) == [None] * 10
-        assert [(r[1], r[3], r[4]) for r in ledger(c)] == [
-            (i, -i, 1000 - i * (i + 1) // 2) for i in range(1, 11)]
+        c.execute(text("UPDATE messages SET status = 'NOT_SENT'"))
+        assert credit.refund_unsent(c, list(range(1, 11)), now_ms=99) == 10
+        assert [(r[1], r[3], r[4]) for r in ledger(c)] == [(None, -55, 945)] + [
+            (i, i, 945 + i * (i + 1) // 2) for i in range(1, 11)]
 
 
 def test_priced_sends_through_the_group_commit_writer_get_what_the_balance_covers(engine: Engine) -> None:
@@ -104,4 +109,6 @@ def test_priced_sends_through_the_group_commit_writer_get_what_the_balance_cover
     with engine.connect() as c:
         assert len(stored(c)) == 5
         assert credit.balance_of(c, ws) == 0
-        assert sorted(r[1] for r in ledger(c)) == stored(c)
+        # Each debit row pays for the sends it counts, and they are the messages stored.
+        assert sum(r[7] for r in ledger(c)) == len(stored(c))
+        assert sum(r[3] for r in ledger(c)) == -10 * len(stored(c))
