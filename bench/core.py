@@ -59,7 +59,7 @@ from bench.common import (
     write_paths,
 )
 
-# ``python -m bench.core core``: only the guarded comparison (about 2 minutes).
+# ``python -m bench.core core``: only the guarded comparison (about 5 minutes).
 ONLY_CORE = sys.argv[1:] == ["core"]
 CORE_TARGET = 0.40  # core accepted/s over baseline req/s
 
