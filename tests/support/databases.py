@@ -193,6 +193,9 @@ def _empty(name: str) -> bool:
 def recycle() -> None:
     """The databases handed out since the last call, emptied for the next tests to use (dropped if
     a test changed their schema). Called when the tests that used them, and their fixtures, are done."""
+    if os.environ.get("MECM_TEST_KEEP_DATABASES"):  # to look at what a failed test left: kept as it is
+        _handed_out.clear()
+        return
     for name, migrated in _handed_out:
         if migrated and _empty(name):
             _emptied.append(name)
