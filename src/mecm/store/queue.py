@@ -487,24 +487,29 @@ def _apply_to_known(
     if connection.execute(_ANY_PARTS).first() is not None:
         receipts = _apply_part_receipts(connection, carrier, receipts, now_ms)
         params = _receipt_rows(carrier, receipts, now_ms)
-    unknown = []
+    unknown, known = [], []
     for row in params:
-        if connection.execute(_KNOWN_REF, row).first() is None:
-            unknown.append((row["ref"], row["status"], row["detail"]))
-        else:
-            # Known: already final (a receipt sent twice: this changes nothing), or, on PostgreSQL,
-            # committed by another transaction since the update above looked.
-            executemany(connection, _FINAL_BY_REF, [row])
+        receipt = (row["ref"], row["status"], row["detail"])
+        (unknown if connection.execute(_KNOWN_REF, row).first() is None else known).append(receipt)
+    if known:
+        # Known: already final (a receipt sent twice: this changes nothing), or, on PostgreSQL,
+        # committed by another transaction since the looks above. Each statement sees what was
+        # committed when it began, so the parts of a message recorded in between may have been
+        # missed by the look for parts: a first part's id is its message's id too, and applied to
+        # the message alone it would change nothing, and the receipt would be lost. Look again.
+        known = _apply_part_receipts(connection, carrier, known, now_ms)
+        executemany(connection, _FINAL_BY_REF, _receipt_rows(carrier, known, now_ms))
     return unknown
 
 
+# A buffered receipt is known by now when its id is a message's or a part's.
+_NOW_KNOWN = """
+    EXISTS (SELECT 1 FROM messages m WHERE m.carrier = p.carrier AND m.carrier_message_id = p.carrier_message_id)
+    OR EXISTS (SELECT 1 FROM message_parts mp
+                WHERE mp.carrier = p.carrier AND mp.carrier_message_id = p.carrier_message_id)
+"""
 _BUFFERED_NOW_KNOWN = text(
-    """
-    SELECT p.carrier, p.carrier_message_id, p.status, p.detail FROM pending_receipts p
-     WHERE EXISTS (SELECT 1 FROM messages m
-                    WHERE m.carrier = p.carrier AND m.carrier_message_id = p.carrier_message_id)
-     LIMIT 10000
-    """
+    f"SELECT p.carrier, p.carrier_message_id, p.status, p.detail FROM pending_receipts p WHERE {_NOW_KNOWN} LIMIT 10000"
 )
 
 
@@ -568,14 +573,7 @@ _EXPIRE = text(
 _ANY_OVERDUE = text(
     "SELECT 1 FROM messages WHERE status IN ('PENDING', 'SENT_TO_CARRIER') AND expires_at_ms <= :now LIMIT 1"
 )
-_ANY_BUFFERED_NOW_KNOWN = text(
-    """
-    SELECT 1 FROM pending_receipts p
-     WHERE EXISTS (SELECT 1 FROM messages m
-                    WHERE m.carrier = p.carrier AND m.carrier_message_id = p.carrier_message_id)
-     LIMIT 1
-    """
-)
+_ANY_BUFFERED_NOW_KNOWN = text(f"SELECT 1 FROM pending_receipts p WHERE {_NOW_KNOWN} LIMIT 1")
 
 
 def sweep_needed(connection: Connection, now_ms: int) -> tuple[bool, bool]:

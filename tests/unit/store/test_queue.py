@@ -105,6 +105,23 @@ def test_part_receipts_before_the_response_are_applied_when_it_comes(engine: Eng
         assert c.execute(text("SELECT COUNT(*) FROM pending_receipts")).scalar_one() == 0
 
 
+def test_the_sweep_applies_a_buffered_receipt_of_a_part_recorded_some_other_way(engine: Engine) -> None:
+    """A part's receipt left buffered (its response was recorded without looking, as after a crash)
+    is applied by the sweep: a part's id is known too, not only a message's."""
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=2)])
+        assert queue.apply_receipts(c, "sim", [("p2", "DELIVERED_TO_DEVICE", None)], 1) == 1
+        c.execute(text("UPDATE messages SET status = 'SENT_TO_CARRIER', carrier_message_id = 'p1' WHERE id = 1"))
+        c.execute(text("INSERT INTO message_parts (carrier, carrier_message_id, message_id, part_index)"
+                       " VALUES ('sim', 'p1', 1, 0), ('sim', 'p2', 1, 1)"))
+        assert queue.apply_receipts(c, "sim", [("p1", "DELIVERED_TO_DEVICE", None)], 2) == 0
+        assert status_of(c, 1) == "SENT_TO_CARRIER"  # p2's receipt waits in the buffer
+        assert queue.sweep_needed(c, 3) == (False, True)
+        assert queue.apply_buffered(c, 3) == 1
+        assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
+        assert queue.sweep_needed(c, 4) == (False, False)
+
+
 def test_expiry_moves_only_waiting_messages(engine: Engine) -> None:
     with engine.begin() as c:
         c.execute(messages.insert(), [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from mecm.store import queue
 from mecm.store.tables import messages
@@ -97,3 +97,33 @@ def test_receipts_that_find_their_messages_do_not_wait_for_a_recording(engine: E
     finally:
         recording.rollback()
         recording.close()
+
+
+def test_a_first_parts_receipt_whose_message_commits_between_its_looks_is_applied(engine: Engine) -> None:
+    """A multi-part message's recording commits after the receipt's look for parts and before its
+    look for the message: the first part's id is the message's id too, so the receipt finds the
+    message; it must still settle the part (it used to be dropped, and the message never ended)."""
+    with engine.begin() as c:
+        c.execute(messages.insert(), [row(1, status="SENDING", segments=2)])
+    recording = engine.connect()
+    recording.begin()
+    queue.mark_sent(recording, "sim", [(1, "p1", ("p1", "p2"))], 5)  # not committed yet
+    receiving = engine.connect()
+
+    def commit_the_recording_first(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if recording.in_transaction() and statement.startswith("SELECT 1 FROM messages WHERE carrier"):
+            recording.commit()  # between the look for parts (it saw none) and the look for the message
+
+    event.listen(receiving, "before_cursor_execute", commit_the_recording_first)
+    try:
+        with receiving.begin():
+            assert queue.apply_receipts(receiving, "sim", [("p1", "DELIVERED_TO_DEVICE", None)], 6) == 0
+        assert not recording.in_transaction(), "the recording did not commit where the test meant it to"
+        with engine.begin() as c:
+            assert queue.apply_receipts(c, "sim", [("p2", "DELIVERED_TO_DEVICE", None)], 7) == 0
+            assert status_of(c, 1) == "DELIVERED_TO_DEVICE"
+    finally:
+        event.remove(receiving, "before_cursor_execute", commit_the_recording_first)
+        receiving.close()
+        recording.close()
+    assert _buffered(engine) == 0
