@@ -82,7 +82,9 @@ async def test_a_failing_write_fails_alone(engine: Engine) -> None:
 
 
 async def test_writes_that_can_wait_are_gathered_into_one_commit(engine: Engine) -> None:
-    writer = GroupCommitWriter(engine, gather_s=0.2)
+    # The five come within 50 ms; a gathering of 1 s holds them together on a machine that stalls
+    # this test's loop for most of a second.
+    writer = GroupCommitWriter(engine, gather_s=1.0)
     try:
         async def later(i: int) -> None:
             await asyncio.sleep(0.01 * i)
