@@ -304,7 +304,12 @@ def test_throttled_submits_are_retried_within_the_carrier_tps(tmp_path: Path) ->
         stats = sim.stats()
         assert stats["throttled"] >= 20, "the SMSC hardly throttled: the test proves nothing"
         assert (stats["submits"], stats["duplicates"]) == (100, 0)
-        assert max(stats["per_second"].values()) <= 20, stats["per_second"]
+        # The SMSC stamps each submit when it gets to it: a stall of its process at a second's end
+        # moves some of that second's submits into the next. Hence a fourth more room than --tps;
+        # submits not paced at all come by the hundred a second. (The strict bound is the token
+        # bucket's, unit-tested on a clock the test moves, and test_smpp_connector's, measured
+        # where the connector sends.)
+        assert max(stats["per_second"].values()) <= 25, stats["per_second"]
         assert carrier_status(server, "movil")["throttled"] == stats["throttled"]
 
 
@@ -312,14 +317,17 @@ def test_a_throttled_burst_in_flight_costs_one_pause_not_thirty_seconds(tmp_path
     """Ten submits in flight all answered ESME_RTHROTTLED are one throttle episode: the carrier
     pauses once (--throttle-pause-s), rather than doubling the pause ten times to its cap."""
     with one_carrier(tmp_path, throttle_share=1.0, submit_latency_ms=300) as (sim, server):
-        started = time.monotonic()
         ids = send_many(server, "movil", [(f"5841460{i:05d}", f"burst {i}") for i in range(10)])
         sim.wait_for(lambda: sim.stats()["throttled"] >= 10)
         sim.configure(throttle_share=0.0, submit_latency_ms=0)
-        final = wait_all_final(server, ids, timeout=40)
+        # Timed from here: the one pause (1 s) is then partly over; ten pauses doubled would hold the
+        # carrier back 30 s (the cap) from the last throttle. The bound leaves this loaded machine
+        # many seconds for the resends, their receipts and the polls, and still fails on the 30.
+        started = time.monotonic()
+        final = wait_all_final(server, ids, timeout=60)
         took = time.monotonic() - started
         assert Counter(final.values()) == {"DELIVERED_TO_DEVICE": 10}
-        assert took < 6, f"one throttled burst held the carrier back {took:.1f} s"
+        assert took < 20, f"one throttled burst held the carrier back {took:.1f} s"
 
 
 # -- 4. the SMSC crashes mid-run ------------------------------------------------------------------
@@ -460,7 +468,12 @@ def test_serve_stopped_twice_unbinds_promptly_rebinds_and_delivers_what_it_accep
             stopping = time.monotonic()
             server.stop()  # SIGTERM
             took = time.monotonic() - stopping
-            assert took < 1.5, f"SIGTERM took {took:.1f} s"
+            # A stop that drained the backlog is caught below (PENDING left), one that hung by the
+            # unbind (stop_process kills it after 15 s). This bound catches a stop that waits out a
+            # timeout (the unbind's 5 s, the 10-s enquire-link interval for answers in flight), and
+            # leaves a loaded machine seconds to stop serve and its worker (a quarter of a second on
+            # a quiet one).
+            assert took < 5, f"SIGTERM took {took:.1f} s"
             after = sim.wait_for(lambda: (stats := sim.stats())["sessions"] == [] and stats)
             assert after["unbinds"] == before["unbinds"] + 1, "the server did not unbind"
             left = Counter(statuses(server, accepted).values())
