@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from mecm.errors import StoreError
 from mecm.store.locks import FileLock, write_lock_path
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter, Insert
+from tests.support.waiting import wait_until_async
 from tests.unit.store.test_queue import row
 
 
@@ -25,26 +27,43 @@ def count_of(status: str):  # noqa: ANN201
 
 
 HOLD_LOCK = """
-import sys, time
+import sys
 from pathlib import Path
 from mecm.store.locks import FileLock
 lock = FileLock(Path(sys.argv[1])); lock.acquire()
-print("held", flush=True); time.sleep(float(sys.argv[2])); lock.release()
+print("held", flush=True); sys.stdin.readline(); lock.release()
 """
 
 
+class AskedLock(FileLock):
+    """The writer's lock, telling when the writer asks for it (it has taken a write to commit)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.asked = threading.Event()
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        self.asked.set()
+        return super().acquire(blocking=blocking)
+
+
 async def test_writes_queued_behind_another_process_share_one_commit(engine: Engine, tmp_path: Path) -> None:
+    # The other process holds the lock until the test tells it to let go (a line on its stdin), so
+    # however slowly this machine runs, the writer waits on the lock with its first write taken
+    # while the five others queue behind it.
     lock_path = write_lock_path(tmp_path / "mecm.db")
-    writer = GroupCommitWriter(engine, lock=FileLock(lock_path))
-    other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock_path), "0.5"], stdout=subprocess.PIPE)
+    lock = AskedLock(lock_path)
+    writer = GroupCommitWriter(engine, lock=lock)
+    other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock_path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert other.stdin is not None and other.stdout is not None
     try:
-        assert other.stdout is not None and other.stdout.readline() == b"held\n"
-        started = time.monotonic()
+        assert other.stdout.readline() == b"held\n"
         first = asyncio.ensure_future(writer.write(count_of("PENDING")))
-        await asyncio.sleep(0.1)  # the writer took it and now waits for the lock
+        await wait_until_async(lock.asked.is_set)  # the writer took it and now waits for the lock
         # Inserts mixed with reads-in-the-transaction: each read must see the inserts before it,
         # and hand its own answer to its own caller.
-        results = await asyncio.gather(
+        together = asyncio.gather(
             first,
             writer.write(Insert(messages, [row(1, status="PENDING")])),
             writer.write(count_of("PENDING")),
@@ -52,12 +71,16 @@ async def test_writes_queued_behind_another_process_share_one_commit(engine: Eng
             writer.write(count_of("SENDING")),
             writer.write(count_of("PENDING")),
         )
-        waited = time.monotonic() - started
+        await asyncio.sleep(0.5)  # the five are queued (their tasks ran first), and the wait is long
+        assert not first.done(), "the writer did not wait for the other process's lock"
+        other.stdin.write(b"go\n")
+        other.stdin.flush()
+        results = await together
     finally:
+        other.stdin.close()  # the other process lets go and ends, whatever happened here
         writer.close()
-        other.wait(5)
+        other.wait(30)
     assert results == [0, None, 1, None, 2, 1]
-    assert waited >= 0.3, "the writer did not wait for the other process's lock"
     assert writer.commits == 1  # the writes that queued while the lock was held joined the first
     assert writer.lock_wait_s >= 0.3
 
@@ -97,13 +120,15 @@ async def test_writes_that_can_wait_are_gathered_into_one_commit(engine: Engine)
 
 
 async def test_a_write_someone_waits_on_ends_the_gathering(engine: Engine) -> None:
-    writer = GroupCommitWriter(engine, gather_s=5.0)
+    # A gathering of a minute: a write that did not end it would wait for its end, twice the bound,
+    # which leaves a loaded machine half a minute for a commit.
+    writer = GroupCommitWriter(engine, gather_s=60.0)
     try:
         waiting = asyncio.ensure_future(writer.write(Insert(messages, [row(1, status="PENDING")]), can_wait=True))
         await asyncio.sleep(0.05)
         started = time.monotonic()
         assert await writer.write(count_of("PENDING")) == 1  # committed with the gathered one, at once
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 30
         await waiting
     finally:
         writer.close()
