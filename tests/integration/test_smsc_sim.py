@@ -180,7 +180,7 @@ async def test_refused_deliveries_are_delivered_again(sim: SmscSim, esme: Esme) 
     sim.inject_mo("58414", "12345", "again")
     first = await esme.next_deliver()
     esme.ack_status = p.ESME_ROK
-    second = await esme.next_deliver(timeout=5)
+    second = await esme.next_deliver(timeout=15)
     assert first.fields["short_message"] == second.fields["short_message"] == b"again"
     stats = sim.wait_for(lambda: (s := sim.stats())["deliver_sm_acked"] and s)
     assert (stats["deliver_sm_refused"], stats["deliver_sm_redelivered"]) == (1, 1)
@@ -191,7 +191,7 @@ async def test_unanswered_deliveries_are_taken_back(sim: SmscSim, esme: Esme) ->
     esme.ack_status = None  # play an ESME that never answers deliver_sm
     sim.inject_mo("58414", "12345", "are you there")
     first = await esme.next_deliver()
-    second = await esme.next_deliver(timeout=5)
+    second = await esme.next_deliver(timeout=15)
     assert first.fields["short_message"] == second.fields["short_message"] == b"are you there"
     assert second.sequence != first.sequence
 

@@ -88,7 +88,7 @@ class SmscSim:
                 args += [flag, str(value)]
         return args
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         """Start the process; the first start takes free ports, later ones reuse them."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_SIM_")}
         with open(self.home / "smsc-sim.log", "ab") as log:
@@ -147,7 +147,7 @@ class SmscSim:
     def disconnect(self) -> int:
         return self._call("POST", "/disconnect")["disconnected"]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
         """The first truthy value of predicate() within timeout; AssertionError otherwise."""
         return wait_until(predicate, timeout, interval)
 
@@ -205,7 +205,7 @@ class Esme:
     def send(self, pdu: Pdu) -> None:
         self.writer.write(encode(pdu))
 
-    async def request_raw(self, data: bytes, sequence: int, timeout: float = 5.0) -> Pdu:
+    async def request_raw(self, data: bytes, sequence: int, timeout: float = 15.0) -> Pdu:
         """Send hand-made bytes and wait for the answer carrying `sequence` (a generic_nack, say)."""
         future = asyncio.get_running_loop().create_future()
         self._pending[sequence] = future
@@ -216,7 +216,7 @@ class Esme:
         self._sequence += 1
         return self._sequence
 
-    async def request(self, pdu: Pdu, timeout: float = 5.0) -> Pdu:
+    async def request(self, pdu: Pdu, timeout: float = 15.0) -> Pdu:
         if not pdu.sequence:
             pdu.sequence = self.next_sequence()
         future = asyncio.get_running_loop().create_future()
@@ -231,7 +231,7 @@ class Esme:
     async def submit(self, tlvs: dict[int, bytes] | None = None, **fields: Any) -> Pdu:
         return await self.request(Pdu(SUBMIT_SM, fields=fields, tlvs=tlvs or {}))
 
-    async def next_deliver(self, timeout: float = 5.0) -> Pdu:
+    async def next_deliver(self, timeout: float = 15.0) -> Pdu:
         return await asyncio.wait_for(self.delivers.get(), timeout)
 
     async def close(self) -> None:
