@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench profile install clean
+.PHONY: run test bench profile install clean assets screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ PG_TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 PG_XDIST := -n $(PG_TEST_WORKERS) --dist loadfile
 
+# Browser tests (tests/browser) drive Debian's chromium: installed here when missing.
+CHROMIUM := command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	(echo "the browser tests need Debian's chromium; install it with: sudo apt-get install chromium" && exit 1)
+
 test: $(STAMP)
+	@$(CHROMIUM)
 	@mkdir -p var; \
 	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --durations=25 $(PG_XDIST) \
 		--basetemp=var/pytest-postgresql $(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
@@ -60,6 +65,18 @@ profile: $(STAMP)
 		(echo "make profile needs wrk (Debian package 'wrk')" && exit 1)
 	$(BIN)/pip install --quiet -e '.[profile]'
 	$(BIN)/python -m bench.profile
+
+# The console's front-end files (htmx) from the npm registry at the versions pinned in
+# src/mecm/console/static/vendor/assets.json; they are committed, so only a version change needs this.
+assets:
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null) || \
+		(echo "make assets needs npm (Debian package 'npm')" && exit 1)
+	$(PYTHON) tools/vendor_assets.py
+
+# docs/console/*.png, the screenshots docs/console.md shows, taken by the browser tests.
+screenshots: $(STAMP)
+	@$(CHROMIUM)
+	MECM_SCREENSHOTS=docs/console $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf $(VENV) var

@@ -61,10 +61,12 @@ def people(site):  # noqa: ANN001, ANN201
 
 def test_the_first_administrator_is_made_with_the_admin_token_and_audited(site, people) -> None:  # noqa: ANN001
     server, _, _ = site
-    actor, subject, _, before, after = _audit_rows(server, "user.add")[0]
+    # (the demo's console login, made by the CLI's demo before the server started, is not theirs)
+    actor, subject, _, before, after = _audit_rows(server, "user.add")[1]
     assert (actor, subject, before) == ("admin-token", "user:root@example.com", None)
     assert json.loads(after)["deployment_admin"] is True
-    assert [row[0] for row in _audit_rows(server, "role.set")] == ["user:root@example.com"] * 2
+    assert [row[0] for row in _audit_rows(server, "role.set") if row[1] != "user:demo@example.com"] == \
+        ["user:root@example.com"] * 2
     # the tokens are nowhere in the database or the log
     _, tokens = people
     for token in tokens.values():

@@ -1,4 +1,5 @@
-"""The ASGI application: the OGANGI API on /rest/api/, health on /healthz, under one lifespan.
+"""The ASGI application: the OGANGI API on /rest/api/, health on /healthz, the admin API on
+/admin/api/, the console on the rest (/), under one lifespan.
 
 Requests under /rest/api/ go straight to the OGANGI endpoint (the hot path); everything else goes
 through Starlette.
@@ -26,6 +27,7 @@ from mecm.api.metrics import metrics, readyz
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.api.ops_guard import guarded
 from mecm.config import Settings
+from mecm.console import console_routes
 from mecm.logs import REQUEST_ID, request_id_of
 from mecm.runtime import Runtime
 from mecm.store.crypto import load_admin_token
@@ -61,7 +63,8 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
     routes = [Route("/healthz", healthz), Route("/readyz", readyz),
               Route("/metrics", guarded(metrics, ops_token)),
               Route("/admin/carriers/status", guarded(carrier_status, ops_token)),
-              *admin_api_routes(runtime, load_admin_token(settings))]
+              *admin_api_routes(runtime, load_admin_token(settings)),
+              *console_routes(runtime)]  # the console, at / (mecm/console)
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.runtime = runtime
 

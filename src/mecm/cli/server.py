@@ -174,6 +174,12 @@ def ensure_demo(settings: Settings) -> dict[str, Any]:
                 creds = json.loads(path.read_text())
                 if demo_workspace.still_works(connection, creds):
                     keep_from_others([path])
+                    if "console_password" in creds:
+                        return creds
+                    # made before the console had a login: add it, and keep it with the rest
+                    creds.update(demo_workspace.add_console_login(connection, creds["instance_id"],
+                                                                  actor=cli_actor()))
+                    write_secret_file(path, json.dumps(creds, indent=2) + "\n")
                     return creds
             creds = demo_workspace.create_demo(connection, vault, actor=cli_actor())
         write_secret_file(path, json.dumps(creds, indent=2) + "\n")
@@ -201,6 +207,8 @@ mecm demo workspace (credentials kept in {demo_credentials_path(settings)}, mode
   public key  : {creds['public_key']}
   private key : {creds['private_key']}
   code        : {creds['code']}   carrier: {creds['carrier']} (simulated)
+
+The console: {base_url}/  (sign in as {creds['console_email']}, password {creds['console_password']})
 
 Send "Hello from mecm" to {DEMO_NUMBER} (paste into another shell while the server runs):
   curl '{base_url}/rest/api/tools/sendSMS/{creds['instance_id']}/{creds['carrier']}/{creds['code']}/MTMwNTY3MDgwODQ=/SGVsbG8gZnJvbSBtZWNt/{creds['public_key']}/{example_sig}'

@@ -518,3 +518,25 @@ audit_log = Table(
     Column("after", Text, nullable=True),
 )
 Index("ix_audit_log_workspace", audit_log.c.workspace_id, audit_log.c.id)
+
+# The web console's sessions (migration 0022): only the SHA-256 of the cookie's random value is
+# kept, as for personal tokens; the CSRF token is the session's, shown in every form it serves.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+)
+Index("ix_console_sessions_user", console_sessions.c.user_id)
+
+# Failed console sign-ins per e-mail address (whether or not a user has it): domain/sign_in.py.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at_ms", BigInteger, nullable=False),
+)

@@ -1,19 +1,22 @@
 """The demo workspace ``mecm demo`` creates once: a simulator carrier, a workspace with a default
-code, a welcome campaign and a key pair."""
+code, a welcome campaign, a key pair, and a console login (a deployment administrator who owns the
+workspace, with a random password kept in the demo credentials file, mode 0600)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import Connection
 
-from mecm.services.admin import campaigns, carriers, codes, keys, workspaces
+from mecm.services.admin import campaigns, carriers, codes, keys, users, workspaces
 from mecm.services.key_use import wall_clock_ms
 from mecm.store import admin as store_admin
 from mecm.store.crypto import Vault
 
 DEMO_CODE = "19893653744"
 DEMO_CARRIER = "movistar"
+DEMO_LOGIN = "demo@example.com"
 
 
 def still_works(connection: Connection, creds: dict[str, Any]) -> bool:
@@ -40,5 +43,19 @@ def create_demo(connection: Connection, vault: Vault, *, actor: str) -> dict[str
         codes=[code], name="welcome", keyword="^OGANGI",
         reply="Thanks for writing to OGANGI! Reply STOP to opt out.", priority=10))
     pair = keys.create_key(connection, vault, instance_id, actor=actor)
-    return {"instance_id": instance_id, "public_key": pair["public_key"],
-            "private_key": pair["private_key"], "code": code, "carrier": carrier}
+    creds = {"instance_id": instance_id, "public_key": pair["public_key"],
+             "private_key": pair["private_key"], "code": code, "carrier": carrier}
+    return {**creds, **add_console_login(connection, instance_id, actor=actor)}
+
+
+def add_console_login(connection: Connection, instance_id: int, *, actor: str) -> dict[str, Any]:
+    """The demo's console login (made once; a later call for another demo workspace gives the same
+    user a role there, with a new password): its e-mail and password."""
+    password = secrets.token_urlsafe(12)
+    hashed = users.hash_password(password)
+    if any(u["email"] == DEMO_LOGIN for u in users.list_users(connection)):
+        users.set_password(connection, DEMO_LOGIN, hashed, actor=actor)
+    else:
+        users.add_user(connection, DEMO_LOGIN, actor=actor, password=hashed, deployment_admin=True)
+    users.set_role(connection, DEMO_LOGIN, instance_id, "owner", actor=actor)
+    return {"console_email": DEMO_LOGIN, "console_password": password}

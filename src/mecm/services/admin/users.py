@@ -31,7 +31,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     return credentials.hash_password("no user has this password")
 
 
@@ -133,7 +133,7 @@ def password_login(connection: Connection, email: str, password: str) -> dict[st
     except InvalidParameter:
         return None
     # An unknown user still costs one verification, so the time taken does not tell who exists.
-    matches = credentials.password_matches((user or {}).get("password_hash") or _dummy_hash(), password)
+    matches = credentials.password_matches((user or {}).get("password_hash") or dummy_hash(), password)
     if user is None or not matches or user["disabled_at_ms"] is not None:
         return None
     return user_view(connection, user)

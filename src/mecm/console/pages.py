@@ -1,0 +1,220 @@
+"""The console's pages and the actions behind their forms.
+
+Every page but the sign-in needs a session (without one: to the sign-in page); every page of a
+workspace checks the role its action needs (``PAGES`` lists them, and a test walks every page for
+every role); every POST checks the CSRF token first, then the role, then does its work through the
+administration layer (services/admin), as the CLI and the admin API do, writing the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mecm.console import web
+from mecm.console.web import Refused
+from mecm.domain.roles import Action
+from mecm.errors import ApiError, InvalidParameter, Unknown
+from mecm.services.admin import audit, keys, messages, sessions, workspaces
+
+if TYPE_CHECKING:
+    from mecm.runtime import Runtime
+
+Clock = Callable[[], int]  # epoch milliseconds
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a workspace: its path under ``/w/{workspace_id}``, its title, what it needs."""
+
+    path: str
+    title: str
+    action: Action
+
+
+PAGES = (
+    Page("/messages", "Messages", Action.READ),
+    Page("/keys", "Keys", Action.READ),
+    Page("/audit", "Audit log", Action.AUDIT),
+)
+
+
+class Console:
+    def __init__(self, runtime: Runtime, clock: Clock = audit.now_ms) -> None:
+        self._runtime = runtime
+        self._clock = clock
+
+    # -- database --------------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[Connection], Any]) -> Any:
+        assert self._runtime.writer is not None
+        return await self._runtime.writer.read(fn)
+
+    async def _write(self, fn: Callable[[Connection], Any], *, catalog: bool = False) -> Any:
+        assert self._runtime.writer is not None
+        result = await self._runtime.writer.write(fn)
+        if catalog:  # a change the API must see at its next request (a revoked key)
+            await self._runtime.reload_catalog()
+        return result
+
+    async def _session(self, request: Request) -> sessions.Session | None:
+        value = request.cookies.get(web.SESSION_COOKIE)
+        if not value:
+            return None
+        now = self._clock()
+        return await self._read(lambda c: sessions.session_of(c, value, now))
+
+    # -- signing in and out ----------------------------------------------------------------------
+
+    async def sign_in_page(self, request: Request) -> Response:
+        if await self._session(request) is not None:
+            return web.redirect("/")
+        return self._sign_in_form(request, error=None, email="")
+
+    def _sign_in_form(self, request: Request, *, error: str | None, email: str, status: int = 200) -> Response:
+        token = request.cookies.get(web.SIGN_IN_CSRF_COOKIE) or web.new_csrf_token()
+        response = web.render(request, "sign_in.html", {"error": error, "email": email, "csrf_token": token,
+                                                        "session": None}, status)
+        web.set_cookie(request, response, web.SIGN_IN_CSRF_COOKIE, token, max_age_s=None)
+        return response
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await web.checked_form(request, request.cookies.get(web.SIGN_IN_CSRF_COOKIE))
+        email, password = form.get("email", ""), form.get("password", "")
+        now = self._clock()
+        attempt = await self._write(lambda c: sessions.claim_attempt(c, email, now))
+        if attempt.locked_s:
+            minutes = -(-attempt.locked_s // 60)
+            return self._sign_in_form(request, email=email, status=429, error=(
+                f"Too many failed sign-ins for this address: it is locked for {minutes} more minute"
+                f"{'s' if minutes != 1 else ''}."))
+        user_id, stored_hash = await self._read(lambda c: sessions.password_hash_for(c, email))
+        matches = await asyncio.to_thread(sessions.check_password, user_id, stored_hash, password)
+        opened = await self._write(lambda c: sessions.open_session(c, user_id, self._clock())) \
+            if matches and user_id is not None else None
+        if opened is None:
+            await asyncio.sleep(attempt.answer_delay_s)
+            return self._sign_in_form(request, error=sessions.WRONG.capitalize() + ".", email=email, status=401)
+        value, _session = opened
+        response = web.redirect("/")
+        web.set_cookie(request, response, web.SESSION_COOKIE, value, max_age_s=sessions.SESSION_MS // 1000)
+        response.delete_cookie(web.SIGN_IN_CSRF_COOKIE, path="/")
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        session = await self._session(request)
+        if session is not None:
+            await web.checked_form(request, session.csrf_token)
+            value = request.cookies[web.SESSION_COOKIE]
+            await self._write(lambda c: sessions.close_session(c, value))
+        response = web.redirect("/sign-in")
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    async def sign_out_everywhere(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        await web.checked_form(request, session.csrf_token)
+        await self._write(lambda c: sessions.close_all_sessions(c, session))
+        response = web.redirect("/sign-in")
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    async def _signed_in(self, request: Request) -> sessions.Session:
+        session = await self._session(request)
+        if session is None:
+            raise _ToSignIn()
+        return session
+
+    # -- pages -------------------------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        listed = await self._read(lambda c: workspaces.list_workspaces(c))
+        visible = [w for w in listed if session.deployment_admin or w["instance_id"] in session.roles]
+        return web.render(request, "home.html", {"session": session, "workspaces": visible,
+                                                 "roles": session.roles})
+
+    async def _workspace_page(self, request: Request, page: Page) -> tuple[sessions.Session, dict[str, Any]]:
+        session = await self._signed_in(request)
+        workspace_id = _workspace_id(request)
+        web.require(session, page.action, workspace_id)
+        listed = await self._read(lambda c: workspaces.list_workspaces(c, include_archived=True))
+        workspace = next((w for w in listed if w["instance_id"] == workspace_id), None)
+        if workspace is None:
+            raise Refused(404, f"there is no workspace {workspace_id}")
+        pages = [p for p in PAGES if web.may(session, p.action, workspace_id)]
+        return session, {"session": session, "workspace": workspace, "pages": pages, "page": page,
+                         "csrf_token": session.csrf_token}
+
+    async def messages_page(self, request: Request) -> Response:
+        session, context = await self._workspace_page(request, PAGES[0])
+        workspace_id = context["workspace"]["instance_id"]
+        params = {name: (request.query_params.get(name) or None) for name in ("number", "status", "text", "since",
+                                                                                "until", "before")}
+        params["limit"] = "50"
+        error, found = None, {"messages": [], "next": None}
+        try:
+            found = await self._read(lambda c: messages.search(c, workspace_id, "messages", params))
+        except InvalidParameter as refusal:
+            error = refusal.description
+        return web.render(request, "messages.html", {**context, "filters": params, "rows": found["messages"],
+                                                     "next": found["next"], "error": error})
+
+    async def keys_page(self, request: Request) -> Response:
+        session, context = await self._workspace_page(request, PAGES[1])
+        workspace_id = context["workspace"]["instance_id"]
+        rows = await self._read(lambda c: keys.list_keys(c, workspace_id))
+        return web.render(request, "keys.html", {**context, "keys": rows,
+                                                 "may_edit": web.may(session, Action.KEYS, workspace_id)})
+
+    async def revoke_key(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        await web.checked_form(request, session.csrf_token)
+        workspace_id = _workspace_id(request)
+        web.require(session, Action.KEYS, workspace_id)
+        public_key = request.path_params["public_key"]
+
+        def revoke(connection: Connection) -> None:
+            if all(k["public_key"] != public_key for k in keys.list_keys(connection, workspace_id)):
+                raise Unknown("public_key", "key", f"{public_key} in workspace {workspace_id}")
+            keys.revoke_key(connection, public_key, actor=session.actor)
+
+        await self._write(revoke, catalog=True)
+        return web.redirect(f"/w/{workspace_id}/keys")
+
+    async def audit_page(self, request: Request) -> Response:
+        session, context = await self._workspace_page(request, PAGES[2])
+        workspace_id = context["workspace"]["instance_id"]
+        entries = await self._read(lambda c: audit.list_entries(c, workspace_id=workspace_id, limit=100))
+        return web.render(request, "audit.html", {**context, "entries": entries})
+
+
+class _ToSignIn(Exception):
+    """No session: a page sends the browser to the sign-in page."""
+
+
+def _workspace_id(request: Request) -> int:
+    raw = request.path_params["workspace_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise Refused(404, f"there is no workspace {raw[:20]}")
+    return int(raw)
+
+
+async def answer_refusals(request: Request, call: Callable[[Request], Any]) -> Response:
+    """Run a console handler, turning its refusals into pages (403, 404) or a trip to the sign-in."""
+    try:
+        return await call(request)
+    except _ToSignIn:
+        return web.redirect("/sign-in")
+    except Refused as refused:
+        return web.render(request, "refused.html", {"reason": refused.reason, "session": None}, refused.status)
+    except Unknown as unknown:
+        return web.render(request, "refused.html", {"reason": unknown.description, "session": None}, 404)
+    except ApiError as error:
+        return web.render(request, "refused.html", {"reason": error.description, "session": None}, 400)

@@ -1,0 +1,201 @@
+"""The console through a running ``mecm serve``: every page for every role (allowed pages render,
+others answer 403), the CSRF check on every form, the sign-in throttle and lock-out, the session
+cookie's flags, signing out here and everywhere. The browser's view is tests/browser/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.console import PASSWORD, ROLES, ConsoleClient, add_people
+from tests.support.server import Server, make_server
+
+NO_ROLE = "stranger"
+ROOT = "root"
+# name -> role on the demo workspace
+PEOPLE: dict[str, str | None] = {**{role: role for role in ROLES}, NO_ROLE: None, ROOT: None,
+                                 "locked": "viewer", "twice": "viewer"}
+
+# Each page of the demo workspace, and who may see it (domain/roles.py: the audit log needs admin).
+SEES_ALL = {"admin", "owner", ROOT}
+PAGES = {
+    "/w/{w}/messages": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/audit": SEES_ALL,
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    srv = make_server(tmp_path_factory.mktemp("console"))
+    add_people(srv, PEOPLE, deployment_admins=(ROOT,))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(server: Server) -> dict[str, ConsoleClient]:
+    signed_in = {}
+    for name in (*ROLES, NO_ROLE, ROOT):
+        client = ConsoleClient(server)
+        answer = client.sign_in(name)
+        assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text[:300]
+        signed_in[name] = client
+    yield signed_in
+    for client in signed_in.values():
+        client.close()
+
+
+@pytest.mark.parametrize("name", [*ROLES, NO_ROLE, ROOT])
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_for_every_role(server: Server, clients: dict[str, ConsoleClient], page: str,
+                                   name: str) -> None:
+    answer = clients[name].http.get(page.format(w=server.creds["instance_id"]))
+    if name in PAGES[page]:
+        assert answer.status_code == 200, answer.text[:300]
+        assert "<h1>" in answer.text
+    else:
+        assert answer.status_code == 403
+        assert "needs the role" in answer.text or "needs a deployment administrator" in answer.text
+
+
+def test_the_workspace_list_shows_only_the_workspaces_one_has_a_role_on(clients: dict[str, ConsoleClient]) -> None:
+    assert "/w/1/messages" in clients["viewer"].http.get("/").text
+    assert "/w/1/messages" in clients[ROOT].http.get("/").text
+    stranger = clients[NO_ROLE].http.get("/")
+    assert stranger.status_code == 200 and "/w/1/" not in stranger.text and "no role on any workspace" in stranger.text
+
+
+def test_pages_without_a_session_lead_to_the_sign_in(server: Server) -> None:
+    client = ConsoleClient(server)
+    try:
+        for page in ("/", *(p.format(w=1) for p in PAGES)):
+            answer = client.http.get(page)
+            assert answer.status_code == 303 and answer.headers["location"] == "/sign-in", page
+    finally:
+        client.close()
+
+
+def _key_state(server: Server, public_key: str) -> tuple:
+    return server.query("SELECT revoked_at_ms IS NOT NULL FROM api_keys WHERE public_key = ?", public_key)[0]
+
+
+def _new_key(server: Server) -> str:
+    return server.cli("admin", "key", "create", "--workspace", str(server.creds["instance_id"]))["public_key"]
+
+
+@pytest.mark.parametrize("name", ["viewer", "editor", NO_ROLE])
+def test_a_role_that_may_not_revoke_sees_no_button_and_its_post_is_refused(
+        server: Server, clients: dict[str, ConsoleClient], name: str) -> None:
+    key = _new_key(server)
+    client = clients[name]
+    page = client.http.get("/w/1/keys")
+    assert "Revoke</button>" not in page.text
+    answer = client.post(f"/w/1/keys/{key}/revoke")
+    assert answer.status_code == 403
+    assert _key_state(server, key) == (0,)
+    assert server.count("audit_log", "action = 'key.revoke' AND subject = ?", f"key:{key}") == 0
+
+
+def test_an_admin_revokes_a_key_and_the_audit_log_names_them(server: Server,
+                                                             clients: dict[str, ConsoleClient]) -> None:
+    key = _new_key(server)
+    admin = clients["admin"]
+    assert f"/w/1/keys/{key}/revoke" in admin.http.get("/w/1/keys").text
+    answer = admin.post(f"/w/1/keys/{key}/revoke", token_from="/w/1/keys")
+    assert answer.status_code == 303
+    assert _key_state(server, key) == (1,)
+    assert server.query("SELECT actor FROM audit_log WHERE action = 'key.revoke' AND subject = ?",
+                        f"key:{key}") == [("user:admin@example.com",)]
+
+
+def test_a_key_of_another_workspace_cannot_be_revoked_through_this_ones_page(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    other = server.cli("admin", "workspace", "create", "--name", "other")["instance_id"]
+    key = server.cli("admin", "key", "create", "--workspace", str(other))["public_key"]
+    answer = clients["admin"].post(f"/w/1/keys/{key}/revoke")
+    assert answer.status_code == 404
+    assert _key_state(server, key) == (0,)
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token-of-another-page"])
+def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(
+        server: Server, clients: dict[str, ConsoleClient], token: str | None) -> None:
+    key = _new_key(server)
+    data = {} if token is None else {"csrf_token": token}
+    answer = clients["admin"].http.post(f"/w/1/keys/{key}/revoke", data=data)
+    assert answer.status_code == 403
+    assert "did not come from this console" in answer.text
+    assert _key_state(server, key) == (0,)
+
+
+def test_a_sign_in_posted_without_the_forms_own_token_is_refused(server: Server) -> None:
+    client = ConsoleClient(server)
+    try:
+        answer = client.http.post("/sign-in", data={"email": "viewer@example.com", "password": PASSWORD})
+        assert answer.status_code == 403
+        assert "mecm_session" not in answer.headers.get("set-cookie", "")
+    finally:
+        client.close()
+
+
+def _flags(answer, name: str) -> set[str]:  # noqa: ANN001 - an httpx.Response
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{name}="))
+    return {part.strip().lower() for part in cookie.split(";")[1:]}
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_behind_tls(server: Server) -> None:
+    for headers, secure in (({}, False), ({"X-Forwarded-Proto": "https"}, True)):
+        client = ConsoleClient(server, **headers)
+        try:
+            form = client.http.get("/sign-in")
+            assert ("secure" in _flags(form, "mecm_sign_in")) is secure
+            token = form.cookies["mecm_sign_in"]
+            # sent back by hand: a client keeps a Secure cookie for https only, and this is http
+            answer = client.http.post("/sign-in", headers={"Cookie": f"mecm_sign_in={token}"}, data={
+                "csrf_token": token, "email": "viewer@example.com", "password": PASSWORD})
+            assert answer.status_code == 303
+            flags = _flags(answer, "mecm_session")
+            assert "httponly" in flags and "samesite=strict" in flags
+            assert ("secure" in flags) is secure
+        finally:
+            client.close()
+
+
+def test_pages_forbid_inline_scripts_and_framing(clients: dict[str, ConsoleClient]) -> None:
+    answer = clients["viewer"].http.get("/w/1/messages")
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert "<script>" not in answer.text and " on" + "click=" not in answer.text
+
+
+def test_wrong_passwords_until_lock_out_and_then_even_the_right_one_is_refused(server: Server) -> None:
+    client = ConsoleClient(server)
+    try:
+        for _ in range(5):
+            wrong = client.sign_in("locked", "not the password at all")
+            assert wrong.status_code == 401 and "Wrong e-mail address or password" in wrong.text
+        refused = client.sign_in("locked", PASSWORD)
+        assert refused.status_code == 429 and "locked for 15 more minutes" in refused.text
+        assert "mecm_session" not in refused.headers.get("set-cookie", "")
+        # an address nobody has is throttled alike: the answers do not tell who has an account
+        assert client.sign_in("nobody", "whatever it is").status_code == 401
+    finally:
+        client.close()
+    assert PASSWORD not in (server.home / "server.log").read_text()
+
+
+def test_sign_out_ends_the_session_and_sign_out_everywhere_ends_them_all(server: Server) -> None:
+    here, there, third = ConsoleClient(server), ConsoleClient(server), ConsoleClient(server)
+    try:
+        for client in (here, there, third):
+            assert client.sign_in("twice").status_code == 303
+        assert here.post("/sign-out").status_code == 303
+        assert here.http.get("/").status_code == 303  # signed out: to the sign-in page
+        assert there.http.get("/").status_code == 200  # another browser's session stands
+        assert there.post("/sign-out-everywhere").status_code == 303
+        assert third.http.get("/").headers.get("location") == "/sign-in"
+        assert server.count("console_sessions", "user_id = (SELECT id FROM users WHERE email = 'twice@example.com')") == 0
+    finally:
+        for client in (here, there, third):
+            client.close()

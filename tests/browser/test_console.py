@@ -1,0 +1,125 @@
+"""The console in a real browser: signing in and out, wrong passwords until the lock-out, a form
+whose CSRF token was tampered with, revoking a key and the API refusing it at once, a viewer who
+sees no edit control and whose forged POST is refused."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from mecm.domain.b64 import encode as b64
+from tests.support.console import PASSWORD, add_people
+from tests.support.server import Server, make_server
+
+pytestmark = pytest.mark.timeout(300)
+
+TO = "584145550001"
+PEOPLE = {"ana": "admin", "vic": "viewer", "lou": "viewer"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    srv = make_server(tmp_path_factory.mktemp("browser"))
+    add_people(srv, PEOPLE)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def page(browser, server: Server):  # noqa: ANN001, ANN201
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page, name: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+    page.goto("/sign-in")
+    page.get_by_label("E-mail address").fill(f"{name}@example.com")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def send(server: Server, creds: dict, text: str) -> httpx.Response:
+    c = server.creds
+    path = server.signed_path("sendSMS", [str(c["instance_id"]), c["carrier"], c["code"], b64(TO), b64(text)],
+                              creds={**creds, "instance_id": c["instance_id"]})
+    return httpx.get(server.url + path, timeout=30)
+
+
+def test_sign_in_see_the_workspaces_and_messages_then_sign_out(page, server: Server, shots) -> None:  # noqa: ANN001
+    for i in range(3):
+        assert send(server, server.creds, f"Your order {1000 + i} has shipped").headers["x-mecm-status"] == "OK"
+    page.goto("/")
+    assert page.url.endswith("/sign-in")
+    shots(page, "sign-in")
+    sign_in(page, "ana")
+    page.get_by_role("link", name="demo").click()
+    assert page.get_by_role("heading", name="Messages").is_visible()
+    assert page.get_by_text("Your order 1002 has shipped").is_visible()
+    shots(page, "messages")
+    page.get_by_label("Text").fill("1001")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"text=1001"))
+    assert page.get_by_text("Your order 1001 has shipped").is_visible()
+    assert page.get_by_text("Your order 1002 has shipped").count() == 0
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/sign-in$"))
+    page.goto("/w/1/messages")
+    assert page.url.endswith("/sign-in")  # the session is gone
+
+
+def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001
+    for _ in range(5):
+        sign_in(page, "lou", "not the password at all")
+        assert page.get_by_role("alert").inner_text() == "Wrong e-mail address or password."
+    sign_in(page, "lou")  # the right password, too late
+    assert "locked for 15 more minutes" in page.get_by_role("alert").inner_text()
+    assert page.url.endswith("/sign-in")
+
+
+def test_revoking_a_key_in_the_console_makes_the_api_refuse_it(page, server: Server, shots) -> None:  # noqa: ANN001
+    key = server.cli("admin", "key", "create", "--workspace", str(server.creds["instance_id"]))
+    assert send(server, key, "before").headers["x-mecm-status"] == "OK"
+    sign_in(page, "ana")
+    page.goto("/w/1/keys")
+    row = page.get_by_role("row").filter(has_text=key["public_key"])
+    shots(page, "keys")
+    row.get_by_role("button", name="Revoke").click()
+    page.wait_for_url(re.compile(r"/w/1/keys$"))
+    assert page.get_by_role("row").filter(has_text=key["public_key"]).get_by_text("revoked").is_visible()
+    assert send(server, key, "after").headers["x-mecm-status"] == "BAD_SIGNATURE"
+    page.goto("/w/1/audit")
+    assert page.get_by_role("row").filter(has_text=f"key:{key['public_key']}").get_by_text("user:ana@example.com")\
+        .is_visible()
+    shots(page, "audit")
+
+
+def test_a_form_with_a_tampered_csrf_token_is_refused(page, server: Server) -> None:  # noqa: ANN001
+    key = server.cli("admin", "key", "create", "--workspace", str(server.creds["instance_id"]))
+    sign_in(page, "ana")
+    page.goto("/w/1/keys")
+    row = page.get_by_role("row").filter(has_text=key["public_key"])
+    row.locator("input[name=csrf_token]").evaluate("field => { field.value = 'forged' }")
+    row.get_by_role("button", name="Revoke").click()
+    assert "did not come from this console" in page.get_by_role("alert").inner_text()
+    assert send(server, key, "still works").headers["x-mecm-status"] == "OK"
+
+
+def test_a_viewer_sees_no_edit_control_and_a_forged_post_is_refused(page, server: Server, shots) -> None:  # noqa: ANN001
+    key = server.cli("admin", "key", "create", "--workspace", str(server.creds["instance_id"]))
+    sign_in(page, "vic")
+    page.goto("/w/1/keys")
+    assert page.get_by_role("row").filter(has_text=key["public_key"]).is_visible()
+    assert page.get_by_role("button", name="Revoke").count() == 0
+    assert page.get_by_role("link", name="Audit log").count() == 0
+    # the POST a Revoke button would send, with the viewer's own session and CSRF token
+    token = page.locator("form[action='/sign-out'] input[name=csrf_token]").input_value()
+    answer = page.request.post(f"/w/1/keys/{key['public_key']}/revoke", form={"csrf_token": token},
+                               max_redirects=0)
+    assert answer.status == 403
+    assert send(server, key, "still works").headers["x-mecm-status"] == "OK"
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    shots(page, "keys-phone")
