@@ -21,7 +21,9 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: while Playwright runs, its event loop is the running one in
+# this thread, and the asyncio tests that an xdist worker runs after this module could not start.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:
