@@ -19,6 +19,7 @@ PEOPLE: dict[str, str | None] = {**{role: role for role in ROLES}, NO_ROLE: None
 SEES_ALL = {"admin", "owner", ROOT}
 PAGES = {
     "/w/{w}/messages": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/inbox": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
 }

@@ -71,6 +71,21 @@ def test_sign_in_see_the_workspaces_and_messages_then_sign_out(page, server: Ser
     assert page.url.endswith("/sign-in")  # the session is gone
 
 
+def test_a_real_mo_fired_through_the_api_shows_in_the_inbox_with_its_campaign_and_reply(
+        page, server: Server, shots) -> None:  # noqa: ANN001
+    c = server.creds
+    path = server.signed_path("fireMessage", [str(c["instance_id"]), "584125551234", b64("OGANGI hello")],
+                              tools=False)
+    fired = httpx.get(server.url + path, timeout=30)
+    assert fired.headers["x-mecm-status"] == "OK", fired.text
+    sign_in(page, "vic")
+    page.goto("/w/1/inbox")
+    row = page.get_by_role("row").filter(has_text="OGANGI hello")
+    assert row.get_by_role("cell", name="welcome").is_visible()
+    assert row.get_by_text("Thanks for writing to OGANGI! Reply STOP to opt out.").is_visible()
+    shots(page, "inbox")
+
+
 def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001
     for _ in range(5):
         sign_in(page, "lou", "not the password at all")

@@ -39,6 +39,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/sign-out", console.sign_out, ["POST"]),
         route("/sign-out-everywhere", console.sign_out_everywhere, ["POST"]),
         route("/w/{workspace_id}/messages", console.messages_page, ["GET"]),
+        route("/w/{workspace_id}/inbox", console.inbox_page, ["GET"]),
         route("/w/{workspace_id}/keys", console.keys_page, ["GET"]),
         route("/w/{workspace_id}/keys/{public_key}/revoke", console.revoke_key, ["POST"]),
         route("/w/{workspace_id}/audit", console.audit_page, ["GET"]),

@@ -40,9 +40,15 @@ class Page:
 
 PAGES = (
     Page("/messages", "Messages", Action.READ),
+    Page("/inbox", "Inbox", Action.READ),
     Page("/keys", "Keys", Action.READ),
     Page("/audit", "Audit log", Action.AUDIT),
 )
+_MESSAGES, _INBOX, _KEYS, _AUDIT = PAGES
+# The filters each search page offers (domain/record_search.py's names; ``limit`` is the page's own).
+_FILTERS = {"messages": ("number", "status", "text", "since", "until", "before"),
+            "mos": ("number", "text", "since", "until", "before")}
+_PER_PAGE = "50"
 
 
 class Console:
@@ -153,21 +159,34 @@ class Console:
                          "csrf_token": session.csrf_token}
 
     async def messages_page(self, request: Request) -> Response:
-        session, context = await self._workspace_page(request, PAGES[0])
+        return await self._search_page(request, _MESSAGES, "messages", "messages.html")
+
+    async def inbox_page(self, request: Request) -> Response:
+        return await self._search_page(request, _INBOX, "mos", "inbox.html")
+
+    async def _search_page(self, request: Request, page: Page, kind: str, template: str) -> Response:
+        """A page of a workspace's messages or MOs, newest first, filtered by the query string."""
+        _session, context = await self._workspace_page(request, page)
         workspace_id = context["workspace"]["instance_id"]
-        params = {name: (request.query_params.get(name) or None) for name in ("number", "status", "text", "since",
-                                                                                "until", "before")}
-        params["limit"] = "50"
-        error, found = None, {"messages": [], "next": None}
+        params: dict[str, str | None] = {name: request.query_params.get(name) or None for name in _FILTERS[kind]}
+        params["limit"] = _PER_PAGE
+        error, found = None, {kind: [], "next": None}
+        def search(connection: Connection) -> dict[str, Any]:
+            found = messages.search(connection, workspace_id, kind, params)
+            if kind == "mos":
+                found["mos"] = messages.with_replies(connection, workspace_id, found["mos"])
+            return found
+
         try:
-            found = await self._read(lambda c: messages.search(c, workspace_id, "messages", params))
+            found = await self._read(search)
         except InvalidParameter as refusal:
             error = refusal.description
-        return web.render(request, "messages.html", {**context, "filters": params, "rows": found["messages"],
-                                                     "next": found["next"], "error": error})
+        filters = {name: value for name, value in params.items() if name != "limit"}
+        return web.render(request, template, {**context, "filters": filters, "rows": found[kind],
+                                              "next": found["next"], "error": error})
 
     async def keys_page(self, request: Request) -> Response:
-        session, context = await self._workspace_page(request, PAGES[1])
+        session, context = await self._workspace_page(request, _KEYS)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: keys.list_keys(c, workspace_id))
         return web.render(request, "keys.html", {**context, "keys": rows,
@@ -189,7 +208,7 @@ class Console:
         return web.redirect(f"/w/{workspace_id}/keys")
 
     async def audit_page(self, request: Request) -> Response:
-        session, context = await self._workspace_page(request, PAGES[2])
+        _session, context = await self._workspace_page(request, _AUDIT)
         workspace_id = context["workspace"]["instance_id"]
         entries = await self._read(lambda c: audit.list_entries(c, workspace_id=workspace_id, limit=100))
         return web.render(request, "audit.html", {**context, "entries": entries})

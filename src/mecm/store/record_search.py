@@ -74,3 +74,12 @@ def _mo_filters(query: Any, search: RecordSearch) -> Any:
     if search.campaign_id is not None:
         query = query.where(mo_messages.c.campaign_id == search.campaign_id)
     return query
+
+
+def message_texts(connection: Connection, workspace_id: int, ids: list[int]) -> dict[int, str]:
+    """The texts of the workspace's messages among ``ids`` (a page's replies): id -> text."""
+    if not ids:
+        return {}
+    query = select(messages.c.id, messages.c.text).where(messages.c.workspace_id == workspace_id,
+                                                         messages.c.id.in_(ids))
+    return {row.id: row.text for row in connection.execute(query)}

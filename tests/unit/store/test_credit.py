@@ -60,6 +60,18 @@ def test_a_batch_takes_each_workspaces_sends_in_order_while_its_balance_covers_t
         assert [r[0] for r in c.execute(text("SELECT price FROM messages ORDER BY id"))] == [10, 30, 5, 40, 4]
 
 
+def test_a_batch_whose_total_the_balance_covers_exactly_is_taken_whole_and_one_short_in_order(engine: Engine) -> None:
+    with engine.begin() as c:
+        exact, short = (admin.create_workspace(c, name)["instance_id"] for name in ("exact", "short"))
+        credit.top_up(c, exact, 50, None, now_ms=1)
+        credit.top_up(c, short, 49, None, now_ms=1)
+        batch = [priced(1, exact, 20), priced(2, short, 20), priced(3, exact, 30), priced(4, short, 30)]
+        assert credit.store_charged(c, batch) == [None, None, None, credit.REFUSED]
+        assert stored(c) == [1, 2, 3]
+        assert (credit.balance_of(c, exact), credit.balance_of(c, short)) == (0, 29)
+        assert ledger(c) == [(exact, None, "debit", -50, 0, None, 54, 2), (short, 2, "debit", -20, 29, None, 54, 1)]
+
+
 def test_a_message_that_never_reached_a_carrier_is_refunded_once_with_a_ledger_row(engine: Engine) -> None:
     with engine.begin() as c:
         ws = admin.create_workspace(c, "acme")["instance_id"]

@@ -90,6 +90,15 @@ def search(connection: Connection, workspace_id: int, kind: str, params: Mapping
     return {kind: rows, "next": rows[-1]["id"] if len(rows) == limit else None}
 
 
+def with_replies(connection: Connection, workspace_id: int, mos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of MOs (as ``search`` gives them), each with ``reply``: the text of the message that
+    answered it (a PIN's masked, as stored), or None."""
+    ids = [int(mo["response_message_id"]) for mo in mos if mo.get("response_message_id")]
+    texts = store_search.message_texts(connection, workspace_id, ids)
+    return [{**mo, "reply": texts.get(int(mo["response_message_id"])) if mo.get("response_message_id") else None}
+            for mo in mos]
+
+
 def _shown(row: dict[str, Any], zone: str, columns: tuple[str, ...]) -> dict[str, Any]:
     shown = dict(row)
     for stored, name in _TIMES.items():
