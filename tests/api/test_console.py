@@ -20,6 +20,7 @@ SEES_ALL = {"admin", "owner", ROOT}
 PAGES = {
     "/w/{w}/messages": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/inbox": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/campaigns": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
 }
@@ -117,6 +118,45 @@ def test_a_key_of_another_workspace_cannot_be_revoked_through_this_ones_page(
     answer = clients["admin"].post(f"/w/1/keys/{key}/revoke")
     assert answer.status_code == 404
     assert _key_state(server, key) == (0,)
+
+
+def test_try_a_message_shows_the_campaign_and_its_reply_and_stores_nothing(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    before = (server.count("messages"), server.count("mo_messages"))
+    code = server.creds["code"]
+    page = clients["viewer"].http.get("/w/1/campaigns", params={"code": code, "text": "ogangi, hello"})
+    assert "Answered by <strong>welcome</strong>" in page.text
+    assert "Thanks for writing to OGANGI! Reply STOP to opt out." in page.text
+    stop = clients["viewer"].http.get("/w/1/campaigns", params={"code": code, "text": "STOP"})
+    assert "Answered by <strong>the STOP words</strong>" in stop.text
+    nothing = clients["viewer"].http.get("/w/1/campaigns", params={"code": code, "text": "just saying hi"})
+    assert "No campaign answers this message" in nothing.text
+    other = clients["viewer"].http.get("/w/1/campaigns", params={"code": "999", "text": "ogangi"})
+    assert "Invalid parameter code: &#39;999&#39; is not one of this workspace&#39;s codes" in other.text
+    assert (server.count("messages"), server.count("mo_messages")) == before
+
+
+def _campaign(server: Server) -> tuple[int, int]:
+    return server.query("SELECT id, is_active FROM campaigns WHERE name = 'welcome'")[0]
+
+
+def test_an_editor_pauses_and_resumes_a_campaign_a_viewer_may_not(server: Server,
+                                                                  clients: dict[str, ConsoleClient]) -> None:
+    campaign_id, _ = _campaign(server)
+    assert "/pause" not in clients["viewer"].http.get("/w/1/campaigns").text
+    assert clients["viewer"].post(f"/w/1/campaigns/{campaign_id}/pause").status_code == 403
+    assert _campaign(server) == (campaign_id, 1)
+    editor = clients["editor"]
+    assert f"/w/1/campaigns/{campaign_id}/pause" in editor.http.get("/w/1/campaigns").text
+    assert editor.post(f"/w/1/campaigns/{campaign_id}/pause").status_code == 303
+    assert _campaign(server) == (campaign_id, 0)
+    page = editor.http.get("/w/1/campaigns", params={"code": server.creds["code"], "text": "ogangi"})
+    assert "No campaign answers this message" in page.text  # paused: the catalog knew at once
+    assert editor.post(f"/w/1/campaigns/{campaign_id}/resume").status_code == 303
+    assert _campaign(server) == (campaign_id, 1)
+    assert [r[0] for r in server.query("SELECT actor FROM audit_log WHERE subject = ? AND action IN "
+                                       "('campaign.pause', 'campaign.resume') ORDER BY id",
+                                       f"campaign:{campaign_id}")] == ["user:editor@example.com"] * 2
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token-of-another-page"])

@@ -86,6 +86,32 @@ def test_a_real_mo_fired_through_the_api_shows_in_the_inbox_with_its_campaign_an
     shots(page, "inbox")
 
 
+def test_try_a_message_then_pause_the_campaign_and_a_real_mo_gets_no_answer(
+        page, server: Server, shots) -> None:  # noqa: ANN001
+    sign_in(page, "ana")
+    page.goto("/w/1/campaigns")
+    page.get_by_label("Message").fill("OGANGI, what's new?")
+    page.get_by_role("button", name="Try it").click()
+    result = page.get_by_role("status")
+    assert "Answered by welcome" in result.inner_text()
+    assert result.get_by_text("Thanks for writing to OGANGI! Reply STOP to opt out.").is_visible()
+    shots(page, "campaigns")
+    page.get_by_role("row").filter(has_text="welcome").get_by_role("button", name="Pause").click()
+    page.wait_for_url(re.compile(r"/w/1/campaigns$"))
+    assert page.get_by_role("row").filter(has_text="welcome").get_by_text("paused").is_visible()
+    c = server.creds
+    path = server.signed_path("fireMessage", [str(c["instance_id"]), "584125550000", b64("OGANGI while paused")],
+                              tools=False)
+    assert httpx.get(server.url + path, timeout=30).headers["x-mecm-status"] == "OK"
+    page.goto("/w/1/inbox")
+    row = page.get_by_role("row").filter(has_text="OGANGI while paused")
+    assert row.get_by_role("cell", name="welcome").count() == 0
+    page.goto("/w/1/campaigns")
+    page.get_by_role("row").filter(has_text="welcome").get_by_role("button", name="Resume").click()
+    page.wait_for_url(re.compile(r"/w/1/campaigns$"))
+    assert page.get_by_role("row").filter(has_text="welcome").get_by_text("active").is_visible()
+
+
 def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001
     for _ in range(5):
         sign_in(page, "lou", "not the password at all")

@@ -40,6 +40,8 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/sign-out-everywhere", console.sign_out_everywhere, ["POST"]),
         route("/w/{workspace_id}/messages", console.messages_page, ["GET"]),
         route("/w/{workspace_id}/inbox", console.inbox_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns", console.campaigns_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", console.change_campaign, ["POST"]),
         route("/w/{workspace_id}/keys", console.keys_page, ["GET"]),
         route("/w/{workspace_id}/keys/{public_key}/revoke", console.revoke_key, ["POST"]),
         route("/w/{workspace_id}/audit", console.audit_page, ["GET"]),

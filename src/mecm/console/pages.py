@@ -21,7 +21,8 @@ from mecm.console import web
 from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, InvalidParameter, Unknown
-from mecm.services.admin import audit, keys, messages, sessions, workspaces
+from mecm.services.admin import audit, campaigns, keys, messages, sessions, workspaces
+from mecm.services.admin.try_message import codes_of, try_message
 
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
@@ -41,10 +42,14 @@ class Page:
 PAGES = (
     Page("/messages", "Messages", Action.READ),
     Page("/inbox", "Inbox", Action.READ),
+    Page("/campaigns", "Campaigns", Action.READ),
     Page("/keys", "Keys", Action.READ),
     Page("/audit", "Audit log", Action.AUDIT),
 )
-_MESSAGES, _INBOX, _KEYS, _AUDIT = PAGES
+_MESSAGES, _INBOX, _CAMPAIGNS, _KEYS, _AUDIT = PAGES
+# A campaign's buttons: the use case each calls (services/admin/campaigns.py).
+_CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
+                     "archive": campaigns.archive_campaign}
 # The filters each search page offers (domain/record_search.py's names; ``limit`` is the page's own).
 _FILTERS = {"messages": ("number", "status", "text", "since", "until", "before"),
             "mos": ("number", "text", "since", "until", "before")}
@@ -184,6 +189,45 @@ class Console:
         filters = {name: value for name, value in params.items() if name != "limit"}
         return web.render(request, template, {**context, "filters": filters, "rows": found[kind],
                                               "next": found["next"], "error": error})
+
+    async def campaigns_page(self, request: Request) -> Response:
+        """The workspace's campaigns, their buttons, and a "try a message" box (GET: nothing stored)."""
+        session, context = await self._workspace_page(request, _CAMPAIGNS)
+        workspace_id = context["workspace"]["instance_id"]
+        rows = await self._read(lambda c: campaigns.list_campaigns(c, workspace_id))
+        catalog = self._runtime.catalog
+        codes = codes_of(catalog, workspace_id)
+        code, text = request.query_params.get("code") or (codes[0] if codes else ""), request.query_params.get("text")
+        tried, error = None, None
+        if text is not None:
+            try:
+                tried = try_message(catalog, workspace_id, code, text, self._clock())
+            except InvalidParameter as refusal:
+                error = refusal.description
+        return web.render(request, "campaigns.html", {
+            **context, "campaigns": rows, "codes": codes, "code": code, "text": text or "", "tried": tried,
+            "error": error, "may_edit": web.may(session, Action.CAMPAIGNS, workspace_id)})
+
+    async def change_campaign(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        await web.checked_form(request, session.csrf_token)
+        workspace_id = _workspace_id(request)
+        web.require(session, Action.CAMPAIGNS, workspace_id)
+        change = _CAMPAIGN_CHANGES.get(request.path_params["change"])
+        raw_id = request.path_params["campaign_id"]
+        if change is None or not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
+            raise Refused(404, "there is no such campaign or change")
+        campaign_id = int(raw_id)
+        now = self._clock()
+
+        def apply(connection: Connection) -> None:
+            if campaigns.require_campaign(connection, campaign_id)["workspace_id"] != workspace_id:
+                raise Unknown("id", "campaign", f"{campaign_id} in workspace {workspace_id}")
+            extra = {"now_ms": now} if change is campaigns.archive_campaign else {}
+            change(connection, campaign_id, actor=session.actor, **extra)
+
+        await self._write(apply, catalog=True)
+        return web.redirect(f"/w/{workspace_id}/campaigns")
 
     async def keys_page(self, request: Request) -> Response:
         session, context = await self._workspace_page(request, _KEYS)
