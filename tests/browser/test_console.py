@@ -128,14 +128,30 @@ def test_revoking_a_key_in_the_console_makes_the_api_refuse_it(page, server: Ser
     page.goto("/w/1/keys")
     row = page.get_by_role("row").filter(has_text=key["public_key"])
     shots(page, "keys")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     row.get_by_role("button", name="Revoke").click()
     page.wait_for_url(re.compile(r"/w/1/keys$"))
     assert page.get_by_role("row").filter(has_text=key["public_key"]).get_by_text("revoked").is_visible()
+    assert asked == [f"Revoke the key {key['public_key']}? Every client using it is refused from its next request."]
     assert send(server, key, "after").headers["x-mecm-status"] == "BAD_SIGNATURE"
     page.goto("/w/1/audit")
     assert page.get_by_role("row").filter(has_text=f"key:{key['public_key']}").get_by_text("user:ana@example.com")\
         .is_visible()
     shots(page, "audit")
+
+
+def test_a_revoke_the_user_cancels_in_the_dialog_sends_nothing(page, server: Server) -> None:  # noqa: ANN001
+    key = server.cli("admin", "key", "create", "--workspace", str(server.creds["instance_id"]))
+    sign_in(page, "ana")
+    page.goto("/w/1/keys")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("row").filter(has_text=key["public_key"]).get_by_role("button", name="Revoke").click()
+    assert len(asked) == 1  # the question came, and was answered no: the form is not sent
+    page.reload()
+    assert page.get_by_role("row").filter(has_text=key["public_key"]).get_by_text("active").is_visible()
+    assert send(server, key, "still works").headers["x-mecm-status"] == "OK"
 
 
 def test_a_form_with_a_tampered_csrf_token_is_refused(page, server: Server) -> None:  # noqa: ANN001
@@ -144,6 +160,7 @@ def test_a_form_with_a_tampered_csrf_token_is_refused(page, server: Server) -> N
     page.goto("/w/1/keys")
     row = page.get_by_role("row").filter(has_text=key["public_key"])
     row.locator("input[name=csrf_token]").evaluate("field => { field.value = 'forged' }")
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Revoke").click()
     assert "did not come from this console" in page.get_by_role("alert").inner_text()
     assert send(server, key, "still works").headers["x-mecm-status"] == "OK"
