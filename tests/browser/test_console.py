@@ -8,10 +8,12 @@ import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from mecm.domain.b64 import encode as b64
 from tests.support.console import PASSWORD, add_people
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -57,6 +59,9 @@ def test_sign_in_see_the_workspaces_and_messages_then_sign_out(page, server: Ser
     shots(page, "sign-in")
     sign_in(page, "ana")
     page.get_by_role("link", name="demo").click()
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    page.get_by_role("link", name="Messages").click()
+    page.wait_for_url(re.compile(r"/w/1/messages$"))
     assert page.get_by_role("heading", name="Messages").is_visible()
     assert page.get_by_text("Your order 1002 has shipped").is_visible()
     shots(page, "messages")
@@ -110,6 +115,30 @@ def test_try_a_message_then_pause_the_campaign_and_a_real_mo_gets_no_answer(
     page.get_by_role("row").filter(has_text="welcome").get_by_role("button", name="Resume").click()
     page.wait_for_url(re.compile(r"/w/1/campaigns$"))
     assert page.get_by_role("row").filter(has_text="welcome").get_by_text("active").is_visible()
+
+
+def all_final(server: Server) -> int | None:
+    """How many messages the server has, once none is on its way any more (else None)."""
+    waiting = server.count("messages", "status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')")
+    return None if waiting else server.count("messages")
+
+
+def test_the_dashboard_shows_the_traffic_sent_and_follows_it_live(page, server: Server, shots) -> None:  # noqa: ANN001
+    for i in range(4):
+        assert send(server, server.creds, f"Dashboard {i}").headers["x-mecm-status"] == "OK"
+    total = wait_until(lambda: all_final(server), timeout=60)
+    delivered = server.count("messages", "status = 'DELIVERED_TO_DEVICE'")
+    sign_in(page, "ana")
+    page.goto("/w/1")
+    hour = page.locator(".tile").filter(has_text="Last hour")
+    assert hour.locator("dd.series-accepted").inner_text() == str(total)
+    assert hour.locator("dd.series-delivered").inner_text() == str(delivered)
+    chart = page.get_by_role("img", name=re.compile("Messages per minute"))
+    assert f"accepted {total}, delivered {delivered}" in chart.get_attribute("aria-label")
+    shots(page, "dashboard")
+    for i in range(3):  # more traffic: the open page follows it without a reload
+        assert send(server, server.creds, f"Dashboard later {i}").headers["x-mecm-status"] == "OK"
+    expect(hour.locator("dd.series-accepted")).to_have_text(str(total + 3), timeout=60_000)
 
 
 def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001

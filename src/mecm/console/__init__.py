@@ -38,6 +38,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/sign-in", console.sign_in, ["POST"]),
         route("/sign-out", console.sign_out, ["POST"]),
         route("/sign-out-everywhere", console.sign_out_everywhere, ["POST"]),
+        route("/w/{workspace_id}", console.dashboard_page, ["GET"]),
         route("/w/{workspace_id}/messages", console.messages_page, ["GET"]),
         route("/w/{workspace_id}/inbox", console.inbox_page, ["GET"]),
         route("/w/{workspace_id}/campaigns", console.campaigns_page, ["GET"]),

@@ -21,7 +21,8 @@ from mecm.console import web
 from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, InvalidParameter, Unknown
-from mecm.services.admin import audit, campaigns, keys, messages, sessions, workspaces
+from mecm.console.charts import line_chart
+from mecm.services.admin import audit, campaigns, dashboard, keys, messages, sessions, workspaces
 from mecm.services.admin.try_message import codes_of, try_message
 
 if TYPE_CHECKING:
@@ -40,13 +41,14 @@ class Page:
 
 
 PAGES = (
+    Page("", "Dashboard", Action.READ),
     Page("/messages", "Messages", Action.READ),
     Page("/inbox", "Inbox", Action.READ),
     Page("/campaigns", "Campaigns", Action.READ),
     Page("/keys", "Keys", Action.READ),
     Page("/audit", "Audit log", Action.AUDIT),
 )
-_MESSAGES, _INBOX, _CAMPAIGNS, _KEYS, _AUDIT = PAGES
+_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _KEYS, _AUDIT = PAGES
 # A campaign's buttons: the use case each calls (services/admin/campaigns.py).
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
                      "archive": campaigns.archive_campaign}
@@ -162,6 +164,15 @@ class Console:
         pages = [p for p in PAGES if web.may(session, p.action, workspace_id)]
         return session, {"session": session, "workspace": workspace, "pages": pages, "page": page,
                          "csrf_token": session.csrf_token}
+
+    async def dashboard_page(self, request: Request) -> Response:
+        """The workspace's traffic; ``?part=live`` is the part that refreshes itself (htmx, every 10 s)."""
+        _session, context = await self._workspace_page(request, _DASHBOARD)
+        workspace_id = context["workspace"]["instance_id"]
+        now = self._clock()
+        board = await self._read(lambda c: dashboard.dashboard(c, workspace_id, now))
+        template = "dashboard_live.html" if request.query_params.get("part") == "live" else "dashboard.html"
+        return web.render(request, template, {**context, "board": board, "chart": line_chart(board.series)})
 
     async def messages_page(self, request: Request) -> Response:
         return await self._search_page(request, _MESSAGES, "messages", "messages.html")
