@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.console import PASSWORD, ROLES, ConsoleClient, add_people
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 NO_ROLE = "stranger"
 ROOT = "root"
@@ -23,6 +24,9 @@ PAGES = {
     "/w/{w}/messages": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/inbox": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/campaigns": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/lists": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/broadcasts": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/broadcasts?part=live": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
 }
@@ -159,6 +163,49 @@ def test_an_editor_pauses_and_resumes_a_campaign_a_viewer_may_not(server: Server
     assert [r[0] for r in server.query("SELECT actor FROM audit_log WHERE subject = ? AND action IN "
                                        "('campaign.pause', 'campaign.resume') ORDER BY id",
                                        f"campaign:{campaign_id}")] == ["user:editor@example.com"] * 2
+
+
+def _upload(client: ConsoleClient, list_id: int, content: bytes):  # noqa: ANN202 - an httpx.Response
+    token = client.csrf_of("/w/1/lists")
+    return client.http.post(f"/w/1/lists/{list_id}/import", data={"csrf_token": token},
+                            files={"csv": ("members.csv", content, "text/csv")})
+
+
+def test_an_editor_makes_a_list_and_imports_a_csv_a_bad_line_is_named_and_nothing_half_imported(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    editor = clients["editor"]
+    assert editor.post("/w/1/lists", {"name": "vip"}, token_from="/w/1/lists").status_code == 303
+    (list_id,) = server.query("SELECT id FROM lists WHERE name = 'vip'")[0]
+    good = _upload(editor, list_id, b"number,first_name\n+58 414 555 0001,Ana\n584145550002,Luis\n")
+    assert good.status_code == 200 and "Imported 2 numbers: 2 new, 0 updated" in good.text
+    bad = _upload(editor, list_id, b"number\n584145550003\nnot a number\n584145550004\n")
+    assert bad.status_code == 400 and "line 3" in bad.text
+    assert server.count("list_members", "list_id = ?", list_id) == 2  # the bad file added nothing
+    assert _upload(clients["viewer"], list_id, b"number\n584145550005\n").status_code == 403
+    assert server.count("list_members", "list_id = ?", list_id) == 2
+    assert 'type="file"' not in clients["viewer"].http.get("/w/1/lists").text
+
+
+def test_an_editor_sends_a_broadcast_and_its_progress_reaches_100(server: Server,
+                                                                  clients: dict[str, ConsoleClient]) -> None:
+    editor = clients["editor"]
+    assert editor.post("/w/1/lists", {"name": "news"}, token_from="/w/1/lists").status_code == 303
+    (list_id,) = server.query("SELECT id FROM lists WHERE name = 'news'")[0]
+    members = "".join(f"5841455510{i:02d}\n" for i in range(20))
+    assert _upload(editor, list_id, f"number\n{members}".encode()).status_code == 200
+    assert clients["viewer"].post("/w/1/broadcasts", {"list": str(list_id), "code": server.creds["code"],
+                                                      "text": "Sale today"}, token_from="/w/1/broadcasts"
+                                  ).status_code == 403
+    made = editor.post("/w/1/broadcasts", {"name": "sale", "list": str(list_id), "code": server.creds["code"],
+                                           "text": "Sale today"}, token_from="/w/1/broadcasts")
+    assert made.status_code == 303
+    wait_until(lambda: 'value="100"' in editor.http.get("/w/1/broadcasts?part=live").text, timeout=60)
+    live = editor.http.get("/w/1/broadcasts?part=live").text
+    assert "state-done" in live
+    assert server.count("messages", "broadcast_id IS NOT NULL AND text = 'Sale today'") == 20
+    refused = editor.post("/w/1/broadcasts", {"list": str(list_id), "code": "999", "text": "x"},
+                          token_from="/w/1/broadcasts")
+    assert refused.status_code == 400 and "is not one of this workspace" in refused.text
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token-of-another-page"])

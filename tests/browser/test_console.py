@@ -141,6 +141,47 @@ def test_the_dashboard_shows_the_traffic_sent_and_follows_it_live(page, server: 
     expect(hour.locator("dd.series-accepted")).to_have_text(str(total + 3), timeout=60_000)
 
 
+def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_100_on_screen(
+        page, server: Server, shots, tmp_path) -> None:  # noqa: ANN001
+    numbers = [f"58414{5600000 + i}" for i in range(10_000)]
+    bad = numbers.copy()
+    bad[4_999] = "call me maybe"  # line 5001: the header is line 1
+    (tmp_path / "bad.csv").write_text("number,first_name\n" + "".join(f"{n},Ana\n" for n in bad))
+    (tmp_path / "good.csv").write_text("number,first_name\n" + "".join(f"{n},Ana\n" for n in numbers))
+    sign_in(page, "ana")
+    page.goto("/w/1/lists")
+    page.get_by_label("Name").fill("customers")
+    page.get_by_role("button", name="Create list").click()
+    page.wait_for_url(re.compile(r"/w/1/lists$"))
+    page.get_by_label("CSV file for customers").set_input_files(str(tmp_path / "bad.csv"))
+    page.get_by_role("row").filter(has_text="customers").get_by_role("button", name="Upload").click()
+    assert "line 5001" in page.get_by_role("alert").inner_text()
+    row = page.get_by_role("row").filter(has_text="customers")
+    assert row.get_by_role("cell", name="0", exact=True).is_visible()  # nothing of the bad file
+    page.get_by_label("CSV file for customers").set_input_files(str(tmp_path / "good.csv"))
+    row.get_by_role("button", name="Upload").click()
+    assert "Imported 10,000 numbers" in page.get_by_role("status").inner_text()
+    shots(page, "lists")
+    # a broadcast to a small list of its own: its progress is watched on screen to the end
+    page.get_by_label("Name").fill("team")
+    page.get_by_role("button", name="Create list").click()
+    page.wait_for_url(re.compile(r"/w/1/lists$"))
+    (tmp_path / "team.csv").write_text("number\n" + "".join(f"5841457{i:05d}\n" for i in range(50)))
+    page.get_by_label("CSV file for team").set_input_files(str(tmp_path / "team.csv"))
+    page.get_by_role("row").filter(has_text="team").get_by_role("button", name="Upload").click()
+    assert "Imported 50 numbers" in page.get_by_role("status").inner_text()
+    page.goto("/w/1/broadcasts")
+    page.get_by_label("Name").fill("welcome team")
+    page.get_by_label("To list").select_option(label="team (50)")
+    page.get_by_label("Message").fill("Welcome to the team!")
+    page.get_by_role("button", name="Send broadcast").click()
+    page.wait_for_url(re.compile(r"/w/1/broadcasts$"))
+    progress = page.get_by_role("row").filter(has_text="welcome team").locator(".pct")
+    expect(progress).to_have_text("100 %", timeout=120_000)  # the page refreshes itself every 2 s
+    assert page.get_by_role("row").filter(has_text="welcome team").get_by_text("done").is_visible()
+    shots(page, "broadcasts")
+
+
 def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001
     for _ in range(5):
         sign_in(page, "lou", "not the password at all")

@@ -22,7 +22,9 @@ from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, InvalidParameter, Unknown
 from mecm.console.charts import line_chart
-from mecm.services.admin import audit, campaigns, dashboard, keys, messages, sessions, workspaces
+from mecm.services.admin import (
+    audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, workspaces,
+)
 from mecm.services.admin.try_message import codes_of, try_message
 
 if TYPE_CHECKING:
@@ -45,10 +47,12 @@ PAGES = (
     Page("/messages", "Messages", Action.READ),
     Page("/inbox", "Inbox", Action.READ),
     Page("/campaigns", "Campaigns", Action.READ),
+    Page("/lists", "Lists", Action.READ),
+    Page("/broadcasts", "Broadcasts", Action.READ),
     Page("/keys", "Keys", Action.READ),
     Page("/audit", "Audit log", Action.AUDIT),
 )
-_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _KEYS, _AUDIT = PAGES
+_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _LISTS, _BROADCASTS, _KEYS, _AUDIT = PAGES
 # A campaign's buttons: the use case each calls (services/admin/campaigns.py).
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
                      "archive": campaigns.archive_campaign}
@@ -56,6 +60,10 @@ _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resu
 _FILTERS = {"messages": ("number", "status", "text", "since", "until", "before"),
             "mos": ("number", "text", "since", "until", "before")}
 _PER_PAGE = "50"
+_MAX_CSV_BYTES = 20 * 1024 * 1024  # a list of about half a million numbers with a field or two
+# A broadcast's buttons: the use case each calls (services/admin/broadcasts.py).
+_BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
+                      "cancel": broadcasts.cancel_broadcast}
 
 
 class Console:
@@ -240,6 +248,117 @@ class Console:
         await self._write(apply, catalog=True)
         return web.redirect(f"/w/{workspace_id}/campaigns")
 
+    # -- lists and broadcasts ----------------------------------------------------------------------
+
+    async def lists_page(self, request: Request, *, outcome: dict[str, Any] | None = None,
+                         status: int = 200) -> Response:
+        session, context = await self._workspace_page(request, _LISTS)
+        workspace_id = context["workspace"]["instance_id"]
+        rows = await self._read(lambda c: lists.list_lists(c, workspace_id))
+        return web.render(request, "lists.html", {**context, "lists": rows, "outcome": outcome or {},
+                                                  "may_edit": web.may(session, Action.LISTS, workspace_id)}, status)
+
+    async def create_list(self, request: Request) -> Response:
+        session, workspace_id, form = await self._change(request, Action.LISTS)
+        name = form.get("name", "")
+        try:
+            await self._write(lambda c: lists.create_list(c, workspace_id, name, actor=session.actor))
+        except InvalidParameter as refusal:
+            return await self.lists_page(request, outcome={"error": refusal.description}, status=400)
+        return web.redirect(f"/w/{workspace_id}/lists")
+
+    async def import_list(self, request: Request) -> Response:
+        """A CSV upload: every line is checked, and a bad one refuses the file, naming its line."""
+        session, workspace_id, form = await self._change(request, Action.LISTS)
+        list_id = await self._list_of(workspace_id, request.path_params["list_id"])
+        upload = (await request.form()).get("csv")
+        content = await upload.read(_MAX_CSV_BYTES + 1) if upload is not None and not isinstance(upload, str) else b""
+        try:
+            if not content:
+                raise InvalidParameter("csv", "choose a CSV file to upload")
+            if len(content) > _MAX_CSV_BYTES:
+                raise InvalidParameter("csv", f"larger than {_MAX_CSV_BYTES // (1024 * 1024)} MB")
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InvalidParameter("csv", "not UTF-8 text: save the file as CSV UTF-8") from None
+            done = await self._write(lambda c: lists.import_csv(c, list_id, text, actor=session.actor))
+        except InvalidParameter as refusal:
+            return await self.lists_page(request, outcome={"list_id": list_id, "error": refusal.description},
+                                         status=400)
+        return await self.lists_page(request, outcome={"list_id": list_id, "imported": done})
+
+    async def _list_of(self, workspace_id: int, raw_id: str) -> int:
+        """The id of one of the workspace's lists; Refused 404 otherwise."""
+        if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
+            raise Refused(404, "there is no such list")
+        list_id = int(raw_id)
+        owned = await self._read(lambda c: [r["id"] for r in lists.list_lists(c, workspace_id)])
+        if list_id not in owned:
+            raise Refused(404, f"there is no list {list_id} in workspace {workspace_id}")
+        return list_id
+
+    async def broadcasts_page(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
+        """The workspace's broadcasts and their progress; ``?part=live`` is the part that refreshes
+        itself (htmx, every 2 s) when the page was opened with one scheduled or on its way."""
+        session, context = await self._workspace_page(request, _BROADCASTS)
+        workspace_id = context["workspace"]["instance_id"]
+
+        def read(connection: Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            shown = [{**row, **broadcasts.broadcast_status(connection, row["id"])}
+                     for row in reversed(broadcasts.list_broadcasts(connection, workspace_id))]
+            return shown, lists.list_lists(connection, workspace_id)
+
+        rows, workspace_lists = await self._read(read)
+        for row in rows:
+            row["progress"] = _progress(row)
+        template = "broadcasts_live.html" if request.query_params.get("part") == "live" else "broadcasts.html"
+        return web.render(request, template, {
+            **context, "broadcasts": rows, "lists": workspace_lists, "codes": codes_of(self._runtime.catalog, workspace_id),
+            "error": error, "live": any(not row["done"] for row in rows),
+            "may_edit": web.may(session, Action.BROADCASTS, workspace_id)}, status)
+
+    async def create_broadcast(self, request: Request) -> Response:
+        session, workspace_id, form = await self._change(request, Action.BROADCASTS)
+        try:
+            list_id = await self._list_of(workspace_id, form.get("list", ""))
+            code, text, at = form.get("code", ""), form.get("text", ""), form.get("at") or None
+            if code not in codes_of(self._runtime.catalog, workspace_id):
+                raise InvalidParameter("code", f"{code!r} is not one of this workspace's codes")
+            await self._write(lambda c: broadcasts.create_broadcast(c, list_id, code, text, actor=session.actor,
+                                                                     name=form.get("name", ""), at=at))
+        except (InvalidParameter, Refused) as refusal:
+            reason = refusal.description if isinstance(refusal, InvalidParameter) else refusal.reason
+            return await self.broadcasts_page(request, error=reason, status=400)
+        return web.redirect(f"/w/{workspace_id}/broadcasts")
+
+    async def change_broadcast(self, request: Request) -> Response:
+        session, workspace_id, _form = await self._change(request, Action.BROADCASTS)
+        change = _BROADCAST_CHANGES.get(request.path_params["change"])
+        raw_id = request.path_params["broadcast_id"]
+        if change is None or not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
+            raise Refused(404, "there is no such broadcast or change")
+        broadcast_id = int(raw_id)
+
+        def apply(connection: Connection) -> None:
+            if all(b["id"] != broadcast_id for b in broadcasts.list_broadcasts(connection, workspace_id)):
+                raise Unknown("id", "broadcast", f"{broadcast_id} in workspace {workspace_id}")
+            change(connection, broadcast_id, actor=session.actor)
+
+        try:
+            await self._write(apply)
+        except InvalidParameter as refusal:
+            return await self.broadcasts_page(request, error=refusal.description, status=400)
+        return web.redirect(f"/w/{workspace_id}/broadcasts")
+
+    async def _change(self, request: Request, action: Action) -> tuple[sessions.Session, int, dict[str, str]]:
+        """A POST's session, workspace and form, once its CSRF token and the role for ``action`` hold."""
+        session = await self._signed_in(request)
+        form = await web.checked_form(request, session.csrf_token)
+        workspace_id = _workspace_id(request)
+        web.require(session, action, workspace_id)
+        return session, workspace_id, form
+
     async def keys_page(self, request: Request) -> Response:
         session, context = await self._workspace_page(request, _KEYS)
         workspace_id = context["workspace"]["instance_id"]
@@ -271,6 +390,15 @@ class Console:
 
 class _ToSignIn(Exception):
     """No session: a page sends the browser to the sign-in page."""
+
+
+def _progress(row: dict[str, Any]) -> int:
+    """How far a broadcast is, in percent of its members to send to: 100 once nothing is left."""
+    if row["done"]:
+        return 100
+    target = row["members"] - row["skipped_opted_out"] - row["unsendable"]
+    handed = row["enqueued"] - row["waiting"]
+    return 0 if target <= 0 else min(99, max(0, handed * 100 // target))
 
 
 def _workspace_id(request: Request) -> int:

@@ -50,7 +50,15 @@ def _when(iso: str | None) -> str:
     return "" if not iso else iso.replace("T", " ")[:19]
 
 
+def _epoch_when(epoch_ms: int | None) -> str:
+    """Epoch milliseconds as ``2026-12-03 10:59`` in UTC (for rows that keep no zone of their own)."""
+    from datetime import datetime, timezone
+
+    return "" if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["epoch_when"] = _epoch_when
 
 
 class Refused(Exception):
