@@ -11,6 +11,7 @@ from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
 
 NO_ROLE = "stranger"
+ADMIN = "admin"
 ROOT = "root"
 # name -> role on the demo workspace
 PEOPLE: dict[str, str | None] = {**{role: role for role in ROLES}, NO_ROLE: None, ROOT: None,
@@ -29,6 +30,7 @@ PAGES = {
     "/w/{w}/broadcasts?part=live": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
+    "/w/{w}/people": {"owner", ROOT},
 }
 
 
@@ -206,6 +208,33 @@ def test_an_editor_sends_a_broadcast_and_its_progress_reaches_100(server: Server
     refused = editor.post("/w/1/broadcasts", {"list": str(list_id), "code": "999", "text": "x"},
                           token_from="/w/1/broadcasts")
     assert refused.status_code == 400 and "is not one of this workspace" in refused.text
+
+
+def test_an_owner_gives_and_takes_roles_an_admin_may_not_and_only_a_deployment_admin_makes_accounts(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    owner, admin, root = clients["owner"], clients[ADMIN], clients[ROOT]
+    assert admin.post("/w/1/people", {"email": "stranger@example.com", "role": "viewer"},
+                      token_from="/w/1/keys").status_code == 403
+    assert owner.post("/w/1/people", {"email": "stranger@example.com", "role": "editor"},
+                      token_from="/w/1/people").status_code == 303
+    assert clients[NO_ROLE].http.get("/w/1/messages").status_code == 200  # the role counts at once
+    assert "stranger@example.com" in owner.http.get("/w/1/people").text
+    assert owner.post("/w/1/people/remove", {"email": "stranger@example.com"},
+                      token_from="/w/1/people").status_code == 303
+    assert clients[NO_ROLE].http.get("/w/1/messages").status_code == 403
+    made = owner.post("/w/1/people", {"email": "new@example.com", "role": "viewer", "password": PASSWORD},
+                      token_from="/w/1/people")
+    assert made.status_code == 403 and server.count("users", "email = 'new@example.com'") == 0
+    assert root.post("/w/1/people", {"email": "new@example.com", "role": "viewer", "password": PASSWORD},
+                     token_from="/w/1/people").status_code == 303
+    newcomer = ConsoleClient(server)
+    try:
+        assert newcomer.sign_in("new").status_code == 303
+        assert newcomer.http.get("/w/1/messages").status_code == 200
+    finally:
+        newcomer.close()
+    unknown = owner.post("/w/1/people", {"email": "nobody@example.com", "role": "viewer"}, token_from="/w/1/people")
+    assert unknown.status_code == 400 and "nobody@example.com" in unknown.text
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token-of-another-page"])

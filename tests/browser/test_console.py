@@ -18,7 +18,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.timeout(300)
 
 TO = "584145550001"
-PEOPLE = {"ana": "admin", "vic": "viewer", "lou": "viewer"}
+PEOPLE = {"ana": "admin", "vic": "viewer", "lou": "viewer", "olga": "owner"}
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +180,18 @@ def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_10
     expect(progress).to_have_text("100 %", timeout=120_000)  # the page refreshes itself every 2 s
     assert page.get_by_role("row").filter(has_text="welcome team").get_by_text("done").is_visible()
     shots(page, "broadcasts")
+
+
+def test_an_owner_gives_a_role_on_the_people_page(page, shots) -> None:  # noqa: ANN001
+    sign_in(page, "olga")
+    page.goto("/w/1")
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("E-mail address").fill("lou@example.com")
+    page.get_by_label("Role").select_option("editor")
+    page.get_by_role("button", name="Give the role").click()
+    page.wait_for_url(re.compile(r"/w/1/people$"))
+    assert page.get_by_role("row").filter(has_text="lou@example.com").get_by_role("cell", name="editor").is_visible()
+    shots(page, "people")
 
 
 def test_wrong_passwords_until_the_lock_out(page) -> None:  # noqa: ANN001

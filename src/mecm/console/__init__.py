@@ -51,6 +51,9 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/broadcasts/{broadcast_id}/{change}", console.change_broadcast, ["POST"]),
         route("/w/{workspace_id}/keys", console.keys_page, ["GET"]),
         route("/w/{workspace_id}/keys/{public_key}/revoke", console.revoke_key, ["POST"]),
+        route("/w/{workspace_id}/people", console.people_page, ["GET"]),
+        route("/w/{workspace_id}/people", console.set_role, ["POST"]),
+        route("/w/{workspace_id}/people/remove", console.remove_role, ["POST"]),
         route("/w/{workspace_id}/audit", console.audit_page, ["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

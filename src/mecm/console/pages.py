@@ -22,8 +22,9 @@ from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, InvalidParameter, Unknown
 from mecm.console.charts import line_chart
+from mecm.domain.roles import ROLE_NAMES
 from mecm.services.admin import (
-    audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, workspaces,
+    audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, users, workspaces,
 )
 from mecm.services.admin.try_message import codes_of, try_message
 
@@ -50,9 +51,10 @@ PAGES = (
     Page("/lists", "Lists", Action.READ),
     Page("/broadcasts", "Broadcasts", Action.READ),
     Page("/keys", "Keys", Action.READ),
+    Page("/people", "People", Action.USERS),
     Page("/audit", "Audit log", Action.AUDIT),
 )
-_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _LISTS, _BROADCASTS, _KEYS, _AUDIT = PAGES
+_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _LISTS, _BROADCASTS, _KEYS, _PEOPLE, _AUDIT = PAGES
 # A campaign's buttons: the use case each calls (services/admin/campaigns.py).
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
                      "archive": campaigns.archive_campaign}
@@ -380,6 +382,44 @@ class Console:
 
         await self._write(revoke, catalog=True)
         return web.redirect(f"/w/{workspace_id}/keys")
+
+    # -- people ------------------------------------------------------------------------------------
+
+    async def people_page(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
+        """Who holds which role on the workspace (owners and deployment administrators)."""
+        session, context = await self._workspace_page(request, _PEOPLE)
+        workspace_id = context["workspace"]["instance_id"]
+        rows = await self._read(lambda c: users.workspace_roles(c, workspace_id))
+        return web.render(request, "people.html", {**context, "people": rows, "roles": ROLE_NAMES, "error": error,
+                                                   "may_add_accounts": session.deployment_admin}, status)
+
+    async def set_role(self, request: Request) -> Response:
+        """Give someone a role (a deployment administrator may make the account too, with a password)."""
+        session, workspace_id, form = await self._change(request, Action.USERS)
+        email, role, password = form.get("email", ""), form.get("role", ""), form.get("password", "")
+        if password and not session.deployment_admin:
+            raise Refused(403, "making an account needs a deployment administrator")
+        try:
+            hashed = await asyncio.to_thread(users.hash_password, password) if password else None
+
+            def apply(connection: Connection) -> None:
+                if hashed is not None:
+                    users.add_user(connection, email, actor=session.actor, password=hashed)
+                users.set_role(connection, email, workspace_id, role, actor=session.actor)
+
+            await self._write(apply)
+        except InvalidParameter as refusal:
+            return await self.people_page(request, error=refusal.description, status=400)
+        return web.redirect(f"/w/{workspace_id}/people")
+
+    async def remove_role(self, request: Request) -> Response:
+        session, workspace_id, form = await self._change(request, Action.USERS)
+        email = form.get("email", "")
+        try:
+            await self._write(lambda c: users.remove_role(c, email, workspace_id, actor=session.actor))
+        except InvalidParameter as refusal:
+            return await self.people_page(request, error=refusal.description, status=400)
+        return web.redirect(f"/w/{workspace_id}/people")
 
     async def audit_page(self, request: Request) -> Response:
         _session, context = await self._workspace_page(request, _AUDIT)
