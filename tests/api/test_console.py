@@ -4,8 +4,10 @@ cookie's flags, signing out here and everywhere. The browser's view is tests/bro
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from mecm.domain.b64 import encode as b64
 from tests.support.console import PASSWORD, ROLES, ConsoleClient, add_people
 from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
@@ -235,6 +237,26 @@ def test_an_owner_gives_and_takes_roles_an_admin_may_not_and_only_a_deployment_a
         newcomer.close()
     unknown = owner.post("/w/1/people", {"email": "nobody@example.com", "role": "viewer"}, token_from="/w/1/people")
     assert unknown.status_code == 400 and "nobody@example.com" in unknown.text
+
+
+def test_the_messages_and_inbox_export_every_match_as_csv_to_those_who_may_read(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    c = server.creds
+    sent = httpx.get(server.url + server.signed_path(
+        "sendSMS", [str(c["instance_id"]), c["carrier"], c["code"], b64("584145550009"), b64("to export")]), timeout=30)
+    assert sent.headers["x-mecm-status"] == "OK"
+    viewer = clients["viewer"]
+    for kind, table in (("messages", "messages"), ("mos", "mo_messages")):
+        answer = viewer.http.get(f"/w/1/export/{kind}.csv")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+        assert "attachment" in answer.headers["content-disposition"]
+        header, *rows = answer.text.strip().splitlines()
+        assert header.startswith("id,")
+        assert len(rows) == server.count(table, "workspace_id = 1")
+        assert clients[NO_ROLE].http.get(f"/w/1/export/{kind}.csv").status_code == 403
+    bad = viewer.http.get("/w/1/export/messages.csv", params={"status": "SOMETIMES"})
+    assert bad.status_code == 400 and "status" in bad.text
+    assert 'href="/w/1/export/messages.csv?' in viewer.http.get("/w/1/messages").text
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token-of-another-page"])

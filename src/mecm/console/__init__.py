@@ -41,6 +41,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}", console.dashboard_page, ["GET"]),
         route("/w/{workspace_id}/messages", console.messages_page, ["GET"]),
         route("/w/{workspace_id}/inbox", console.inbox_page, ["GET"]),
+        route("/w/{workspace_id}/export/{kind}.csv", console.export_csv, ["GET"]),
         route("/w/{workspace_id}/campaigns", console.campaigns_page, ["GET"]),
         route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", console.change_campaign, ["POST"]),
         route("/w/{workspace_id}/lists", console.lists_page, ["GET"]),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
 from mecm.console.web import Refused
@@ -210,6 +210,28 @@ class Console:
         filters = {name: value for name, value in params.items() if name != "limit"}
         return web.render(request, template, {**context, "filters": filters, "rows": found[kind],
                                               "next": found["next"], "error": error})
+
+    async def export_csv(self, request: Request) -> Response:
+        """Every message or MO the page's filters match, as a CSV file, streamed a page per read."""
+        kind = request.path_params["kind"]
+        if kind not in _FILTERS:
+            raise Refused(404, "there is no such export")
+        _session, context = await self._workspace_page(request, _MESSAGES if kind == "messages" else _INBOX)
+        workspace_id = context["workspace"]["instance_id"]
+        params = {name: request.query_params.get(name) or None for name in _FILTERS[kind] if name != "before"}
+
+        def first(connection: Connection) -> tuple[messages.Export, messages.CsvPage]:
+            export = messages.prepare(connection, workspace_id, kind, params, export=True)
+            return export, export.page(connection, export.search.before_id)
+
+        try:
+            export, page = await self._read(first)
+        except InvalidParameter as refusal:
+            raise Refused(400, refusal.description) from None
+        name = f"{kind}-{context['workspace']['name']}.csv".replace('"', "")
+        return web.with_headers(StreamingResponse(
+            messages.csv_stream(self._read, export, page), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'}))
 
     async def campaigns_page(self, request: Request) -> Response:
         """The workspace's campaigns, their buttons, and a "try a message" box (GET: nothing stored)."""

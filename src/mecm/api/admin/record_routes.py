@@ -9,7 +9,7 @@ principal as the audit log's actor; who may ask is decided before (the rules bel
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Connection
 from starlette.requests import Request
@@ -170,18 +170,9 @@ async def _search(request: Request, runtime: Runtime, kind: str) -> Response:
 
     export, page = await calls.read(runtime, first)
 
-    async def lines() -> AsyncIterator[str]:
-        current = page
-        yield export.header()
-        while True:
-            yield current.lines
-            if current.after is None:
-                return
-            after = current.after
-            current = await calls.read(runtime, lambda c: export.page(c, after))
-
     filename = f"{kind}-workspace-{workspace_id}.csv"
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+    lines = messages.csv_stream(lambda fn: calls.read(runtime, fn), export, page)
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

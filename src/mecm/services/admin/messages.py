@@ -12,7 +12,7 @@ one neither holds a transaction open nor sits in memory: the API streams each pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,20 @@ class CsvPage:
     lines: str
     rows: int
     after: int | None  # the next page's ``before``; None: this was the last
+
+
+async def csv_stream(read: Callable[[Callable[[Connection], Any]], Awaitable[Any]], export: Export,
+                     first: CsvPage) -> AsyncIterator[str]:
+    """The export as CSV text: the header, ``first`` (read when the search was checked), then each
+    next page, each its own short read through ``read`` (the admin API and the console stream it)."""
+    current = first
+    yield export.header()
+    while True:
+        yield current.lines
+        if current.after is None:
+            return
+        after = current.after
+        current = await read(lambda c: export.page(c, after))
 
 
 def prepare(connection: Connection, workspace_id: int, kind: str, params: Mapping[str, str | None], *,
