@@ -4,10 +4,14 @@ cookie's flags, signing out here and everywhere. The browser's view is tests/bro
 
 from __future__ import annotations
 
+import re
+import time
+
 import httpx
 import pytest
 
 from mecm.domain.b64 import encode as b64
+from mecm.domain.totp import code_at
 from tests.support.console import PASSWORD, ROLES, ConsoleClient, add_people
 from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
@@ -17,7 +21,7 @@ ADMIN = "admin"
 ROOT = "root"
 # name -> role on the demo workspace
 PEOPLE: dict[str, str | None] = {**{role: role for role in ROLES}, NO_ROLE: None, ROOT: None,
-                                 "locked": "viewer", "twice": "viewer"}
+                                 "locked": "viewer", "twice": "viewer", "twofa": "viewer"}
 
 # Each page of the demo workspace, and who may see it (domain/roles.py: the audit log needs admin).
 SEES_ALL = {"admin", "owner", ROOT}
@@ -340,3 +344,46 @@ def test_sign_out_ends_the_session_and_sign_out_everywhere_ends_them_all(server:
     finally:
         for client in (here, there, third):
             client.close()
+
+
+def _key_on(page_text: str) -> str:
+    found = re.search(r'name="secret" value="([A-Z2-7]+)"', page_text)
+    assert found, "no key on the two-factor page"
+    return found.group(1)
+
+
+def test_two_factor_sign_in_set_up_needed_not_replayable_and_turned_off_with_a_code(server: Server) -> None:
+    client = ConsoleClient(server)
+    try:
+        assert client.sign_in("twofa").status_code == 303
+        page = client.http.get("/two-factor")
+        secret = _key_on(page.text)
+        now_step = int(time.time()) // 30
+        wrong = client.post("/two-factor", {"secret": secret, "code": "000000"}, token_from="/two-factor")
+        assert wrong.status_code == 400 and "not the code for this key" in wrong.text
+        on = client.post("/two-factor", {"secret": secret, "code": code_at(secret, now_step)},
+                         token_from="/two-factor")
+        assert on.status_code == 303
+        (stored,) = server.query("SELECT totp_secret FROM users WHERE email = 'twofa@example.com'")[0]
+        assert stored and secret not in stored  # encrypted at rest
+        assert client.post("/sign-out").status_code == 303
+
+        without = client.sign_in("twofa")
+        assert without.status_code == 401 and "two-factor code too" in without.text
+        token = client.csrf_of("/sign-in")
+        replayed = client.http.post("/sign-in", data={"csrf_token": token, "email": "twofa@example.com",
+                                                      "password": PASSWORD, "code": code_at(secret, now_step)})
+        assert replayed.status_code == 401 and "used already" in replayed.text  # the set-up's own code
+        # the next step's code is taken at once (a step either side is), and the used one is then older
+        token = client.csrf_of("/sign-in")
+        signed = client.http.post("/sign-in", data={"csrf_token": token, "email": "twofa@example.com",
+                                                    "password": PASSWORD, "code": code_at(secret, now_step + 1)})
+        assert signed.status_code == 303
+        assert "Turn two-factor sign-in off" in client.http.get("/").text
+        assert client.post("/two-factor/off", {"code": "123456"}).status_code == 400
+        # a code after the last used one: the step after next, accepted once the clock is a step on
+        wait_until(lambda: int(time.time()) // 30 > now_step, timeout=60)
+        assert client.post("/two-factor/off", {"code": code_at(secret, now_step + 2)}).status_code == 303
+        assert server.query("SELECT totp_secret FROM users WHERE email = 'twofa@example.com'") == [(None,)]
+    finally:
+        client.close()

@@ -23,6 +23,7 @@ from mecm.domain.roles import Action
 from mecm.errors import ApiError, InvalidParameter, Unknown
 from mecm.console.charts import line_chart
 from mecm.domain.roles import ROLE_NAMES
+from mecm.domain.totp import provisioning_uri
 from mecm.services.admin import (
     audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, users, workspaces,
 )
@@ -119,11 +120,14 @@ class Console:
                 f"{'s' if minutes != 1 else ''}."))
         user_id, stored_hash = await self._read(lambda c: sessions.password_hash_for(c, email))
         matches = await asyncio.to_thread(sessions.check_password, user_id, stored_hash, password)
-        opened = await self._write(lambda c: sessions.open_session(c, user_id, self._clock())) \
+        code, vault = form.get("code", ""), self._runtime.vault
+        opened = await self._write(lambda c: sessions.open_session(c, user_id, self._clock(), vault=vault,
+                                                                   code=code)) \
             if matches and user_id is not None else None
-        if opened is None:
+        if not isinstance(opened, tuple):  # a wrong password, or code: counted as a failure (step 1)
             await asyncio.sleep(attempt.answer_delay_s)
-            return self._sign_in_form(request, error=sessions.WRONG.capitalize() + ".", email=email, status=401)
+            reason = opened if isinstance(opened, str) else sessions.WRONG
+            return self._sign_in_form(request, error=reason[0].upper() + reason[1:] + ".", email=email, status=401)
         value, _session = opened
         response = web.redirect("/")
         web.set_cookie(request, response, web.SESSION_COOKIE, value, max_age_s=sessions.SESSION_MS // 1000)
@@ -148,6 +152,39 @@ class Console:
         response.delete_cookie(web.SESSION_COOKIE, path="/")
         return response
 
+    async def two_factor_page(self, request: Request, *, secret: str | None = None, error: str | None = None,
+                              status: int = 200) -> Response:
+        """Set up two-factor sign-in: a new key to put in an authenticator app, and its first code."""
+        session = await self._signed_in(request)
+        if session.two_factor:
+            return web.redirect("/")
+        if secret is None:
+            secret, uri = sessions.start_two_factor(session)
+        else:
+            uri = provisioning_uri(secret, session.email)
+        return web.render(request, "two_factor.html", {"session": session, "csrf_token": session.csrf_token,
+                                                       "secret": secret, "uri": uri, "error": error}, status)
+
+    async def enable_two_factor(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        form = await web.checked_form(request, session.csrf_token)
+        secret, code, now, vault = form.get("secret", "")[:64], form.get("code", ""), self._clock(), self._runtime.vault
+        try:
+            await self._write(lambda c: sessions.enable_two_factor(c, session, secret, code, now, vault=vault))
+        except InvalidParameter as refusal:
+            return await self.two_factor_page(request, secret=secret, error=refusal.description, status=400)
+        return web.redirect("/")
+
+    async def disable_two_factor(self, request: Request) -> Response:
+        session = await self._signed_in(request)
+        form = await web.checked_form(request, session.csrf_token)
+        code, now, vault = form.get("code", ""), self._clock(), self._runtime.vault
+        try:
+            await self._write(lambda c: sessions.disable_two_factor(c, session, code, now, vault=vault))
+        except InvalidParameter as refusal:
+            return await self.home(request, error=refusal.description, status=400)
+        return web.redirect("/")
+
     async def _signed_in(self, request: Request) -> sessions.Session:
         session = await self._session(request)
         if session is None:
@@ -156,12 +193,12 @@ class Console:
 
     # -- pages -------------------------------------------------------------------------------------
 
-    async def home(self, request: Request) -> Response:
+    async def home(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         session = await self._signed_in(request)
         listed = await self._read(lambda c: workspaces.list_workspaces(c))
         visible = [w for w in listed if session.deployment_admin or w["instance_id"] in session.roles]
         return web.render(request, "home.html", {"session": session, "workspaces": visible,
-                                                 "roles": session.roles})
+                                                 "roles": session.roles, "error": error}, status)
 
     async def _workspace_page(self, request: Request, page: Page) -> tuple[sessions.Session, dict[str, Any]]:
         session = await self._signed_in(request)

@@ -18,7 +18,8 @@ def insert_session(connection: Connection, id_hash: str, user_id: int, csrf_toke
 
 def session_with_user(connection: Connection, id_hash: str) -> dict[str, Any] | None:
     """The session and its user's e-mail, flag and state, or None."""
-    query = (select(console_sessions, users.c.email, users.c.deployment_admin, users.c.disabled_at_ms)
+    query = (select(console_sessions, users.c.email, users.c.deployment_admin, users.c.disabled_at_ms,
+                    users.c.totp_secret)
              .join(users, users.c.id == console_sessions.c.user_id)
              .where(console_sessions.c.id_hash == id_hash))
     row = connection.execute(query).mappings().first()

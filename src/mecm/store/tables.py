@@ -479,6 +479,10 @@ users = Table(
     Column("deployment_admin", Boolean, nullable=False, server_default=false()),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("disabled_at_ms", BigInteger, nullable=True),  # a disabled user's tokens stop working too
+    # Two-factor sign-in to the console (migration 0023): the TOTP secret, encrypted with the master
+    # key (None: not set up), and the last 30-s step a code was used for (none is accepted twice).
+    Column("totp_secret", Text, nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
 )
 
 # A user's role on one workspace: owner, admin, editor or viewer (domain/roles.py).

@@ -102,3 +102,15 @@ def tokens_of(connection: Connection, user_id: int) -> list[dict[str, Any]]:
 def revoke_token(connection: Connection, token_id: int, now_ms: int) -> None:
     connection.execute(update(user_tokens).where(user_tokens.c.id == token_id, user_tokens.c.revoked_at_ms.is_(None))
                        .values(revoked_at_ms=now_ms))
+
+
+def set_totp(connection: Connection, user_id: int, secret_enc: str | None) -> None:
+    """Two-factor sign-in on (an encrypted secret) or off (None)."""
+    connection.execute(update(users).where(users.c.id == user_id).values(totp_secret=secret_enc, totp_last_step=None))
+
+
+def use_totp_step(connection: Connection, user_id: int, step: int) -> bool:
+    """Mark ``step`` used, if no later or equal one was: False when it was (a replayed code)."""
+    newer = (users.c.totp_last_step.is_(None)) | (users.c.totp_last_step < step)
+    return bool(connection.execute(update(users).where(users.c.id == user_id, newer)
+                                   .values(totp_last_step=step)).rowcount)

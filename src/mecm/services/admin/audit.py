@@ -20,7 +20,8 @@ from mecm.errors import InvalidParameter
 from mecm.store import audit as store_audit
 
 ADMIN_TOKEN_ACTOR = "admin-token"
-_SECRET_FIELDS = {"private_key", "password", "password_hash", "token", "token_hash", "webhook_secret"}
+_SECRET_FIELDS = {"private_key", "password", "password_hash", "token", "token_hash", "webhook_secret",
+                  "totp_secret"}
 
 
 def now_ms() -> int:
