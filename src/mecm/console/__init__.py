@@ -4,8 +4,11 @@ Served by ``mecm serve`` (and ``mecm api``) on the API's own port, at ``/``: ser
 (Jinja2 templates), htmx for the parts that change in place, no build step and nothing fetched from
 another site at run time (htmx ships inside the package: static/vendor/, ``make assets``).
 
-    web.py    headers, cookie, CSRF, role checks, rendering: what every page goes through
-    pages.py  the pages and the actions behind their forms, through the administration layer
+    web.py      headers, cookie, CSRF, role checks, rendering: what every page goes through
+    base.py     what every handler stands on: reads and writes, the session, a POST's checks, refusals
+    signing.py  signing in and out, two-factor sign-in
+    pages.py    the workspaces and each workspace's pages, through the administration layer
+    charts.py   the dashboard's chart, drawn as SVG on the server
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mecm.console.pages import Clock, Console, answer_refusals
+from mecm.console.base import Clock, answer_refusals
+from mecm.console.pages import Pages
+from mecm.console.signing import Signing
 from mecm.services.admin.audit import now_ms
 
 if TYPE_CHECKING:
@@ -27,37 +32,37 @@ STATIC = Path(__file__).parent / "static"
 
 
 def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
-    console = Console(runtime, clock)
+    pages, signing = Pages(runtime, clock), Signing(runtime, clock)
 
-    def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a Console method
+    def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a handler method
         return Route(path, partial(answer_refusals, call=handler), methods=methods)
 
     return [
-        route("/", console.home, ["GET"]),
-        route("/sign-in", console.sign_in_page, ["GET"]),
-        route("/sign-in", console.sign_in, ["POST"]),
-        route("/sign-out", console.sign_out, ["POST"]),
-        route("/sign-out-everywhere", console.sign_out_everywhere, ["POST"]),
-        route("/two-factor", console.two_factor_page, ["GET"]),
-        route("/two-factor", console.enable_two_factor, ["POST"]),
-        route("/two-factor/off", console.disable_two_factor, ["POST"]),
-        route("/w/{workspace_id}", console.dashboard_page, ["GET"]),
-        route("/w/{workspace_id}/messages", console.messages_page, ["GET"]),
-        route("/w/{workspace_id}/inbox", console.inbox_page, ["GET"]),
-        route("/w/{workspace_id}/export/{kind}.csv", console.export_csv, ["GET"]),
-        route("/w/{workspace_id}/campaigns", console.campaigns_page, ["GET"]),
-        route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", console.change_campaign, ["POST"]),
-        route("/w/{workspace_id}/lists", console.lists_page, ["GET"]),
-        route("/w/{workspace_id}/lists", console.create_list, ["POST"]),
-        route("/w/{workspace_id}/lists/{list_id}/import", console.import_list, ["POST"]),
-        route("/w/{workspace_id}/broadcasts", console.broadcasts_page, ["GET"]),
-        route("/w/{workspace_id}/broadcasts", console.create_broadcast, ["POST"]),
-        route("/w/{workspace_id}/broadcasts/{broadcast_id}/{change}", console.change_broadcast, ["POST"]),
-        route("/w/{workspace_id}/keys", console.keys_page, ["GET"]),
-        route("/w/{workspace_id}/keys/{public_key}/revoke", console.revoke_key, ["POST"]),
-        route("/w/{workspace_id}/people", console.people_page, ["GET"]),
-        route("/w/{workspace_id}/people", console.set_role, ["POST"]),
-        route("/w/{workspace_id}/people/remove", console.remove_role, ["POST"]),
-        route("/w/{workspace_id}/audit", console.audit_page, ["GET"]),
+        route("/", pages.home, ["GET"]),
+        route("/sign-in", signing.sign_in_page, ["GET"]),
+        route("/sign-in", signing.sign_in, ["POST"]),
+        route("/sign-out", signing.sign_out, ["POST"]),
+        route("/sign-out-everywhere", signing.sign_out_everywhere, ["POST"]),
+        route("/two-factor", signing.two_factor_page, ["GET"]),
+        route("/two-factor", signing.enable_two_factor, ["POST"]),
+        route("/two-factor/off", signing.disable_two_factor, ["POST"]),
+        route("/w/{workspace_id}", pages.dashboard_page, ["GET"]),
+        route("/w/{workspace_id}/messages", pages.messages_page, ["GET"]),
+        route("/w/{workspace_id}/inbox", pages.inbox_page, ["GET"]),
+        route("/w/{workspace_id}/export/{kind}.csv", pages.export_csv, ["GET"]),
+        route("/w/{workspace_id}/campaigns", pages.campaigns_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", pages.change_campaign, ["POST"]),
+        route("/w/{workspace_id}/lists", pages.lists_page, ["GET"]),
+        route("/w/{workspace_id}/lists", pages.create_list, ["POST"]),
+        route("/w/{workspace_id}/lists/{list_id}/import", pages.import_list, ["POST"]),
+        route("/w/{workspace_id}/broadcasts", pages.broadcasts_page, ["GET"]),
+        route("/w/{workspace_id}/broadcasts", pages.create_broadcast, ["POST"]),
+        route("/w/{workspace_id}/broadcasts/{broadcast_id}/{change}", pages.change_broadcast, ["POST"]),
+        route("/w/{workspace_id}/keys", pages.keys_page, ["GET"]),
+        route("/w/{workspace_id}/keys/{public_key}/revoke", pages.revoke_key, ["POST"]),
+        route("/w/{workspace_id}/people", pages.people_page, ["GET"]),
+        route("/w/{workspace_id}/people", pages.set_role, ["POST"]),
+        route("/w/{workspace_id}/people/remove", pages.remove_role, ["POST"]),
+        route("/w/{workspace_id}/audit", pages.audit_page, ["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

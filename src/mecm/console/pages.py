@@ -1,6 +1,6 @@
-"""The console's pages and the actions behind their forms.
+"""The console's pages and the actions behind their forms (signing in and out: signing.py).
 
-Every page but the sign-in needs a session (without one: to the sign-in page); every page of a
+Every page needs a session (without one: to the sign-in page); every page of a
 workspace checks the role its action needs (``PAGES`` lists them, and a test walks every page for
 every role); every POST checks the CSRF token first, then the role, then does its work through the
 administration layer (services/admin), as the CLI and the admin API do, writing the audit log.
@@ -9,30 +9,23 @@ administration layer (services/admin), as the CLI and the admin API do, writing 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
-from mecm.console.web import Refused
-from mecm.domain.roles import Action
-from mecm.errors import ApiError, InvalidParameter, Unknown
+from mecm.console.base import Handlers, workspace_id_of
 from mecm.console.charts import line_chart
-from mecm.domain.roles import ROLE_NAMES
-from mecm.domain.totp import provisioning_uri
+from mecm.console.web import Refused
+from mecm.domain.roles import ROLE_NAMES, Action
+from mecm.errors import InvalidParameter, Unknown
 from mecm.services.admin import (
     audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, users, workspaces,
 )
 from mecm.services.admin.try_message import codes_of, try_message
-
-if TYPE_CHECKING:
-    from mecm.runtime import Runtime
-
-Clock = Callable[[], int]  # epoch milliseconds
 
 
 @dataclass(frozen=True)
@@ -68,130 +61,8 @@ _MAX_CSV_BYTES = 20 * 1024 * 1024  # a list of about half a million numbers with
 _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
                       "cancel": broadcasts.cancel_broadcast}
 
-
-class Console:
-    def __init__(self, runtime: Runtime, clock: Clock = audit.now_ms) -> None:
-        self._runtime = runtime
-        self._clock = clock
-
-    # -- database --------------------------------------------------------------------------------
-
-    async def _read(self, fn: Callable[[Connection], Any]) -> Any:
-        assert self._runtime.writer is not None
-        return await self._runtime.writer.read(fn)
-
-    async def _write(self, fn: Callable[[Connection], Any], *, catalog: bool = False) -> Any:
-        assert self._runtime.writer is not None
-        result = await self._runtime.writer.write(fn)
-        if catalog:  # a change the API must see at its next request (a revoked key)
-            await self._runtime.reload_catalog()
-        return result
-
-    async def _session(self, request: Request) -> sessions.Session | None:
-        value = request.cookies.get(web.SESSION_COOKIE)
-        if not value:
-            return None
-        now = self._clock()
-        return await self._read(lambda c: sessions.session_of(c, value, now))
-
-    # -- signing in and out ----------------------------------------------------------------------
-
-    async def sign_in_page(self, request: Request) -> Response:
-        if await self._session(request) is not None:
-            return web.redirect("/")
-        return self._sign_in_form(request, error=None, email="")
-
-    def _sign_in_form(self, request: Request, *, error: str | None, email: str, status: int = 200) -> Response:
-        token = request.cookies.get(web.SIGN_IN_CSRF_COOKIE) or web.new_csrf_token()
-        response = web.render(request, "sign_in.html", {"error": error, "email": email, "csrf_token": token,
-                                                        "session": None}, status)
-        web.set_cookie(request, response, web.SIGN_IN_CSRF_COOKIE, token, max_age_s=None)
-        return response
-
-    async def sign_in(self, request: Request) -> Response:
-        form = await web.checked_form(request, request.cookies.get(web.SIGN_IN_CSRF_COOKIE))
-        email, password = form.get("email", ""), form.get("password", "")
-        now = self._clock()
-        attempt = await self._write(lambda c: sessions.claim_attempt(c, email, now))
-        if attempt.locked_s:
-            minutes = -(-attempt.locked_s // 60)
-            return self._sign_in_form(request, email=email, status=429, error=(
-                f"Too many failed sign-ins for this address: it is locked for {minutes} more minute"
-                f"{'s' if minutes != 1 else ''}."))
-        user_id, stored_hash = await self._read(lambda c: sessions.password_hash_for(c, email))
-        matches = await asyncio.to_thread(sessions.check_password, user_id, stored_hash, password)
-        code, vault = form.get("code", ""), self._runtime.vault
-        opened = await self._write(lambda c: sessions.open_session(c, user_id, self._clock(), vault=vault,
-                                                                   code=code)) \
-            if matches and user_id is not None else None
-        if not isinstance(opened, tuple):  # a wrong password, or code: counted as a failure (step 1)
-            await asyncio.sleep(attempt.answer_delay_s)
-            reason = opened if isinstance(opened, str) else sessions.WRONG
-            return self._sign_in_form(request, error=reason[0].upper() + reason[1:] + ".", email=email, status=401)
-        value, _session = opened
-        response = web.redirect("/")
-        web.set_cookie(request, response, web.SESSION_COOKIE, value, max_age_s=sessions.SESSION_MS // 1000)
-        response.delete_cookie(web.SIGN_IN_CSRF_COOKIE, path="/")
-        return response
-
-    async def sign_out(self, request: Request) -> Response:
-        session = await self._session(request)
-        if session is not None:
-            await web.checked_form(request, session.csrf_token)
-            value = request.cookies[web.SESSION_COOKIE]
-            await self._write(lambda c: sessions.close_session(c, value))
-        response = web.redirect("/sign-in")
-        response.delete_cookie(web.SESSION_COOKIE, path="/")
-        return response
-
-    async def sign_out_everywhere(self, request: Request) -> Response:
-        session = await self._signed_in(request)
-        await web.checked_form(request, session.csrf_token)
-        await self._write(lambda c: sessions.close_all_sessions(c, session))
-        response = web.redirect("/sign-in")
-        response.delete_cookie(web.SESSION_COOKIE, path="/")
-        return response
-
-    async def two_factor_page(self, request: Request, *, secret: str | None = None, error: str | None = None,
-                              status: int = 200) -> Response:
-        """Set up two-factor sign-in: a new key to put in an authenticator app, and its first code."""
-        session = await self._signed_in(request)
-        if session.two_factor:
-            return web.redirect("/")
-        if secret is None:
-            secret, uri = sessions.start_two_factor(session)
-        else:
-            uri = provisioning_uri(secret, session.email)
-        return web.render(request, "two_factor.html", {"session": session, "csrf_token": session.csrf_token,
-                                                       "secret": secret, "uri": uri, "error": error}, status)
-
-    async def enable_two_factor(self, request: Request) -> Response:
-        session = await self._signed_in(request)
-        form = await web.checked_form(request, session.csrf_token)
-        secret, code, now, vault = form.get("secret", "")[:64], form.get("code", ""), self._clock(), self._runtime.vault
-        try:
-            await self._write(lambda c: sessions.enable_two_factor(c, session, secret, code, now, vault=vault))
-        except InvalidParameter as refusal:
-            return await self.two_factor_page(request, secret=secret, error=refusal.description, status=400)
-        return web.redirect("/")
-
-    async def disable_two_factor(self, request: Request) -> Response:
-        session = await self._signed_in(request)
-        form = await web.checked_form(request, session.csrf_token)
-        code, now, vault = form.get("code", ""), self._clock(), self._runtime.vault
-        try:
-            await self._write(lambda c: sessions.disable_two_factor(c, session, code, now, vault=vault))
-        except InvalidParameter as refusal:
-            return await self.home(request, error=refusal.description, status=400)
-        return web.redirect("/")
-
-    async def _signed_in(self, request: Request) -> sessions.Session:
-        session = await self._session(request)
-        if session is None:
-            raise _ToSignIn()
-        return session
-
-    # -- pages -------------------------------------------------------------------------------------
+class Pages(Handlers):
+    """The workspaces list and each workspace's pages."""
 
     async def home(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         session = await self._signed_in(request)
@@ -202,7 +73,7 @@ class Console:
 
     async def _workspace_page(self, request: Request, page: Page) -> tuple[sessions.Session, dict[str, Any]]:
         session = await self._signed_in(request)
-        workspace_id = _workspace_id(request)
+        workspace_id = workspace_id_of(request)
         web.require(session, page.action, workspace_id)
         listed = await self._read(lambda c: workspaces.list_workspaces(c, include_archived=True))
         workspace = next((w for w in listed if w["instance_id"] == workspace_id), None)
@@ -289,10 +160,7 @@ class Console:
             "error": error, "may_edit": web.may(session, Action.CAMPAIGNS, workspace_id)})
 
     async def change_campaign(self, request: Request) -> Response:
-        session = await self._signed_in(request)
-        await web.checked_form(request, session.csrf_token)
-        workspace_id = _workspace_id(request)
-        web.require(session, Action.CAMPAIGNS, workspace_id)
+        session, workspace_id, _form = await self._change(request, Action.CAMPAIGNS)
         change = _CAMPAIGN_CHANGES.get(request.path_params["change"])
         raw_id = request.path_params["campaign_id"]
         if change is None or not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
@@ -412,14 +280,6 @@ class Console:
             return await self.broadcasts_page(request, error=refusal.description, status=400)
         return web.redirect(f"/w/{workspace_id}/broadcasts")
 
-    async def _change(self, request: Request, action: Action) -> tuple[sessions.Session, int, dict[str, str]]:
-        """A POST's session, workspace and form, once its CSRF token and the role for ``action`` hold."""
-        session = await self._signed_in(request)
-        form = await web.checked_form(request, session.csrf_token)
-        workspace_id = _workspace_id(request)
-        web.require(session, action, workspace_id)
-        return session, workspace_id, form
-
     async def keys_page(self, request: Request) -> Response:
         session, context = await self._workspace_page(request, _KEYS)
         workspace_id = context["workspace"]["instance_id"]
@@ -428,10 +288,7 @@ class Console:
                                                  "may_edit": web.may(session, Action.KEYS, workspace_id)})
 
     async def revoke_key(self, request: Request) -> Response:
-        session = await self._signed_in(request)
-        await web.checked_form(request, session.csrf_token)
-        workspace_id = _workspace_id(request)
-        web.require(session, Action.KEYS, workspace_id)
+        session, workspace_id, _form = await self._change(request, Action.KEYS)
         public_key = request.path_params["public_key"]
 
         def revoke(connection: Connection) -> None:
@@ -487,9 +344,6 @@ class Console:
         return web.render(request, "audit.html", {**context, "entries": entries})
 
 
-class _ToSignIn(Exception):
-    """No session: a page sends the browser to the sign-in page."""
-
 
 def _progress(row: dict[str, Any]) -> int:
     """How far a broadcast is, in percent of its members to send to: 100 once nothing is left."""
@@ -498,24 +352,3 @@ def _progress(row: dict[str, Any]) -> int:
     target = row["members"] - row["skipped_opted_out"] - row["unsendable"]
     handed = row["enqueued"] - row["waiting"]
     return 0 if target <= 0 else min(99, max(0, handed * 100 // target))
-
-
-def _workspace_id(request: Request) -> int:
-    raw = request.path_params["workspace_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise Refused(404, f"there is no workspace {raw[:20]}")
-    return int(raw)
-
-
-async def answer_refusals(request: Request, call: Callable[[Request], Any]) -> Response:
-    """Run a console handler, turning its refusals into pages (403, 404) or a trip to the sign-in."""
-    try:
-        return await call(request)
-    except _ToSignIn:
-        return web.redirect("/sign-in")
-    except Refused as refused:
-        return web.render(request, "refused.html", {"reason": refused.reason, "session": None}, refused.status)
-    except Unknown as unknown:
-        return web.render(request, "refused.html", {"reason": unknown.description, "session": None}, 404)
-    except ApiError as error:
-        return web.render(request, "refused.html", {"reason": error.description, "session": None}, 400)
