@@ -1,4 +1,4 @@
-"""``make bench``: seven scenarios in one run, one summary and one BENCHJSON line.
+"""``make bench``: eight scenarios in one run, one summary and one BENCHJSON line.
 
 core       (a) ``mecm serve`` on a fresh SQLite database with the demo workspace and its simulated
            carrier, driven by wrk with pre-signed sendSMS paths; then wait until every message is final.
@@ -13,6 +13,8 @@ mo-search  (c) getMOMessages pages with filters over 10 million MOs on PostgreSQ
 baseline   the same load at a bare Starlette app returning a constant 300-byte XML body.
 cli-start  wall time of ``mecm --help`` and ``mecm admin workspace list``, median of 11 runs
            (bench/cli_start.py; target < 0.3 s).
+console    each console page and search over 1,000,000 messages and 1,000,000 MOs on SQLite, p50 and
+           p95 of 20 requests (bench/console_pages.py; target p95 <= 200 ms).
 
 ``BENCH_PRICED=1`` runs the core scenario with a price list (0.0075 a segment, any carrier, every
 number) and a balance far bigger than the run can spend, so every send is debited and none refused:
@@ -36,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import cli_start, guard_ratio, mo_search, scale, smpp
+from bench import cli_start, console_pages, guard_ratio, mo_search, scale, smpp
 from bench.common import (
     CONNECTIONS,
     DURATION_S,
@@ -138,6 +140,8 @@ def main() -> None:
         mo_search.print_mo_search(searched)
         cli = cli_start.bench_cli_start(work / "cli-start")
         cli_start.print_cli_start(cli)
+        console = console_pages.bench_console_pages(work / "console")
+        console_pages.print_console_pages(console)
         base = bench_baseline(work / "core" / "paths.txt", work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -147,7 +151,7 @@ def main() -> None:
 ratio (a) = core accepted/s / baseline req/s = {ratio:.2f}   (target >= {CORE_TARGET:.2f} (issue 2), >= 0.60 (issue 5); p99 <= 25 ms, peak RSS <= 150 MB)
 """)
     print("BENCHJSON " + json.dumps({"core": core, "core_guarded": guarded, "smpp": over_smpp, "scale": scaled, "mo_search": searched,
-                                     "cli_start": cli,
+                                     "cli_start": cli, "console_pages": console,
                                      "baseline": base, "ratio": ratio, "smpp_ratio": smpp_ratio,
                                      "scale_ratio": scale_ratio}))
 

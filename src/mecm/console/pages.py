@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
-from mecm.console.base import Handlers, workspace_id_of
+from mecm.console.base import Clock, Handlers, workspace_id_of
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
 from mecm.domain.roles import ROLE_NAMES, Action
@@ -26,6 +26,9 @@ from mecm.services.admin import (
     audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, users, workspaces,
 )
 from mecm.services.admin.try_message import codes_of, try_message
+
+if TYPE_CHECKING:
+    from mecm.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resu
 _FILTERS = {"messages": ("number", "status", "text", "since", "until", "before"),
             "mos": ("number", "text", "since", "until", "before")}
 _PER_PAGE = "50"
+_LONGER_KEPT_MS = 60_000  # the dashboard's day and week figures, kept this long
 _MAX_CSV_BYTES = 20 * 1024 * 1024  # a list of about half a million numbers with a field or two
 # A broadcast's buttons: the use case each calls (services/admin/broadcasts.py).
 _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
@@ -63,6 +67,10 @@ _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.
 
 class Pages(Handlers):
     """The workspaces list and each workspace's pages."""
+
+    def __init__(self, runtime: Runtime, clock: Clock) -> None:
+        super().__init__(runtime, clock)
+        self._longer: dict[int, tuple[int, dashboard.Longer]] = {}  # workspace -> (read at, figures)
 
     async def home(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         session = await self._signed_in(request)
@@ -84,11 +92,17 @@ class Pages(Handlers):
                          "csrf_token": session.csrf_token}
 
     async def dashboard_page(self, request: Request) -> Response:
-        """The workspace's traffic; ``?part=live`` is the part that refreshes itself (htmx, every 10 s)."""
+        """The workspace's traffic; ``?part=live`` is the part that refreshes itself (htmx, every 10 s).
+        The day's and week's figures are read at most once a minute per workspace (_LONGER_KEPT_MS):
+        over a million rows they take most of a second, and they move slowly."""
         _session, context = await self._workspace_page(request, _DASHBOARD)
         workspace_id = context["workspace"]["instance_id"]
         now = self._clock()
-        board = await self._read(lambda c: dashboard.dashboard(c, workspace_id, now))
+        kept = self._longer.get(workspace_id)
+        if kept is None or now - kept[0] >= _LONGER_KEPT_MS:
+            kept = (now, await self._read(lambda c: dashboard.longer(c, workspace_id, now)))
+            self._longer[workspace_id] = kept
+        board = await self._read(lambda c: dashboard.dashboard(c, workspace_id, now, kept[1]))
         template = "dashboard_live.html" if request.query_params.get("part") == "live" else "dashboard.html"
         return web.render(request, template, {**context, "board": board, "chart": line_chart(board.series)})
 

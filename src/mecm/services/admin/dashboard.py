@@ -26,6 +26,16 @@ SERIES = ("accepted", "delivered", "failed", "mos")
 
 
 @dataclass(frozen=True)
+class Longer:
+    """The figures over the day and the week: minutes old, they change slowly (the console keeps
+    them for a minute rather than count a week's rows at every refresh)."""
+
+    totals: dict[str, dict[str, int]]  # "day" | "week" -> SERIES -> count
+    carriers: list[dict[str, Any]]  # the last day, per carrier
+    campaigns: list[tuple[str, int]]  # the last day's busiest, by MOs answered
+
+
+@dataclass(frozen=True)
 class Dashboard:
     minutes: list[int]  # the last hour's minutes (epoch ms of each minute's start), oldest first
     series: dict[str, list[int]]  # SERIES -> a count per minute
@@ -39,7 +49,20 @@ def _split(counts: dict[str, int]) -> dict[str, int]:
             "failed": sum(n for status, n in counts.items() if status in _FAILED)}
 
 
-def dashboard(connection: Connection, workspace_id: int, now_ms: int) -> Dashboard:
+def longer(connection: Connection, workspace_id: int, now_ms: int) -> Longer:
+    require_workspace(connection, workspace_id)
+    totals = {}
+    for name, span in (("day", DAY_MS), ("week", WEEK_MS)):
+        totals[name] = {**_split(store_dashboard.by_status(connection, workspace_id, now_ms - span)),
+                        "mos": store_dashboard.mo_count(connection, workspace_id, now_ms - span)}
+    carriers = [{**row, "rate": row["delivered"] / row["messages"] if row["messages"] else 0.0}
+                for row in store_dashboard.by_carrier(connection, workspace_id, now_ms - DAY_MS, _DELIVERED)]
+    campaigns = store_dashboard.busiest_campaigns(connection, workspace_id, now_ms - DAY_MS, 5)
+    return Longer(totals, carriers, campaigns)
+
+
+def dashboard(connection: Connection, workspace_id: int, now_ms: int, longer_view: Longer | None = None) -> Dashboard:
+    """The dashboard at ``now_ms``; ``longer_view``: the day's and week's figures if read already."""
     require_workspace(connection, workspace_id)
     first_minute = now_ms // MINUTE_MS - 59
     minutes = [(first_minute + i) * MINUTE_MS for i in range(60)]
@@ -55,11 +78,6 @@ def dashboard(connection: Connection, workspace_id: int, now_ms: int) -> Dashboa
     for minute, count in store_dashboard.mos_by_minute(connection, workspace_id, minutes[0]):
         if 0 <= minute - first_minute < 60:
             series["mos"][minute - first_minute] += count
-    totals = {"hour": {name: sum(values) for name, values in series.items()}}
-    for name, span in (("day", DAY_MS), ("week", WEEK_MS)):
-        totals[name] = {**_split(store_dashboard.by_status(connection, workspace_id, now_ms - span)),
-                        "mos": store_dashboard.mo_count(connection, workspace_id, now_ms - span)}
-    carriers = [{**row, "rate": row["delivered"] / row["messages"] if row["messages"] else 0.0}
-                for row in store_dashboard.by_carrier(connection, workspace_id, now_ms - DAY_MS, _DELIVERED)]
-    campaigns = store_dashboard.busiest_campaigns(connection, workspace_id, now_ms - DAY_MS, 5)
-    return Dashboard(minutes, series, totals, carriers, campaigns)
+    slow = longer_view if longer_view is not None else longer(connection, workspace_id, now_ms)
+    totals = {"hour": {name: sum(values) for name, values in series.items()}, **slow.totals}
+    return Dashboard(minutes, series, totals, slow.carriers, slow.campaigns)
