@@ -21,7 +21,7 @@ ADMIN = "admin"
 ROOT = "root"
 # name -> role on the demo workspace
 PEOPLE: dict[str, str | None] = {**{role: role for role in ROLES}, NO_ROLE: None, ROOT: None,
-                                 "locked": "viewer", "twice": "viewer", "twofa": "viewer"}
+                                 "locked": "viewer", "twice": "viewer", "twofa": "viewer", "twofa-off": "viewer"}
 
 # Each page of the demo workspace, and who may see it (domain/roles.py: the audit log needs admin).
 SEES_ALL = {"admin", "owner", ROOT}
@@ -352,38 +352,49 @@ def _key_on(page_text: str) -> str:
     return found.group(1)
 
 
-def test_two_factor_sign_in_set_up_needed_not_replayable_and_turned_off_with_a_code(server: Server) -> None:
+def _set_up_two_factor(client: ConsoleClient, name: str) -> tuple[str, int]:
+    """Sign ``name`` in and turn two-factor sign-in on; its key, and the step its first code used."""
+    assert client.sign_in(name).status_code == 303
+    secret = _key_on(client.http.get("/two-factor").text)
+    wrong = client.post("/two-factor", {"secret": secret, "code": "000000"}, token_from="/two-factor")
+    assert wrong.status_code == 400 and "not the code for this key" in wrong.text
+    step = int(time.time()) // 30
+    on = client.post("/two-factor", {"secret": secret, "code": code_at(secret, step)}, token_from="/two-factor")
+    assert on.status_code == 303
+    return secret, step
+
+
+def test_two_factor_sign_in_needs_a_code_not_used_before(server: Server) -> None:
     client = ConsoleClient(server)
     try:
-        assert client.sign_in("twofa").status_code == 303
-        page = client.http.get("/two-factor")
-        secret = _key_on(page.text)
-        now_step = int(time.time()) // 30
-        wrong = client.post("/two-factor", {"secret": secret, "code": "000000"}, token_from="/two-factor")
-        assert wrong.status_code == 400 and "not the code for this key" in wrong.text
-        on = client.post("/two-factor", {"secret": secret, "code": code_at(secret, now_step)},
-                         token_from="/two-factor")
-        assert on.status_code == 303
+        secret, step = _set_up_two_factor(client, "twofa")
         (stored,) = server.query("SELECT totp_secret FROM users WHERE email = 'twofa@example.com'")[0]
         assert stored and secret not in stored  # encrypted at rest
         assert client.post("/sign-out").status_code == 303
-
         without = client.sign_in("twofa")
         assert without.status_code == 401 and "two-factor code too" in without.text
-        token = client.csrf_of("/sign-in")
-        replayed = client.http.post("/sign-in", data={"csrf_token": token, "email": "twofa@example.com",
-                                                      "password": PASSWORD, "code": code_at(secret, now_step)})
-        assert replayed.status_code == 401 and "used already" in replayed.text  # the set-up's own code
-        # the next step's code is taken at once (a step either side is), and the used one is then older
-        token = client.csrf_of("/sign-in")
-        signed = client.http.post("/sign-in", data={"csrf_token": token, "email": "twofa@example.com",
-                                                    "password": PASSWORD, "code": code_at(secret, now_step + 1)})
-        assert signed.status_code == 303
+
+        def with_code(code: str):  # noqa: ANN202 - an httpx.Response
+            token = client.csrf_of("/sign-in")
+            return client.http.post("/sign-in", data={"csrf_token": token, "email": "twofa@example.com",
+                                                      "password": PASSWORD, "code": code})
+
+        replayed = with_code(code_at(secret, step))  # the set-up's own code
+        assert replayed.status_code == 401 and "used already" in replayed.text
+        # the next step's code is taken at once: a step either side of the clock's is
+        assert with_code(code_at(secret, step + 1)).status_code == 303
         assert "Turn two-factor sign-in off" in client.http.get("/").text
+    finally:
+        client.close()
+
+
+def test_two_factor_sign_in_is_turned_off_only_with_a_current_code(server: Server) -> None:
+    client = ConsoleClient(server)
+    try:
+        secret, step = _set_up_two_factor(client, "twofa-off")
         assert client.post("/two-factor/off", {"code": "123456"}).status_code == 400
-        # a code after the last used one: the step after next, accepted once the clock is a step on
-        wait_until(lambda: int(time.time()) // 30 > now_step, timeout=60)
-        assert client.post("/two-factor/off", {"code": code_at(secret, now_step + 2)}).status_code == 303
-        assert server.query("SELECT totp_secret FROM users WHERE email = 'twofa@example.com'") == [(None,)]
+        assert client.post("/two-factor/off", {"code": code_at(secret, step)}).status_code == 400  # used
+        assert client.post("/two-factor/off", {"code": code_at(secret, step + 1)}).status_code == 303
+        assert server.query("SELECT totp_secret FROM users WHERE email = 'twofa-off@example.com'") == [(None,)]
     finally:
         client.close()
