@@ -68,11 +68,15 @@ class ToSignIn(Exception):
     """No session: a page sends the browser to the sign-in page."""
 
 
-def workspace_id_of(request: Request) -> int:
-    raw = request.path_params["workspace_id"]
+def id_of(raw: str, what: str) -> int:
+    """An id as a path or form gives it (digits, at most 9); Refused 404 naming ``what`` otherwise."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise Refused(404, f"there is no workspace {raw[:20]}")
+        raise Refused(404, f"there is no {what} {raw[:20]}")
     return int(raw)
+
+
+def workspace_id_of(request: Request) -> int:
+    return id_of(request.path_params["workspace_id"], "workspace")
 
 
 async def answer_refusals(request: Request, call: Callable[[Request], Any]) -> Response:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
-from mecm.console.base import Clock, Handlers, workspace_id_of
+from mecm.console.base import Clock, Handlers, id_of, workspace_id_of
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
 from mecm.domain.roles import ROLE_NAMES, Action
@@ -176,10 +176,9 @@ class Pages(Handlers):
     async def change_campaign(self, request: Request) -> Response:
         session, workspace_id, _form = await self._change(request, Action.CAMPAIGNS)
         change = _CAMPAIGN_CHANGES.get(request.path_params["change"])
-        raw_id = request.path_params["campaign_id"]
-        if change is None or not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
-            raise Refused(404, "there is no such campaign or change")
-        campaign_id = int(raw_id)
+        if change is None:
+            raise Refused(404, "there is no such change of a campaign")
+        campaign_id = id_of(request.path_params["campaign_id"], "campaign")
         now = self._clock()
 
         def apply(connection: Connection) -> None:
@@ -233,9 +232,7 @@ class Pages(Handlers):
 
     async def _list_of(self, workspace_id: int, raw_id: str) -> int:
         """The id of one of the workspace's lists; Refused 404 otherwise."""
-        if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
-            raise Refused(404, "there is no such list")
-        list_id = int(raw_id)
+        list_id = id_of(raw_id, "list")
         owned = await self._read(lambda c: [r["id"] for r in lists.list_lists(c, workspace_id)])
         if list_id not in owned:
             raise Refused(404, f"there is no list {list_id} in workspace {workspace_id}")
@@ -278,10 +275,9 @@ class Pages(Handlers):
     async def change_broadcast(self, request: Request) -> Response:
         session, workspace_id, _form = await self._change(request, Action.BROADCASTS)
         change = _BROADCAST_CHANGES.get(request.path_params["change"])
-        raw_id = request.path_params["broadcast_id"]
-        if change is None or not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 9:
-            raise Refused(404, "there is no such broadcast or change")
-        broadcast_id = int(raw_id)
+        if change is None:
+            raise Refused(404, "there is no such change of a broadcast")
+        broadcast_id = id_of(request.path_params["broadcast_id"], "broadcast")
 
         def apply(connection: Connection) -> None:
             if all(b["id"] != broadcast_id for b in broadcasts.list_broadcasts(connection, workspace_id)):
