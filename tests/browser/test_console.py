@@ -117,6 +117,33 @@ def test_try_a_message_then_pause_the_campaign_and_a_real_mo_gets_no_answer(
     assert page.get_by_role("row").filter(has_text="welcome").get_by_text("active").is_visible()
 
 
+def test_create_a_campaign_in_the_form_try_it_and_a_real_mo_gets_its_reply_in_the_inbox(
+        page, server: Server, shots) -> None:  # noqa: ANN001
+    sign_in(page, "ana")
+    page.goto("/w/1/campaigns")
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Name").fill("coupons")
+    page.get_by_label("Match").select_option("word")
+    page.get_by_label("Keyword").fill("COUPON")
+    page.get_by_label("Reply", exact=True).fill("Your coupon: SAVE10")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_contain_text("ready to save")
+    shots(page, "campaign-form")
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url(re.compile(r"/w/1/campaigns$"))
+    page.get_by_label("Message").fill("coupon please")
+    page.get_by_role("button", name="Try it").click()
+    assert "Answered by coupons" in page.get_by_role("status").inner_text()
+    c = server.creds
+    path = server.signed_path("fireMessage", [str(c["instance_id"]), "584125557777", b64("Coupon please")],
+                              tools=False)
+    assert httpx.get(server.url + path, timeout=30).headers["x-mecm-status"] == "OK"
+    page.goto("/w/1/inbox")
+    row = page.get_by_role("row").filter(has_text="Coupon please")
+    assert row.get_by_role("cell", name="coupons").is_visible()
+    assert row.get_by_text("Your coupon: SAVE10").is_visible()
+
+
 def all_final(server: Server) -> int | None:
     """How many messages the server has, once none is on its way any more (else None)."""
     waiting = server.count("messages", "status IN ('PENDING', 'SENDING', 'SENT_TO_CARRIER')")

@@ -7,7 +7,9 @@ another site at run time (htmx ships inside the package: static/vendor/, ``make 
     web.py      headers, cookie, CSRF, role checks, rendering: what every page goes through
     base.py     what every handler stands on: reads and writes, the session, a POST's checks, refusals
     signing.py  signing in and out, two-factor sign-in
+    navigation.py  the pages of a workspace the top bar lists, and the role each needs
     pages.py    the workspaces and each workspace's pages, through the administration layer
+    campaign_form.py  creating and editing a campaign, checked (collisions too) before saving
     charts.py   the dashboard's chart, drawn as SVG on the server
 """
 
@@ -21,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mecm.console.base import Clock, answer_refusals
+from mecm.console.campaign_form import CampaignForm
 from mecm.console.pages import Pages
 from mecm.console.signing import Signing
 from mecm.services.admin.audit import now_ms
@@ -32,7 +35,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
-    pages, signing = Pages(runtime, clock), Signing(runtime, clock)
+    pages, signing, campaign_form = Pages(runtime, clock), Signing(runtime, clock), CampaignForm(runtime, clock)
 
     def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a handler method
         return Route(path, partial(answer_refusals, call=handler), methods=methods)
@@ -51,6 +54,10 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/inbox", pages.inbox_page, ["GET"]),
         route("/w/{workspace_id}/export/{kind}.csv", pages.export_csv, ["GET"]),
         route("/w/{workspace_id}/campaigns", pages.campaigns_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns/new", campaign_form.new_campaign_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns/new", campaign_form.save_campaign, ["POST"]),
+        route("/w/{workspace_id}/campaigns/{campaign_id}/edit", campaign_form.edit_campaign_page, ["GET"]),
+        route("/w/{workspace_id}/campaigns/{campaign_id}/edit", campaign_form.save_campaign, ["POST"]),
         route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", pages.change_campaign, ["POST"]),
         route("/w/{workspace_id}/lists", pages.lists_page, ["GET"]),
         route("/w/{workspace_id}/lists", pages.create_list, ["POST"]),

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mecm.console import web
+from mecm.console.navigation import PAGES, Page
 from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, Unknown
-from mecm.services.admin import audit, sessions
+from mecm.services.admin import audit, sessions, workspaces
 
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
@@ -54,6 +55,20 @@ class Handlers:
         if session is None:
             raise ToSignIn()
         return session
+
+    async def _workspace_page(self, request: Request, page: Page) -> tuple[sessions.Session, dict[str, Any]]:
+        """A workspace page's session and the context every page's template takes (the workspace, the
+        pages the top bar shows this person), once the role ``page`` needs holds; Refused otherwise."""
+        session = await self._signed_in(request)
+        workspace_id = workspace_id_of(request)
+        web.require(session, page.action, workspace_id)
+        listed = await self._read(lambda c: workspaces.list_workspaces(c, include_archived=True))
+        workspace = next((w for w in listed if w["instance_id"] == workspace_id), None)
+        if workspace is None:
+            raise Refused(404, f"there is no workspace {workspace_id}")
+        pages = [p for p in PAGES if web.may(session, p.action, workspace_id)]
+        return session, {"session": session, "workspace": workspace, "pages": pages, "page": page,
+                         "csrf_token": session.csrf_token}
 
     async def _change(self, request: Request, action: Action) -> tuple[sessions.Session, int, dict[str, str]]:
         """A POST's session, workspace and form, once its CSRF token and the role for ``action`` hold."""

@@ -1,7 +1,7 @@
 """The console's pages and the actions behind their forms (signing in and out: signing.py).
 
 Every page needs a session (without one: to the sign-in page); every page of a
-workspace checks the role its action needs (``PAGES`` lists them, and a test walks every page for
+workspace checks the role its action needs (navigation.py's ``PAGES`` lists them, and a test walks every page for
 every role); every POST checks the CSRF token first, then the role, then does its work through the
 administration layer (services/admin), as the CLI and the admin API do, writing the audit log.
 """
@@ -9,7 +9,6 @@ administration layer (services/admin), as the CLI and the admin API do, writing 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -17,13 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
-from mecm.console.base import Clock, Handlers, id_of, workspace_id_of
+from mecm.console.base import Clock, Handlers, id_of
+from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INBOX, KEYS, LISTS, MESSAGES, PEOPLE, Page
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
 from mecm.domain.roles import ROLE_NAMES, Action
 from mecm.errors import InvalidParameter, Unknown
 from mecm.services.admin import (
-    audit, broadcasts, campaigns, dashboard, keys, lists, messages, sessions, users, workspaces,
+    audit, broadcasts, campaigns, dashboard, keys, lists, messages, users, workspaces,
 )
 from mecm.services.admin.try_message import codes_of, try_message
 
@@ -31,27 +31,6 @@ if TYPE_CHECKING:
     from mecm.runtime import Runtime
 
 
-@dataclass(frozen=True)
-class Page:
-    """A page of a workspace: its path under ``/w/{workspace_id}``, its title, what it needs."""
-
-    path: str
-    title: str
-    action: Action
-
-
-PAGES = (
-    Page("", "Dashboard", Action.READ),
-    Page("/messages", "Messages", Action.READ),
-    Page("/inbox", "Inbox", Action.READ),
-    Page("/campaigns", "Campaigns", Action.READ),
-    Page("/lists", "Lists", Action.READ),
-    Page("/broadcasts", "Broadcasts", Action.READ),
-    Page("/keys", "Keys", Action.READ),
-    Page("/people", "People", Action.USERS),
-    Page("/audit", "Audit log", Action.AUDIT),
-)
-_DASHBOARD, _MESSAGES, _INBOX, _CAMPAIGNS, _LISTS, _BROADCASTS, _KEYS, _PEOPLE, _AUDIT = PAGES
 # A campaign's buttons: the use case each calls (services/admin/campaigns.py).
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
                      "archive": campaigns.archive_campaign}
@@ -79,23 +58,11 @@ class Pages(Handlers):
         return web.render(request, "home.html", {"session": session, "workspaces": visible,
                                                  "roles": session.roles, "error": error}, status)
 
-    async def _workspace_page(self, request: Request, page: Page) -> tuple[sessions.Session, dict[str, Any]]:
-        session = await self._signed_in(request)
-        workspace_id = workspace_id_of(request)
-        web.require(session, page.action, workspace_id)
-        listed = await self._read(lambda c: workspaces.list_workspaces(c, include_archived=True))
-        workspace = next((w for w in listed if w["instance_id"] == workspace_id), None)
-        if workspace is None:
-            raise Refused(404, f"there is no workspace {workspace_id}")
-        pages = [p for p in PAGES if web.may(session, p.action, workspace_id)]
-        return session, {"session": session, "workspace": workspace, "pages": pages, "page": page,
-                         "csrf_token": session.csrf_token}
-
     async def dashboard_page(self, request: Request) -> Response:
         """The workspace's traffic; ``?part=live`` is the part that refreshes itself (htmx, every 10 s).
         The day's and week's figures are read at most once a minute per workspace (_LONGER_KEPT_MS):
         over a million rows they take most of a second, and they move slowly."""
-        _session, context = await self._workspace_page(request, _DASHBOARD)
+        _session, context = await self._workspace_page(request, DASHBOARD)
         workspace_id = context["workspace"]["instance_id"]
         now = self._clock()
         kept = self._longer.get(workspace_id)
@@ -107,10 +74,10 @@ class Pages(Handlers):
         return web.render(request, template, {**context, "board": board, "chart": line_chart(board.series)})
 
     async def messages_page(self, request: Request) -> Response:
-        return await self._search_page(request, _MESSAGES, "messages", "messages.html")
+        return await self._search_page(request, MESSAGES, "messages", "messages.html")
 
     async def inbox_page(self, request: Request) -> Response:
-        return await self._search_page(request, _INBOX, "mos", "inbox.html")
+        return await self._search_page(request, INBOX, "mos", "inbox.html")
 
     async def _search_page(self, request: Request, page: Page, kind: str, template: str) -> Response:
         """A page of a workspace's messages or MOs, newest first, filtered by the query string."""
@@ -138,7 +105,7 @@ class Pages(Handlers):
         kind = request.path_params["kind"]
         if kind not in _FILTERS:
             raise Refused(404, "there is no such export")
-        _session, context = await self._workspace_page(request, _MESSAGES if kind == "messages" else _INBOX)
+        _session, context = await self._workspace_page(request, MESSAGES if kind == "messages" else INBOX)
         workspace_id = context["workspace"]["instance_id"]
         params = {name: request.query_params.get(name) or None for name in _FILTERS[kind] if name != "before"}
 
@@ -157,7 +124,7 @@ class Pages(Handlers):
 
     async def campaigns_page(self, request: Request) -> Response:
         """The workspace's campaigns, their buttons, and a "try a message" box (GET: nothing stored)."""
-        session, context = await self._workspace_page(request, _CAMPAIGNS)
+        session, context = await self._workspace_page(request, CAMPAIGNS)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: campaigns.list_campaigns(c, workspace_id))
         catalog = self._runtime.catalog
@@ -194,7 +161,7 @@ class Pages(Handlers):
 
     async def lists_page(self, request: Request, *, outcome: dict[str, Any] | None = None,
                          status: int = 200) -> Response:
-        session, context = await self._workspace_page(request, _LISTS)
+        session, context = await self._workspace_page(request, LISTS)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: lists.list_lists(c, workspace_id))
         return web.render(request, "lists.html", {**context, "lists": rows, "outcome": outcome or {},
@@ -241,7 +208,7 @@ class Pages(Handlers):
     async def broadcasts_page(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         """The workspace's broadcasts and their progress; ``?part=live`` is the part that refreshes
         itself (htmx, every 2 s) when the page was opened with one scheduled or on its way."""
-        session, context = await self._workspace_page(request, _BROADCASTS)
+        session, context = await self._workspace_page(request, BROADCASTS)
         workspace_id = context["workspace"]["instance_id"]
 
         def read(connection: Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -291,7 +258,7 @@ class Pages(Handlers):
         return web.redirect(f"/w/{workspace_id}/broadcasts")
 
     async def keys_page(self, request: Request) -> Response:
-        session, context = await self._workspace_page(request, _KEYS)
+        session, context = await self._workspace_page(request, KEYS)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: keys.list_keys(c, workspace_id))
         return web.render(request, "keys.html", {**context, "keys": rows,
@@ -313,7 +280,7 @@ class Pages(Handlers):
 
     async def people_page(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         """Who holds which role on the workspace (owners and deployment administrators)."""
-        session, context = await self._workspace_page(request, _PEOPLE)
+        session, context = await self._workspace_page(request, PEOPLE)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: users.workspace_roles(c, workspace_id))
         return web.render(request, "people.html", {**context, "people": rows, "roles": ROLE_NAMES, "error": error,
@@ -348,7 +315,7 @@ class Pages(Handlers):
         return web.redirect(f"/w/{workspace_id}/people")
 
     async def audit_page(self, request: Request) -> Response:
-        _session, context = await self._workspace_page(request, _AUDIT)
+        _session, context = await self._workspace_page(request, AUDIT)
         workspace_id = context["workspace"]["instance_id"]
         entries = await self._read(lambda c: audit.list_entries(c, workspace_id=workspace_id, limit=100))
         return web.render(request, "audit.html", {**context, "entries": entries})

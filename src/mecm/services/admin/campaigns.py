@@ -126,6 +126,15 @@ def edit_campaign(connection: Connection, campaign_id: int, edit: CampaignEdit, 
     return _recorded(connection, actor, "campaign.edit", before)
 
 
+def check_campaign(connection: Connection, workspace_id: int, new: NewCampaign, *, other_than: int | None = None,
+                   allow: Iterable[Network] = ()) -> None:
+    """Refused (InvalidParameter naming the option) exactly when ``add_campaign``, or an edit of
+    ``other_than`` to these settings, would be: a wrong setting or a collision. Writes nothing, so
+    the console can show a collision before anything is saved."""
+    require_workspace(connection, workspace_id)
+    _checked(connection, workspace_id, new, vault=None, allow=allow, actions_param="actions", other_than=other_than)
+
+
 def pause_campaign(connection: Connection, campaign_id: int, *, actor: str) -> dict[str, Any]:
     """It answers no MO until resumed (an MO it would have matched is stored as matching none);
     it keeps its keyword. Pausing a paused campaign changes nothing."""

@@ -1,0 +1,157 @@
+"""The console's editing pages through a running ``mecm serve``: a campaign created and edited with
+the form (every option), checked for collisions before it is saved; a message's own page. Who may
+see each page is in test_console.py's table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.console import ConsoleClient, add_people
+from tests.support.server import Server, make_server
+
+PEOPLE = {"viewer": "viewer", "editor": "editor", "admin": "admin"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
+    srv = make_server(tmp_path_factory.mktemp("console-editing"))
+    add_people(srv, PEOPLE)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(server: Server) -> dict[str, ConsoleClient]:
+    signed_in = {}
+    for name in PEOPLE:
+        client = ConsoleClient(server)
+        assert client.sign_in(name).status_code == 303
+        signed_in[name] = client
+    yield signed_in
+    for client in signed_in.values():
+        client.close()
+
+
+def _form(server: Server, **changes: object) -> dict[str, object]:
+    """A campaign's form as a person fills it in, every option set."""
+    return {"name": "vip club", "match": "word", "keyword": "VIP", "priority": "50",
+            "codes": [server.creds["code"]], "reply": "Welcome to the club, {{from}}!",
+            "actions": "subscribe:vip", "starts": "2026-01-01T08:00", "ends": "2036-01-01T08:00",
+            "quiet_hours": "23:00-06:00", "cap": "3", "cap_window_s": "600", "case_sensitive": "on", **changes}
+
+
+def _campaign(server: Server, name: str) -> dict[str, object] | None:
+    rows = server.query("SELECT id, keyword, match_mode, priority, reply, quiet_hours, cap_count, cap_window_s, "
+                        "case_sensitive, actions, starts_at_ms, ends_at_ms FROM campaigns WHERE name = ?", name)
+    if not rows:
+        return None
+    keys = ("id", "keyword", "match_mode", "priority", "reply", "quiet_hours", "cap_count", "cap_window_s",
+            "case_sensitive", "actions", "starts_at_ms", "ends_at_ms")
+    return dict(zip(keys, rows[0]))
+
+
+def _make_list(server: Server, name: str) -> None:
+    if not server.count("lists", "name = ?", name):
+        server.cli("admin", "list", "create", "--workspace", str(server.creds["instance_id"]), "--name", name)
+
+
+def test_an_editor_creates_a_campaign_with_every_option_and_an_mo_gets_its_reply(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    _make_list(server, "vip")
+    editor = clients["editor"]
+    assert 'href="/w/1/campaigns/new"' in editor.http.get("/w/1/campaigns").text
+    answer = editor.post("/w/1/campaigns/new", _form(server), token_from="/w/1/campaigns/new")
+    assert answer.status_code == 303, answer.text[:500]
+    stored = _campaign(server, "vip club")
+    assert stored is not None
+    assert (stored["keyword"], stored["match_mode"], stored["priority"], stored["quiet_hours"], stored["cap_count"],
+            stored["cap_window_s"], bool(stored["case_sensitive"])) == ("VIP", "word", 50, "23:00-06:00", 3, 600, True)
+    assert [a["type"] for a in json.loads(stored["actions"])] == ["subscribe"]
+    assert stored["starts_at_ms"] is not None and stored["ends_at_ms"] > stored["starts_at_ms"]
+    assert server.query("SELECT actor FROM audit_log WHERE action = 'campaign.create' AND subject = ?",
+                        f"campaign:{stored['id']}") == [("user:editor@example.com",)]
+    # The "try a message" box, which reads the API's own catalog, knows it at once.
+    tried = editor.http.get("/w/1/campaigns", params={"code": server.creds["code"], "text": "VIP please"})
+    assert "Answered by <strong>vip club</strong>" in tried.text
+
+
+def test_check_shows_a_collision_before_saving_and_save_refuses_it_keeping_the_form(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    editor = clients["editor"]
+    before = server.count("campaigns")
+    # The demo's campaign "welcome" answers ^OGANGI (a regex, priority 10) on the demo code.
+    clash = _form(server, name="copycat", match="prefix", keyword="OGANGI", priority="10", actions="",
+                  case_sensitive="")
+    checked = editor.post("/w/1/campaigns/new", {**clash, "check": "1"}, token_from="/w/1/campaigns/new")
+    assert checked.status_code == 400
+    assert "collides with active campaign &#39;welcome&#39;" in checked.text
+    saved = editor.post("/w/1/campaigns/new", clash, token_from="/w/1/campaigns/new")
+    assert saved.status_code == 400 and "collides with active campaign" in saved.text
+    assert 'value="copycat"' in saved.text  # what was typed stays in the form
+    assert server.count("campaigns") == before
+    # Another priority sets which answers first: the check says so, and still nothing is stored.
+    fine = editor.post("/w/1/campaigns/new", {**clash, "priority": "90", "check": "1"},
+                       token_from="/w/1/campaigns/new")
+    assert fine.status_code == 200 and "ready to save" in fine.text
+    assert server.count("campaigns") == before
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    ({"cap": "many"}, "cap"), ({"priority": "1e9"}, "priority"), ({"cap_window_s": "0"}, "cap_window_s"),
+    ({"quiet_hours": "late"}, "quiet"), ({"match": "regex", "keyword": "("}, "keyword"),
+    ({"actions": "shout:loud"}, "actions"), ({"codes": []}, "codes"), ({"ends": "2025-01-01T08:00"}, "ends"),
+    ({"name": "  "}, "name"), ({"match": "sometimes"}, "match"),
+])
+def test_a_wrong_option_is_refused_naming_it_and_nothing_is_stored(
+        server: Server, clients: dict[str, ConsoleClient], changes: dict[str, object], named: str) -> None:
+    before = server.count("campaigns")
+    answer = clients["editor"].post("/w/1/campaigns/new", _form(server, **{"name": "wrong", **changes}),
+                                    token_from="/w/1/campaigns/new")
+    assert answer.status_code == 400
+    assert f"Invalid parameter {named}" in answer.text
+    assert server.count("campaigns") == before
+
+
+def test_an_editor_edits_a_campaign_and_an_emptied_option_is_cleared(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    _make_list(server, "vip")
+    editor = clients["editor"]
+    created = editor.post("/w/1/campaigns/new", _form(server, name="to edit", keyword="EDITME"),
+                          token_from="/w/1/campaigns/new")
+    assert created.status_code == 303, created.text[:500]
+    campaign_id = _campaign(server, "to edit")["id"]
+    form_page = editor.http.get(f"/w/1/campaigns/{campaign_id}/edit")
+    assert form_page.status_code == 200 and 'value="EDITME"' in form_page.text and 'value="23:00-06:00"' in form_page.text
+    answer = editor.post(f"/w/1/campaigns/{campaign_id}/edit",
+                         _form(server, name="to edit", keyword="EDITED", quiet_hours="", actions=""),
+                         token_from=f"/w/1/campaigns/{campaign_id}/edit")
+    assert answer.status_code == 303, answer.text[:500]
+    stored = _campaign(server, "to edit")
+    assert (stored["keyword"], stored["quiet_hours"], stored["actions"]) == ("EDITED", None, None)
+    assert server.count("audit_log", "action = 'campaign.edit' AND subject = ?", f"campaign:{campaign_id}") == 1
+
+
+def test_a_viewer_has_no_form_and_a_forged_post_is_refused(server: Server, clients: dict[str, ConsoleClient]) -> None:
+    viewer = clients["viewer"]
+    assert "/campaigns/new" not in viewer.http.get("/w/1/campaigns").text
+    assert viewer.http.get("/w/1/campaigns/new").status_code == 403
+    before = server.count("campaigns")
+    assert viewer.post("/w/1/campaigns/new", _form(server, name="forged"), token_from="/w/1/campaigns").status_code == 403
+    welcome = _campaign(server, "welcome")["id"]
+    assert viewer.post(f"/w/1/campaigns/{welcome}/edit", _form(server, name="forged")).status_code == 403
+    assert server.count("campaigns") == before and _campaign(server, "forged") is None
+
+
+def test_a_campaign_of_another_workspace_cannot_be_edited_here(server: Server, clients: dict[str, ConsoleClient]) -> None:
+    other = server.cli("admin", "workspace", "create", "--name", "elsewhere")["instance_id"]
+    server.cli("admin", "code", "add", "--workspace", str(other), "--code", "77001")
+    server.cli("admin", "campaign", "add", "--workspace", str(other), "--code", "77001", "--name", "theirs",
+               "--keyword", "THEIRS", "--reply", "hello")
+    theirs = _campaign(server, "theirs")["id"]
+    assert clients["editor"].http.get(f"/w/1/campaigns/{theirs}/edit").status_code == 404
+    answer = clients["editor"].post(f"/w/1/campaigns/{theirs}/edit", _form(server, name="theirs", keyword="MINE"))
+    assert answer.status_code == 404
+    assert _campaign(server, "theirs")["keyword"] == "THEIRS"
