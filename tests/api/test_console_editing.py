@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+
+from mecm.domain.b64 import encode as b64
 
 from tests.support.console import ConsoleClient, add_people
 from tests.support.server import Server, make_server
+from tests.support.waiting import wait_until
 
 PEOPLE = {"viewer": "viewer", "editor": "editor", "admin": "admin"}
 
@@ -155,3 +159,61 @@ def test_a_campaign_of_another_workspace_cannot_be_edited_here(server: Server, c
     answer = clients["editor"].post(f"/w/1/campaigns/{theirs}/edit", _form(server, name="theirs", keyword="MINE"))
     assert answer.status_code == 404
     assert _campaign(server, "theirs")["keyword"] == "THEIRS"
+
+
+# -- a message's own page ----------------------------------------------------------------------------
+
+
+def _send(server: Server, text: str, to: str = "584145551234") -> int:
+    c = server.creds
+    path = server.signed_path("sendSMS", [str(c["instance_id"]), c["carrier"], c["code"], b64(to), b64(text)])
+    answer = httpx.get(server.url + path, timeout=30)
+    assert answer.headers["x-mecm-status"] == "OK", answer.text
+    return int(server.query("SELECT id FROM messages WHERE recipient = ? ORDER BY id DESC", to)[0][0])
+
+
+def test_a_message_page_shows_its_timeline_carrier_id_segments_and_status(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    long_text = "A message long enough for two segments. " * 5
+    message_id = _send(server, long_text)
+    wait_until(lambda: server.count("messages", "id = ? AND status = 'DELIVERED_TO_DEVICE'", message_id), timeout=60)
+    carrier_id, segments = server.query("SELECT carrier_message_id, segments FROM messages WHERE id = ?", message_id)[0]
+    assert segments == 2
+    listed = clients["viewer"].http.get("/w/1/messages", params={"number": "584145551234"})
+    assert f'href="/w/1/messages/{message_id}"' in listed.text
+    page = clients["viewer"].http.get(f"/w/1/messages/{message_id}")
+    assert page.status_code == 200
+    text = page.text
+    assert "DELIVERED_TO_DEVICE" in text and f"{segments} (" in text and server.creds["carrier"] in text
+    timeline = text[text.index('class="timeline"'):]
+    assert timeline.index("Accepted (sms, 2 segments)") < timeline.index("Handed to carrier") < timeline.index(
+        "DELIVERED_TO_DEVICE")
+    if carrier_id:  # a one-id submit; a long message's parts each have their own id, shown part by part
+        assert carrier_id in text
+    else:
+        parts = server.query("SELECT carrier_message_id FROM message_parts WHERE message_id = ?", message_id)
+        assert parts and all(f"carrier id {part}" in timeline for (part,) in parts)
+
+
+def test_messages_are_searched_by_carrier_and_campaign_in_the_console(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    _send(server, "Through the demo carrier", to="584145559999")
+    viewer = clients["viewer"].http
+    found = viewer.get("/w/1/messages", params={"number": "584145559999", "carrier": server.creds["carrier"]})
+    assert "Through the demo carrier" in found.text
+    other = viewer.get("/w/1/messages", params={"number": "584145559999", "carrier": "elsewhere"})
+    assert "Through the demo carrier" not in other.text and "No message matches" in other.text
+    welcome = _campaign(server, "welcome")["id"]
+    assert viewer.get("/w/1/messages", params={"campaign": str(welcome), "number": "584145559999"}).text.count(
+        "Through the demo carrier") == 0
+
+
+def test_a_message_of_another_workspace_or_none_at_all_is_not_found(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    message_id = _send(server, "Mine only")
+    other = server.cli("admin", "workspace", "create", "--name", "someone else")["instance_id"]
+    server.cli("admin", "user", "set-role", "--email", "viewer@example.com", "--workspace", str(other),
+               "--role", "viewer")
+    assert clients["viewer"].http.get(f"/w/{other}/messages/{message_id}").status_code == 404
+    for bad in ("1" * 20, "9223372036854775808", "12a", "1"):
+        assert clients["viewer"].http.get(f"/w/1/messages/{bad}").status_code == 404, bad

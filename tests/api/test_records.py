@@ -306,6 +306,18 @@ def test_the_csv_export_parses_back_to_what_was_sent(site, tokens, sent, tmp_pat
     assert by_api == mos
 
 
+def test_messages_and_mos_are_searched_by_carrier(site, tokens, sent) -> None:  # noqa: ANN001
+    server, http, _, _ = site
+    ws, carrier = _ws(server), server.creds["carrier"]
+    params = {"number": "584148880001", "carrier": carrier}
+    found = http.get(f"/workspaces/{ws}/messages", params=params, headers=tokens["vi"]).json()["messages"]
+    assert {m["id"] for m in found} == {str(sent["tricky"]), str(sent["formula"])}
+    assert http.get(f"/workspaces/{ws}/messages", params={**params, "carrier": "elsewhere"},
+                    headers=tokens["vi"]).json()["messages"] == []
+    cli = server.cli("admin", "mo", "search", "--workspace", str(ws), "--number", "584148880001", "--carrier", "elsewhere")
+    assert cli["mos"] == []
+
+
 @pytest.mark.parametrize(("params", "parameter"), [
     ({"since": "last tuesday"}, "since"),
     ({"since": "2026-05-02", "until": "2026-05-01"}, "until"),
@@ -315,6 +327,7 @@ def test_the_csv_export_parses_back_to_what_was_sent(site, tokens, sent, tmp_pat
     ({"format": "xml"}, "format"),
     ({"format": "csv", "limit": "5"}, "limit"),
     ({"colour": "red"}, "colour"),
+    ({"carrier": "c" * 101}, "carrier"),
 ])
 def test_a_bad_filter_is_refused_naming_it(site, params: dict, parameter: str) -> None:  # noqa: ANN001
     server, http, _, _ = site

@@ -18,6 +18,7 @@ _SINCE = typer.Option(None, help="From this ISO 8601 date or date and time (the 
 _UNTIL = typer.Option(None, help="Before this ISO 8601 date or date and time.")
 _CAMPAIGN = typer.Option(None, help="A campaign id: its MOs, or the MTs answering them.")
 _TEXT = typer.Option(None, help="The text contains this (A-Z case-insensitive).")
+_CARRIER = typer.Option(None, help="Through this carrier (its name).")
 _LIMIT = typer.Option(None, help="Rows in one page, 1 to 1000 (100); not with --csv, which writes every row.")
 _BEFORE = typer.Option(None, help="The next page: the 'next' a former page printed.")
 _CSV = typer.Option(None, "--csv", help="Write every matching row as CSV to this file ('-': standard output).")
@@ -32,6 +33,7 @@ def message_search(
     status: str = typer.Option(None, help="One or more statuses, comma-separated (DELIVERED_TO_DEVICE,NOT_SENT)."),
     campaign: str = _CAMPAIGN,
     code: str = typer.Option(None, help="Sent from this short or long code."),
+    carrier: str = _CARRIER,
     text: str = _TEXT,
     limit: str = _LIMIT,
     before: str = _BEFORE,
@@ -41,7 +43,7 @@ def message_search(
 ) -> None:
     """Search the workspace's MTs (PIN messages show their PIN masked)."""
     params = {"since": since, "until": until, "number": number, "status": status, "campaign": campaign,
-              "code": code, "text": text, "limit": limit, "before": before}
+              "code": code, "carrier": carrier, "text": text, "limit": limit, "before": before}
     _search(workspace, "messages", params, csv_to, wide, as_json)
 
 
@@ -53,6 +55,7 @@ def mo_search(
     number: str = typer.Option(None, help="The subscriber's number (sender)."),
     campaign: str = _CAMPAIGN,
     code: str = typer.Option(None, help="Sent to this short or long code."),
+    carrier: str = _CARRIER,
     text: str = _TEXT,
     limit: str = _LIMIT,
     before: str = _BEFORE,
@@ -61,8 +64,8 @@ def mo_search(
     as_json: bool = JsonOption,
 ) -> None:
     """Search the workspace's MOs."""
-    params = {"since": since, "until": until, "number": number, "campaign": campaign, "code": code, "text": text,
-              "limit": limit, "before": before}
+    params = {"since": since, "until": until, "number": number, "campaign": campaign, "code": code,
+              "carrier": carrier, "text": text, "limit": limit, "before": before}
     _search(workspace, "mos", params, csv_to, wide, as_json)
 
 

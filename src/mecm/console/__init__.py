@@ -51,6 +51,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/two-factor/off", signing.disable_two_factor, ["POST"]),
         route("/w/{workspace_id}", pages.dashboard_page, ["GET"]),
         route("/w/{workspace_id}/messages", pages.messages_page, ["GET"]),
+        route("/w/{workspace_id}/messages/{message_id}", pages.message_page, ["GET"]),
         route("/w/{workspace_id}/inbox", pages.inbox_page, ["GET"]),
         route("/w/{workspace_id}/export/{kind}.csv", pages.export_csv, ["GET"]),
         route("/w/{workspace_id}/campaigns", pages.campaigns_page, ["GET"]),

@@ -83,9 +83,10 @@ class ToSignIn(Exception):
     """No session: a page sends the browser to the sign-in page."""
 
 
-def id_of(raw: str, what: str) -> int:
-    """An id as a path or form gives it (digits, at most 9); Refused 404 naming ``what`` otherwise."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+def id_of(raw: str, what: str, *, digits: int = 9) -> int:
+    """An id as a path or form gives it (digits, at most ``digits``: 19 for a message's 64-bit id);
+    Refused 404 naming ``what`` otherwise."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > digits or int(raw) >= 2**63:
         raise Refused(404, f"there is no {what} {raw[:20]}")
     return int(raw)
 

@@ -21,9 +21,10 @@ from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INB
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
 from mecm.domain.roles import ROLE_NAMES, Action
+from mecm.domain.status import Status
 from mecm.errors import InvalidParameter, Unknown
 from mecm.services.admin import (
-    audit, broadcasts, campaigns, dashboard, keys, lists, messages, users, workspaces,
+    audit, broadcasts, campaigns, dashboard, keys, lists, message_page, messages, users, workspaces,
 )
 from mecm.services.admin.try_message import codes_of, try_message
 
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
                      "archive": campaigns.archive_campaign}
 # The filters each search page offers (domain/record_search.py's names; ``limit`` is the page's own).
-_FILTERS = {"messages": ("number", "status", "text", "since", "until", "before"),
-            "mos": ("number", "text", "since", "until", "before")}
+_FILTERS = {"messages": ("number", "status", "campaign", "carrier", "text", "since", "until", "before"),
+            "mos": ("number", "campaign", "carrier", "text", "since", "until", "before")}
+_STATUSES = tuple(status.value for status in Status)
 _PER_PAGE = "50"
 _LONGER_KEPT_MS = 60_000  # the dashboard's day and week figures, kept this long
 _MAX_CSV_BYTES = 20 * 1024 * 1024  # a list of about half a million numbers with a field or two
@@ -79,6 +81,17 @@ class Pages(Handlers):
     async def inbox_page(self, request: Request) -> Response:
         return await self._search_page(request, INBOX, "mos", "inbox.html")
 
+    async def message_page(self, request: Request) -> Response:
+        """One message: what it is, where it came from, its timeline (services/admin/message_page.py)."""
+        _session, context = await self._workspace_page(request, MESSAGES)
+        workspace_id = context["workspace"]["instance_id"]
+        message_id = id_of(request.path_params["message_id"], "message", digits=19)
+        now = self._clock()
+        shown = await self._read(lambda c: message_page.message_page(c, workspace_id, message_id, now))
+        if shown is None:
+            raise Refused(404, f"there is no message {message_id} in workspace {workspace_id}")
+        return web.render(request, "message.html", {**context, "message": shown})
+
     async def _search_page(self, request: Request, page: Page, kind: str, template: str) -> Response:
         """A page of a workspace's messages or MOs, newest first, filtered by the query string."""
         _session, context = await self._workspace_page(request, page)
@@ -86,6 +99,7 @@ class Pages(Handlers):
         params: dict[str, str | None] = {name: request.query_params.get(name) or None for name in _FILTERS[kind]}
         params["limit"] = _PER_PAGE
         error, found = None, {kind: [], "next": None}
+
         def search(connection: Connection) -> dict[str, Any]:
             found = messages.search(connection, workspace_id, kind, params)
             if kind == "mos":
@@ -96,8 +110,11 @@ class Pages(Handlers):
             found = await self._read(search)
         except InvalidParameter as refusal:
             error = refusal.description
+        shown_campaigns = await self._read(lambda c: campaigns.list_campaigns(c, workspace_id, include_archived=True))
         filters = {name: value for name, value in params.items() if name != "limit"}
         return web.render(request, template, {**context, "filters": filters, "rows": found[kind],
+                                              "campaigns": shown_campaigns,
+                                              "statuses": _STATUSES if kind == "messages" else (),
                                               "next": found["next"], "error": error})
 
     async def export_csv(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ same names, and each refusal names the one that is wrong.
     status         MTs only: one or more statuses, comma-separated (DELIVERED_TO_DEVICE,NOT_SENT)
     campaign       a campaign id: its MOs, or the MTs sent in answer to them
     code           the short or long code: an MT's sender, the code an MO was sent to
+    carrier        the carrier's name: the one an MT went through, or an MO came from
     text           the text contains this (case-insensitive for A-Z; PIN messages hold the PIN masked)
     limit          rows in one page, 1 to 1000 (100)
     before         the page after a former one: that page's ``next`` (ids grow with time, so newest
@@ -27,11 +28,12 @@ from mecm.errors import InvalidParameter
 
 KINDS = ("messages", "mos")
 MAX_PAGE = 1000
-_NAMES = {"since", "until", "number", "campaign", "code", "text", "limit", "before"}
+_NAMES = {"since", "until", "number", "campaign", "code", "carrier", "text", "limit", "before"}
 NAMES = {"messages": frozenset(_NAMES | {"status"}), "mos": frozenset(_NAMES)}
 _WRITTEN = re.compile(r"[\s.()\-]")  # what people put between digits ("+58 414-555")
 _MAX_ID = 2**63 - 1
 _MAX_TEXT = 200
+_MAX_CARRIER = 100  # tables.carriers' name
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RecordSearch:
     statuses: tuple[str, ...] = ()
     campaign_id: int | None = None
     code: str | None = None
+    carrier: str | None = None
     text: str | None = None
     limit: int = 100
     before_id: int | None = None
@@ -71,6 +74,7 @@ def parse_search(kind: str, params: Mapping[str, str | None], zone: str) -> Reco
         statuses=_statuses(given["status"]) if "status" in given else (),
         campaign_id=_whole(given["campaign"], "campaign", 1, 2**31 - 1) if "campaign" in given else None,
         code=_digits(given["code"], "code") if "code" in given else None,
+        carrier=_carrier(given["carrier"]) if "carrier" in given else None,
         text=text,
         limit=_whole(given["limit"], "limit", 1, MAX_PAGE) if "limit" in given else 100,
         before_id=_whole(given["before"], "before", 1, _MAX_ID) if "before" in given else None,
@@ -82,6 +86,13 @@ def _digits(raw: str, name: str) -> str:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 20:
         raise InvalidParameter(name, f"{raw!r} is not a number: up to 20 digits, with an optional leading +")
     return digits
+
+
+def _carrier(raw: str) -> str:
+    name = raw.strip()
+    if len(name) > _MAX_CARRIER:
+        raise InvalidParameter("carrier", f"longer than {_MAX_CARRIER} characters: no carrier has such a name")
+    return name
 
 
 def _statuses(raw: str) -> tuple[str, ...]:

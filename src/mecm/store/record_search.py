@@ -60,6 +60,8 @@ def _message_filters(query: Any, search: RecordSearch) -> Any:
         query = query.where(messages.c.status.in_(search.statuses))
     if search.code is not None:
         query = query.where(messages.c.sender == search.code)
+    if search.carrier is not None:
+        query = query.where(messages.c.carrier == search.carrier)
     if search.campaign_id is not None:  # the MTs sent in answer to the campaign's MOs
         answered = select(mo_messages.c.id).where(mo_messages.c.campaign_id == search.campaign_id)
         query = query.where(messages.c.mo_id.in_(answered))
@@ -71,6 +73,8 @@ def _mo_filters(query: Any, search: RecordSearch) -> Any:
         query = query.where(mo_messages.c.sender == search.number)
     if search.code is not None:
         query = query.where(mo_messages.c.code == search.code)
+    if search.carrier is not None:
+        query = query.where(mo_messages.c.carrier == search.carrier)
     if search.campaign_id is not None:
         query = query.where(mo_messages.c.campaign_id == search.campaign_id)
     return query
