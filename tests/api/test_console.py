@@ -31,12 +31,15 @@ PAGES = {
     "/w/{w}/messages": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/inbox": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/campaigns": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/campaigns/new": {"editor"} | SEES_ALL,
     "/w/{w}/lists": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/broadcasts": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/broadcasts?part=live": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
     "/w/{w}/people": {"owner", ROOT},
+    "/w/{w}/settings": {"viewer", "editor"} | SEES_ALL,
+    "/accounts": {ROOT},  # deployment-level: no workspace's role suffices (console/accounts.py)
 }
 
 

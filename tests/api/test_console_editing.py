@@ -1,6 +1,6 @@
 """The console's editing pages through a running ``mecm serve``: a campaign created and edited with
-the form (every option), checked for collisions before it is saved; a message's own page. Who may
-see each page is in test_console.py's table."""
+the form (every option), checked for collisions before it is saved; a message's own page; the
+workspace's settings. Who may see each page is in test_console.py's table."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from tests.support.console import ConsoleClient, add_people
 from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
 
-PEOPLE = {"viewer": "viewer", "editor": "editor", "admin": "admin"}
+PEOPLE = {"viewer": "viewer", "editor": "editor", "admin": "admin", "root": None}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     srv = make_server(tmp_path_factory.mktemp("console-editing"))
-    add_people(srv, PEOPLE)
+    add_people(srv, PEOPLE, deployment_admins=("root",))
     srv.start()
     yield srv
     srv.stop()
@@ -217,3 +217,95 @@ def test_a_message_of_another_workspace_or_none_at_all_is_not_found(
     assert clients["viewer"].http.get(f"/w/{other}/messages/{message_id}").status_code == 404
     for bad in ("1" * 20, "9223372036854775808", "12a", "1"):
         assert clients["viewer"].http.get(f"/w/1/messages/{bad}").status_code == 404, bad
+
+
+# -- the workspace's settings --------------------------------------------------------------------------
+
+
+def _workspace(server: Server) -> tuple:
+    return server.query("SELECT name, timezone, status_callback_url, pin_in_response FROM workspaces WHERE id = 1")[0]
+
+
+def test_an_admin_changes_the_time_zone_and_a_wrong_one_is_refused_naming_it(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    admin = clients["admin"]
+    name = _workspace(server)[0]
+    form = {"name": name, "timezone": "Europe/Madrid", "default_carrier": server.creds["carrier"]}
+    assert admin.post("/w/1/settings/workspace", form, token_from="/w/1/settings").status_code == 303
+    assert _workspace(server)[1] == "Europe/Madrid"
+    assert server.count("audit_log", "action = 'workspace.edit' AND actor = 'user:admin@example.com'") == 1
+    refused = admin.post("/w/1/settings/workspace", {**form, "timezone": "Mars/Olympus"}, token_from="/w/1/settings")
+    assert refused.status_code == 400 and "Invalid parameter timezone" in refused.text
+    assert _workspace(server)[1] == "Europe/Madrid"
+    admin.post("/w/1/settings/workspace", {**form, "timezone": "America/Caracas"}, token_from="/w/1/settings")
+    assert _workspace(server)[1] == "America/Caracas"
+
+
+def test_a_status_callback_to_a_loopback_address_is_refused_before_any_connection(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    refused = clients["admin"].post("/w/1/settings/callback", {"url": "http://127.0.0.1:9/status"},
+                                    token_from="/w/1/settings")
+    assert refused.status_code == 400 and "Invalid parameter url" in refused.text
+    assert _workspace(server)[2] is None
+
+
+def test_an_editor_sets_the_opt_out_words_and_an_mo_with_one_opts_the_subscriber_out(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    editor = clients["editor"]
+    form = {"stop_keywords": "BASTA, STOP", "start_keywords": "START", "help_keywords": "HELP, AYUDA",
+            "stop_text": "Listo: no recibirás más mensajes."}
+    assert editor.post("/w/1/settings/opt-out", form, token_from="/w/1/settings").status_code == 303
+    page = clients["viewer"].http.get("/w/1/settings").text
+    assert 'value="BASTA, STOP"' in page and "Listo: no recibirás más mensajes." in page
+    c = server.creds
+    path = server.signed_path("fireMessage", [str(c["instance_id"]), "584125553333", b64("basta")], tools=False)
+    assert httpx.get(server.url + path, timeout=30).headers["x-mecm-status"] == "OK"
+    wait_until(lambda: server.count("opt_outs", "subscriber = '584125553333'") == 1, timeout=30)
+    same_word_twice = editor.post("/w/1/settings/opt-out", {**form, "help_keywords": "BASTA"}, token_from="/w/1/settings")
+    assert same_word_twice.status_code == 400 and "BASTA" in same_word_twice.text.upper()
+    assert 'value="BASTA, STOP"' in clients["viewer"].http.get("/w/1/settings").text
+
+
+def test_an_admin_sets_and_clears_a_rate_limit_and_a_bad_one_is_refused(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    admin = clients["admin"]
+    assert admin.post("/w/1/settings/limit", {"class": "sends", "rate": "50", "burst": "100"},
+                      token_from="/w/1/settings").status_code == 303
+    assert server.query("SELECT rate_per_s, burst FROM rate_limits WHERE workspace_id = 1 AND class = 'sends'") == [
+        (50.0, 100)]
+    refused = admin.post("/w/1/settings/limit", {"class": "sends", "rate": "fast", "burst": "100"},
+                         token_from="/w/1/settings")
+    assert refused.status_code == 400 and "Invalid parameter rate" in refused.text
+    assert admin.post("/w/1/settings/limit-clear", {"class": "sends"}, token_from="/w/1/settings").status_code == 303
+    assert server.count("rate_limits", "workspace_id = 1") == 0
+
+
+def test_credit_is_shown_to_an_admin_and_changed_by_a_deployment_administrator_only(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    admin, root = clients["admin"], clients["root"]
+    assert 'action="/w/1/settings/top-up"' not in admin.http.get("/w/1/settings").text
+    assert admin.post("/w/1/settings/top-up", {"amount": "10"}, token_from="/w/1/settings").status_code == 403
+    assert server.count("credit_ledger") == 0
+    assert root.post("/w/1/settings/top-up", {"amount": "25.50", "currency": "USD", "reason": "first"},
+                     token_from="/w/1/settings").status_code == 303
+    assert root.post("/w/1/settings/price", {"carrier": "*", "prefix": "58", "per_segment": "0.01"},
+                     token_from="/w/1/settings").status_code == 303
+    bad = root.post("/w/1/settings/price", {"carrier": "*", "prefix": "58x", "per_segment": "0.01"},
+                    token_from="/w/1/settings")
+    assert bad.status_code == 400 and "Invalid parameter prefix" in bad.text
+    page = admin.http.get("/w/1/settings").text
+    assert "25.50 USD" in page and "0.01" in page and "first" in page
+    assert clients["viewer"].http.get("/w/1/settings").text.count("Balance") == 0  # credit is for admins
+    root.post("/w/1/settings/price", {"carrier": "*", "prefix": "58", "per_segment": "0"}, token_from="/w/1/settings")
+
+
+def test_a_viewer_sees_the_settings_without_a_form_and_a_forged_post_is_refused(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    viewer = clients["viewer"]
+    page = viewer.http.get("/w/1/settings")
+    assert page.status_code == 200 and "America/Caracas" in page.text
+    assert ">Save</button>" not in page.text
+    before = _workspace(server)
+    for form in ("workspace", "callback", "opt-out", "limit", "pin-guard", "threshold"):
+        assert viewer.post(f"/w/1/settings/{form}", {"name": "forged", "timezone": "UTC"}).status_code == 403, form
+    assert _workspace(server) == before

@@ -7,9 +7,11 @@ another site at run time (htmx ships inside the package: static/vendor/, ``make 
     web.py      headers, cookie, CSRF, role checks, rendering: what every page goes through
     base.py     what every handler stands on: reads and writes, the session, a POST's checks, refusals
     signing.py  signing in and out, two-factor sign-in
+    accounts.py every console account, outside any workspace (deployment administrators)
     navigation.py  the pages of a workspace the top bar lists, and the role each needs
     pages.py    the workspaces and each workspace's pages, through the administration layer
     campaign_form.py  creating and editing a campaign, checked (collisions too) before saving
+    settings.py the workspace's settings: time zone, callback, opt-out words, limits, credit
     charts.py   the dashboard's chart, drawn as SVG on the server
 """
 
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mecm.console.accounts import Accounts
 from mecm.console.base import Clock, answer_refusals
 from mecm.console.campaign_form import CampaignForm
 from mecm.console.pages import Pages
+from mecm.console.settings import WorkspaceSettings
 from mecm.console.signing import Signing
 from mecm.services.admin.audit import now_ms
 
@@ -36,6 +40,8 @@ STATIC = Path(__file__).parent / "static"
 
 def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
     pages, signing, campaign_form = Pages(runtime, clock), Signing(runtime, clock), CampaignForm(runtime, clock)
+    settings = WorkspaceSettings(runtime, clock)
+    accounts = Accounts(runtime, clock)
 
     def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a handler method
         return Route(path, partial(answer_refusals, call=handler), methods=methods)
@@ -49,6 +55,11 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/two-factor", signing.two_factor_page, ["GET"]),
         route("/two-factor", signing.enable_two_factor, ["POST"]),
         route("/two-factor/off", signing.disable_two_factor, ["POST"]),
+        route("/accounts", accounts.accounts_page, ["GET"]),
+        route("/accounts", accounts.add_account, ["POST"]),
+        route("/accounts/disable", accounts.disable_account, ["POST"]),
+        route("/accounts/enable", accounts.enable_account, ["POST"]),
+        route("/accounts/password", accounts.set_password, ["POST"]),
         route("/w/{workspace_id}", pages.dashboard_page, ["GET"]),
         route("/w/{workspace_id}/messages", pages.messages_page, ["GET"]),
         route("/w/{workspace_id}/messages/{message_id}", pages.message_page, ["GET"]),
@@ -72,5 +83,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/people", pages.set_role, ["POST"]),
         route("/w/{workspace_id}/people/remove", pages.remove_role, ["POST"]),
         route("/w/{workspace_id}/audit", pages.audit_page, ["GET"]),
+        route("/w/{workspace_id}/settings", settings.settings_page, ["GET"]),
+        route("/w/{workspace_id}/settings/{form}", settings.change, ["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

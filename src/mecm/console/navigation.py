@@ -15,15 +15,27 @@ class Page:
     action: Action
 
 
+DASHBOARD = Page("", "Dashboard", Action.READ)
+MESSAGES = Page("/messages", "Messages", Action.READ)
+INBOX = Page("/inbox", "Inbox", Action.READ)
+CAMPAIGNS = Page("/campaigns", "Campaigns", Action.READ)
+LISTS = Page("/lists", "Lists", Action.READ)
+BROADCASTS = Page("/broadcasts", "Broadcasts", Action.READ)
+KEYS = Page("/keys", "Keys", Action.READ)
+PEOPLE = Page("/people", "People", Action.USERS)
+AUDIT = Page("/audit", "Audit log", Action.AUDIT)
+SETTINGS = Page("/settings", "Settings", Action.READ)
+
+# In the top bar's order.
 PAGES = (
-    Page("", "Dashboard", Action.READ),
-    Page("/messages", "Messages", Action.READ),
-    Page("/inbox", "Inbox", Action.READ),
-    Page("/campaigns", "Campaigns", Action.READ),
-    Page("/lists", "Lists", Action.READ),
-    Page("/broadcasts", "Broadcasts", Action.READ),
-    Page("/keys", "Keys", Action.READ),
-    Page("/people", "People", Action.USERS),
-    Page("/audit", "Audit log", Action.AUDIT),
+    DASHBOARD,
+    MESSAGES,
+    INBOX,
+    CAMPAIGNS,
+    LISTS,
+    BROADCASTS,
+    KEYS,
+    PEOPLE,
+    AUDIT,
+    SETTINGS,
 )
-DASHBOARD, MESSAGES, INBOX, CAMPAIGNS, LISTS, BROADCASTS, KEYS, PEOPLE, AUDIT = PAGES

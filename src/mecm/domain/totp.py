@@ -46,5 +46,5 @@ def matching_step(secret: str, code: str, now_s: float, last_step: int | None) -
 
 def provisioning_uri(secret: str, account: str, issuer: str = "mecm") -> str:
     """The otpauth:// address an authenticator app reads (typed in, or from a QR code)."""
-    label = quote(f"{issuer}:{account}")
-    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer)}&digits={DIGITS}&period={STEP_S}"
+    label = quote(f"{issuer}:{account}", safe="")
+    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer, safe='')}&digits={DIGITS}&period={STEP_S}"

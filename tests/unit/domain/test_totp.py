@@ -48,3 +48,8 @@ def test_a_new_secret_is_160_bits_and_its_address_names_the_account() -> None:
     assert len(base64.b32decode(secret)) == 20 and secret != new_secret()
     uri = provisioning_uri(secret, "ana@example.com")
     assert uri.startswith("otpauth://totp/mecm%3Aana%40example.com?secret=" + secret)
+
+
+def test_the_key_uri_escapes_every_reserved_character_of_the_account() -> None:
+    uri = provisioning_uri("JBSWY3DPEHPK3PXP", "a/b?c@example.com")
+    assert uri.startswith("otpauth://totp/mecm%3Aa%2Fb%3Fc%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=mecm&")
