@@ -309,3 +309,67 @@ def test_a_viewer_sees_the_settings_without_a_form_and_a_forged_post_is_refused(
     for form in ("workspace", "callback", "opt-out", "limit", "pin-guard", "threshold"):
         assert viewer.post(f"/w/1/settings/{form}", {"name": "forged", "timezone": "UTC"}).status_code == 403, form
     assert _workspace(server) == before
+
+
+# -- lists: a file's preview, a list's own page -----------------------------------------------------------
+
+
+def _list_id(server: Server, name: str) -> int:
+    _make_list(server, name)
+    return int(server.query("SELECT id FROM lists WHERE name = ?", name)[0][0])
+
+
+def _upload(client: ConsoleClient, path: str, content: str, **headers: str) -> httpx.Response:
+    token = client.csrf_of("/w/1/lists")
+    return client.http.post(path, data={"csrf_token": token}, files={"csv": ("members.csv", content.encode())},
+                            headers=headers)
+
+
+def test_a_preview_names_every_bad_line_and_shows_the_first_members_writing_nothing(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    list_id = _list_id(server, "preview me")
+    content = ("number,first_name\n" + "".join(f"58414{5700000 + i},N{i}\n" for i in range(30))
+               + "oops,Bad\n584145700001,Twice\n0,Zero\n")
+    fragment = _upload(clients["editor"], f"/w/1/lists/{list_id}/preview", content, **{"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert "33 lines: 30 numbers to import (1 given twice" in fragment.text
+    assert "line 32:" in fragment.text and "line 34:" in fragment.text and "2 bad lines" in fragment.text
+    assert fragment.text.count("<tr><td class=\"mono\">") == 10  # the first ten members
+    assert "Twice" in fragment.text  # the last line of a number given twice is the one kept
+    whole = _upload(clients["editor"], f"/w/1/lists/{list_id}/preview", content)
+    assert whole.status_code == 200 and "<html" in whole.text and "line 32:" in whole.text
+    assert server.count("list_members", "list_id = ?", list_id) == 0
+    good = _upload(clients["editor"], f"/w/1/lists/{list_id}/preview", "number\n584145700100\n",
+                   **{"HX-Request": "true"})
+    assert "Every line is good" in good.text
+    assert clients["viewer"].http.post(f"/w/1/lists/{list_id}/preview", data={"csrf_token": "x"},
+                                       files={"csv": ("m.csv", b"number\n")}).status_code == 403
+
+
+def test_a_lists_page_shows_its_members_with_their_opt_outs_and_is_renamed_and_emptied(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    list_id = _list_id(server, "members page")
+    editor = clients["editor"]
+    assert _upload(editor, f"/w/1/lists/{list_id}/import", "number,city\n584145800001,Caracas\n584145800002,Coro\n"
+                   ).status_code == 200
+    server.cli("admin", "optout", "add", "--workspace", "1", "--number", "584145800002")
+    page = clients["viewer"].http.get(f"/w/1/lists/{list_id}")
+    assert page.status_code == 200 and "2 members" in page.text and "Caracas" in page.text
+    row = page.text[page.text.index("584145800002"):]
+    assert "opted out" in row[:row.index("</tr>")]
+    assert "Rename</button>" not in page.text  # a viewer has no control
+    found = clients["viewer"].http.get(f"/w/1/lists/{list_id}", params={"number": "800001"})
+    assert "584145800001" in found.text and "584145800002" not in found.text
+    base = f"/w/1/lists/{list_id}"
+    assert editor.post(f"{base}/add", {"number": "+58 414 580 0003"}, token_from=base).status_code == 303
+    assert editor.post(f"{base}/remove", {"number": "584145800001"}, token_from=base).status_code == 303
+    assert sorted(n for (n,) in server.query("SELECT subscriber FROM list_members WHERE list_id = ?", list_id)) == [
+        "584145800002", "584145800003"]
+    bad = editor.post(f"{base}/add", {"number": "call me"}, token_from=base)
+    assert bad.status_code == 400 and "Invalid parameter number" in bad.text
+    assert editor.post(f"{base}/rename", {"name": "renamed"}, token_from=base).status_code == 303
+    assert server.query("SELECT name FROM lists WHERE id = ?", list_id) == [("renamed",)]
+    assert clients["viewer"].post(f"{base}/delete", token_from=base).status_code == 403
+    assert editor.post(f"{base}/delete", token_from=base).status_code == 303
+    assert server.count("lists", "id = ?", list_id) == 0 and server.count("list_members", "list_id = ?", list_id) == 0
+    assert clients["viewer"].http.get(base).status_code == 404

@@ -181,6 +181,11 @@ def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_10
     page.get_by_role("button", name="Create list").click()
     page.wait_for_url(re.compile(r"/w/1/lists$"))
     page.get_by_label("CSV file for customers").set_input_files(str(tmp_path / "bad.csv"))
+    page.get_by_role("row").filter(has_text="customers").get_by_role("button", name="Preview").click()
+    preview = page.get_by_role("region", name="Preview of the file")
+    expect(preview).to_contain_text("line 5001")  # swapped in by htmx: the file stays chosen
+    assert "10,000 lines: 9,999 numbers to import" in preview.inner_text()
+    shots(page, "list-preview")
     page.get_by_role("row").filter(has_text="customers").get_by_role("button", name="Upload").click()
     assert "line 5001" in page.get_by_role("alert").inner_text()
     row = page.get_by_role("row").filter(has_text="customers")
@@ -189,6 +194,9 @@ def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_10
     row.get_by_role("button", name="Upload").click()
     assert "Imported 10,000 numbers" in page.get_by_role("status").inner_text()
     shots(page, "lists")
+    page.get_by_role("link", name="customers").click()
+    assert page.get_by_text("10,000 members").is_visible() and page.get_by_text("page 1 of 100").is_visible()
+    page.goto("/w/1/lists")
     # a broadcast to a small list of its own: its progress is watched on screen to the end
     page.get_by_label("Name").fill("team")
     page.get_by_role("button", name="Create list").click()

@@ -11,6 +11,7 @@ another site at run time (htmx ships inside the package: static/vendor/, ``make 
     navigation.py  the pages of a workspace the top bar lists, and the role each needs
     pages.py    the workspaces and each workspace's pages, through the administration layer
     campaign_form.py  creating and editing a campaign, checked (collisions too) before saving
+    list_pages.py  lists, a list's members, a CSV import with its preview
     settings.py the workspace's settings: time zone, callback, opt-out words, limits, credit
     charts.py   the dashboard's chart, drawn as SVG on the server
 """
@@ -27,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from mecm.console.accounts import Accounts
 from mecm.console.base import Clock, answer_refusals
 from mecm.console.campaign_form import CampaignForm
+from mecm.console.list_pages import ListPages
 from mecm.console.pages import Pages
 from mecm.console.settings import WorkspaceSettings
 from mecm.console.signing import Signing
@@ -40,7 +42,7 @@ STATIC = Path(__file__).parent / "static"
 
 def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
     pages, signing, campaign_form = Pages(runtime, clock), Signing(runtime, clock), CampaignForm(runtime, clock)
-    settings = WorkspaceSettings(runtime, clock)
+    settings, list_pages = WorkspaceSettings(runtime, clock), ListPages(runtime, clock)
     accounts = Accounts(runtime, clock)
 
     def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a handler method
@@ -71,9 +73,12 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/campaigns/{campaign_id}/edit", campaign_form.edit_campaign_page, ["GET"]),
         route("/w/{workspace_id}/campaigns/{campaign_id}/edit", campaign_form.save_campaign, ["POST"]),
         route("/w/{workspace_id}/campaigns/{campaign_id}/{change}", pages.change_campaign, ["POST"]),
-        route("/w/{workspace_id}/lists", pages.lists_page, ["GET"]),
-        route("/w/{workspace_id}/lists", pages.create_list, ["POST"]),
-        route("/w/{workspace_id}/lists/{list_id}/import", pages.import_list, ["POST"]),
+        route("/w/{workspace_id}/lists", list_pages.lists_page, ["GET"]),
+        route("/w/{workspace_id}/lists", list_pages.create_list, ["POST"]),
+        route("/w/{workspace_id}/lists/{list_id}", list_pages.list_page, ["GET"]),
+        route("/w/{workspace_id}/lists/{list_id}/import", list_pages.import_list, ["POST"]),
+        route("/w/{workspace_id}/lists/{list_id}/preview", list_pages.preview_import, ["POST"]),
+        route("/w/{workspace_id}/lists/{list_id}/{change}", list_pages.change_list, ["POST"]),
         route("/w/{workspace_id}/broadcasts", pages.broadcasts_page, ["GET"]),
         route("/w/{workspace_id}/broadcasts", pages.create_broadcast, ["POST"]),
         route("/w/{workspace_id}/broadcasts/{broadcast_id}/{change}", pages.change_broadcast, ["POST"]),

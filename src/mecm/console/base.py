@@ -15,7 +15,7 @@ from mecm.console.navigation import PAGES, Page
 from mecm.console.web import Refused
 from mecm.domain.roles import Action
 from mecm.errors import ApiError, Unknown
-from mecm.services.admin import audit, sessions, workspaces
+from mecm.services.admin import audit, lists, sessions, workspaces
 
 if TYPE_CHECKING:
     from mecm.runtime import Runtime
@@ -69,6 +69,14 @@ class Handlers:
         pages = [p for p in PAGES if web.may(session, p.action, workspace_id)]
         return session, {"session": session, "workspace": workspace, "pages": pages, "page": page,
                          "csrf_token": session.csrf_token}
+
+    async def _owned_list(self, workspace_id: int, raw_id: str) -> int:
+        """The id of one of the workspace's lists (lists and broadcasts name them); Refused 404 otherwise."""
+        list_id = id_of(raw_id, "list")
+        owned = await self._read(lambda c: [r["id"] for r in lists.list_lists(c, workspace_id)])
+        if list_id not in owned:
+            raise Refused(404, f"there is no list {list_id} in workspace {workspace_id}")
+        return list_id
 
     async def _change(self, request: Request, action: Action) -> tuple[sessions.Session, int, dict[str, str]]:
         """A POST's session, workspace and form, once its CSRF token and the role for ``action`` hold."""

@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
 from mecm.console.base import Clock, Handlers, id_of
-from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INBOX, KEYS, LISTS, MESSAGES, PEOPLE, Page
+from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INBOX, KEYS, MESSAGES, PEOPLE, Page
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
 from mecm.domain.roles import ROLE_NAMES, Action
@@ -41,7 +41,6 @@ _FILTERS = {"messages": ("number", "status", "campaign", "carrier", "text", "sin
 _STATUSES = tuple(status.value for status in Status)
 _PER_PAGE = "50"
 _LONGER_KEPT_MS = 60_000  # the dashboard's day and week figures, kept this long
-_MAX_CSV_BYTES = 20 * 1024 * 1024  # a list of about half a million numbers with a field or two
 # A broadcast's buttons: the use case each calls (services/admin/broadcasts.py).
 _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
                       "cancel": broadcasts.cancel_broadcast}
@@ -174,53 +173,7 @@ class Pages(Handlers):
         await self._write(apply, catalog=True)
         return web.redirect(f"/w/{workspace_id}/campaigns")
 
-    # -- lists and broadcasts ----------------------------------------------------------------------
-
-    async def lists_page(self, request: Request, *, outcome: dict[str, Any] | None = None,
-                         status: int = 200) -> Response:
-        session, context = await self._workspace_page(request, LISTS)
-        workspace_id = context["workspace"]["instance_id"]
-        rows = await self._read(lambda c: lists.list_lists(c, workspace_id))
-        return web.render(request, "lists.html", {**context, "lists": rows, "outcome": outcome or {},
-                                                  "may_edit": web.may(session, Action.LISTS, workspace_id)}, status)
-
-    async def create_list(self, request: Request) -> Response:
-        session, workspace_id, form = await self._change(request, Action.LISTS)
-        name = form.get("name", "")
-        try:
-            await self._write(lambda c: lists.create_list(c, workspace_id, name, actor=session.actor))
-        except InvalidParameter as refusal:
-            return await self.lists_page(request, outcome={"error": refusal.description}, status=400)
-        return web.redirect(f"/w/{workspace_id}/lists")
-
-    async def import_list(self, request: Request) -> Response:
-        """A CSV upload: every line is checked, and a bad one refuses the file, naming its line."""
-        session, workspace_id, form = await self._change(request, Action.LISTS)
-        list_id = await self._list_of(workspace_id, request.path_params["list_id"])
-        upload = (await request.form()).get("csv")
-        content = await upload.read(_MAX_CSV_BYTES + 1) if upload is not None and not isinstance(upload, str) else b""
-        try:
-            if not content:
-                raise InvalidParameter("csv", "choose a CSV file to upload")
-            if len(content) > _MAX_CSV_BYTES:
-                raise InvalidParameter("csv", f"larger than {_MAX_CSV_BYTES // (1024 * 1024)} MB")
-            try:
-                text = content.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise InvalidParameter("csv", "not UTF-8 text: save the file as CSV UTF-8") from None
-            done = await self._write(lambda c: lists.import_csv(c, list_id, text, actor=session.actor))
-        except InvalidParameter as refusal:
-            return await self.lists_page(request, outcome={"list_id": list_id, "error": refusal.description},
-                                         status=400)
-        return await self.lists_page(request, outcome={"list_id": list_id, "imported": done})
-
-    async def _list_of(self, workspace_id: int, raw_id: str) -> int:
-        """The id of one of the workspace's lists; Refused 404 otherwise."""
-        list_id = id_of(raw_id, "list")
-        owned = await self._read(lambda c: [r["id"] for r in lists.list_lists(c, workspace_id)])
-        if list_id not in owned:
-            raise Refused(404, f"there is no list {list_id} in workspace {workspace_id}")
-        return list_id
+    # -- broadcasts (lists: list_pages.py) -----------------------------------------------------------
 
     async def broadcasts_page(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         """The workspace's broadcasts and their progress; ``?part=live`` is the part that refreshes
@@ -245,7 +198,7 @@ class Pages(Handlers):
     async def create_broadcast(self, request: Request) -> Response:
         session, workspace_id, form = await self._change(request, Action.BROADCASTS)
         try:
-            list_id = await self._list_of(workspace_id, form.get("list", ""))
+            list_id = await self._owned_list(workspace_id, form.get("list", ""))
             code, text, at = form.get("code", ""), form.get("text", ""), form.get("at") or None
             if code not in codes_of(self._runtime.catalog, workspace_id):
                 raise InvalidParameter("code", f"{code!r} is not one of this workspace's codes")

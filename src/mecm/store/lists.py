@@ -6,22 +6,19 @@ reaches them and an opt-out finds them.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 import time
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, text, update
 
+from mecm.domain.member_csv import read_members
 from mecm.domain.phone import normalize_written_number
 from mecm.errors import InvalidParameter, Unknown
 from mecm.store.admin import require_workspace
 from mecm.domain.actions import load as actions_of
-from mecm.store.tables import campaigns, list_members, lists
+from mecm.store.tables import campaigns, list_members, lists, opt_outs
 
-_FIELD_NAME = re.compile(r"^[a-z_]{1,40}$")
 _JOIN = text(
     """
     INSERT INTO list_members (list_id, subscriber, fields, via, joined_at_ms)
@@ -127,50 +124,40 @@ def leave(connection: Connection, list_id: int, subscriber: str) -> bool:
 
 
 def import_csv(connection: Connection, list_id: int, content: str) -> dict[str, Any]:
-    """Members from CSV: a header row with a ``number`` column; other columns become template
-    fields. Every row is checked before any is written: one bad number refuses the file, naming
-    its line."""
+    """Members from CSV (domain/member_csv.py). Every line is checked before any is written: one bad
+    line refuses the file, naming it."""
     require_list(connection, list_id)
-    reader = csv.DictReader(io.StringIO(content))
-    if reader.fieldnames is None or "number" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise InvalidParameter("csv", "the first line must be a header with a 'number' column")
-    members: dict[str, dict[str, str]] = {}
-    names = [(name or "").strip().lower() for name in reader.fieldnames]
-    for name in names:
-        if name != "number" and not _FIELD_NAME.match(name):
-            raise InvalidParameter("csv", f"column {name!r} is not 1 to 40 of a-z and _ (what a {{{{placeholder}}}} "
-                                          "can name)")
-    for line, record in enumerate(reader, start=2):
-        if None in record:
-            raise InvalidParameter("csv", f"line {line}: more cells than the header has columns")
-        values = {(k or "").strip().lower(): (v or "").strip() for k, v in record.items()}
-        try:
-            number = normalize_written_number(values.pop("number"), "csv")
-        except InvalidParameter as error:
-            raise InvalidParameter("csv", f"line {line}: {error.reason}") from None
-        members[number] = values
+    read = read_members(content)
+    refusal = read.refusal()
+    if refusal is not None:
+        raise refusal
     now = _now_ms()
-    for number, fields in members.items():
+    for number, fields in read.members.items():
         join(connection, list_id, number, via="import", fields=fields, now_ms=now)
-    return {"list_id": list_id, "imported": len(members), "members": count(connection, list_id)}
+    return {"list_id": list_id, "imported": len(read.members), "members": count(connection, list_id)}
 
 
 def count(connection: Connection, list_id: int) -> int:
     return connection.execute(select(func.count()).where(list_members.c.list_id == list_id)).scalar_one()
 
 
-def members_page(connection: Connection, list_id: int, *, containing: str = "", limit: int,
+def members_page(connection: Connection, list_id: int, workspace_id: int, *, containing: str = "", limit: int,
                  offset: int) -> tuple[int, list[dict[str, Any]]]:
     """(how many members match, the page of them in number order): members whose number contains
-    ``containing`` (digits only, checked by the caller), ``limit`` of them after the first ``offset``."""
+    ``containing`` (digits only, checked by the caller), ``limit`` of them after the first ``offset``;
+    each says whether the number has opted out of the workspace's messages (a broadcast skips it)."""
     where = [list_members.c.list_id == list_id]
     if containing:
         where.append(list_members.c.subscriber.contains(containing, autoescape=True))
     total = connection.execute(select(func.count()).select_from(list_members).where(*where)).scalar_one()
+    opted_out = (select(opt_outs.c.subscriber)
+                 .where(opt_outs.c.workspace_id == workspace_id, opt_outs.c.subscriber == list_members.c.subscriber)
+                 .exists())
     query = (select(list_members.c.subscriber, list_members.c.fields, list_members.c.via,
-                    list_members.c.joined_at_ms)
+                    list_members.c.joined_at_ms, opted_out.label("opted_out"))
              .where(*where).order_by(list_members.c.subscriber).limit(limit).offset(offset))
-    rows = [{"number": r.subscriber, "fields": json.loads(r.fields), "via": r.via, "joined_at_ms": r.joined_at_ms}
+    rows = [{"number": r.subscriber, "fields": json.loads(r.fields), "via": r.via, "joined_at_ms": r.joined_at_ms,
+             "opted_out": bool(r.opted_out)}
             for r in connection.execute(query)]
     return total, rows
 

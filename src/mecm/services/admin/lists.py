@@ -75,8 +75,8 @@ def list_members(connection: Connection, list_id: int, *, number: str = "", page
         raise InvalidParameter("per-page", f"must be between 1 and {MAX_PAGE}")
     if not 1 <= page <= 10_000_000:
         raise InvalidParameter("page", "must be between 1 and 10000000")
-    total, rows = store_lists.members_page(connection, list_id, containing=digits, limit=per_page,
-                                           offset=(page - 1) * per_page)
+    total, rows = store_lists.members_page(connection, list_id, listed.workspace_id, containing=digits,
+                                           limit=per_page, offset=(page - 1) * per_page)
     return {"list_id": list_id, "workspace_id": listed.workspace_id, "name": listed.name, "total": total,
             "page": page, "per_page": per_page, "members": rows}
 
