@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from mecm.store.tables import console_sessions, sign_in_failures, users
+from mecm.store.tables import audit_log, console_sessions, sign_in_failures, users
 
 
 def insert_session(connection: Connection, id_hash: str, user_id: int, csrf_token: str, now_ms: int,
@@ -54,3 +54,18 @@ def put_failures(connection: Connection, email: str, count: int, last_at_ms: int
 
 def clear_failures(connection: Connection, email: str) -> None:
     connection.execute(delete(sign_in_failures).where(sign_in_failures.c.email == email))
+
+
+def last_sign_ins(connection: Connection) -> dict[str, int]:
+    """``user:<email>`` -> when they last signed in to the console (the audit log's newest
+    ``console.sign_in``: deployment-level entries, which its workspace index finds)."""
+    query = (select(audit_log.c.subject, func.max(audit_log.c.at_ms))
+             .where(audit_log.c.workspace_id.is_(None), audit_log.c.action == "console.sign_in")
+             .group_by(audit_log.c.subject))
+    return {subject: at for subject, at in connection.execute(query)}
+
+
+def open_sessions_by_user(connection: Connection, now_ms: int) -> dict[int, int]:
+    query = (select(console_sessions.c.user_id, func.count())
+             .where(console_sessions.c.expires_at_ms > now_ms).group_by(console_sessions.c.user_id))
+    return {user_id: count for user_id, count in connection.execute(query)}

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from mecm.domain import credentials, totp
 from mecm.domain import sign_in as throttle
@@ -32,7 +32,6 @@ from mecm.services.admin.users import dummy_hash, require_user
 from mecm.store import console as store_console
 from mecm.store import users as store_users
 from mecm.store.crypto import Vault
-from mecm.store.tables import audit_log, console_sessions
 
 SESSION_MS = 12 * 60 * 60 * 1000  # a session lasts a working day, then the user signs in again
 WRONG = "wrong e-mail address or password"
@@ -200,13 +199,8 @@ def sign_in_states(connection: Connection, now_ms: int) -> dict[int, dict[str, A
     ``last_sign_in_ms`` (the newest ``console.sign_in`` of the audit log, or None) and
     ``open_sessions``. Read in two grouped queries, whatever the number of users: the sign-ins are
     deployment-level entries (no workspace), which the audit log's workspace index finds."""
-    last = dict(connection.execute(
-        select(audit_log.c.subject, func.max(audit_log.c.at_ms))
-        .where(audit_log.c.workspace_id.is_(None), audit_log.c.action == "console.sign_in")
-        .group_by(audit_log.c.subject)).all())
-    open_sessions = dict(connection.execute(
-        select(console_sessions.c.user_id, func.count())
-        .where(console_sessions.c.expires_at_ms > now_ms).group_by(console_sessions.c.user_id)).all())
+    last = store_console.last_sign_ins(connection)
+    open_sessions = store_console.open_sessions_by_user(connection, now_ms)
     return {row["id"]: {"two_factor": row["totp_secret"] is not None,
                         "last_sign_in_ms": last.get(f"user:{row['email']}"),
                         "open_sessions": open_sessions.get(row["id"], 0)}
