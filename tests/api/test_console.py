@@ -36,6 +36,8 @@ PAGES = {
     "/w/{w}/broadcasts": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/broadcasts?part=live": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/keys": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/carriers": {"viewer", "editor"} | SEES_ALL,
+    "/w/{w}/webhooks": {"viewer", "editor"} | SEES_ALL,
     "/w/{w}/audit": SEES_ALL,
     "/w/{w}/people": {"owner", ROOT},
     "/w/{w}/settings": {"viewer", "editor"} | SEES_ALL,

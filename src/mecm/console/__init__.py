@@ -12,6 +12,7 @@ another site at run time (htmx ships inside the package: static/vendor/, ``make 
     pages.py    the workspaces and each workspace's pages, through the administration layer
     campaign_form.py  creating and editing a campaign, checked (collisions too) before saving
     list_pages.py  lists, a list's members, a CSV import with its preview
+    operations.py  codes, carriers (live bind status, settings), the webhooks' dead letters
     settings.py the workspace's settings: time zone, callback, opt-out words, limits, credit
     charts.py   the dashboard's chart, drawn as SVG on the server
 """
@@ -29,6 +30,7 @@ from mecm.console.accounts import Accounts
 from mecm.console.base import Clock, answer_refusals
 from mecm.console.campaign_form import CampaignForm
 from mecm.console.list_pages import ListPages
+from mecm.console.operations import Operations
 from mecm.console.pages import Pages
 from mecm.console.settings import WorkspaceSettings
 from mecm.console.signing import Signing
@@ -44,6 +46,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
     pages, signing, campaign_form = Pages(runtime, clock), Signing(runtime, clock), CampaignForm(runtime, clock)
     settings, list_pages = WorkspaceSettings(runtime, clock), ListPages(runtime, clock)
     accounts = Accounts(runtime, clock)
+    operations = Operations(runtime, clock)
 
     def route(path: str, handler, methods: list[str]) -> Route:  # noqa: ANN001 - a handler method
         return Route(path, partial(answer_refusals, call=handler), methods=methods)
@@ -90,5 +93,13 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/audit", pages.audit_page, ["GET"]),
         route("/w/{workspace_id}/settings", settings.settings_page, ["GET"]),
         route("/w/{workspace_id}/settings/{form}", settings.change, ["POST"]),
+        route("/w/{workspace_id}/carriers", operations.carriers_page, ["GET"]),
+        route("/w/{workspace_id}/carriers/{name}/edit", operations.edit_carrier_page, ["GET"]),
+        route("/w/{workspace_id}/carriers/{name}/edit", operations.save_carrier, ["POST"]),
+        route("/w/{workspace_id}/codes", operations.add_code, ["POST"]),
+        route("/w/{workspace_id}/codes/{code}/{change}", operations.change_code, ["POST"]),
+        route("/w/{workspace_id}/webhooks", operations.webhooks_page, ["GET"]),
+        route("/w/{workspace_id}/webhooks/replay-dead", operations.replay_dead, ["POST"]),
+        route("/w/{workspace_id}/webhooks/{job_id}/{change}", operations.change_job, ["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -25,6 +25,8 @@ KEYS = Page("/keys", "Keys", Action.READ)
 PEOPLE = Page("/people", "People", Action.USERS)
 AUDIT = Page("/audit", "Audit log", Action.AUDIT)
 SETTINGS = Page("/settings", "Settings", Action.READ)
+CODES_AND_CARRIERS = Page("/carriers", "Codes and carriers", Action.READ)
+WEBHOOKS = Page("/webhooks", "Webhooks", Action.READ)
 
 # In the top bar's order.
 PAGES = (
@@ -35,6 +37,8 @@ PAGES = (
     LISTS,
     BROADCASTS,
     KEYS,
+    CODES_AND_CARRIERS,
+    WEBHOOKS,
     PEOPLE,
     AUDIT,
     SETTINGS,
