@@ -5,6 +5,7 @@ workspace's settings. Who may see each page is in test_console.py's table."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -373,3 +374,26 @@ def test_a_lists_page_shows_its_members_with_their_opt_outs_and_is_renamed_and_e
     assert editor.post(f"{base}/delete", token_from=base).status_code == 303
     assert server.count("lists", "id = ?", list_id) == 0 and server.count("list_members", "list_id = ?", list_id) == 0
     assert clients["viewer"].http.get(base).status_code == 404
+
+
+# -- keys ----------------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_key_sees_its_private_key_once_and_the_api_takes_it(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    admin = clients["admin"]
+    answer = admin.post("/w/1/keys", {"expires_in": "30d"}, token_from="/w/1/keys")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    public, private = re.findall(r'<dd class="mono">([^<]+)</dd>', answer.text)[:2]
+    assert server.count("audit_log", "action = 'key.create' AND subject = ?", f"key:{public}") == 1
+    assert private not in admin.http.get("/w/1/keys").text  # shown once
+    c = server.creds
+    path = server.signed_path("sendSMS", [str(c["instance_id"]), c["carrier"], c["code"], b64("584145550077"),
+                                          b64("Signed with a key made in the console")],
+                              creds={"instance_id": c["instance_id"], "public_key": public, "private_key": private})
+    assert httpx.get(server.url + path, timeout=30).headers["x-mecm-status"] == "OK"
+    bad = admin.post("/w/1/keys", {"expires_in": "soon"}, token_from="/w/1/keys")
+    assert bad.status_code == 400 and "Invalid parameter" in bad.text
+    before = server.count("api_keys")
+    assert clients["editor"].post("/w/1/keys", {"expires_in": ""}, token_from="/w/1/keys").status_code == 403
+    assert server.count("api_keys") == before

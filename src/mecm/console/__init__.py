@@ -86,6 +86,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/w/{workspace_id}/broadcasts", pages.create_broadcast, ["POST"]),
         route("/w/{workspace_id}/broadcasts/{broadcast_id}/{change}", pages.change_broadcast, ["POST"]),
         route("/w/{workspace_id}/keys", pages.keys_page, ["GET"]),
+        route("/w/{workspace_id}/keys", pages.create_key, ["POST"]),
         route("/w/{workspace_id}/keys/{public_key}/revoke", pages.revoke_key, ["POST"]),
         route("/w/{workspace_id}/people", pages.people_page, ["GET"]),
         route("/w/{workspace_id}/people", pages.set_role, ["POST"]),

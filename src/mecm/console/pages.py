@@ -227,12 +227,26 @@ class Pages(Handlers):
             return await self.broadcasts_page(request, error=refusal.description, status=400)
         return web.redirect(f"/w/{workspace_id}/broadcasts")
 
-    async def keys_page(self, request: Request) -> Response:
+    async def keys_page(self, request: Request, *, created: dict[str, Any] | None = None,
+                        error: str | None = None, status: int = 200) -> Response:
         session, context = await self._workspace_page(request, KEYS)
         workspace_id = context["workspace"]["instance_id"]
         rows = await self._read(lambda c: keys.list_keys(c, workspace_id))
-        return web.render(request, "keys.html", {**context, "keys": rows,
-                                                 "may_edit": web.may(session, Action.KEYS, workspace_id)})
+        return web.render(request, "keys.html", {**context, "keys": rows, "created": created, "error": error,
+                                                 "may_edit": web.may(session, Action.KEYS, workspace_id)}, status)
+
+    async def create_key(self, request: Request) -> Response:
+        """A new key pair, its private key shown on this answer's page only (it is kept encrypted and
+        never shown again); ``expires_in`` (``90d``, ``12h``; empty: never) as the CLI takes it."""
+        session, workspace_id, form = await self._change(request, Action.KEYS)
+        expires_in = form.get("expires_in", "").strip() or None
+        try:
+            pair = await self._write(lambda c: keys.create_key(c, self._runtime.vault, workspace_id,
+                                                               actor=session.actor, expires_in=expires_in),
+                                     catalog=True)
+        except InvalidParameter as refusal:
+            return await self.keys_page(request, error=refusal.description, status=400)
+        return await self.keys_page(request, created=pair)
 
     async def revoke_key(self, request: Request) -> Response:
         session, workspace_id, _form = await self._change(request, Action.KEYS)
