@@ -18,13 +18,13 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.timeout(300)
 
 TO = "584145550001"
-PEOPLE = {"ana": "admin", "vic": "viewer", "lou": "viewer", "olga": "owner"}
+PEOPLE = {"ana": "admin", "vic": "viewer", "lou": "viewer", "olga": "owner", "dora": "owner"}  # dora: deployment admin
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
     srv = make_server(tmp_path_factory.mktemp("browser"))
-    add_people(srv, PEOPLE)
+    add_people(srv, PEOPLE, deployment_admins=("dora",))
     srv.start()
     yield srv
     srv.stop()
@@ -215,6 +215,32 @@ def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_10
     expect(progress).to_have_text("100 %", timeout=120_000)  # the page refreshes itself every 2 s
     assert page.get_by_role("row").filter(has_text="welcome team").get_by_text("done").is_visible()
     shots(page, "broadcasts")
+
+
+def test_a_messages_page_settings_carriers_webhooks_accounts_and_two_factor_render(
+        page, server: Server, shots) -> None:  # noqa: ANN001
+    assert send(server, server.creds, "A message with a page of its own").headers["x-mecm-status"] == "OK"
+    sign_in(page, "dora")
+    page.goto("/w/1/messages")
+    page.get_by_role("row").filter(has_text="A message with a page of its own").get_by_role("link").click()
+    expect(page.get_by_role("heading", name=f"Message to {TO}")).to_be_visible()
+    expect(page.locator("ol.timeline")).to_contain_text("Accepted (sms, 1 segment)")
+    shots(page, "message")
+    page.goto("/w/1/settings")
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    shots(page, "settings")
+    page.goto("/w/1/carriers")
+    expect(page.locator(".bind").first).to_have_text(re.compile("running|bound"), timeout=30_000)
+    shots(page, "carriers")
+    page.goto("/w/1/webhooks")
+    expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    shots(page, "webhooks")
+    page.get_by_role("link", name="Accounts").click()
+    expect(page.get_by_role("heading", name="Accounts")).to_be_visible()
+    assert page.get_by_role("row").filter(has_text="vic@example.com").is_visible()
+    shots(page, "accounts")
+    page.goto("/two-factor")
+    expect(page.locator("svg.qr")).to_be_visible()
 
 
 def test_an_owner_gives_a_role_on_the_people_page(page, shots) -> None:  # noqa: ANN001
