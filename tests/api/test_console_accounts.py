@@ -197,3 +197,34 @@ def test_the_two_factor_page_shows_the_key_as_a_qr_code_and_as_text(server: Serv
     finally:
         scanner.close()
     assert secret not in (server.home / "server.log").read_text()
+
+
+def _is_deployment_admin(server: Server, email: str) -> bool:
+    return bool(server.query("SELECT deployment_admin FROM users WHERE email = ?", email)[0][0])
+
+
+def test_a_deployment_admin_makes_another_and_the_last_one_cannot_be_taken_away(
+        server: Server, clients: dict[str, ConsoleClient]) -> None:
+    root = clients[ROOT]
+    made = root.post("/accounts/deployment-admin", {"email": "bystander@example.com", "admin": "1"},
+                     token_from="/accounts")
+    assert made.status_code == 303 and _is_deployment_admin(server, "bystander@example.com")
+    bystander = ConsoleClient(server)
+    try:
+        assert bystander.sign_in("bystander").status_code == 303
+        assert bystander.http.get("/accounts").status_code == 200
+        for email in ("bystander@example.com", "demo@example.com"):
+            taken = root.post("/accounts/deployment-admin", {"email": email, "admin": "0"}, token_from="/accounts")
+            assert taken.status_code == 303 and not _is_deployment_admin(server, email)
+        assert bystander.http.get("/accounts").status_code == 403  # at its next request
+        last = root.post("/accounts/deployment-admin", {"email": f"{ROOT}@example.com", "admin": "0"},
+                         token_from="/accounts")
+        assert last.status_code == 400 and "last deployment administrator" in last.text
+        assert _is_deployment_admin(server, f"{ROOT}@example.com")
+        assert len(_audited(server, "user.deployment_admin", "bystander")) == 2
+        assert clients[OWNER].post("/accounts/deployment-admin", {"email": f"{OWNER}@example.com", "admin": "1"},
+                                   token_from="/").status_code == 403
+        assert not _is_deployment_admin(server, f"{OWNER}@example.com")
+    finally:
+        bystander.close()
+        root.post("/accounts/deployment-admin", {"email": "demo@example.com", "admin": "1"}, token_from="/accounts")

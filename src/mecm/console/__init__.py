@@ -65,6 +65,7 @@ def console_routes(runtime: Runtime, clock: Clock = now_ms) -> list[BaseRoute]:
         route("/accounts/disable", accounts.disable_account, ["POST"]),
         route("/accounts/enable", accounts.enable_account, ["POST"]),
         route("/accounts/password", accounts.set_password, ["POST"]),
+        route("/accounts/deployment-admin", accounts.set_deployment_admin, ["POST"]),
         route("/w/{workspace_id}", pages.dashboard_page, ["GET"]),
         route("/w/{workspace_id}/messages", pages.messages_page, ["GET"]),
         route("/w/{workspace_id}/messages/{message_id}", pages.message_page, ["GET"]),

@@ -87,6 +87,17 @@ class Accounts(Handlers):
             return await self.accounts_page(request, error=refusal.description, status=400)
         return web.redirect("/accounts")
 
+    async def set_deployment_admin(self, request: Request) -> Response:
+        """``admin`` "1": make the account a deployment administrator; otherwise no longer one (not
+        the last one, so the deployment always has one)."""
+        session, form = await self._deployment_change(request)
+        email, admin = form.get("email", ""), form.get("admin") == "1"
+        try:
+            await self._write(lambda c: users.set_deployment_admin(c, email, admin, actor=session.actor))
+        except InvalidParameter as refusal:
+            return await self.accounts_page(request, error=refusal.description, status=400)
+        return web.redirect("/accounts")
+
     async def set_password(self, request: Request) -> Response:
         """A new password for an account; its sessions end (yours too, if it is yours: sign in again)."""
         session, form = await self._deployment_change(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mecm.store.tables import user_tokens, users, workspace_roles
 
@@ -33,6 +33,16 @@ def all_users(connection: Connection) -> list[dict[str, Any]]:
 
 def set_password_hash(connection: Connection, user_id: int, password_hash: str) -> None:
     connection.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def set_deployment_admin(connection: Connection, user_id: int, admin: bool) -> None:
+    connection.execute(update(users).where(users.c.id == user_id).values(deployment_admin=admin))
+
+
+def deployment_admins(connection: Connection) -> int:
+    """How many enabled accounts are deployment administrators."""
+    return connection.execute(select(func.count()).where(users.c.deployment_admin.is_(True),
+                                                         users.c.disabled_at_ms.is_(None))).scalar_one()
 
 
 def set_disabled(connection: Connection, user_id: int, at_ms: int | None) -> None:

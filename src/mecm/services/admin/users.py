@@ -150,6 +150,22 @@ def set_disabled(connection: Connection, email: str, disabled: bool, *, actor: s
     return after
 
 
+def set_deployment_admin(connection: Connection, email: str, admin: bool, *, actor: str) -> dict[str, Any]:
+    """Make the user a deployment administrator (every workspace, carriers, accounts, credit), or no
+    longer one; refused when it would leave no enabled deployment administrator."""
+    user = require_user(connection, email)
+    before = user_view(connection, user)
+    if before["deployment_admin"] == admin:
+        return before
+    if not admin and not before["disabled"] and store_users.deployment_admins(connection) <= 1:
+        raise InvalidParameter("email", f"{user['email']} is the last deployment administrator: make another first")
+    store_users.set_deployment_admin(connection, user["id"], admin)
+    after = user_view(connection, store_users.user_by_id(connection, user["id"]) or {})
+    record(connection, actor, "user.deployment_admin", f"user:{user['email']}",
+           before={"deployment_admin": before["deployment_admin"]}, after={"deployment_admin": admin})
+    return after
+
+
 # -- personal tokens -------------------------------------------------------------------------------
 
 def _token_view(row: dict[str, Any], email: str, now: int) -> dict[str, Any]:
