@@ -1,18 +1,26 @@
 """What the guards cost a send in CPU (issue 12: the core scenario with rate limits and a price list
 must accept within 5 % of the plain one), measured in seconds of CPU, not wall time, so that a
-busy machine moves the figures less than it moves ``make bench``'s rates. About 30 s:
+busy machine moves the figures less than it moves ``make bench``'s rates. About 30 s, and a
+minute more for requests:
 
-    PYTHONPATH=src python -m bench.guard_cpu [limiter] [writer] [sends]
+    PYTHONPATH=src python -m bench.guard_cpu [limiter] [writer] [sends] [requests]
 
 - limiter: ``RateLimiter.admit`` with no limit, and with a key's and its workspace's limit (two
   buckets, as the guarded bench run), per call;
 - writer: the group-commit writer's thread, planning and applying a batch of BATCH plain sends
   against BATCH priced ones (SQLite), per message; and the part of it inside the transaction,
   which holds SQLite's write lock (the lock, near 80 % busy, bounds the core scenario);
-- sends: the same stores through a running writer from BATCH concurrent senders (both threads).
+- sends: the same stores through a running writer from BATCH concurrent senders (both threads);
+- requests: whole sendSMS requests through the OGANGI endpoint (api/ogangi.py) of two runtimes in
+  this process, each on its own SQLite database made as bench/guard_ratio.py makes them (one plain,
+  one with a price list and a key's and its workspace's sends limit), CONNECTIONS at a time, no
+  HTTP server and no delivery: the API process's own work per send, the CPU per request of its
+  event loop's thread and of its writer's thread, each read from that thread's own clock.
 
 Plain and priced runs alternate round by round, and the priced figure is also given as the median
-of paired differences. ``GUARD_CPU_DB=postgresql`` runs writer and sends on a scratch database of
+of paired differences. ``GUARD_CPU_BATCH`` sets BATCH (32); make bench's core scenario commits 19
+sends at a time on average, many fewer than 8 (its ledger's debit rows, 2026-12), and a batch's
+debit costs about the same whatever its size. ``GUARD_CPU_DB=postgresql`` runs writer and sends on a scratch database of
 the local PostgreSQL (``BENCH_POSTGRES_URL``), dropped at the end.
 """
 
@@ -35,7 +43,7 @@ from mecm.services.ratelimits import RateLimiter
 
 HIGH = Limit(1_000_000.0, 1_000_000)  # as bench/common.py's HIGH_LIMIT: never refusing
 PRICE = 7_500  # 0.0075 a segment, as bench/core.py's price list
-BATCH = 32
+BATCH = int(os.environ.get("GUARD_CPU_BATCH", "32"))  # sends per grouped commit (make bench: 19 on average)
 ROUNDS = 30
 PER_ROUND = 15
 
@@ -197,8 +205,94 @@ def bench_sends(engine: Any, workspace_id: int) -> None:
     show_pair(spent["plain"], spent["priced"])
 
 
+def signed_paths(creds: dict, count: int) -> list[bytes]:
+    """``count`` signed sendSMS paths, as bench/common.py's write_paths writes them for wrk."""
+    from mecm.domain.b64 import encode as b64
+    from mecm.domain.signature import sign
+
+    instance, code, carrier = str(creds["instance_id"]), creds["code"], creds["carrier"]
+    paths = []
+    for i in range(count):
+        params = [instance, carrier, code, b64(f"1305{2000000 + i * 37 % 7999999}"),
+                  b64(f"Benchmark message {i}: your order has shipped")]
+        signature = sign(creds["private_key"], "/".join(params))
+        paths.append(f"/rest/api/tools/sendSMS/{'/'.join(params)}/{creds['public_key']}/{signature}".encode())
+    return paths
+
+
+def bench_requests(work: Path) -> None:
+    from bench.common import CONNECTIONS, demo, free_port, mecm_env
+    from bench.guard_ratio import limit_the_key, price_everything
+    from mecm.api.app import create_app
+    from mecm.config import load_settings
+
+    apps: dict[str, Any] = {}
+    paths: dict[str, list[bytes]] = {}
+    for name in ("plain", "priced"):
+        side = work / name
+        side.mkdir(mode=0o700)  # mecm keeps its keys there
+        env = mecm_env(side, free_port(), limited=name == "priced")
+        creds = demo(env)
+        if name == "priced":
+            price_everything(env, creds)
+            limit_the_key(env, creds)
+        apps[name] = create_app(load_settings(env), delivery="none")
+        paths[name] = signed_paths(creds, 4_000)
+    # CPU per request of the event loop's thread, and of the writer's (store/writer.py: its commits'
+    # fsync and the disk make that one vary more), each from its own thread's clock
+    spent: dict[str, dict[str, list[float]]] = {name: {"loop": [], "writer": []} for name in apps}
+    refused: list[bytes] = []
+
+    async def request(app: Any, path: bytes) -> None:
+        scope = {"type": "http", "method": "GET", "path": path.decode(), "raw_path": path, "query_string": b"",
+                 "headers": [], "http_version": "1.1", "scheme": "http"}
+        status = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.extend(v for k, v in message["headers"] if k == b"x-mecm-status")
+
+        await app(scope, receive, send)
+        if status != [b"OK"]:
+            refused.extend(status)
+
+    async def client(app: Any, mine: list[bytes]) -> None:
+        for path in mine:
+            await request(app, path)
+
+    async def run() -> None:
+        for app in apps.values():
+            await app.runtime.start()
+        try:
+            for name, app in apps.items():  # warm: catalogs read, statements compiled
+                await asyncio.gather(*(client(app, paths[name][i::CONNECTIONS][:4]) for i in range(CONNECTIONS)))
+            writers = {name: time.pthread_getcpuclockid(app.runtime.writer._thread.ident)  # type: ignore[arg-type]
+                       for name, app in apps.items()}
+            for round_ in range(ROUNDS):
+                for name in sorted(apps, reverse=round_ % 2 == 1):
+                    mine = paths[name]
+                    start, writer_start = time.thread_time(), time.clock_gettime(writers[name])
+                    await asyncio.gather(*(client(apps[name], mine[i::CONNECTIONS]) for i in range(CONNECTIONS)))
+                    spent[name]["loop"].append((time.thread_time() - start) / len(mine) * 1e6)
+                    spent[name]["writer"].append((time.clock_gettime(writers[name]) - writer_start) / len(mine) * 1e6)
+        finally:
+            for app in apps.values():
+                await app.runtime.stop()
+
+    asyncio.run(run())
+    if refused:
+        sys.exit(f"{len(refused)} requests not answered OK: {sorted(set(refused))}")
+    print(f"sendSMS requests through api/ogangi.py, {CONNECTIONS} at a time (sqlite): CPU per request")
+    for thread in ("loop", "writer"):
+        print(f" {thread} thread")
+        show_pair(spent["plain"][thread], spent["priced"][thread])
+
+
 def main() -> None:
-    parts = sys.argv[1:] or ["limiter", "writer", "sends"]
+    parts = sys.argv[1:] or ["limiter", "writer", "sends", "requests"]
     if "limiter" in parts:
         bench_limiter()
     if "writer" in parts or "sends" in parts:
@@ -211,6 +305,9 @@ def main() -> None:
                     bench_sends(engine, workspace_id)
             finally:
                 engine.dispose()
+    if "requests" in parts:
+        with tempfile.TemporaryDirectory(prefix="mecm-guard-cpu-") as work:
+            bench_requests(Path(work))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,18 @@ class PriceList:
     currency: str
     # (carrier or "*", prefix) -> micro-units per segment
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
-    longest: int = 0  # the longest prefix in rows: the look-up starts there
+    longest: int = 0  # the longest prefix in rows
+    # The rows as the look-up reads them, made once from ``rows``: prefix -> {carrier or "*": price},
+    # and the lengths of the prefixes there are, longest first (a send looks up only those).
+    by_prefix: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+    lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_prefix: dict[str, dict[str, int]] = {}
+        for (carrier, prefix), price in self.rows.items():
+            by_prefix.setdefault(prefix, {})[carrier] = price
+        object.__setattr__(self, "by_prefix", by_prefix)
+        object.__setattr__(self, "lengths", tuple(sorted({len(prefix) for prefix in by_prefix}, reverse=True)))
 
     @classmethod
     def of(cls, currency: str, rows: dict[tuple[str, str], int]) -> PriceList:
@@ -39,14 +50,14 @@ class PriceList:
 
     def per_segment(self, carrier: str, number: str) -> int | None:
         """The price of one segment to ``number`` over ``carrier``; None when no row prices it."""
-        rows = self.rows
-        for length in range(min(self.longest, len(number)), -1, -1):
-            prefix = number[:length]
-            price = rows.get((carrier, prefix))
-            if price is None:
-                price = rows.get((ANY_CARRIER, prefix))
-            if price is not None:
-                return price
+        size = len(number)
+        for length in self.lengths:
+            if length <= size and (prices := self.by_prefix.get(number[:length])) is not None:
+                price = prices.get(carrier)
+                if price is None:
+                    price = prices.get(ANY_CARRIER)
+                if price is not None:
+                    return price
         return None
 
     def price(self, carrier: str, number: str, segments: int) -> int | None:

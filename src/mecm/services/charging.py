@@ -40,10 +40,11 @@ async def store_charged(writer: GroupCommitWriter, row: dict[str, Any], price: i
     ``check`` runs in the same transaction first; the error it returns, if any, is raised instead
     (the PIN-send limits, counted where the PIN is stored)."""
     result = await writer.write(Together(credit.STORE_CHARGED, _charged_item(row, price, extra, check)))
-    if result == credit.REFUSED:
-        raise NotEnoughFunds()
-    if isinstance(result, ApiError):
-        raise result
+    if result is not None:  # stored: None
+        if result == credit.REFUSED:
+            raise NotEnoughFunds()
+        if isinstance(result, ApiError):
+            raise result
 
 
 def charged(row: dict[str, Any], price: int, extra: Sequence[tuple[Any, dict[str, Any]]] = (),

@@ -8,8 +8,10 @@ Retry-After of the whole seconds until a token comes in.
 
 On SQLite (one API process) the buckets are this process's. On PostgreSQL every API process leases
 tokens from buckets in the database (store/shared_buckets.py), a few at a time, so they share one
-limit. What a request costs: two dictionary look-ups and a little arithmetic; on PostgreSQL one
-database statement per lease (about 5 % of the limit's rate or burst, at most 1,000 requests).
+limit. What a request costs: one dictionary look-up (the buckets and limits of its workspace, key
+and class, resolved once per reading of the catalog) and a little arithmetic per bucket; on
+PostgreSQL one database statement per lease (about 5 % of the limit's rate or burst, at most 1,000
+requests).
 """
 
 from __future__ import annotations
@@ -113,31 +115,51 @@ class RateLimiter:
         self._wall_clock = wall_clock
         self._buckets: dict[_BucketName, _LocalBucket] = {}
         self._shares: dict[_BucketName, _Share] = {}
+        # What a (workspace, key, class) takes from: its buckets in order, each with its limit and its
+        # local bucket (None on PostgreSQL), as the catalog ``_planned_for`` says; made anew for each
+        # reading of the catalog, which is where a limit set or removed arrives.
+        self._plans: dict[tuple[int, str, str], tuple[tuple[_BucketName, Limit, _LocalBucket | None], ...]] = {}
+        self._planned_for: Catalog | None = None
 
     async def admit(self, workspace_id: int, public_key: str, limit_class: str) -> None:
         """Take a token for one request, or raise RateLimited saying which limit refused."""
-        limits = self._catalog().rate_limits
-        key_limit = limits.get((workspace_id, public_key, limit_class))
-        workspace_limit = limits.get((workspace_id, "", limit_class)) or self._defaults[limit_class]
+        catalog = self._catalog()
+        if catalog is not self._planned_for:
+            self._plans.clear()
+            self._planned_for = catalog
+        plan = self._plans.get((workspace_id, public_key, limit_class))
+        if plan is None:
+            plan = self._plan(catalog, workspace_id, public_key, limit_class)
         if self._shared is None:  # no await at all: this process's buckets, one reading of the clock
-            now = self._clock()
-            if key_limit is not None:
-                self._take_local(("k", public_key, limit_class), key_limit, now)
-            if workspace_limit is not None:
-                self._take_local(("w", workspace_id, limit_class), workspace_limit, now)
+            if plan:
+                now = self._clock()
+                for name, limit, bucket in plan:
+                    retry_after = bucket.take_one(limit, now)  # type: ignore[union-attr]
+                    if retry_after:
+                        raise _refusal(retry_after, name)
             return
-        if key_limit is not None:
-            await self._take_shared(("k", public_key, limit_class), key_limit)
-        if workspace_limit is not None:
-            await self._take_shared(("w", workspace_id, limit_class), workspace_limit)
+        for name, limit, _ in plan:
+            await self._take_shared(name, limit)
 
-    def _take_local(self, name: _BucketName, limit: Limit, now: float) -> None:
+    def _plan(self, catalog: Catalog, workspace_id: int, public_key: str,
+              limit_class: str) -> tuple[tuple[_BucketName, Limit, _LocalBucket | None], ...]:
+        """The key's bucket, if it has a limit of its own, then the workspace's (its own limit, else
+        the settings' default), each with its local bucket (made full on first use)."""
+        limits = catalog.rate_limits
+        named = [(("k", public_key, limit_class), limits.get((workspace_id, public_key, limit_class))),
+                 (("w", workspace_id, limit_class),
+                  limits.get((workspace_id, "", limit_class)) or self._defaults[limit_class])]
+        plan = tuple((name, limit, self._local_bucket(name, limit)) for name, limit in named if limit is not None)
+        self._plans[(workspace_id, public_key, limit_class)] = plan
+        return plan
+
+    def _local_bucket(self, name: _BucketName, limit: Limit) -> _LocalBucket | None:
+        if self._shared is not None:
+            return None
         bucket = self._buckets.get(name)
         if bucket is None:
-            bucket = self._buckets[name] = _LocalBucket(limit, now)
-        retry_after = bucket.take_one(limit, now)
-        if retry_after:
-            raise _refusal(retry_after, name)
+            bucket = self._buckets[name] = _LocalBucket(limit, self._clock())
+        return bucket
 
     async def _take_shared(self, name: _BucketName, limit: Limit) -> None:
         share = self._shares.get(name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mecm.domain.money import format_amount, parse_amount
 from mecm.domain.pricing import PriceList, parse_prefix, refund_due
@@ -28,6 +30,19 @@ PRICES = PriceList.of("USD", {
 ])
 def test_the_longest_prefix_wins_and_the_carrier_beats_any(carrier: str, number: str, expected: int) -> None:
     assert PRICES.per_segment(carrier, number) == expected
+
+
+@settings(max_examples=300)
+@given(rows=st.dictionaries(st.tuples(st.sampled_from(["*", "movistar", "digitel"]), st.text("0123", max_size=4)),
+                            st.integers(1, 10_000), max_size=12),
+       carrier=st.sampled_from(["movistar", "digitel", "movilnet"]), number=st.text("0123", max_size=6))
+def test_the_look_up_finds_the_row_the_rule_names(rows: dict, carrier: str, number: str) -> None:
+    """The look-up reads an index of the rows made once; it must find what the rule says: of the
+    rows whose prefix begins the number, the longest prefix's, the carrier's own before *."""
+    matching = [(len(prefix), own == carrier, price) for (own, prefix), price in rows.items()
+                if number.startswith(prefix) and own in (carrier, "*")]
+    expected = max(matching)[2] if matching else None
+    assert PriceList.of("USD", rows).per_segment(carrier, number) == expected
 
 
 def test_the_price_is_per_segment_and_an_unpriced_number_has_none() -> None:

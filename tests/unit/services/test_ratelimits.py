@@ -81,6 +81,21 @@ def test_the_refusal_says_which_limit_and_when_to_retry() -> None:
     assert refused.value.description == "Too many requests, retry after 4 s: pins of this key"
 
 
+def test_a_new_reading_of_the_catalog_changes_the_limits_and_keeps_what_was_taken() -> None:
+    """The limiter resolves a request's buckets once per reading of the catalog: a limit set or
+    removed applies from the next reading on, and a bucket keeps its tokens across readings."""
+    clock = Clock()
+    readings = [Catalog(rate_limits={})]
+    rl = RateLimiter(Settings(rate_sends_per_s=1, rate_sends_burst=5), lambda: readings[-1], clock=clock)
+    assert admitted(rl, 3, key="K1") == 3  # the default: 2 of 5 tokens left
+    readings.append(Catalog(rate_limits={(1, "K1", "sends"): Limit(1, 1)}))
+    assert admitted(rl, 5, key="K1") == 1  # the key's own limit now, on top of the workspace's
+    assert admitted(rl, 5, key="K2") == 1  # the workspace's bucket as it was: 1 token left
+    readings.append(Catalog(rate_limits={(1, "", "sends"): Limit(1, 100)}))
+    clock.now += 3  # 3 tokens come into the workspace's bucket (its burst now 100), 1 into the key's
+    assert admitted(rl, 5, key="K1") == 3  # the key's limit is gone: the workspace's alone counts
+
+
 def test_a_limiter_counts_its_buckets_as_the_token_bucket_does() -> None:
     """The limiter counts in place (no values per request): it must grant, refuse and give the same
     Retry-After as domain/ratelimit.py's take, the clock going back now and then included."""
