@@ -1,4 +1,4 @@
-"""``make bench``: eight scenarios in one run, one summary and one BENCHJSON line.
+"""``make bench``: nine scenarios in one run, one summary and one BENCHJSON line.
 
 core       (a) ``mecm serve`` on a fresh SQLite database with the demo workspace and its simulated
            carrier, driven by wrk with pre-signed sendSMS paths; then wait until every message is final.
@@ -11,18 +11,22 @@ scale-out  (b) PostgreSQL, ``mecm api --workers 2`` and one ``mecm worker``, SMP
            (bench/scale.py).
 mo-search  (c) getMOMessages pages with filters over 10 million MOs on PostgreSQL (bench/mo_search.py).
 baseline   the same load at a bare Starlette app returning a constant 300-byte XML body.
+kannel     the same load (same wrk, paths of the same shape) at Kannel 1.4.5's sendsms, bearerbox
+           with a file store, to fakesmsc (Debian packages kannel and kannel-extras, installed when
+           missing; bench/kannel.py; target: core accepted/s >= 1.0 x Kannel accepted/s, issue 15).
+           ``python -m bench.kannel`` runs it alone.
 cli-start  wall time of ``mecm --help`` and ``mecm admin workspace list``, median of 11 runs
            (bench/cli_start.py; target < 0.3 s).
-console    each console page and search over 1,000,000 messages and 1,000,000 MOs on SQLite, p50 and
-           p95 of 20 requests (bench/console_pages.py; target p95 <= 200 ms).
+console    each console page and search over 1,000,000 messages and 1,000,000 MOs on SQLite and on
+           PostgreSQL, p50 and p95 of 20 requests (bench/console_pages.py; target p95 <= 200 ms).
 
 ``BENCH_PRICED=1`` runs the core scenario with a price list (0.0075 a segment, any carrier, every
 number) and a balance far bigger than the run can spend, so every send is debited and none refused:
 compare its accepted/s with a run without it (issue 12: within 5 %).
 
 Each prints accepted/s, latency, delivered/s, lost and peak RSS; the ratios (core accepted/s over
-baseline req/s, SMPP and scale-out delivered/s over core accepted/s) compare figures measured in the
-same run.
+baseline req/s and over Kannel accepted/s, SMPP and scale-out delivered/s over core accepted/s)
+compare figures measured in the same run.
 
 Rate limits: none, unless MECM_BENCH_RATE_LIMIT=1 (bench/common.py), which configures limits far
 above the load, to measure what taking tokens costs: ``make bench`` and
@@ -38,7 +42,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import cli_start, console_pages, guard_ratio, mo_search, scale, smpp
+from bench import cli_start, console_pages, guard_ratio, kannel, mo_search, scale, smpp
 from bench.common import (
     CONNECTIONS,
     DURATION_S,
@@ -64,6 +68,7 @@ from bench.common import (
 # ``python -m bench.core core``: only the guarded comparison (about 5 minutes).
 ONLY_CORE = sys.argv[1:] == ["core"]
 CORE_TARGET = 0.40  # core accepted/s over baseline req/s
+KANNEL_TARGET = 1.0  # core accepted/s over Kannel's accepted/s (issue 15)
 
 
 def bench_core(work: Path) -> dict:
@@ -143,6 +148,7 @@ def main() -> None:
         console = console_pages.bench_console_pages(work / "console")
         console_pages.print_console_pages(console)
         base = bench_baseline(work / "core" / "paths.txt", work)
+        kannel_figures = kannel.bench_kannel(work / "kannel")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratio = core["accepted_per_s"] / base["req_per_s"]
@@ -150,10 +156,16 @@ def main() -> None:
   req/s           {base['req_per_s']:10.0f}   p50 {base['p50_ms']:.2f} ms  p99 {base['p99_ms']:.2f} ms
 ratio (a) = core accepted/s / baseline req/s = {ratio:.2f}   (target >= {CORE_TARGET:.2f} (issue 2), >= 0.60 (issue 5); p99 <= 25 ms, peak RSS <= 150 MB)
 """)
+    kannel.print_kannel(kannel_figures)
+    kannel_ratio = (core["accepted_per_s"] / kannel_figures["accepted_per_s"] if kannel_figures["accepted_per_s"]
+                    else float("nan"))
+    print(f"ratio = core accepted/s / Kannel accepted/s = {kannel_ratio:.2f}   (target >= {KANNEL_TARGET:.2f}, "
+          f"issue 15: {'yes' if kannel_ratio >= KANNEL_TARGET else 'no'})\n", flush=True)
     print("BENCHJSON " + json.dumps({"core": core, "core_guarded": guarded, "smpp": over_smpp, "scale": scaled, "mo_search": searched,
                                      "cli_start": cli, "console_pages": console,
                                      "baseline": base, "ratio": ratio, "smpp_ratio": smpp_ratio,
-                                     "scale_ratio": scale_ratio}))
+                                     "scale_ratio": scale_ratio, "kannel": kannel_figures,
+                                     "kannel_ratio": kannel_ratio}))
 
 
 if __name__ == "__main__":

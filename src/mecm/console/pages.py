@@ -9,14 +9,15 @@ administration layer (services/admin), as the CLI and the admin API do, writing 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from mecm.console import web
-from mecm.console.base import Clock, Handlers, id_of
+from mecm.console.base import Handlers, id_of
 from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INBOX, KEYS, MESSAGES, PEOPLE, Page
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
@@ -28,9 +29,6 @@ from mecm.services.admin import (
 )
 from mecm.services.admin.try_message import codes_of, try_message
 
-if TYPE_CHECKING:
-    from mecm.runtime import Runtime
-
 
 # A campaign's buttons: the use case each calls (services/admin/campaigns.py).
 _CAMPAIGN_CHANGES = {"pause": campaigns.pause_campaign, "resume": campaigns.resume_campaign,
@@ -40,17 +38,12 @@ _FILTERS = {"messages": ("number", "status", "campaign", "carrier", "text", "sin
             "mos": ("number", "campaign", "carrier", "text", "since", "until", "before")}
 _STATUSES = tuple(status.value for status in Status)
 _PER_PAGE = "50"
-_LONGER_KEPT_MS = 60_000  # the dashboard's day and week figures, kept this long
 # A broadcast's buttons: the use case each calls (services/admin/broadcasts.py).
 _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
                       "cancel": broadcasts.cancel_broadcast}
 
 class Pages(Handlers):
     """The workspaces list and each workspace's pages."""
-
-    def __init__(self, runtime: Runtime, clock: Clock) -> None:
-        super().__init__(runtime, clock)
-        self._longer: dict[int, tuple[int, dashboard.Longer]] = {}  # workspace -> (read at, figures)
 
     async def home(self, request: Request, *, error: str | None = None, status: int = 200) -> Response:
         session = await self._signed_in(request)
@@ -61,18 +54,18 @@ class Pages(Handlers):
 
     async def dashboard_page(self, request: Request) -> Response:
         """The workspace's traffic; ``?part=live`` is the part that refreshes itself (htmx, every 10 s).
-        The day's and week's figures are read at most once a minute per workspace (_LONGER_KEPT_MS):
-        over a million rows they take most of a second, and they move slowly."""
+        The day's and week's figures add up kept hours (services/admin/dashboard.py); the hours due to
+        be kept are counted first, shown, and written once the answer has gone (no view waits on it)."""
         _session, context = await self._workspace_page(request, DASHBOARD)
         workspace_id = context["workspace"]["instance_id"]
         now = self._clock()
-        kept = self._longer.get(workspace_id)
-        if kept is None or now - kept[0] >= _LONGER_KEPT_MS:
-            kept = (now, await self._read(lambda c: dashboard.longer(c, workspace_id, now)))
-            self._longer[workspace_id] = kept
-        board = await self._read(lambda c: dashboard.dashboard(c, workspace_id, now, kept[1]))
+        counted = await self._read(lambda c: dashboard.count_hours(c, workspace_id, now))
+        board = await self._read(lambda c: dashboard.dashboard(c, workspace_id, now, counted))
         template = "dashboard_live.html" if request.query_params.get("part") == "live" else "dashboard.html"
-        return web.render(request, template, {**context, "board": board, "chart": line_chart(board.series)})
+        response = web.render(request, template, {**context, "board": board, "chart": line_chart(board.series)})
+        if counted is not None:
+            response.background = BackgroundTask(self._write, lambda c: dashboard.keep_hours(c, counted))
+        return response
 
     async def messages_page(self, request: Request) -> Response:
         return await self._search_page(request, MESSAGES, "messages", "messages.html")
