@@ -520,15 +520,18 @@ def test_serve_killed_mid_run_resends_at_most_the_window(tmp_path: Path) -> None
     SENDING are settled by on_unknown (query: nothing to ask by, so resent): the SMSC may count
     some submits twice, but no more than those whose answer mecm had not yet recorded, at most the
     window plus what one commit takes, never the whole backlog."""
+    # 400 messages at 40 a second take 10 s; the kill comes after 60 submits, leaving some 8 s of
+    # backlog (with 120, a loaded machine's slow polling once let the whole run end before the kill).
+    count = 400
     with one_carrier(tmp_path, "--tps", "40", "--window", str(WINDOW), submit_latency_ms=20) as (sim, server):
-        ids = send_many(server, "movil", [(f"5841490{i:05d}", f"crash {i}") for i in range(120)])
-        sim.wait_for(lambda: sim.stats()["submits"] >= 60, timeout=20)
+        ids = send_many(server, "movil", [(f"5841490{i:05d}", f"crash {i}") for i in range(count)])
+        sim.wait_for(lambda: sim.stats()["submits"] >= 60, timeout=30)
         server.kill()
         left = Counter(statuses(server, ids).values())
         assert left["PENDING"] + left["SENDING"] > 0, f"the kill came too late: {left}"
         server.start()
-        final = wait_all_final(server, ids, timeout=30)
-        assert Counter(final.values()) == {"DELIVERED_TO_DEVICE": 120}
+        final = wait_all_final(server, ids, timeout=60)
+        assert Counter(final.values()) == {"DELIVERED_TO_DEVICE": count}
         stats = sim.stats()
-        assert stats["submits"] - stats["duplicates"] == 120
+        assert stats["submits"] - stats["duplicates"] == count
         assert stats["duplicates"] <= WINDOW, f"{stats['duplicates']} messages submitted twice; left {left}"
