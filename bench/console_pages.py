@@ -134,6 +134,8 @@ def pages(workspace_id: int) -> dict[str, str]:
     return {
         "dashboard": w, "dashboard, live part": f"{w}?part=live",
         "messages": f"{w}/messages", "messages by number": f"{w}/messages?number=584140012345",
+        # the console looks back a day for a number alone; over every message it reads them all
+        "messages by number, all time": f"{w}/messages?number=584140012345&since=2000-01-01",
         "messages by status": f"{w}/messages?status=UNDELIVERED", "messages by text": f"{w}/messages?text=order+99",
         "inbox": f"{w}/inbox", "inbox by number": f"{w}/inbox?number=584140012345",
         "campaigns": f"{w}/campaigns", "campaigns, try a message": f"{w}/campaigns?code=19893653744&text=OGANGI",

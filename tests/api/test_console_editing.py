@@ -397,3 +397,15 @@ def test_an_admin_creates_a_key_sees_its_private_key_once_and_the_api_takes_it(
     before = server.count("api_keys")
     assert clients["editor"].post("/w/1/keys", {"expires_in": ""}, token_from="/w/1/keys").status_code == 403
     assert server.count("api_keys") == before
+
+
+def test_a_search_by_number_alone_looks_back_a_day_and_says_so(server: Server,
+                                                                 clients: dict[str, ConsoleClient]) -> None:
+    _send(server, "Looked up by number", to="584145556666")
+    viewer = clients["viewer"].http
+    day = viewer.get("/w/1/messages", params={"number": "584145556666"})
+    assert "Looked up by number" in day.text and "A search by number looks back one day, since" in day.text
+    since = re.search(r'name="since" value="([^"]+)"', day.text).group(1)  # shown in the form, so paging keeps it
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", since)
+    every = viewer.get("/w/1/messages", params={"number": "584145556666", "since": "2000-01-01"})
+    assert "Looked up by number" in every.text and "looks back one day" not in every.text
