@@ -145,10 +145,10 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, paths_file: Path, duration_s: int = DURATION_S) -> dict:
-    """wrk (C, one thread, its own core) replaying pre-signed paths; its WRKJSON summary."""
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--timeout", "10s",
-               "-s", str(HERE / "wrk_paths.lua"), url]
+def run_wrk(url: str, paths_file: Path, duration_s: int = DURATION_S, script: Path = HERE / "wrk_paths.lua") -> dict:
+    """wrk (C, one thread, its own core) replaying pre-signed paths; its WRKJSON summary. ``script``:
+    the Lua script that replays them and counts the answers (bench/kannel.py counts Kannel's)."""
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--timeout", "10s", "-s", str(script), url]
     done = subprocess.run(command, env={**os.environ, "PATHS": str(paths_file)}, capture_output=True, text=True,
                           check=False)
     for line in done.stdout.splitlines():

@@ -44,7 +44,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from bench.common import CONNECTIONS, DURATION_S, HERE, PATH_COUNT, cpu_s, free_port, peak_rss_mb
+from bench.common import CONNECTIONS, DURATION_S, HERE, PATH_COUNT, cpu_s, free_port, peak_rss_mb, run_wrk
 
 PACKAGES = ("kannel", "kannel-extras")
 HOST = "127.0.0.1"
@@ -156,17 +156,6 @@ def write_wrk_script(work: Path) -> Path:
     return script
 
 
-def run_wrk(url: str, paths_file: Path, script: Path, duration_s: int = DURATION_S) -> dict:
-    """bench/common.py's run_wrk with another Lua script: the same wrk command otherwise."""
-    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration_s}s", "--timeout", "10s", "-s", str(script), url]
-    done = subprocess.run(command, env={**os.environ, "PATHS": str(paths_file)}, capture_output=True, text=True,
-                          check=False)
-    for line in done.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            return json.loads(line[len("WRKJSON "):])
-    sys.exit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
-
-
 @contextlib.contextmanager
 def box(command: list[str], log: Path, cwd: Path) -> Iterator[subprocess.Popen]:
     """A Kannel process in a process group of its own, stopped with SIGTERM to the group (bearerbox
@@ -259,7 +248,7 @@ def bench_kannel(work: Path) -> dict:
             work / "fakesmsc.stderr", work))
         smsbox = stack.enter_context(box([str(bins["smsbox"]), "-v", "2", str(conf)], work / "smsbox.stderr", work))
         wait_ready(client, admin_url, f"{base_url}/cgi-bin/sendsms", [bearerbox, fakesmsc, smsbox])
-        result = run_wrk(base_url, paths, script)
+        result = run_wrk(base_url, paths, script=script)
         drained = wait_sent(client, admin_url, result["ok"])
         figures = {"bearerbox_peak_rss_mb": peak_rss_mb(bearerbox.pid), "smsbox_peak_rss_mb": peak_rss_mb(smsbox.pid),
                    "bearerbox_cpu_s": cpu_s(bearerbox.pid), "smsbox_cpu_s": cpu_s(smsbox.pid)}

@@ -4,6 +4,7 @@ cookie's flags, signing out here and everywhere. The browser's view is tests/bro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import re
 import time
 
@@ -12,7 +13,7 @@ import pytest
 
 from mecm.domain.b64 import encode as b64
 from mecm.domain.totp import code_at
-from tests.support.console import PASSWORD, ROLES, ConsoleClient, add_people
+from tests.support.console import ConsoleClient, PASSWORD, ROLES, add_people, signed_in
 from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
 
@@ -55,16 +56,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 
 @pytest.fixture(scope="module")
-def clients(server: Server) -> dict[str, ConsoleClient]:
-    signed_in = {}
-    for name in (*ROLES, NO_ROLE, ROOT):
-        client = ConsoleClient(server)
-        answer = client.sign_in(name)
-        assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text[:300]
-        signed_in[name] = client
-    yield signed_in
-    for client in signed_in.values():
-        client.close()
+def clients(server: Server) -> Iterator[dict[str, ConsoleClient]]:
+    with signed_in(server, (*ROLES, NO_ROLE, ROOT)) as clients:
+        yield clients
 
 
 @pytest.mark.parametrize("name", [*ROLES, NO_ROLE, ROOT])

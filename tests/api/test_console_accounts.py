@@ -5,13 +5,14 @@ token, a bad field), each change in the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import re
 
 import pytest
 
 from mecm.console.signing import qr_svg
 from mecm.domain.totp import provisioning_uri
-from tests.support.console import PASSWORD, ConsoleClient, add_people
+from tests.support.console import ConsoleClient, PASSWORD, add_people, signed_in
 from tests.support.server import Server, make_server
 
 ROOT = "root"  # a deployment administrator
@@ -32,15 +33,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 
 @pytest.fixture(scope="module")
-def clients(server: Server) -> dict[str, ConsoleClient]:
-    signed_in = {}
-    for name in (ROOT, OWNER):
-        client = ConsoleClient(server)
-        assert client.sign_in(name).status_code == 303
-        signed_in[name] = client
-    yield signed_in
-    for client in signed_in.values():
-        client.close()
+def clients(server: Server) -> Iterator[dict[str, ConsoleClient]]:
+    with signed_in(server, (ROOT, OWNER)) as clients:
+        yield clients
 
 
 def _audited(server: Server, action: str, name: str) -> list[tuple]:

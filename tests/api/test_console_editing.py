@@ -4,6 +4,7 @@ workspace's settings. Who may see each page is in test_console.py's table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import json
 import re
 
@@ -12,7 +13,7 @@ import pytest
 
 from mecm.domain.b64 import encode as b64
 
-from tests.support.console import ConsoleClient, add_people
+from tests.support.console import ConsoleClient, add_people, signed_in
 from tests.support.server import Server, make_server
 from tests.support.waiting import wait_until
 
@@ -29,15 +30,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 
 @pytest.fixture(scope="module")
-def clients(server: Server) -> dict[str, ConsoleClient]:
-    signed_in = {}
-    for name in PEOPLE:
-        client = ConsoleClient(server)
-        assert client.sign_in(name).status_code == 303
-        signed_in[name] = client
-    yield signed_in
-    for client in signed_in.values():
-        client.close()
+def clients(server: Server) -> Iterator[dict[str, ConsoleClient]]:
+    with signed_in(server, PEOPLE) as clients:
+        yield clients
 
 
 def _form(server: Server, **changes: object) -> dict[str, object]:

@@ -14,7 +14,7 @@ import pytest
 
 from mecm.client import Client
 from mecm.console.operations import live_state
-from tests.support.console import ConsoleClient, add_people
+from tests.support.console import ConsoleClient, add_people, signed_in
 from tests.support.peers import WebhookReceiver, webhook_receiver
 from tests.support.server import Server, make_server
 from tests.support.smsc import SmscSim, smsc_sim
@@ -58,14 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, sim: SmscSim, receiver: Web
 
 @pytest.fixture(scope="module")
 def clients(server: Server) -> Iterator[dict[str, ConsoleClient]]:
-    signed_in = {}
-    for name in PEOPLE:
-        client = ConsoleClient(server)
-        assert client.sign_in(name).status_code == 303
-        signed_in[name] = client
-    yield signed_in
-    for client in signed_in.values():
-        client.close()
+    with signed_in(server, PEOPLE) as clients:
+        yield clients
 
 
 @pytest.fixture(scope="module")

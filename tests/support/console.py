@@ -5,6 +5,8 @@ does (cookies, the CSRF token of the page the form came from)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -60,3 +62,18 @@ class ConsoleClient:
     def post(self, path: str, data: dict[str, str] | None = None, *, token_from: str = "/") -> httpx.Response:
         """POST a form with the CSRF token of the page at ``token_from``, as a browser would."""
         return self.http.post(path, data={"csrf_token": self.csrf_of(token_from), **(data or {})})
+
+
+@contextmanager
+def signed_in(server: Server, names: Iterable[str]) -> Iterator[dict[str, ConsoleClient]]:
+    """A client signed in (to the workspaces page) for each of ``names``, closed at the end."""
+    clients: dict[str, ConsoleClient] = {}
+    try:
+        for name in names:
+            client = clients[name] = ConsoleClient(server)
+            answer = client.sign_in(name)
+            assert answer.status_code == 303 and answer.headers["location"] == "/", (name, answer.text[:300])
+        yield clients
+    finally:
+        for client in clients.values():
+            client.close()
