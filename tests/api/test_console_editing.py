@@ -354,6 +354,9 @@ def test_a_lists_page_shows_its_members_with_their_opt_outs_and_is_renamed_and_e
     row = page.text[page.text.index("584145800002"):]
     assert "opted out" in row[:row.index("</tr>")]
     assert "Rename</button>" not in page.text  # a viewer has no control
+    for page in ("two", "0"):  # refused naming the page, and the list shown from its first page
+        wrong = clients["viewer"].http.get(f"/w/1/lists/{list_id}", params={"page": page})
+        assert wrong.status_code == 400 and "Invalid parameter page" in wrong.text and "Caracas" in wrong.text
     found = clients["viewer"].http.get(f"/w/1/lists/{list_id}", params={"number": "800001"})
     assert "584145800001" in found.text and "584145800002" not in found.text
     base = f"/w/1/lists/{list_id}"

@@ -82,8 +82,8 @@ class ListPages(Handlers):
         workspace_id = context["workspace"]["instance_id"]
         list_id = await self._owned_list(workspace_id, request.path_params["list_id"])
         number = request.query_params.get("number", "")
-        page = _page_of(request.query_params.get("page", "1"))
         try:
+            page = _page_of(request.query_params.get("page", "1"))
             shown = await self._read(lambda c: lists.list_members(c, list_id, number=number, page=page,
                                                                  per_page=MEMBERS_PER_PAGE))
         except InvalidParameter as refusal:
@@ -132,5 +132,8 @@ async def _uploaded_text(request: Request) -> str:
 
 
 def _page_of(raw: str) -> int:
-    """A page number from the address; the first page for anything that is not one."""
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= len(raw) <= 7 and int(raw) >= 1 else 1
+    """A page number from the address (lists.list_members checks its range); InvalidParameter naming
+    ``page`` when it is not a whole number."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise InvalidParameter("page", "must be a whole number from 1")
+    return int(raw)
