@@ -3,7 +3,7 @@
 ``mecm serve`` accepts on its own process and starts one worker beside it (``WorkerProcess``): the
 worker runs the dispatcher, the carrier connectors and their receipts and MOs (runtime role
 ``worker``). serve restarts a worker that dies, and stops it, gracefully, before it stops itself.
-A worker started by serve dies with it (Linux's parent-death signal): a serve killed with SIGKILL
+A worker started by serve dies with it (Linux's parent-death signal, parent_death.py): a serve killed with SIGKILL
 leaves no worker behind to race the next one, which in any case waits for the database's worker
 lock (store/locks.py).
 
@@ -15,7 +15,6 @@ beside ``mecm serve --delivery none`` with the same settings.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import dataclasses
 import logging
 import os
@@ -27,17 +26,16 @@ import time
 from mecm import collector
 from mecm.config import Settings
 from mecm.errors import ConfigError
+from mecm.parent_death import PARENT_ENV
 from mecm.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 WORKER_NODE_OFFSET = 512
-_PARENT_ENV = "MECM_PARENT_PID"
 _RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
 _STABLE_S = 60.0  # a worker that ran this long before dying restarts at the first backoff again
 _WATCH_S = 0.2
 _STOP_TIMEOUT_S = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 # -- the worker's side --------------------------------------------------------------------------
@@ -67,18 +65,6 @@ def worker_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, node_id=settings.node_id + WORKER_NODE_OFFSET)
 
 
-def die_with_parent() -> None:
-    """A worker started by serve exits when serve does, however serve ends."""
-    parent = os.environ.get(_PARENT_ENV)
-    if not parent:
-        return
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != int(parent):  # serve died before the signal was armed
-        sys.exit("mecm worker: the mecm serve that started it has exited")
-
-
 # -- serve's side -------------------------------------------------------------------------------
 
 class WorkerProcess:
@@ -89,7 +75,7 @@ class WorkerProcess:
     """
 
     def __init__(self) -> None:
-        self._env = {**os.environ, _PARENT_ENV: str(os.getpid())}
+        self._env = {**os.environ, PARENT_ENV: str(os.getpid())}
         self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False

@@ -157,3 +157,17 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_worker_whose_serve_is_gone_exits_before_reading_anything(tmp_path: Path) -> None:
+    # Armed before the worker's imports and database check (seconds on a loaded machine), so a serve
+    # killed during them leaves no worker behind: here its parent is not the serve named, and the
+    # database it would refuse does not exist, yet it exits at once on the first check.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MECM_PARENT_PID": "1", "MECM_DATABASE_URL": f"sqlite:///{tmp_path}/none.db"}
+    done = subprocess.run([sys.executable, "-m", "mecm", "worker"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "mecm worker: the mecm serve that started it has exited"

@@ -111,7 +111,6 @@ def worker() -> None:
         configure_logging(settings)
         worker_process.worker_settings(settings)  # checks node_id before anything starts
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts
-        worker_process.die_with_parent()
     uvloop.run(worker_process.run(settings))
 
 
