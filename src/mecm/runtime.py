@@ -41,11 +41,13 @@ from mecm.domain.ids import IdGenerator
 from mecm.files import private_dir
 from mecm.services.catalog import Carrier, Catalog, load_catalog
 from mecm.services.catalog_readings import CatalogReadings
+from mecm.services.dashboard_keeper import DashboardKeeper
 from mecm.services.idempotency import Sweeper
 from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
+from mecm.services.number_indexer import NumberIndexer
 from mecm.services.optouts import PG_CATCH_UP_INTERVAL_S, OptOutView
 from mecm.services.pin_sends import PinSendGuard
 from mecm.services.pins import PinVerifier
@@ -185,6 +187,14 @@ class Runtime:
             sweeper = Sweeper(self.writer, self.settings.idempotency_window_s)
             self._tasks.append(asyncio.create_task(self._as_singleton("idempotency-sweep", sweeper.run),
                                                    name="idempotency-sweep"))
+            # The index of messages by number (store/number_index.py), kept up apart from sends.
+            indexer = NumberIndexer(self.writer)
+            self._tasks.append(asyncio.create_task(self._as_singleton("number-index", indexer.run),
+                                                   name="number-index"))
+            # The console dashboard's hours, counted before anyone opens it (services/dashboard_keeper.py).
+            keeper = DashboardKeeper(self.writer)
+            self._tasks.append(asyncio.create_task(self._as_singleton("dashboard-keeper", keeper.run),
+                                                   name="dashboard-keeper"))
         self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
         if self.role != "worker":
             self._tasks.append(asyncio.create_task(self._flush_key_use(), name="key-use-flush"))

@@ -190,7 +190,8 @@ class Server:
         import psycopg
 
         with psycopg.connect(url) as connection:
-            return connection.execute(sql.replace("?", "%s"), args).fetchall()
+            cursor = connection.execute(sql.replace("?", "%s"), args)
+            return cursor.fetchall() if cursor.description is not None else []  # an INSERT returns no rows
 
     def signed_path(self, method: str, params: list[str], *, tools: bool = True, creds: dict | None = None,
                     encode: bool = True) -> str:

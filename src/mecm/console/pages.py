@@ -21,7 +21,6 @@ from mecm.console.base import Handlers, id_of
 from mecm.console.navigation import AUDIT, BROADCASTS, CAMPAIGNS, DASHBOARD, INBOX, KEYS, MESSAGES, PEOPLE, Page
 from mecm.console.charts import line_chart
 from mecm.console.web import Refused
-from mecm.domain.dates import format_date
 from mecm.domain.roles import ROLE_NAMES, Action
 from mecm.domain.status import Status
 from mecm.errors import InvalidParameter, Unknown
@@ -39,7 +38,6 @@ _FILTERS = {"messages": ("number", "status", "campaign", "carrier", "text", "sin
             "mos": ("number", "campaign", "carrier", "text", "since", "until", "before")}
 _STATUSES = tuple(status.value for status in Status)
 _PER_PAGE = "50"
-_NUMBER_LOOKS_BACK_MS = 24 * 60 * 60 * 1000  # a search of MTs by number alone: the last day
 # A broadcast's buttons: the use case each calls (services/admin/broadcasts.py).
 _BROADCAST_CHANGES = {"pause": broadcasts.pause_broadcast, "resume": broadcasts.resume_broadcast,
                       "cancel": broadcasts.cancel_broadcast}
@@ -92,12 +90,6 @@ class Pages(Handlers):
         workspace_id = context["workspace"]["instance_id"]
         params: dict[str, str | None] = {name: request.query_params.get(name) or None for name in _FILTERS[kind]}
         params["limit"] = _PER_PAGE
-        looked_back = None
-        if kind == "messages" and params["number"] and not params["since"] and not params["until"]:
-            # No index finds an MT by its recipient (one would cost every send a write), so a number
-            # alone would read every row: it looks back a day unless Since says otherwise (shown).
-            looked_back = params["since"] = format_date(self._clock() - _NUMBER_LOOKS_BACK_MS,
-                                                        context["workspace"]["timezone"])[:16]
         error, found = None, {kind: [], "next": None}
 
         def search(connection: Connection) -> dict[str, Any]:
@@ -113,7 +105,7 @@ class Pages(Handlers):
         shown_campaigns = await self._read(lambda c: campaigns.list_campaigns(c, workspace_id, include_archived=True))
         filters = {name: value for name, value in params.items() if name != "limit"}
         return web.render(request, template, {**context, "filters": filters, "rows": found[kind],
-                                              "campaigns": shown_campaigns, "looked_back": looked_back,
+                                              "campaigns": shown_campaigns,
                                               "statuses": _STATUSES if kind == "messages" else (),
                                               "next": found["next"], "error": error})
 

@@ -4,7 +4,7 @@ same names, and each refusal names the one that is wrong.
 
     since, until   ISO 8601 date or date and time; without an offset, in the workspace's zone
                    (since: from then on; until: before then)
-    number         the subscriber: an MT's recipient (or its sender), an MO's sender
+    number         the subscriber: an MT's recipient, an MO's sender
     status         MTs only: one or more statuses, comma-separated (DELIVERED_TO_DEVICE,NOT_SENT)
     campaign       a campaign id: its MOs, or the MTs sent in answer to them
     code           the short or long code: an MT's sender, the code an MO was sent to

@@ -14,13 +14,14 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from mecm.domain.ids import first_id_at
+from mecm.domain.ids import first_id_at, id_to_epoch_ms
 from mecm.store.tables import (
     dashboard_hours,
     dashboard_message_counts,
     dashboard_mo_counts,
     messages,
     mo_messages,
+    workspaces,
 )
 
 # Ids carry their node's clock: a row made by a node whose clock ran behind falls this much later.
@@ -136,3 +137,14 @@ def keep_hours(connection: Connection, workspace_id: int, hours: list[KeptHour],
     for table in (dashboard_hours, dashboard_message_counts, dashboard_mo_counts):
         connection.execute(delete(table).where(table.c.workspace_id == workspace_id,
                                                table.c.hour_ms < forget_before_ms))
+
+
+def newest_traffic_ms(connection: Connection) -> int | None:
+    """When the newest message or MO of the deployment was made (by its id); None: there are none."""
+    newest = [connection.execute(select(func.max(table.c.id))).scalar() for table in (messages, mo_messages)]
+    ids = [i for i in newest if i is not None]
+    return id_to_epoch_ms(max(ids)) if ids else None
+
+
+def workspace_ids(connection: Connection) -> list[int]:
+    return list(connection.execute(select(workspaces.c.id).order_by(workspaces.c.id)).scalars())

@@ -38,7 +38,7 @@ from mecm.store.database_url import is_postgresql, sqlite_path
 
 # The latest migration's revision: set it with every new migration (tests/unit/store/test_direct.py
 # fails until it is).
-SCHEMA_HEAD = "0024"
+SCHEMA_HEAD = "0025"
 _MIGRATIONS = Path(__file__).parent / "migrations" / "versions"  # named NNNN_what.py, NNNN the revision
 
 Execute = Callable[[str], Iterable[Sequence[Any]]]
