@@ -12,6 +12,12 @@ A runtime plays one of three roles:
   One per database at a time: it holds the database's worker lock while it runs.
 - ``all``: both in one process (``mecm serve --delivery inline``).
 
+This module only wires: it builds the parts in order, links them, and starts and stops them. The
+catalog served from memory and its refreshes are services/catalog_cache.py; the carrier connectors,
+the loops kept running, the singletons and the leases, delivery/supervisor.py. A part tells the
+others what happened through a notification it owns (services/notification.py: a send accepted, an
+opt-out changed, outbox jobs queued, the catalog refreshed), and this module subscribes them.
+
 Why two processes by default: one Python process runs Python code on one core at a time, and
 delivery (claim, submit, record, receipt) cost as much CPU again as accepting. Split, the API keeps
 its core and delivery takes the other (make bench's core scenario, minutes apart: 4,200-5,000
@@ -23,24 +29,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
 
 from mecm.config import Settings
 from mecm.delivery import worker_link
-from mecm.delivery.connectors import Connector, build_connector, statuses
+from mecm.delivery.connectors import Connector, statuses
 from mecm.delivery.broadcaster import Broadcaster
 from mecm.delivery.dispatcher import Dispatcher
 from mecm.delivery.outbox import Outbox
 from mecm.delivery.receipts import Receipts
+from mecm.delivery.supervisor import ConnectorSupervisor, as_singleton, keep_running, watch_leases
 from mecm.domain.ids import IdGenerator
 from mecm.files import private_dir
-from mecm.services.catalog import Carrier, Catalog, load_catalog
-from mecm.services.catalog_readings import CatalogReadings
+from mecm.services.catalog import Catalog
+from mecm.services.catalog_cache import CatalogCache
 from mecm.services.dashboard_keeper import DashboardKeeper
 from mecm.services.idempotency import Sweeper
 from mecm.errors import InvalidParameter
@@ -64,9 +69,6 @@ from mecm.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
-_MIN_MISS_RELOAD_S = 0.2
-_SINGLETON_RETRY_S = 5.0
-_LEASES_CHECK_S = 1.0
 ROLES = ("api", "worker", "all")
 
 
@@ -86,7 +88,7 @@ class Runtime:
         self.database_file: DatabaseFile | None = None
         self.vault = Vault(load_master_key(settings))
         self.ids = IdGenerator(settings.node_id)
-        self._catalog = CatalogReadings(self._read_catalog, min_gap_s=_MIN_MISS_RELOAD_S)
+        self._catalog: CatalogCache  # read through the writer: set in start
         self.writer: GroupCommitWriter | None = None
         self.sending: SendingService
         self.pins: PinVerifier  # verifyPin
@@ -96,8 +98,10 @@ class Runtime:
         self.inbound: InboundService
         self.dispatcher: Dispatcher | None = None
         self.outbox: Outbox | None = None  # webhooks and e-mails; where the dispatcher runs
+        # The carrier connectors running here, by carrier name: the supervisor starts and stops them
+        # (delivery/supervisor.py), the dispatcher submits through them. Delivering roles only.
         self.connectors: dict[str, Connector] = {}
-        self._built_from: dict[str, Carrier] = {}  # the carrier (and settings) each connector was built for
+        self._supervisor: ConnectorSupervisor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._worker_lock: FileLock | None = None
         self._wake_sender: worker_link.WakeSender | None = None
@@ -113,13 +117,9 @@ class Runtime:
         self._opt_out_sender: worker_link.WakeSender | None = None
         self._opt_out_listener: worker_link.WakeListener | None = None
         self._status_server: worker_link.StatusServer | None = None
-        # Catalog refreshes completed by this process (catalog, opt-outs, connectors), on /metrics: a
-        # refresh begun after a change in the database has seen it (tests wait for that, not a time).
-        self.catalog_refreshes = 0
         self._refreshes_server: worker_link.StatusServer | None = None
         # PostgreSQL: this process's node id, bind slots and singletons (store/leases.py).
         self.leases: Leases | None = None
-        self._no_slot_logged: set[str] = set()
 
     async def start(self) -> None:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
@@ -132,11 +132,15 @@ class Runtime:
             node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
             self.ids = IdGenerator(node)
             log.info("node id %d", node)
-            self._tasks.append(asyncio.create_task(self._watch_leases(), name="leases-watch"))
+            self._tasks.append(asyncio.create_task(watch_leases(self.leases, node), name="leases-watch"))
         # The worker's claims and outcome records wait for no client: gathered for a few ms, they
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
+        self._catalog = CatalogCache(self.writer, self.vault, refresh_s=self.settings.catalog_refresh_s)
         await self.reload_catalog()
+        # Each periodic reading of the catalog refreshes what follows it: the API's view of opt-outs,
+        # then (delivering roles, subscribed below) the connectors of carriers added or changed.
+        self._catalog.refreshed.subscribe(self._refresh_opt_outs)
         if self.database is not None:
             self._opt_out_signal = OptOutSignal(self.database)
         if self.role != "worker":
@@ -147,6 +151,7 @@ class Runtime:
                                       seal=self.vault.encrypt)
         self.pins = PinVerifier(self.writer, self.vault.pin_key, self.settings.pin_max_attempts)
         self.inbound = InboundService(self.writer, self.ids, self.sending)
+        self.inbound.jobs_queued.subscribe(self.wake_outbox)
         if self.database is None and self.role != "worker":
             self._shared_buckets = SharedBuckets(self.engine)
         self.limits = RateLimiter(self.settings, lambda: self.catalog, shared=self._shared_buckets)
@@ -154,11 +159,10 @@ class Runtime:
         self._link_opt_outs()
         if self.role == "api":
             self._wake_sender = worker_link.WakeSender(self._address("wake"))
-            self.sending.on_accepted.append(self._wake_sender.wake)
+            self.sending.accepted.subscribe(self._wake_sender.wake)
             # Outbox jobs (a webhook of an MO fired here) wake the worker's outbox on a socket of
-            # their own: waking it with every accepted send would cost it a read each time.
+            # their own (wake_outbox): waking it with every accepted send would cost it a read each time.
             self._jobs_sender = worker_link.WakeSender(self._address("jobs"))
-            self.inbound.on_jobs_queued.append(self._jobs_sender.wake)
         if self.deliver:
             # Receipts get a writer of their own: an SMSC keeps few deliver_sm unacknowledged, and
             # each waits for its receipt's commit, which must not queue behind the dispatcher's
@@ -171,31 +175,34 @@ class Runtime:
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors,
                                          node=self.ids.node, leases=self.leases, unseal=self.vault.open_sealed)
             self.outbox = Outbox(self.settings, self.writer, lambda: self.catalog, self.sending)
-            self.inbound.on_jobs_queued.append(self.outbox.wake)
-            await self._start_new_connectors()
-            self.sending.on_accepted.append(self.dispatcher.wake)
+            self._supervisor = ConnectorSupervisor(
+                self.connectors, self.dispatcher.unavailable, lambda: self.catalog, self.leases,
+                self.settings.var_path, receipts=receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
+            await self._supervisor.start_new_connectors()
+            self._catalog.refreshed.subscribe(self._supervisor.start_new_connectors)
+            self.sending.accepted.subscribe(self.dispatcher.wake)
             if self.role == "worker":
                 await self._listen_as_worker()
-            self._tasks.append(asyncio.create_task(self._keep_running("dispatcher", self.dispatcher.run),
+            self._tasks.append(asyncio.create_task(keep_running("dispatcher", self.dispatcher.run),
                                                    name="dispatcher"))
             self._tasks.append(asyncio.create_task(self.mo_parts.sweep(), name="mo-parts-sweep"))
-            self._tasks.append(asyncio.create_task(self._keep_running("outbox", self.outbox.run), name="outbox"))
+            self._tasks.append(asyncio.create_task(keep_running("outbox", self.outbox.run), name="outbox"))
             broadcaster = Broadcaster(self.writer, lambda: self.catalog, self.sending)
-            self._tasks.append(asyncio.create_task(self._as_singleton("broadcaster", broadcaster.run),
+            self._tasks.append(asyncio.create_task(as_singleton(self.leases, "broadcaster", broadcaster.run),
                                                    name="broadcaster"))
             # Idempotency keys past their window: one process of the deployment deletes them.
             sweeper = Sweeper(self.writer, self.settings.idempotency_window_s)
-            self._tasks.append(asyncio.create_task(self._as_singleton("idempotency-sweep", sweeper.run),
+            self._tasks.append(asyncio.create_task(as_singleton(self.leases, "idempotency-sweep", sweeper.run),
                                                    name="idempotency-sweep"))
             # The index of messages by number (store/number_index.py), kept up apart from sends.
             indexer = NumberIndexer(self.writer)
-            self._tasks.append(asyncio.create_task(self._as_singleton("number-index", indexer.run),
+            self._tasks.append(asyncio.create_task(as_singleton(self.leases, "number-index", indexer.run),
                                                    name="number-index"))
             # The console dashboard's hours, counted before anyone opens it (services/dashboard_keeper.py).
             keeper = DashboardKeeper(self.writer)
-            self._tasks.append(asyncio.create_task(self._as_singleton("dashboard-keeper", keeper.run),
+            self._tasks.append(asyncio.create_task(as_singleton(self.leases, "dashboard-keeper", keeper.run),
                                                    name="dashboard-keeper"))
-        self._tasks.append(asyncio.create_task(self._refresh_catalog(), name="catalog-refresh"))
+        self._tasks.append(asyncio.create_task(self._catalog.keep_fresh(), name="catalog-refresh"))
         if self.role != "worker":
             self._tasks.append(asyncio.create_task(self._flush_key_use(), name="key-use-flush"))
 
@@ -223,7 +230,7 @@ class Runtime:
         in an API process; from a worker (a STOP from a carrier), through the signal file on SQLite
         (read by the next send) and a datagram that has the API refresh at once."""
         if self.opt_outs is not None:
-            self.inbound.on_opt_out_change.append(self._opt_outs_changed_here)
+            self.inbound.opt_outs_changed.subscribe(self._opt_outs_changed_here)
             if self.role == "api":
                 self._opt_out_listener = worker_link.WakeListener(
                     self._address("optouts"), self._refresh_opt_outs_soon)
@@ -234,9 +241,9 @@ class Runtime:
                     self._opt_out_listener = None
         else:
             if self._opt_out_signal is not None:
-                self.inbound.on_opt_out_change.append(self._opt_out_signal.announce)
+                self.inbound.opt_outs_changed.subscribe(self._opt_out_signal.announce)
             self._opt_out_sender = worker_link.WakeSender(self._address("optouts"))
-            self.inbound.on_opt_out_change.append(self._opt_out_sender.wake)
+            self.inbound.opt_outs_changed.subscribe(self._opt_out_sender.wake)
 
     async def _opt_outs_changed_here(self) -> None:
         """Awaited before fireMessage answers (or the deliver_sm is acknowledged, all-in-one). A
@@ -254,9 +261,12 @@ class Runtime:
         await self._opt_outs_changed_here()
 
     def wake_outbox(self) -> None:
-        """Jobs of the outbox were made due (an admin replay): the worker's outbox looks at once."""
-        for callback in self.inbound.on_jobs_queued:
-            callback()
+        """Jobs of the outbox were queued (an MO's webhook) or made due (an admin replay): the outbox
+        looks at once, here or in the worker."""
+        if self._jobs_sender is not None:
+            self._jobs_sender.wake()
+        if self.outbox is not None:
+            self.outbox.wake()
 
     def _refresh_opt_outs_soon(self) -> None:
         task = asyncio.create_task(self._refresh_opt_outs(), name="opt-outs-refresh")
@@ -304,16 +314,16 @@ class Runtime:
         return counts
 
     async def stop(self) -> None:
-        for connector in self.connectors.values():
-            connector.stop_submitting()  # so the batches in flight end without draining a backlog
+        if self._supervisor is not None:
+            self._supervisor.stop_submitting()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush_key_use_once()
-        for connector in self.connectors.values():
-            await connector.stop()
+        if self._supervisor is not None:
+            await self._supervisor.stop()
         if self._wake_listener is not None:
             self._wake_listener.close()
         for server in (self._status_server, self._refreshes_server):
@@ -379,9 +389,10 @@ class Runtime:
     def catalog(self) -> Catalog:
         return self._catalog.catalog
 
-    async def _read_catalog(self) -> Catalog:
-        assert self.writer is not None
-        return await self.writer.read_control(lambda c: load_catalog(c, self.vault))
+    @property
+    def catalog_refreshes(self) -> int:
+        """Periodic catalog refreshes this process completed (services/catalog_cache.py)."""
+        return self._catalog.refreshes
 
     async def reload_catalog(self) -> None:
         await self._catalog.reload()
@@ -389,32 +400,7 @@ class Runtime:
     async def reload_on_miss(self) -> None:
         """A request named something unknown: wait for a reading of the catalog begun after now
         (services/catalog_readings.py)."""
-        await self._catalog.after_miss()
-
-    async def _watch_leases(self) -> None:
-        """Stop this process (gracefully, SIGTERM) if the PostgreSQL session holding its leases ends:
-        its node id and bind slots may then be taken by another process, and two processes with one
-        node id would make the same message ids. Its supervisor (serve, systemd) starts it afresh."""
-        assert self.leases is not None
-        while True:
-            await asyncio.sleep(_LEASES_CHECK_S)
-            if not await asyncio.to_thread(self.leases.alive):
-                log.critical("the database session holding node id %d and this process's binds has ended; "
-                             "stopping", self.ids.node)
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-
-    async def _refresh_catalog(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.catalog_refresh_s)
-            try:
-                await self.reload_catalog()
-                await self._refresh_opt_outs()
-                await self._start_new_connectors()
-            except Exception:  # noqa: BLE001 - keep serving with the last good snapshot
-                log.exception("catalog refresh failed")
-            else:
-                self.catalog_refreshes += 1
+        await self._catalog.reload_on_miss()
 
     async def _flush_key_use(self) -> None:
         while True:
@@ -428,100 +414,3 @@ class Runtime:
             await self.key_use.flush(self.writer)
         except Exception:  # noqa: BLE001 - the uses are kept for the next flush
             log.exception("writing the keys' last-used times failed")
-
-    async def _start_new_connectors(self) -> None:
-        """Start a connector for each carrier that has none (at start, and when carriers are added).
-
-        A carrier whose connector cannot be built (a setting that became invalid: a CA file gone) is
-        logged and left out, so the others deliver; its messages wait (dispatcher.unavailable), and
-        it is tried again at every catalog refresh."""
-        if self.dispatcher is None:
-            return
-        await self._retire_changed_connectors()
-        for carrier in self.catalog.carriers.values():
-            if carrier.name in self.connectors or not await self._bind_slot(carrier):
-                continue
-            try:
-                connector = build_connector(carrier, self.settings.var_path)
-                await connector.start(self.receipts.deliver, mo=self.receive_mo, mo_part=self.mo_parts.receive)
-            except Exception as error:  # noqa: BLE001 - one bad carrier must not stop the others
-                reason = f"{error.__class__.__name__}: {error}"
-                if self.dispatcher.unavailable.get(carrier.name) != reason:
-                    log.error("carrier %s cannot be started (%s); its messages wait", carrier.name, reason)
-                self.dispatcher.unavailable[carrier.name] = reason
-                if self.leases is not None:
-                    await asyncio.to_thread(self.leases.let_go_bind_slot, carrier.name)
-                continue
-            self.dispatcher.unavailable.pop(carrier.name, None)
-            self.connectors[carrier.name] = connector
-            self._built_from[carrier.name] = carrier
-            log.info("carrier %s connected", carrier.name)
-
-    async def _retire_changed_connectors(self) -> None:
-        """Stop the connectors of carriers disabled, deleted or edited since they were built (an
-        edited one starts again with its new settings, in _start_new_connectors). A disabled
-        carrier's messages wait: the dispatcher keeps them PENDING, attempts unspent, until it is
-        enabled again (services/admin/carriers.py)."""
-        assert self.dispatcher is not None
-        catalog = self.catalog
-        for name in catalog.disabled_carriers:
-            self.dispatcher.unavailable[name] = "the carrier is disabled"
-        for name in [n for n in self.dispatcher.unavailable if n not in catalog.carriers
-                     and n not in catalog.disabled_carriers]:
-            del self.dispatcher.unavailable[name]  # deleted: nothing waits for it (deletion refuses then)
-        for name, connector in list(self.connectors.items()):
-            if catalog.carriers.get(name) == self._built_from.get(name):
-                continue
-            # Its messages wait while it is away: a batch claimed now finds a reason, not a carrier
-            # missing (which would fail them for good). _start_new_connectors clears it.
-            self.dispatcher.unavailable.setdefault(name, "reconnecting with its new settings")
-            del self.connectors[name]
-            self._built_from.pop(name, None)
-            connector.stop_submitting()
-            try:
-                await connector.stop()
-            except Exception:  # noqa: BLE001 - it is gone either way
-                log.exception("stopping the connector of carrier %s failed", name)
-            if self.leases is not None:
-                await asyncio.to_thread(self.leases.let_go_bind_slot, name)
-            log.info("carrier %s %s", name, "reconnecting with its new settings" if name in catalog.carriers
-                     else "disconnected: disabled or deleted")
-
-    async def _as_singleton(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        """Run ``run`` (kept running) in one process of the deployment at a time: on PostgreSQL,
-        the one holding the ``name`` lease; the others wait to take it over."""
-        while self.leases is not None and not await asyncio.to_thread(self.leases.singleton, name):
-            await asyncio.sleep(_SINGLETON_RETRY_S)
-        await self._keep_running(name, run)
-
-    async def _bind_slot(self, carrier: Carrier) -> bool:
-        """May this process connect to ``carrier``? Always on SQLite (one worker); on PostgreSQL when
-        it holds one of the carrier's ``max_binds`` slots (default 1), so that all workers together
-        never open more connections to it than that."""
-        if self.leases is None:
-            return True
-        max_binds = int(carrier.settings.get("max_binds", 1))
-        slot = await asyncio.to_thread(self.leases.take_bind_slot, carrier.name, max_binds)
-        if slot is None:
-            if carrier.name not in self._no_slot_logged:
-                self._no_slot_logged.add(carrier.name)
-                log.info("carrier %s: its %d binds are held by other workers; this one stands by",
-                         carrier.name, max_binds)
-            return False
-        self._no_slot_logged.discard(carrier.name)
-        return True
-
-    @staticmethod
-    async def _keep_running(name: str, run: Callable[[], Awaitable[None]]) -> None:
-        """Run a loop of the worker (dispatcher, outbox, broadcaster) again if it fails: one that
-        died silently would leave its work undone until a restart (a database busy past its
-        timeout, say)."""
-        while True:
-            try:
-                await run()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - logged, and the loop starts over
-                log.exception("%s failed; restarting in 1 s", name)
-                await asyncio.sleep(1)

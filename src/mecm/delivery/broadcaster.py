@@ -99,7 +99,7 @@ class Broadcaster:
                                         unsendable),
             can_wait=True)
         if queued and rows:
-            self._sending._wake()
+            self._sending.announce_accepted()
         if queued and last:
             log.info("broadcast %s: every member queued", broadcast.id)
         return bool(queued and members)

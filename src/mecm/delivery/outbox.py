@@ -121,7 +121,7 @@ class Outbox:
             reply = self._reply_row(job, outcome.text) if outcome.text and job.reply_to else None
             await self._writer.write(_done(job.id, reply), can_wait=True)
             if reply is not None:
-                self._sending._wake()
+                self._sending.announce_accepted()
             return
         if job.attempts >= self._settings.outbox_max_attempts:
             await self._writer.write(lambda c: store.mark_dead(c, job.id, outcome.error, _now_ms()))

@@ -15,7 +15,6 @@ and nothing is done for it.
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +33,7 @@ from mecm.domain.text import check_text
 from mecm.errors import InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
 from mecm.services.idempotency import Claim
+from mecm.services.notification import Notification
 from mecm.services.sending import CONFIRMATION, SendingService, SendRequest
 from mecm.store import lists as store_lists
 from mecm.store import optouts as store_optouts
@@ -66,11 +66,10 @@ class InboundService:
         self._writer = writer
         self._ids = ids
         self._sending = sending
-        # Called after an opt-out or opt-in is committed, and awaited if they return an awaitable
-        # (the API's view catches up; the worker tells the API), and after outbox jobs are queued
-        # (the worker's outbox wakes).
-        self.on_opt_out_change: list[Callable[[], Any]] = []
-        self.on_jobs_queued: list[Callable[[], Any]] = []
+        # After an opt-out or opt-in is committed, awaited (the API's view catches up; the worker
+        # tells the API); after outbox jobs are queued (the worker's outbox wakes).
+        self.opt_outs_changed: Notification[[]] = Notification()
+        self.jobs_queued: Notification[[]] = Notification()
 
     async def receive(self, mo: InboundMO, catalog: Catalog, *, number_param: str = "mobileNumber",
                       also: Callable[[Connection], Any] | None = None,
@@ -116,14 +115,11 @@ class InboundService:
             mo_row["response_message_id"] = None
             mo_row["capped"] = True
         elif plan.messages:
-            self._sending._wake()
+            self._sending.announce_accepted()
         if plan.jobs and not capped:
-            for callback in self.on_jobs_queued:
-                callback()
+            self.jobs_queued.notify()
         if changed:  # awaited: fireMessage and the deliver_sm_resp answer after the view caught up
-            for callback in self.on_opt_out_change:
-                if inspect.isawaitable(outcome := callback()):
-                    await outcome
+            await self.opt_outs_changed.notify_awaiting()
         return mo_view_of(mo_row)
 
     def _confirmation(self, mo: InboundMO, subscriber: str, answer: str, mo_row: dict[str, Any],

@@ -30,6 +30,7 @@ from mecm.errors import ApiError, InvalidParameter
 from mecm.services.catalog import Catalog, Workspace
 from mecm.services.charging import charged, price_of, store_charged
 from mecm.services.idempotency import Claim
+from mecm.services.notification import Notification
 from mecm.services.optouts import OptOutView
 from mecm.store.tables import messages, pins
 from mecm.store.writer import GroupCommitWriter, Insert
@@ -69,7 +70,7 @@ class SendingService:
         self._writer = writer
         self._ids = ids
         self._pin_key = pin_key
-        self.on_accepted: list[Any] = []  # callables woken after a commit (the dispatcher)
+        self.accepted: Notification[[]] = Notification()  # after MTs are committed PENDING (wakes the dispatcher)
 
     def prepare(self, request: SendRequest, catalog: Catalog, *, checked: bool = True) -> dict[str, Any]:
         """Build the message row, raising InvalidParameter for any bad input.
@@ -150,7 +151,7 @@ class SendingService:
         else:  # the Idempotency-Key is taken in the transaction that stores the message (and debits it)
             write = _insert_message(row) if price is None else charged(row, price)
             await self._writer.write(request.claim.guarding(write, view, row["id"]))
-        self._wake()
+        self.announce_accepted()
         return view
 
     async def send_pin(self, request: SendRequest, catalog: Catalog, length: int,
@@ -194,7 +195,7 @@ class SendingService:
             refusal = await self._writer.write(write)
             if refusal is not None:
                 raise refusal
-        self._wake()
+        self.announce_accepted()
         return view
 
     async def opt_outs_current(self, kind: str) -> None:
@@ -208,9 +209,10 @@ class SendingService:
         return (request.kind != CONFIRMATION and self._opt_outs is not None
                 and self._opt_outs.is_opted_out(request.workspace.id, recipient))
 
-    def _wake(self) -> None:
-        for callback in self.on_accepted:
-            callback()
+    def announce_accepted(self) -> None:
+        """MTs were committed PENDING: by send and send_pin, or by another path in a transaction of its
+        own (an MO's replies, a broadcast's page, a webhook's reply). Whoever delivers them is woken."""
+        self.accepted.notify()
 
 
 def _insert_message(row: dict[str, Any]) -> Callable[[Connection], None]:
