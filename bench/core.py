@@ -1,7 +1,10 @@
-"""``make bench``: nine scenarios in one run, one summary and one BENCHJSON line.
+"""``make bench``: ten scenarios in one run, issue 15's figures against their targets, and one
+BENCHJSON line.
 
 core       (a) ``mecm serve`` on a fresh SQLite database with the demo workspace and its simulated
            carrier, driven by wrk with pre-signed sendSMS paths; then wait until every message is final.
+api-alone  the same load at ``mecm serve --delivery none`` (bench/api_alone.py): the core scenario's
+           accepted/s over this one is what delivery beside the API costs it (issue 15: >= 0.9).
 core-guarded  the core scenario with rate limits (per workspace and per key) and a price list, all too
            high ever to refuse, against the plain one: what issue 12's limits and credit cost (target:
            >= 0.95), both servers loaded in turn a few seconds at a time (bench/guard_ratio.py says
@@ -42,7 +45,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import cli_start, console_pages, guard_ratio, kannel, mo_search, scale, smpp
+from bench import api_alone, cli_start, console_pages, guard_ratio, kannel, mo_search, scale, smpp
 from bench.common import (
     CONNECTIONS,
     DURATION_S,
@@ -135,6 +138,8 @@ def main() -> None:
         print_core(core)
         guarded = guard_ratio.guard_ratio(work / "core-guarded")
         guard_ratio.print_guard_ratio(guarded)
+        alone = api_alone.bench_api_alone(work / "api-alone")
+        api_alone.print_api_alone(alone)
         over_smpp = smpp.bench_smpp(work / "smpp")
         smpp_ratio = over_smpp["delivered_per_s"] / core["accepted_per_s"]
         smpp.print_smpp(over_smpp, smpp_ratio)
@@ -161,11 +166,36 @@ ratio (a) = core accepted/s / baseline req/s = {ratio:.2f}   (target >= {CORE_TA
                     else float("nan"))
     print(f"ratio = core accepted/s / Kannel accepted/s = {kannel_ratio:.2f}   (target >= {KANNEL_TARGET:.2f}, "
           f"issue 15: {'yes' if kannel_ratio >= KANNEL_TARGET else 'no'})\n", flush=True)
-    print("BENCHJSON " + json.dumps({"core": core, "core_guarded": guarded, "smpp": over_smpp, "scale": scaled, "mo_search": searched,
+    api_ratio = core["accepted_per_s"] / alone["accepted_per_s"]
+    print_issue_15(core, ratio, kannel_ratio, smpp_ratio, scale_ratio, api_ratio)
+    print("BENCHJSON " + json.dumps({"core": core, "core_guarded": guarded, "api_alone": alone, "api_ratio": api_ratio,
+                                     "smpp": over_smpp, "scale": scaled, "mo_search": searched,
                                      "cli_start": cli, "console_pages": console,
                                      "baseline": base, "ratio": ratio, "smpp_ratio": smpp_ratio,
                                      "scale_ratio": scale_ratio, "kannel": kannel_figures,
                                      "kannel_ratio": kannel_ratio}))
+
+
+def print_issue_15(core: dict, baseline_ratio: float, kannel_ratio: float, smpp_ratio: float, scale_ratio: float,
+                   api_ratio: float) -> None:
+    """Issue 15's acceptance, each figure from this run beside its target."""
+    delivered_ratio = core["delivered_per_s"] / core["accepted_per_s"]
+    rss = max(core["peak_rss_mb"], core["worker_peak_rss_mb"])
+    rows = [
+        ("core accepted/s / Kannel accepted/s", f"{kannel_ratio:.2f}", ">= 1.00", kannel_ratio >= 1.0),
+        ("core accepted/s / bare Starlette req/s", f"{baseline_ratio:.2f}", ">= 0.60", baseline_ratio >= 0.60),
+        ("core delivered/s / accepted/s", f"{delivered_ratio:.2f}", ">= 0.90", delivered_ratio >= 0.90),
+        ("core p99", f"{core['p99_ms']:.1f} ms", "<= 25 ms", core["p99_ms"] <= 25),
+        ("core peak RSS, largest process", f"{rss:.0f} MB", "<= 150 MB", rss <= 150),
+        ("core lost", f"{core['lost']}", "0", core["lost"] == 0),
+        ("SMPP delivered/s / core accepted/s", f"{smpp_ratio:.2f}", ">= 0.60", smpp_ratio >= 0.60),
+        ("scale-out delivered/s / core accepted/s", f"{scale_ratio:.2f}", ">= 0.60", scale_ratio >= 0.60),
+        ("API with delivery / API alone, accepted/s", f"{api_ratio:.2f}", ">= 0.90", api_ratio >= 0.90),
+    ]
+    print("issue 15, from this run:")
+    for name, figure, target, met in rows:
+        print(f"  {name:42} {figure:>9}   target {target:9}  {'yes' if met else 'no'}")
+    print(flush=True)
 
 
 if __name__ == "__main__":
