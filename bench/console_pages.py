@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -144,57 +145,42 @@ def pages(workspace_id: int) -> dict[str, str]:
     }
 
 
-def _kept_hours(database: Path | str) -> int:
-    statement = "SELECT count(*) FROM dashboard_hours"
+def _run(database: Path | str, statement: str) -> int | None:
+    """Run ``statement`` on the seeded database (a SQLite file, or a PostgreSQL URL); its first value."""
     if isinstance(database, str):
         import psycopg
 
         with psycopg.connect(database, autocommit=True) as db:
-            return db.execute(statement).fetchone()[0]  # type: ignore[index]
+            cursor = db.execute(statement)
+            return cursor.fetchone()[0] if cursor.description else None  # type: ignore[index]
     with sqlite3.connect(database) as db:
-        return db.execute(statement).fetchone()[0]
+        cursor = db.execute(statement)
+        return cursor.fetchone()[0] if cursor.description else None
 
 
-def _watermark(database: Path | str) -> int:
-    statement = "SELECT COALESCE(MAX(end_id), 0) FROM number_pieces"
-    if isinstance(database, str):
-        import psycopg
-
-        with psycopg.connect(database, autocommit=True) as db:
-            return db.execute(statement).fetchone()[0]  # type: ignore[index]
-    with sqlite3.connect(database) as db:
-        return db.execute(statement).fetchone()[0]
+def _wait_until(done: Callable[[], bool], timeout_s: float, failure: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(failure)
+        time.sleep(0.1)
 
 
-def _wait_indexed(database: Path | str, up_to_ms: int, timeout_s: float = 600.0) -> None:
+def _wait_indexed(database: Path | str, up_to_ms: int) -> None:
     """Wait until the worker has indexed the seeded messages by number up to ``up_to_ms``."""
-    deadline = time.monotonic() + timeout_s
-    while _watermark(database) < first_id_at(up_to_ms):
-        if time.monotonic() > deadline:
-            raise SystemExit("the worker did not index the seeded messages by number")
-        time.sleep(0.2)
+    _wait_until(lambda: _run(database, "SELECT COALESCE(MAX(end_id), 0) FROM number_pieces") >= first_id_at(up_to_ms),
+                600, "the worker did not index the seeded messages by number")
 
 
-def _wait_kept(database: Path | str, timeout_s: float = 120.0) -> None:
+def _wait_kept(database: Path | str) -> None:
     """Wait until the worker has kept the counts of the seeded week's closed hours (services/dashboard_keeper.py)."""
-    deadline = time.monotonic() + timeout_s
-    while _kept_hours(database) < 7 * 24 - 2:
-        if time.monotonic() > deadline:
-            raise SystemExit("the worker did not keep the seeded week's hours")
-        time.sleep(0.05)
+    _wait_until(lambda: _run(database, "SELECT count(*) FROM dashboard_hours") >= 7 * 24 - 2,
+                600, "the worker did not keep the seeded week's hours")
 
 
 def _age_kept_hours(database: Path | str) -> None:
     """Make every kept hour's count RECOUNT_AFTER_MS older: the next view counts one again."""
-    statement = f"UPDATE dashboard_hours SET counted_at_ms = counted_at_ms - {RECOUNT_AFTER_MS}"
-    if isinstance(database, str):
-        import psycopg
-
-        with psycopg.connect(database, autocommit=True) as db:
-            db.execute(statement)
-    else:
-        with sqlite3.connect(database) as db:
-            db.execute(statement)
+    _run(database, f"UPDATE dashboard_hours SET counted_at_ms = counted_at_ms - {RECOUNT_AFTER_MS}")
 
 
 def _timed_get(http: httpx.Client, path: str) -> float:
@@ -230,7 +216,7 @@ def _bench_one(work: Path, database: str) -> dict:
         _wait_indexed(stored, seeded_at_ms - 2 * 3_600_000)
         indexed_s = time.perf_counter() - began
         began = time.perf_counter()
-        _wait_kept(stored, timeout_s=600)
+        _wait_kept(stored)
         kept_s = time.perf_counter() - began
         sign_in(http)
         first_view_ms = _timed_get(http, f"/w/{workspace_id}")

@@ -14,9 +14,10 @@ A piece's rows are sorted by number and all go after every earlier piece's (the 
 key), so indexing appends to the index rather than writing all over it. They are written a few
 thousand a transaction (each holds the write lock briefly), then the piece's ``number_pieces`` row,
 which makes them part of the index: a search reads only registered pieces, and the ids below the
-watermark. Rows left by an attempt cut short are written over as they are; two indexers racing
-for the same piece (several processes on one database) both write its rows harmlessly, and one
-of them registers it.
+watermark. An attempt cut short leaves rows of no registered piece, which no search reads; the
+next attempt writes the piece again, keeping the rows already there. Two indexers racing for the
+same piece (several processes on one database) both write its rows harmlessly, and one of them
+registers it.
 """
 
 from __future__ import annotations
