@@ -135,7 +135,7 @@ def pages(workspace_id: int) -> dict[str, str]:
     return {
         "dashboard": w, "dashboard, live part": f"{w}?part=live",
         "messages": f"{w}/messages", "messages by number": f"{w}/messages?number=584140012345",
-        # the console looks back a day for a number alone; over all time, it reads the index by number
+        # both read the index by number (store/number_index.py); the second with a time range given
         "messages by number, all time": f"{w}/messages?number=584140012345&since=2000-01-01",
         "messages by status": f"{w}/messages?status=UNDELIVERED", "messages by text": f"{w}/messages?text=order+99",
         "inbox": f"{w}/inbox", "inbox by number": f"{w}/inbox?number=584140012345",

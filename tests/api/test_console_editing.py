@@ -397,7 +397,7 @@ def test_an_admin_creates_a_key_sees_its_private_key_once_and_the_api_takes_it(
     assert server.count("api_keys") == before
 
 
-def test_a_search_by_number_finds_the_messages_to_that_number_over_all_time(
+def test_a_search_by_number_alone_finds_the_messages_sent_to_that_number(
         server: Server, clients: dict[str, ConsoleClient]) -> None:
     _send(server, "Looked up by number", to="584145556666")
     _send(server, "Sent to another number", to="584145556667")

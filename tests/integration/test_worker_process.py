@@ -166,7 +166,8 @@ def test_a_worker_whose_serve_is_gone_exits_before_reading_anything(tmp_path: Pa
     import subprocess
     import sys
 
-    env = {**os.environ, "MECM_PARENT_PID": "1", "MECM_DATABASE_URL": f"sqlite:///{tmp_path}/none.db"}
+    not_its_parent = str(os.getpid() + 1)  # its parent is this test's process
+    env = {**os.environ, "MECM_PARENT_PID": not_its_parent, "MECM_DATABASE_URL": f"sqlite:///{tmp_path}/none.db"}
     done = subprocess.run([sys.executable, "-m", "mecm", "worker"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1

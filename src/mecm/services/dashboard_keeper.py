@@ -34,22 +34,29 @@ class DashboardKeeper:
 
     async def keep_once(self) -> int:
         """Count and keep what each workspace's dashboard would count now; how many hours were kept."""
+        now_ms = int(self._clock() * 1000)
         newest = await self._writer.read(store_dashboard.newest_traffic_ms)
-        if newest is None:
-            return 0
+        if newest is None or newest < now_ms - dashboard.WEEK_MS:
+            return 0  # nothing in any dashboard's week: what a view counts there is empty rows
         # As seen at the end of the newest traffic's hour plus COUNTED_AFTER_MS: its hour is closed
         # then, and no later (empty) hour is.
-        as_of = min(int(self._clock() * 1000), newest + dashboard.COUNTED_AFTER_MS + dashboard.HOUR_MS)
+        as_of = min(now_ms, newest + dashboard.COUNTED_AFTER_MS + dashboard.HOUR_MS)
         kept = 0
         for workspace_id in await self._writer.read(store_dashboard.workspace_ids):
             try:
-                counted = await self._writer.read(lambda c: dashboard.count_hours(c, workspace_id, as_of))  # noqa: B023
+                kept += await self._keep(workspace_id, as_of)
             except Unknown:  # deleted since the list was read
                 continue
-            if counted is not None:
-                await self._writer.write(lambda c: dashboard.keep_hours(c, counted), can_wait=True)  # noqa: B023
-                kept += len(counted.hours)
+            except Exception:  # noqa: BLE001 - one workspace's failure leaves the others' rounds whole
+                log.exception("keeping the dashboard hours of workspace %d failed", workspace_id)
         return kept
+
+    async def _keep(self, workspace_id: int, as_of: int) -> int:
+        counted = await self._writer.read(lambda c: dashboard.count_hours(c, workspace_id, as_of))
+        if counted is None:
+            return 0
+        await self._writer.write(lambda c: dashboard.keep_hours(c, counted), can_wait=True)
+        return len(counted.hours)
 
     async def run(self) -> None:
         while True:

@@ -18,13 +18,18 @@ watermark. An attempt cut short leaves rows of no registered piece, which no sea
 next attempt writes the piece again, keeping the rows already there. Two indexers racing for the
 same piece (several processes on one database) both write its rows harmlessly, and one of them
 registers it.
+
+The settle rule assumes an id is made less than SETTLE_MS before its row commits. A row that
+commits later than that (a stalled disk, a write lock held long by another process, an API node's
+clock far behind) may land in a piece already indexed. So each piece is counted again
+CHECK_AFTER_MS after it was indexed, and any message it gained meanwhile is indexed then (logged).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Select, func, insert, select, text
+from sqlalchemy import Connection, Select, func, select, text, update
 
 from mecm.domain.ids import first_id_at
 from mecm.store.tables import message_numbers, messages, number_pieces
@@ -32,7 +37,12 @@ from mecm.store.tables import message_numbers, messages, number_pieces
 PIECE_MESSAGES = 20_000
 SETTLE_MS = 60_000
 FILL_MS = 3_600_000
+CHECK_AFTER_MS = 600_000
 
+_REGISTER = text(
+    "INSERT INTO number_pieces (first_id, end_id, messages, indexed_at_ms) VALUES (:first_id, :end_id, :messages, :now)"
+    " ON CONFLICT DO NOTHING"
+)
 _WRITE_NUMBER = text(
     "INSERT INTO message_numbers (piece, recipient, message_id) VALUES (:piece, :recipient, :message_id)"
     " ON CONFLICT DO NOTHING"
@@ -79,11 +89,37 @@ def write_numbers(connection: Connection, piece: Piece, start: int, stop: int) -
                                        for recipient, message_id in piece.numbers[start:stop]])
 
 
-def register_piece(connection: Connection, piece: Piece, now_ms: int) -> None:
-    """Make ``piece`` part of the index (its numbers written first); raises IntegrityError when
-    another indexer registered it first."""
-    connection.execute(insert(number_pieces).values(first_id=piece.first_id, end_id=piece.end_id,
-                                                    messages=len(piece.numbers), indexed_at_ms=now_ms))
+def register_piece(connection: Connection, piece: Piece, now_ms: int) -> bool:
+    """Make ``piece`` part of the index (its numbers written first); False when another indexer
+    registered it first (nothing written)."""
+    registered = connection.execute(_REGISTER, {"first_id": piece.first_id, "end_id": piece.end_id,
+                                                "messages": len(piece.numbers), "now": now_ms})
+    return registered.rowcount == 1
+
+
+def piece_to_check(connection: Connection, now_ms: int, *, check_after_ms: int = CHECK_AFTER_MS) -> Piece | None:
+    """The oldest piece indexed CHECK_AFTER_MS ago or more and not checked yet, with the numbers of
+    every message in its range now (a read only); None: none is due."""
+    row = connection.execute(
+        select(number_pieces.c.first_id, number_pieces.c.end_id)
+        .where(number_pieces.c.checked_at_ms.is_(None), number_pieces.c.indexed_at_ms <= now_ms - check_after_ms)
+        .order_by(number_pieces.c.first_id).limit(1)
+    ).first()
+    if row is None:
+        return None
+    numbers = connection.execute(
+        select(messages.c.recipient, messages.c.id).where(messages.c.id >= row.first_id, messages.c.id < row.end_id)
+    ).all()
+    return Piece(row.first_id, row.end_id, sorted((recipient, message_id) for recipient, message_id in numbers))
+
+
+def mark_checked(connection: Connection, piece: Piece, now_ms: int) -> int:
+    """Record the check of ``piece`` (its numbers written first); how many messages it gained."""
+    before = connection.execute(select(number_pieces.c.messages)
+                                .where(number_pieces.c.first_id == piece.first_id)).scalar_one()
+    connection.execute(update(number_pieces).where(number_pieces.c.first_id == piece.first_id)
+                       .values(checked_at_ms=now_ms, messages=len(piece.numbers)))
+    return len(piece.numbers) - before
 
 
 def indexed_ids(number: str, *, below_id: int, from_id: int = 0) -> Select[tuple[int]]:

@@ -588,6 +588,8 @@ number_pieces = Table(
     Column("end_id", Id64, nullable=False),  # the piece holds the messages first_id <= id < end_id
     Column("messages", Integer, nullable=False),
     Column("indexed_at_ms", BigInteger, nullable=False),
+    # When the piece was counted again, CHECK_AFTER_MS after it was indexed (store/number_index.py).
+    Column("checked_at_ms", BigInteger, nullable=True),
 )
 message_numbers = Table(
     "message_numbers",

@@ -42,5 +42,11 @@ async def test_every_workspaces_hours_are_kept_before_a_view_and_idle_means_no_c
         commits = writer.commits
         clock[0] += DAY_MS / 1000  # a day later, nothing new: nothing to count, no commit
         assert await keeper.keep_once() == 0 and writer.commits == commits
+        clock[0] += 7 * DAY_MS / 1000  # the traffic is out of every week: not counted again either
+        with engine.begin() as c:  # a view then forgets the hours out of its week
+            counted = dashboards.count_hours(c, shop, int(clock[0] * 1000))
+            assert counted is not None
+            dashboards.keep_hours(c, counted)
+        assert await keeper.keep_once() == 0 and writer.commits == commits
     finally:
         writer.close()

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column('end_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
         sa.Column('messages', sa.Integer(), nullable=False),
         sa.Column('indexed_at_ms', sa.BigInteger(), nullable=False),
+        sa.Column('checked_at_ms', sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint('first_id'),
     )
     op.create_table(
