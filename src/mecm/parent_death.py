@@ -9,11 +9,11 @@ killing; a serve that died before it was armed is seen by the parent id having c
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 PARENT_ENV = "MECM_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
-_SIGKILL = 9
 
 
 def die_with_parent() -> None:
@@ -24,6 +24,6 @@ def die_with_parent() -> None:
     if sys.platform == "linux":
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != int(parent):  # serve died before the signal was armed
         sys.exit("mecm worker: the mecm serve that started it has exited")

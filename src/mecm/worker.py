@@ -3,9 +3,9 @@
 ``mecm serve`` accepts on its own process and starts one worker beside it (``WorkerProcess``): the
 worker runs the dispatcher, the carrier connectors and their receipts and MOs (runtime role
 ``worker``). serve restarts a worker that dies, and stops it, gracefully, before it stops itself.
-A worker started by serve dies with it (Linux's parent-death signal, parent_death.py): a serve killed with SIGKILL
-leaves no worker behind to race the next one, which in any case waits for the database's worker
-lock (store/locks.py).
+A worker started by serve dies with it (Linux's parent-death signal, armed in parent_death.py): a
+serve killed with SIGKILL leaves no worker behind to race the next one, which in any case waits for
+the database's worker lock (store/locks.py).
 
 Message ids stay unique across the two processes: a worker generates its ids (MOs from carriers and
 their replies) under node id ``node_id + 512``, whether serve started it or it was started apart

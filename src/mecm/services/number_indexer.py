@@ -2,7 +2,8 @@
 time, in one process of the deployment (runtime: a singleton). Idle, it reads once every
 ``every_s`` and writes nothing; behind (a deployment upgraded with a long history, or a burst), it
 indexes piece after piece until it has caught up. Each piece is counted again some minutes after
-it was indexed, for rows that committed late (store/number_index.py): one more commit per piece.
+it was indexed, for rows that committed late (store/number_index.py): one more commit per piece,
+and its numbers written again only when it gained some.
 """
 
 from __future__ import annotations
@@ -45,14 +46,15 @@ class NumberIndexer:
     async def check_once(self) -> bool:
         """Count the oldest piece due for its check again, and index what it gained; False: none was due."""
         now_ms = int(self._clock() * 1000)
-        piece = await self._writer.read(lambda c: number_index.piece_to_check(c, now_ms, check_after_ms=self._check_after_ms))
-        if piece is None:
+        check = await self._writer.read(
+            lambda c: number_index.piece_to_check(c, now_ms, check_after_ms=self._check_after_ms))
+        if check is None:
             return False
-        await self._write_numbers(piece)
-        gained = await self._writer.write(lambda c: number_index.mark_checked(c, piece, now_ms), can_wait=True)
-        if gained:
+        if check.gained:  # rewritten whole: the rows already there are left as they are
+            await self._write_numbers(check.piece)
             log.warning("%d messages committed over a minute after their ids were made were indexed by number "
-                        "late (piece from id %d)", gained, piece.first_id)
+                        "late (piece from id %d)", check.gained, check.piece.first_id)
+        await self._writer.write(lambda c: number_index.mark_checked(c, check, now_ms), can_wait=True)
         return True
 
     async def _write_numbers(self, piece: number_index.Piece) -> None:

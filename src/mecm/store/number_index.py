@@ -97,11 +97,22 @@ def register_piece(connection: Connection, piece: Piece, now_ms: int) -> bool:
     return registered.rowcount == 1
 
 
-def piece_to_check(connection: Connection, now_ms: int, *, check_after_ms: int = CHECK_AFTER_MS) -> Piece | None:
-    """The oldest piece indexed CHECK_AFTER_MS ago or more and not checked yet, with the numbers of
-    every message in its range now (a read only); None: none is due."""
+@dataclass(frozen=True)
+class Check:
+    piece: Piece  # with the numbers of every message in its range now
+    indexed: int  # how many of its messages were indexed before
+
+    @property
+    def gained(self) -> int:
+        """Messages that committed into the piece after it was indexed."""
+        return len(self.piece.numbers) - self.indexed
+
+
+def piece_to_check(connection: Connection, now_ms: int, *, check_after_ms: int = CHECK_AFTER_MS) -> Check | None:
+    """The oldest piece indexed CHECK_AFTER_MS ago or more and not checked yet (a read only); None:
+    none is due."""
     row = connection.execute(
-        select(number_pieces.c.first_id, number_pieces.c.end_id)
+        select(number_pieces.c.first_id, number_pieces.c.end_id, number_pieces.c.messages)
         .where(number_pieces.c.checked_at_ms.is_(None), number_pieces.c.indexed_at_ms <= now_ms - check_after_ms)
         .order_by(number_pieces.c.first_id).limit(1)
     ).first()
@@ -110,16 +121,14 @@ def piece_to_check(connection: Connection, now_ms: int, *, check_after_ms: int =
     numbers = connection.execute(
         select(messages.c.recipient, messages.c.id).where(messages.c.id >= row.first_id, messages.c.id < row.end_id)
     ).all()
-    return Piece(row.first_id, row.end_id, sorted((recipient, message_id) for recipient, message_id in numbers))
+    piece = Piece(row.first_id, row.end_id, sorted((recipient, message_id) for recipient, message_id in numbers))
+    return Check(piece, row.messages)
 
 
-def mark_checked(connection: Connection, piece: Piece, now_ms: int) -> int:
-    """Record the check of ``piece`` (its numbers written first); how many messages it gained."""
-    before = connection.execute(select(number_pieces.c.messages)
-                                .where(number_pieces.c.first_id == piece.first_id)).scalar_one()
-    connection.execute(update(number_pieces).where(number_pieces.c.first_id == piece.first_id)
-                       .values(checked_at_ms=now_ms, messages=len(piece.numbers)))
-    return len(piece.numbers) - before
+def mark_checked(connection: Connection, check: Check, now_ms: int) -> None:
+    """Record ``check`` (the numbers it gained written first)."""
+    connection.execute(update(number_pieces).where(number_pieces.c.first_id == check.piece.first_id)
+                       .values(checked_at_ms=now_ms, messages=len(check.piece.numbers)))
 
 
 def indexed_ids(number: str, *, below_id: int, from_id: int = 0) -> Select[tuple[int]]:

@@ -26,15 +26,21 @@ async def test_notify_awaiting_awaits_each_coroutine_before_the_next_callback() 
     calls: list[str] = []
     changed: Notification[[]] = Notification()
 
+    released = asyncio.Event()
+
     async def slow() -> None:
         calls.append("slow begun")
-        await asyncio.sleep(0)  # another task may run meanwhile: the next callback still waits
+        await released.wait()  # another task runs meanwhile: the next callback still waits
         calls.append("slow done")
+
+    async def release() -> None:
+        calls.append("released")
+        released.set()
 
     changed.subscribe(slow)
     changed.subscribe(lambda: calls.append("plain"))
-    await changed.notify_awaiting()
-    assert calls == ["slow begun", "slow done", "plain"]
+    await asyncio.gather(changed.notify_awaiting(), release())
+    assert calls == ["slow begun", "released", "slow done", "plain"]
 
 
 async def test_a_callback_that_raises_stops_the_rest_and_reaches_the_sender() -> None:

@@ -160,6 +160,9 @@ async def test_the_indexer_catches_up_piece_after_piece_by_its_clock(engine: Eng
         assert [await indexer.index_once() for _ in range(3)] == [3, 3, 0]  # two full pieces; two wait
         commits = writer.commits
         assert await indexer.index_once() == 0 and writer.commits == commits  # nothing due: no write
+        now_s[0] += number_index.CHECK_AFTER_MS / 1000
+        assert await indexer.check_once() is True
+        assert writer.commits == commits + 1  # a piece that gained nothing: its check alone is written
     finally:
         writer.close()
     assert to_number(engine, ALICE) == ids[::-1]
