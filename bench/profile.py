@@ -4,7 +4,8 @@ Starts ``mecm serve`` on a fresh SQLite database (as make bench's core scenario)
 and pre-signed sendSMS paths, and samples the API process with py-spy (100 samples a second, idle
 time left out) for the load's duration. Prints the functions that were on CPU most often, by their
 own time and with what they call, and the accepted/s of the profiled run (py-spy slows it a little). ``BENCH_PRICED=1``: with a price
-list, as the core scenario's (bench/core.py).
+list, as the core scenario's (bench/core.py). ``PROFILE_PROCESS=worker``: the delivery worker that
+``mecm serve`` started, instead of the API process (what delivering costs, beside the same load).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import (
@@ -27,11 +30,13 @@ from bench.common import (
     process,
     run_wrk,
     wait_http,
+    worker_pid,
     write_paths,
 )
 from bench.guard_ratio import limit_the_key, price_everything
 
 TOP = int(os.environ.get("PROFILE_TOP", "25"))  # how many functions to print
+PROCESS = os.environ.get("PROFILE_PROCESS", "api")  # "api" or "worker"
 
 
 def _frame_name(frame: str) -> str:
@@ -63,7 +68,19 @@ def summarise(raw: Path) -> tuple[int, Counter[str], Counter[str]]:
     return samples, own, total
 
 
+def wait_until_found(find: Callable[[], int | None], timeout_s: float = 60.0) -> int:
+    """What ``find`` returns once it returns something (the worker starts after serve answers)."""
+    deadline = time.monotonic() + timeout_s
+    while (found := find()) is None:
+        if time.monotonic() > deadline:
+            sys.exit(f"not found within {timeout_s:.0f} s")
+        time.sleep(0.05)
+    return found
+
+
 def main() -> None:
+    if PROCESS not in ("api", "worker"):
+        sys.exit("PROFILE_PROCESS must be api or worker")
     if shutil.which("wrk") is None or shutil.which("py-spy", path=str(Path(sys.executable).parent)) is None:
         sys.exit("make profile needs wrk (Debian package) and py-spy (pip install py-spy)")
     py_spy = str(Path(sys.executable).parent / "py-spy")
@@ -81,14 +98,16 @@ def main() -> None:
         raw = work / "profile.txt"
         with process([*MECM, "serve"], env, work / "server.log") as server:
             wait_http(f"http://127.0.0.1:{port}/healthz", server)
+            profiled = server.pid if PROCESS == "api" else wait_until_found(lambda: worker_pid(server.pid))
             spy = subprocess.Popen([py_spy, "record", "--format", "raw", "--rate", "100", "--duration",
-                                    str(DURATION_S), "--pid", str(server.pid), "--output", str(raw), "--nonblocking"],
+                                    str(DURATION_S), "--pid", str(profiled), "--output", str(raw), "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = run_wrk(f"http://127.0.0.1:{port}", paths)
             spy.wait(60)
         samples, own, total = summarise(raw)
         accepted = result["ok"] / (result["duration_us"] / 1e6)
-        print(f"mecm serve API process under wrk (-c64, {DURATION_S} s): {accepted:.0f} accepted/s while profiled, "
+        what = "API process" if PROCESS == "api" else "delivery worker"
+        print(f"mecm serve {what} under wrk (-c64, {DURATION_S} s): {accepted:.0f} accepted/s while profiled, "
               f"{samples} samples on CPU")
         print(f"\n{'own %':>6} {'with callees %':>15}  function")
         for name, count in own.most_common(TOP):
