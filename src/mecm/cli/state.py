@@ -23,6 +23,8 @@ def open_store(settings: Settings, *, create: bool = False) -> tuple[Engine, Vau
     """The database, migrated to the latest revision, and the vault. Without ``create``, a missing
     database (or one without mecm's schema, or a missing master key) is a ``ConfigError`` saying to
     run ``mecm init`` and where the settings were looked for."""
+    from sqlalchemy.exc import DBAPIError
+
     from mecm.files import private_dir
     from mecm.store import engine as store_engine
     from mecm.store.crypto import Vault, load_master_key
@@ -38,9 +40,22 @@ def open_store(settings: Settings, *, create: bool = False) -> tuple[Engine, Vau
     except ConfigError as error:
         engine.dispose()
         raise _explained(error, create) from None
+    except DBAPIError as error:  # not reachable, refused, no such database: one line, not a traceback
+        engine.dispose()
+        raise ConfigError(unreachable(settings.database_url, error)) from None
     except BaseException:
         engine.dispose()
         raise
+
+
+def unreachable(database_url: str, error: Exception) -> str:
+    """Why the database at ``database_url`` could not be used, in one line: the driver's own words
+    (its lines joined), without the password and without SQLAlchemy's wrapping."""
+    from mecm.cli.output import without_password
+
+    cause = getattr(error, "orig", None) or error
+    words = "; ".join(line.strip() for line in str(cause).splitlines() if line.strip())
+    return f"cannot use the database {without_password(database_url)}: {words or cause.__class__.__name__}"
 
 
 def _explained(error: ConfigError, create: bool) -> ConfigError:
