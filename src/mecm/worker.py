@@ -26,7 +26,7 @@ import time
 from mecm import collector
 from mecm.config import Settings
 from mecm.errors import ConfigError
-from mecm.parent_death import PARENT_ENV
+from mecm.parent_death import started_by_me
 from mecm.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class WorkerProcess:
     """
 
     def __init__(self) -> None:
-        self._env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        self._env = {**os.environ, **started_by_me()}
         self._process: subprocess.Popen[bytes] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._stopping = False

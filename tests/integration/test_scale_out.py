@@ -171,3 +171,33 @@ def test_a_worker_whose_lease_session_ends_stops_rather_than_share_its_node_id(t
         assert server.query(holder) == []  # nobody holds that node id now
     finally:
         kill_process(worker)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def _at_least(count: int, found: list[int]) -> list[int] | None:
+    return found if len(found) >= count else None
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for its parent to read its exit."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_mecm_api_takes_its_processes_with_it(tmp_path: Path) -> None:
+    """Issue 16: a SIGKILL of the ``mecm api`` parent left its two processes serving on the port."""
+    server = make_server(tmp_path)
+    with processes(server, "api") as started:
+        parent = started["api"]
+        # uvicorn's two processes (and multiprocessing's resource tracker, which goes too).
+        serving = wait_for(lambda: _at_least(2, _children(parent.pid)), STARTUP_S, "two API processes")
+        parent.kill()
+        parent.wait(10)
+        wait_for(lambda: not any(map(_alive, serving)), 10, "the API processes exit with their parent")
+        assert not answers(server.url)

@@ -171,4 +171,4 @@ def test_a_worker_whose_serve_is_gone_exits_before_reading_anything(tmp_path: Pa
     done = subprocess.run([sys.executable, "-m", "mecm", "worker"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1
-    assert done.stderr.strip() == "mecm worker: the mecm serve that started it has exited"
+    assert done.stderr.strip() == f"mecm: the process that started this one ({not_its_parent}) has exited"

@@ -100,9 +100,13 @@ def _answering_with(request_id: str, send: Any) -> Any:
 
 def api_process_app() -> Any:
     """The factory each ``mecm api`` process calls (uvicorn imports it in every worker process):
-    the API alone, on the settings of the environment; delivery is ``mecm worker``'s."""
+    the API alone, on the settings of the environment; delivery is ``mecm worker``'s. With
+    ``--workers N`` the process dies with the ``mecm api`` that started it (mecm/parent_death.py)."""
     from mecm.config import load_settings
     from mecm.logs import configure
+    from mecm.parent_death import die_with_parent
+
+    die_with_parent()
 
     settings = load_settings()
     configure(settings.log_level, settings.log_format)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,10 @@ def api(
         sock = listening_socket(settings.host, settings.port)
     announce("api", sock, f"database {without_password(settings.database_url)}, {workers} "
                           f"process{'es' if workers > 1 else ''}", settings.log_format)
+    if workers > 1:  # uvicorn's processes inherit the environment: each dies with this one
+        from mecm.parent_death import started_by_me
+
+        os.environ.update(started_by_me())
     run_uvicorn("mecm.api.app:api_process_app", sock, uvicorn_options(settings), workers=workers, factory=True)
 
 
