@@ -100,6 +100,16 @@ class NotEnoughFunds(ApiError):
         super().__init__("Not enough funds")
 
 
+class Unavailable(ApiError):
+    """The process cannot take the call now, for a reason that passes (its database session was
+    lost, services/node_lease.py): ERROR, with HTTP 503 when http_error_codes is on."""
+
+    http_status = 503
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Service unavailable: {reason}")
+
+
 class ConfigError(MecmError):
     """The settings file or environment holds a value mecm cannot use."""
 

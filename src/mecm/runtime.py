@@ -52,6 +52,7 @@ from mecm.errors import InvalidParameter
 from mecm.services.inbound import InboundMO, InboundService
 from mecm.services.key_use import KeyUse
 from mecm.services.mo_parts import AlreadyHandedOn, MOParts
+from mecm.services.node_lease import ApiNodeLease
 from mecm.services.number_indexer import NumberIndexer
 from mecm.services.optouts import PG_CATCH_UP_INTERVAL_S, OptOutView
 from mecm.services.pin_sends import PinSendGuard
@@ -61,7 +62,8 @@ from mecm.services.sending import SendingService
 from mecm.store import engine as store_engine
 from mecm.store.crypto import Vault, load_master_key
 from mecm.store.database_file import DatabaseFile
-from mecm.store.leases import API_NODES, WORKER_NODES, Leases
+from mecm.store.driver_errors import database_away, one_line
+from mecm.store.leases import WORKER_NODES, Leases
 from mecm.store.shared_buckets import SharedBuckets
 from mecm.store.locks import FileLock, worker_lock_path, write_lock_path
 from mecm.store.optout_signal import OptOutSignal
@@ -120,6 +122,8 @@ class Runtime:
         self._refreshes_server: worker_link.StatusServer | None = None
         # PostgreSQL: this process's node id, bind slots and singletons (store/leases.py).
         self.leases: Leases | None = None
+        # PostgreSQL, API role: its node id, kept through an outage (services/node_lease.py).
+        self.node_lease: ApiNodeLease | None = None
 
     async def start(self) -> None:
         if self.deliver:  # one dispatcher per database, whether in a worker or inline
@@ -127,12 +131,16 @@ class Runtime:
         await asyncio.to_thread(store_engine.upgrade, self.engine)
         if self.database is not None:  # the file just opened, watched from now on (store/database_file.py)
             self.database_file = DatabaseFile(self.database)
-        else:  # PostgreSQL: node ids are leased, so processes may come and go
+        elif self.deliver:  # PostgreSQL: node ids are leased, so processes may come and go
             self.leases = await asyncio.to_thread(Leases, self.engine)
-            node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES if self.deliver else API_NODES)
+            node = await asyncio.to_thread(self.leases.take_node, WORKER_NODES)
             self.ids = IdGenerator(node)
             log.info("node id %d", node)
             self._tasks.append(asyncio.create_task(watch_leases(self.leases, node), name="leases-watch"))
+        else:  # an API process keeps its node id through an outage (services/node_lease.py)
+            self.node_lease = ApiNodeLease(self.engine, self.ids)
+            log.info("node id %d", await self.node_lease.start())
+            self._tasks.append(asyncio.create_task(self.node_lease.run(), name="node-lease"))
         # The worker's claims and outcome records wait for no client: gathered for a few ms, they
         # take the database's write lock, which the API's commits share, far less often.
         self.writer = self._new_writer(self.settings.worker_commit_gather_ms / 1000 if self.role == "worker" else 0.0)
@@ -347,6 +355,8 @@ class Runtime:
                      self.role, name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
         if self.leases is not None:
             await asyncio.to_thread(self.leases.close)
+        if self.node_lease is not None:
+            await asyncio.to_thread(self.node_lease.close)
         if self._shared_buckets is not None:
             await asyncio.to_thread(self._shared_buckets.close)
         self.engine.dispose()
@@ -412,5 +422,8 @@ class Runtime:
             return
         try:
             await self.key_use.flush(self.writer)
-        except Exception:  # noqa: BLE001 - the uses are kept for the next flush
-            log.exception("writing the keys' last-used times failed")
+        except Exception as error:  # noqa: BLE001 - the uses are kept for the next flush
+            if database_away(error):
+                log.warning("writing the keys' last-used times failed, kept for the next try: %s", one_line(error))
+            else:
+                log.exception("writing the keys' last-used times failed")

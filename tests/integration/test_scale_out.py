@@ -27,6 +27,7 @@ from tests.integration.test_crash_recovery import FINAL
 from tests.support.databases import on_postgresql
 from tests.support.server import MECM, Server, answers, kill_process, make_server, stop_process
 from tests.support.smsc import SmscSim, smsc_sim
+from tests.support.tcp_proxy import tcp_proxy
 from tests.support.waiting import wait_until
 
 pytestmark = [
@@ -53,7 +54,7 @@ def wait_for(condition, timeout_s: float, what: str):  # noqa: ANN001, ANN201
         raise AssertionError(f"not within {timeout_s} s: {what}") from None
 
 
-COMMANDS = {"api": ["api", "--workers", "2"], "worker1": ["worker"], "worker2": ["worker"]}
+COMMANDS = {"api": ["api", "--workers", "2"], "api1": ["api"], "worker1": ["worker"], "worker2": ["worker"]}
 
 
 @contextlib.contextmanager
@@ -64,7 +65,7 @@ def processes(server: Server, *names: str) -> Iterator[dict[str, subprocess.Pope
         for name in names:
             log = open(server.home / f"{name}.log", "ab")
             started[name] = subprocess.Popen([*MECM, *COMMANDS[name]], env=server.env, stdout=log, stderr=log)
-        if "api" in names:
+        if "api" in names or "api1" in names:
             wait_for(lambda: answers(server.url), STARTUP_S, "the API answers")
         yield started
     finally:
@@ -201,3 +202,45 @@ def test_a_killed_mecm_api_takes_its_processes_with_it(tmp_path: Path) -> None:
         parent.wait(10)
         wait_for(lambda: not any(map(_alive, serving)), 10, "the API processes exit with their parent")
         assert not answers(server.url)
+
+
+def _readiness(server: Server) -> tuple[int, str] | None:
+    """/readyz's HTTP status and the status its body gives."""
+    try:
+        response = httpx.get(server.url + "/readyz", timeout=10)
+    except httpx.HTTPError:
+        return None
+    return response.status_code, response.json()["status"]
+
+
+def _send_one(server: Server, number: str) -> tuple[int, str]:
+    c = server.creds
+    params = [str(c["instance_id"]), c["carrier"], c["code"], b64(number), b64("while the database comes and goes")]
+    response = httpx.get(server.url + server.signed_path("sendSMS", params), timeout=30)
+    return response.status_code, ET.fromstring(response.content).findtext("status")
+
+
+def test_an_api_process_whose_database_goes_away_is_not_ready_until_it_is_back(tmp_path: Path) -> None:
+    """Issue 16: with PostgreSQL away, ``mecm api`` stopped (its node id's session had ended) instead
+    of answering 503 at /readyz; now it stays up, refuses sends, and leases a node id again."""
+    from sqlalchemy.engine import make_url
+
+    server = make_server(tmp_path, http_error_codes="true")
+    direct = make_url(server.database_url)
+    with tcp_proxy(direct.host or "127.0.0.1", direct.port or 5432) as proxy:
+        server.env["MECM_DATABASE_URL"] = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False)
+        with processes(server, "api1") as started:  # one process: the send below meets the one asked
+            wait_for(lambda: _readiness(server) == (200, "ready"), STARTUP_S, "ready")
+            assert _send_one(server, "584140000001") == (200, "OK")
+            proxy.cut()
+            # First the database does not answer; then the session leasing the node id is seen gone.
+            wait_for(lambda: _readiness(server) == (503, "no node id"), 60, "not ready while the database is away")
+            assert _send_one(server, "584140000002") == (503, "ERROR")
+            proxy.restore()
+            wait_for(lambda: _readiness(server) == (200, "ready"), 60, "ready again once the database is back")
+            assert _send_one(server, "584140000003") == (200, "OK")
+            assert started["api1"].poll() is None, "the API process stayed up through the outage"
+    server.env["MECM_DATABASE_URL"] = direct.render_as_string(hide_password=False)  # the proxy is gone
+    recipients = [row[0] for row in server.query("SELECT recipient FROM messages ORDER BY id")]
+    assert recipients == ["584140000001", "584140000003"]  # the refused send left nothing

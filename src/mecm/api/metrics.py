@@ -79,11 +79,15 @@ class _Snapshot:
 async def readyz(request: Request) -> Response:
     """200 once the runtime is started and the database answers and takes writes; says whether a
     worker answers. 503, with the reason, while the database file is gone or replaced (SQLite: a
-    restart is the cure, and refuses a missing file) or while writes fail (disk full): then each call
-    tries a write, so readiness comes back with the first write that succeeds."""
+    restart is the cure, and refuses a missing file), while writes fail (disk full): then each call
+    tries a write, so readiness comes back with the first write that succeeds, and while an API
+    process on PostgreSQL has lost the session leasing its node id (services/node_lease.py) until it
+    leases one again."""
     runtime = request.app.state.runtime
     if runtime.writer is None:
         return JSONResponse({"status": "starting"}, status_code=503)
+    if runtime.node_lease is not None and runtime.node_lease.unavailable is not None:
+        return JSONResponse({"status": "no node id", "error": runtime.node_lease.unavailable}, status_code=503)
     if runtime.database_file is not None and (problem := runtime.database_file.problem()) is not None:
         return JSONResponse({"status": "database file gone", "error": problem}, status_code=503)
     try:

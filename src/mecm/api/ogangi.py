@@ -28,6 +28,7 @@ from mecm.errors import ApiError, BadSignature, NotFound, RateLimited
 from mecm.logs import REQUEST_ID
 from mecm.runtime import Runtime
 from mecm.store.budget import ReadStopped
+from mecm.store.driver_errors import database_away, one_line
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,14 @@ class OgangiApi:
             http_status = error.http_status
             if isinstance(error, RateLimited):  # SPEC section 9: the same whole seconds as the description
                 extra_headers.append((b"retry-after", str(error.retry_after_s).encode()))
-        except Exception:  # noqa: BLE001 - answer ERROR, never a stack trace
-            log.exception("%s failed", method_name)  # with the request's id (mecm/logs.py)
-            result, status, description = [], "ERROR", "Internal error"
-            http_status = 500
+        except Exception as error:  # noqa: BLE001 - answer ERROR, never a stack trace
+            result, status = [], "ERROR"
+            if database_away(error):  # not this call's fault: one line, and 503 for a retry elsewhere
+                log.error("%s failed: the database cannot be used: %s", method_name, one_line(error))
+                description, http_status = "Service unavailable: the database cannot be used now", 503
+            else:
+                log.exception("%s failed", method_name)  # with the request's id (mecm/logs.py)
+                description, http_status = "Internal error", 500
         else:
             http_status = 200
         request_counts[(counted_as, status)] += 1

@@ -52,10 +52,9 @@ def unreachable(database_url: str, error: Exception) -> str:
     """Why the database at ``database_url`` could not be used, in one line: the driver's own words
     (its lines joined), without the password and without SQLAlchemy's wrapping."""
     from mecm.cli.output import without_password
+    from mecm.store.driver_errors import one_line
 
-    cause = getattr(error, "orig", None) or error
-    words = "; ".join(line.strip() for line in str(cause).splitlines() if line.strip())
-    return f"cannot use the database {without_password(database_url)}: {words or cause.__class__.__name__}"
+    return f"cannot use the database {without_password(database_url)}: {one_line(error)}"
 
 
 def _explained(error: ConfigError, create: bool) -> ConfigError:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
+from mecm.errors import Unavailable
+
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 _SEQUENCE_BITS = 12
 _NODE_BITS = 10
@@ -17,16 +19,32 @@ _NODE_BITS = 10
 
 class IdGenerator:
     def __init__(self, node_id: int = 0) -> None:
-        if not 0 <= node_id < (1 << _NODE_BITS):
-            raise ValueError("node_id must be 0 to 1023")
-        self._node = node_id
+        _check(node_id)
+        self._node: int | None = node_id
         self.node = node_id
+        self._retired_because = ""
         self._last_ms = 0
         self._sequence = 0
         self._lock = threading.Lock()
 
+    def retire(self, reason: str) -> None:
+        """Make no more ids until ``resume``: the node id may be another process's now
+        (services/node_lease.py). ``next_id`` raises ``Unavailable`` with the reason."""
+        with self._lock:
+            self._node = None
+            self._retired_because = reason
+
+    def resume(self, node_id: int) -> None:
+        """Make ids again, with ``node_id`` (a node id this process holds)."""
+        _check(node_id)
+        with self._lock:
+            self._node = node_id
+            self.node = node_id
+
     def next_id(self) -> int:
         with self._lock:
+            if self._node is None:
+                raise Unavailable(self._retired_because)
             now = int(time.time() * 1000)
             if now > self._last_ms:
                 self._last_ms = now
@@ -41,6 +59,11 @@ class IdGenerator:
                 | (self._node << _SEQUENCE_BITS)
                 | self._sequence
             )
+
+
+def _check(node_id: int) -> None:
+    if not 0 <= node_id < (1 << _NODE_BITS):
+        raise ValueError("node_id must be 0 to 1023")
 
 
 def id_to_epoch_ms(message_id: int) -> int:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy.exc import DBAPIError
+
 from mecm.services.catalog import Catalog, load_catalog
 from mecm.services.catalog_readings import CatalogReadings
 from mecm.services.notification import Notification
 from mecm.store.crypto import Vault
+from mecm.store.driver_errors import one_line
 from mecm.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -51,12 +54,21 @@ class CatalogCache:
         await self._readings.after_miss()
 
     async def keep_fresh(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self._refresh_s)
             try:
                 await self.reload()
                 await self.refreshed.notify_awaiting()
+            except DBAPIError as error:  # the database away: one line when it starts, not one a refresh
+                if not failing:
+                    log.error("catalog refresh failed, serving the last reading until the database answers: %s",
+                              one_line(error))
+                failing = True
             except Exception:  # noqa: BLE001 - keep serving with the last good snapshot
                 log.exception("catalog refresh failed")
             else:
+                if failing:
+                    log.warning("catalog refresh works again")
+                failing = False
                 self.refreshes += 1

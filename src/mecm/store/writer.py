@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mecm.errors import ApiError, StoreError
 from mecm.store import bulk
@@ -119,6 +119,23 @@ class _Pending:
 
 
 _STOP = object()
+
+
+class _LostBeforeCommit(Exception):
+    """The connection was lost while the batch's statements ran: it may be tried again."""
+
+
+def _connection_lost(connection: Connection, error: Exception) -> bool:
+    """Whether ``error`` came of a connection that is gone (then invalidated here, so that its next
+    use connects afresh). Merged writes call the driver directly (store/bulk.py), whose errors
+    SQLAlchemy never sees: there the driver's connection says whether it is closed."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if connection.invalidated or not getattr(connection.connection.driver_connection, "closed", False):
+        return False
+    connection.invalidate()
+    return True
+
 READER_THREADS = 4
 
 
@@ -250,13 +267,26 @@ class GroupCommitWriter:
         except Exception:  # noqa: BLE001
             return None
 
-    def _commit_batch(self, connection: Connection, batch: list[_Pending], plan: list[Step] | None = None) -> None:
+    def _commit_batch(self, connection: Connection, batch: list[_Pending], plan: list[Step] | None = None,
+                      *, reconnected: bool = False) -> None:
         """One transaction for the batch (the shared write lock, if any, is held by the caller)."""
         try:
             if plan is None:
                 plan = self._plan([p.write for p in batch], connection.dialect.name)
             with connection.begin():
-                results = self._apply(connection, plan, len(batch))
+                try:
+                    results = self._apply(connection, plan, len(batch))
+                except Exception as error:
+                    if not reconnected and _connection_lost(connection, error):
+                        raise _LostBeforeCommit from error
+                    raise
+        except _LostBeforeCommit:
+            # The connection was gone before the COMMIT (the database restarted since the last
+            # write): nothing was committed, and the connection is made afresh on its next use. The
+            # batch is tried once more on it, rather than failing writes after every outage.
+            log.warning("the database connection was lost; writing again on a new one")
+            self._commit_batch(connection, batch, plan, reconnected=True)
+            return
         except Exception as error:  # noqa: BLE001 - isolate the failing write below
             if isinstance(error, OperationalError):
                 self._set_failure(f"{error.orig.__class__.__name__}: {error.orig}")

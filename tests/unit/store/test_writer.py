@@ -10,12 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, Engine, text
 
 from mecm.errors import StoreError
 from mecm.store.locks import FileLock, write_lock_path
 from mecm.store.tables import messages
 from mecm.store.writer import GroupCommitWriter, Insert
+from tests.support.databases import on_postgresql
 from tests.support.waiting import wait_until_async
 from tests.unit.store.test_queue import row
 
@@ -133,3 +135,34 @@ async def test_a_write_someone_waits_on_ends_the_gathering(engine: Engine) -> No
     finally:
         writer.close()
     assert writer.commits == 1
+
+
+def _backend_pid(connection: Connection) -> int:
+    return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _end_session(engine: Engine, pid: int) -> None:
+    """What a PostgreSQL restart does to the writer's session."""
+    with engine.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="a session ended from outside: PostgreSQL")
+async def test_the_first_writes_after_the_session_ended_go_through_once(engine: Engine) -> None:
+    # A single write after an outage failed (one send answered ERROR although /readyz said ready):
+    # the writer's connection was gone. Both kinds of write meet a lost connection here: a merged
+    # insert (the driver's cursor, store/bulk.py) and a callable one (SQLAlchemy's execute).
+    writer = GroupCommitWriter(engine)
+
+    def insert_through_sqlalchemy(connection: Connection) -> None:
+        connection.execute(messages.insert(), [row(3, status="PENDING")])
+
+    try:
+        _end_session(engine, await writer.write(_backend_pid))
+        await writer.write(Insert(messages, [row(1, status="PENDING")]))
+        _end_session(engine, await writer.write(_backend_pid))
+        await writer.write(insert_through_sqlalchemy)
+        assert await writer.read(count_of("PENDING")) == 2
+        assert writer.failure is None
+    finally:
+        writer.close()
