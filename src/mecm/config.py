@@ -123,6 +123,9 @@ class Settings:
     log_level: str = "INFO"
     # "text", or "json": one JSON object per line, for a log collector (mecm/logs.py).
     log_format: str = "text"
+    # A line at INFO for every request answered with a failure, and for one in this many of those
+    # that succeed (0: none of them), with the request's id (api/request_log.py).
+    request_log_every: int = 100
     # Bearer token of the admin JSON API (/admin/api). When empty, one is created under var_dir with
     # mode 0600 on first start (``mecm admin token`` prints it).
     admin_token: str = ""
@@ -159,7 +162,7 @@ _POSITIVE = ("http_max_url_bytes", "http_max_header_bytes", "http_max_headers", 
              "rate_reads_burst", "pin_send_window_s", "key_last_used_flush_s",
              "idempotency_window_s")
 _NOT_NEGATIVE = ("rate_sends_per_s", "rate_pins_per_s", "rate_reads_per_s", "pin_sends_per_number",
-                 "pin_sends_per_block")
+                 "pin_sends_per_block", "request_log_every")
 
 
 def _coerce(name: str, kind: type, raw: object) -> object:

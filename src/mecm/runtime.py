@@ -351,8 +351,11 @@ class Runtime:
             if writer is None or (name != "writer" and writer is self.writer):
                 continue
             await asyncio.to_thread(writer.close)
-            log.info("%s %s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
-                     self.role, name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
+            if self.database is None:  # PostgreSQL: no write lock shared between processes
+                log.info("%s %s: %d writes in %d commits", self.role, name, writer.writes, writer.commits)
+            else:
+                log.info("%s %s: %d writes in %d commits; %.2f s waiting for the write lock, %.2f s holding it",
+                         self.role, name, writer.writes, writer.commits, writer.lock_wait_s, writer.lock_held_s)
         if self.leases is not None:
             await asyncio.to_thread(self.leases.close)
         if self.node_lease is not None:

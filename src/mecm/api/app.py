@@ -12,6 +12,7 @@ this process), or ``none`` (accept and store only; a ``mecm worker`` started apa
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz
 from mecm.api.ogangi import PREFIX, OgangiApi
+from mecm.api.request_log import RequestLog, client_of
 from mecm.api.ops_guard import guarded
 from mecm.config import Settings
 from mecm.console import console_routes
@@ -41,7 +43,8 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
         raise ValueError(f"delivery must be one of {DELIVERY_MODES}")
     runtime = Runtime(settings, role="all" if delivery == "inline" else "api")
     worker = WorkerProcess() if delivery == "process" else None
-    ogangi = OgangiApi(runtime)
+    requests = RequestLog(settings.request_log_every)
+    ogangi = OgangiApi(runtime, requests)
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -76,9 +79,14 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
         token = REQUEST_ID.set(request_id)  # read by the log lines written while it is handled
         try:
             if scope["path"].startswith(PREFIX):
-                await ogangi(scope, receive, send)  # adds X-Request-Id to its own response
+                await ogangi(scope, receive, send)  # adds X-Request-Id, logs it (api/request_log.py)
             else:
-                await starlette(scope, receive, _answering_with(request_id, send))
+                started, answer = time.perf_counter(), _Answer(request_id, send)
+                try:
+                    await starlette(scope, receive, answer.send)
+                finally:
+                    requests.answered(f"{scope['method']} {scope['path']}", f"HTTP {answer.status}",
+                                      answer.status >= 400, started, client_of(scope))
         finally:
             REQUEST_ID.reset(token)
 
@@ -86,16 +94,20 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
     return app
 
 
-def _answering_with(request_id: str, send: Any) -> Any:
-    """``send`` with the request's id added to the response's headers."""
-    header = (b"x-request-id", request_id.encode())
+class _Answer:
+    """``send`` with the request's id added to the response's headers; keeps the status it sent
+    (500 until one is sent: what uvicorn answers an application that fails before it)."""
 
-    async def sending(message: dict[str, Any]) -> None:
+    def __init__(self, request_id: str, send: Any) -> None:
+        self._header = (b"x-request-id", request_id.encode())
+        self._send = send
+        self.status = 500
+
+    async def send(self, message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), header]}
-        await send(message)
-
-    return sending
+            self.status = message["status"]
+            message = {**message, "headers": [*message.get("headers", []), self._header]}
+        await self._send(message)
 
 
 def api_process_app() -> Any:

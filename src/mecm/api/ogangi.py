@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +22,7 @@ from mecm.api import dry_run
 from mecm.api.methods import METHODS, Call
 from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
+from mecm.api.request_log import RequestLog, client_of
 from mecm.api.render import render_json, render_xml
 from mecm.domain.idempotency import HEADER as IDEMPOTENCY_KEY
 from mecm.domain.signature import verify
@@ -38,11 +40,13 @@ _NO_ONES_KEY = secrets.token_hex(16)  # made afresh in every process, never stor
 
 
 class OgangiApi:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, requests: RequestLog | None = None) -> None:
         self.runtime = runtime
         self.reads = ReadShare(runtime.settings.reads_per_workspace)
+        self.requests = requests or RequestLog(runtime.settings.request_log_every)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
         wants_json = _accepts_json(scope)
         method_name = "unknown"
         counted_as = "unknown"  # the /metrics label: a known method's name, never whatever a path said
@@ -92,6 +96,7 @@ class OgangiApi:
         body_out = render(method_name, status, description, result)
         if not self.runtime.settings.http_error_codes:
             http_status = 200
+        self.requests.answered(counted_as, status, status != "OK", started, client_of(scope))
         content_type = b"application/json" if wants_json else b"application/xml; charset=utf-8"
         headers = [
             (b"content-type", content_type),
