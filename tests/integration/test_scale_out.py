@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
@@ -244,3 +245,32 @@ def test_an_api_process_whose_database_goes_away_is_not_ready_until_it_is_back(t
     server.env["MECM_DATABASE_URL"] = direct.render_as_string(hide_password=False)  # the proxy is gone
     recipients = [row[0] for row in server.query("SELECT recipient FROM messages ORDER BY id")]
     assert recipients == ["584140000001", "584140000003"]  # the refused send left nothing
+
+
+def _sends_counted(server: Server) -> float:
+    """sendSMS answered OK, as one scrape of /metrics says (a new connection: any process answers)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(server.url + "/metrics", timeout=30).text
+    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == "mecm_api_requests_total" and s.labels == {"method": "sendSMS", "status": "OK"})
+
+
+def test_one_scrape_counts_the_requests_of_every_api_process(tmp_path: Path) -> None:
+    """Issue 16: under ``mecm api --workers 2`` a scrape counted only the process that answered it."""
+    server = make_server(tmp_path)
+    counts_dir = tmp_path / "metrics" / f"api-{server.port}"
+
+    def processes_counting() -> int:
+        return sum(1 for file in counts_dir.glob("*.json") if json.loads(file.read_text()))
+
+    with processes(server, "api"):
+        sent = 0
+        # Sends on new connections until both processes have answered some (the kernel picks which
+        # process accepts a connection), so that no single process's count is the node's.
+        while processes_counting() < 2:
+            assert sent < 5000, "one process took every connection"
+            assert _send_one(server, f"58414{sent:07d}") == (200, "OK")
+            sent += 1
+        wait_for(lambda: _sends_counted(server) == sent, 30, "a scrape counts every process's sends")
+        assert [_sends_counted(server) for _ in range(20)] == [sent] * 20

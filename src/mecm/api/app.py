@@ -11,6 +11,7 @@ this process), or ``none`` (accept and store only; a ``mecm worker`` started apa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -24,7 +25,8 @@ from starlette.routing import Route
 from mecm import collector
 from mecm.api.admin.routes import admin_api_routes
 from mecm.api.carrier_status import carrier_status
-from mecm.api.metrics import metrics, readyz
+from mecm.api.metrics import metrics, readyz, request_counts
+from mecm.api.node_counts import of_this_node
 from mecm.api.ogangi import PREFIX, OgangiApi
 from mecm.api.request_log import RequestLog, client_of
 from mecm.api.ops_guard import guarded
@@ -49,15 +51,21 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    node_counts = of_this_node(request_counts)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
         if worker is not None:
             worker.start()
         collector.settle_after_start()
+        counting = asyncio.create_task(node_counts.keep_written()) if node_counts is not None else None
         try:
             yield
         finally:
+            if counting is not None:
+                counting.cancel()
+                node_counts.write()
             if worker is not None:
                 await worker.stop()  # first: its in-flight submits are recorded through its own writer
             await runtime.stop()
@@ -70,6 +78,7 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
               *console_routes(runtime)]  # the console, at / (mecm/console)
     starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.runtime = runtime
+    starlette.state.node_counts = node_counts
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

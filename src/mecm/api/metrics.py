@@ -1,7 +1,8 @@
 """``GET /metrics`` (Prometheus text format) and ``GET /readyz``.
 
-Counted in the API process as requests are answered (a dict increment on the hot path, no lock: one
-event loop), and read at scrape time: the queue by state and the outbox from the database (index
+Counted in each API process as requests are answered (a dict increment on the hot path, no lock: one
+event loop) and summed over the node's processes at scrape time (api/node_counts.py); read at scrape
+time too: the queue by state and the outbox from the database (index
 counts of the few non-final rows), who is opted out from the API's view, and each carrier's window,
 rate and counters from the delivery worker's status (every number it reports, as a gauge labelled
 by carrier). Like every /admin route, these belong on an address only operators reach.
@@ -9,6 +10,7 @@ by carrier). Like every /admin route, these belong on an address only operators 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 from typing import Any
@@ -28,26 +30,30 @@ request_counts: Counter[tuple[str, str]] = Counter()
 
 async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
+    node_counts = request.app.state.node_counts  # every API process of the node (api/node_counts.py)
+    counts = await asyncio.to_thread(node_counts.node_total) if node_counts is not None else request_counts
     queue, jobs = await runtime.writer.read(queue_and_outbox)
     carriers = await runtime.read_carrier_status() or []
     refreshes = await runtime.read_catalog_refreshes()
     registry = CollectorRegistry()
-    registry.register(_Snapshot(queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0, refreshes))
+    registry.register(_Snapshot(counts, queue, jobs, carriers, len(runtime.opt_outs) if runtime.opt_outs else 0,
+                                refreshes))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)
 
 
 class _Snapshot:
     """The figures of one scrape, as Prometheus metric families."""
 
-    def __init__(self, queue: dict[str, int], jobs: dict[str, int], carriers: list[dict[str, Any]],
-                 opted_out: int, catalog_refreshes: dict[str, int]) -> None:
+    def __init__(self, requests: Counter[tuple[str, str]], queue: dict[str, int], jobs: dict[str, int],
+                 carriers: list[dict[str, Any]], opted_out: int, catalog_refreshes: dict[str, int]) -> None:
+        self._requests = requests
         self._queue, self._jobs, self._carriers, self._opted_out = queue, jobs, carriers, opted_out
         self._catalog_refreshes = catalog_refreshes
 
     def collect(self):  # noqa: ANN201 - prometheus_client's collector protocol
         requests = CounterMetricFamily("mecm_api_requests", "OGANGI API requests answered, by method and status",
                                        labels=["method", "status"])
-        for (method, status), count in sorted(request_counts.items()):
+        for (method, status), count in sorted(self._requests.items()):
             requests.add_metric([method, status], count)
         yield requests
         queue = GaugeMetricFamily("mecm_queue_messages", "MTs not final yet, by status", labels=["status"])

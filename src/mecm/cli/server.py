@@ -58,6 +58,7 @@ def serve(
     no_deliver: bool = typer.Option(False, "--no-deliver", help="Same as --delivery none."),
 ) -> None:
     """Run the API, and the dispatcher with the carrier connectors (in a worker process it starts)."""
+    from mecm.api import node_counts
     from mecm.api.app import DELIVERY_MODES, create_app
     from mecm.worker import worker_settings
 
@@ -71,8 +72,9 @@ def serve(
             worker_settings(settings)  # the worker's node id must fit: checked before anything starts
         configure_logging(settings)
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts; migrate
-        app = create_app(settings, delivery=delivery)
         sock = listening_socket(settings.host, settings.port)
+        node_counts.start_afresh(settings.var_path, sock.getsockname()[1])
+        app = create_app(settings, delivery=delivery)
     announce("serve", sock, f"database {without_password(settings.database_url)}, delivery {delivery}",
              settings.log_format)
     run_uvicorn(app, sock, uvicorn_options(settings))
@@ -84,6 +86,7 @@ def api(
     workers: int = typer.Option(1, help="API processes sharing the port (more than 1 needs PostgreSQL)."),
 ) -> None:
     """Run API processes only (stateless: they accept and store); `mecm worker` delivers."""
+    from mecm.api import node_counts
     from mecm.store import engine as store_engine
 
     with friendly_errors(False):
@@ -96,6 +99,7 @@ def api(
         configure_logging(settings)
         open_store(settings)[0].dispose()  # migrate once, before the processes start
         sock = listening_socket(settings.host, settings.port)
+        node_counts.start_afresh(settings.var_path, sock.getsockname()[1])  # read by each API process
     announce("api", sock, f"database {without_password(settings.database_url)}, {workers} "
                           f"process{'es' if workers > 1 else ''}", settings.log_format)
     if workers > 1:  # uvicorn's processes inherit the environment: each dies with this one
