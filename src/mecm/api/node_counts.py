@@ -22,7 +22,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from mecm.files import private_dir
+from mecm.files import open_private, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,13 @@ class NodeCounts:
         """This process's counts into its file, if they changed since it was last written."""
         if self._counts == self._written:
             return
+        private_dir(self._directory.parent, warn=False)  # <var_dir>/metrics, then the node's
         private_dir(self._directory, warn=False)
         snapshot = dict(self._counts)
         partial = self._file.with_suffix(".tmp")
-        partial.write_text(json.dumps([[method, status, count] for (method, status), count in snapshot.items()]))
+        fd = open_private(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "w") as out:
+            json.dump([[method, status, count] for (method, status), count in snapshot.items()], out)
         partial.replace(self._file)  # a reader sees the old file or the new one, never half of one
         self._written = snapshot
 
