@@ -95,6 +95,25 @@ def test_a_missing_master_key_is_refused_never_made_again(tmp_path: Path) -> Non
     assert not (tmp_path / "var" / "master.key").exists()
 
 
+def test_new_secrets_are_a_master_key_and_an_admin_token_every_node_can_share(tmp_path: Path) -> None:
+    env = clean_env(tmp_path / "home", MECM_VAR_DIR=str(tmp_path / "var"))
+    printed = mecm(tmp_path, env, "new-secrets")
+    assert printed.returncode == 0 and printed.stderr == ""
+    made = dict(line.split("=", 1) for line in printed.stdout.splitlines())  # an EnvironmentFile's lines
+    assert sorted(made) == ["MECM_ADMIN_TOKEN", "MECM_MASTER_KEY"]
+    assert not (tmp_path / "var").exists()  # it reads and writes nothing
+    assert made != dict(line.split("=", 1) for line in mecm(tmp_path, env, "new-secrets").stdout.splitlines())
+
+    node = {**env, **made}
+    assert mecm(tmp_path, node, "init").returncode == 0
+    assert not (tmp_path / "var" / "master.key").exists()  # the key given is the key used
+    assert json.loads(mecm(tmp_path, node, "admin", "token", "--json").stdout) == {"admin_token": made["MECM_ADMIN_TOKEN"]}
+    created = mecm(tmp_path, node, "admin", "workspace", "create", "--name", "shared", "--timezone", "UTC")
+    assert created.returncode == 0, created.stderr
+    key = mecm(tmp_path, node, "admin", "key", "create", "--workspace", "1", "--json")  # sealed with the key given
+    assert key.returncode == 0, key.stderr
+
+
 def test_tables_fit_the_terminal_with_whole_keys_and_iso_times(tmp_path: Path) -> None:
     env = clean_env(tmp_path / "home", MECM_VAR_DIR=str(tmp_path / "var"))
     assert mecm(tmp_path, env, "init").returncode == 0

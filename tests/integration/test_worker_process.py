@@ -152,6 +152,32 @@ def test_carrier_status_says_when_no_worker_runs(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_on_a_worker_node_carrier_status_asks_the_worker_itself(tmp_path: Path) -> None:
+    """Issue 16: a node running ``mecm worker`` alone has no HTTP port to ask; the command asks the
+    worker of this machine on its status socket."""
+    import json
+    import subprocess
+
+    from tests.support.server import MECM
+
+    server = make_server(tmp_path)  # its port: nothing listens there
+    log = open(tmp_path / "worker.log", "ab")
+    worker = subprocess.Popen([*MECM, "worker"], env=server.env, stdout=log, stderr=log)
+    try:
+        def status() -> list | None:
+            done = run_mecm(["admin", "carrier", "status", "--json"], env=server.env)
+            return json.loads(done.stdout)["carriers"] if done.returncode == 0 else None
+
+        carriers = wait_for(status, 60, "the worker answers for its carriers")
+        assert [c["carrier"] for c in carriers] == [server.creds["carrier"]]
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    done = run_mecm(["admin", "carrier", "status"], env=server.env)
+    assert done.returncode == 2
+    assert "no delivery worker of this database runs on this machine" in " ".join(done.stderr.split())
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200

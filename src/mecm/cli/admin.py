@@ -12,7 +12,7 @@ from mecm.cli import (admin_campaigns, admin_credit, admin_keys, admin_limits, a
                       admin_records, admin_users, admin_webhook)
 from mecm.cli.transaction import in_transaction as _in_transaction
 from mecm.cli.output import JsonOption, WideOption, emit, emit_table, friendly_errors
-from mecm.config import load_settings
+from mecm.config import Settings, load_settings
 from mecm.errors import ConfigError, Unknown
 
 if TYPE_CHECKING:
@@ -406,7 +406,8 @@ def carrier_status(
     wide: bool = WideOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Binds, window, rate and counters of each carrier, as the running server sees them."""
+    """Binds, window, rate and counters of each carrier, as the running server sees them (on a
+    worker node, with no server: as the delivery worker of this machine sees them)."""
     import httpx
 
     with friendly_errors(as_json):
@@ -416,20 +417,39 @@ def carrier_status(
             headers = {"Authorization": f"Bearer {settings.ops_token}"} if settings.ops_token else {}
             response = httpx.get(url, headers=headers, timeout=10)
         except httpx.HTTPError as error:
-            raise ConfigError(f"cannot read {url}: {error} (is `mecm serve` running?)") from None
-        if response.status_code == 503:
-            raise ConfigError(f"{url}: the server answers, but no delivery worker is running (it may be "
-                              "starting or restarting; with `serve --delivery none`, start `mecm worker`)")
-        if response.status_code == 401:
-            raise ConfigError(f"{url}: the server wants its ops token (set ops_token / MECM_OPS_TOKEN "
-                              "here to the server's)")
-        if response.status_code != 200:
-            raise ConfigError(f"cannot read {url}: HTTP {response.status_code}")
-        carriers = response.json()["carriers"]
+            carriers = _from_this_machines_worker(settings)
+            if carriers is None:
+                raise ConfigError(f"cannot read {url}: {error}, and no delivery worker of this database runs on "
+                                  "this machine (is `mecm serve` or `mecm worker` running?)") from None
+        else:
+            carriers = _from_the_server(url, response)
     if as_json:
         emit({"carriers": carriers}, True)
         return
     emit_table("carriers", [_status_row(c) for c in carriers], False, "Carriers", wide=wide)
+
+
+def _from_the_server(url: str, response: Any) -> list[dict[str, Any]]:
+    if response.status_code == 503:
+        raise ConfigError(f"{url}: the server answers, but no delivery worker is running (it may be "
+                          "starting or restarting; with `serve --delivery none`, start `mecm worker`)")
+    if response.status_code == 401:
+        raise ConfigError(f"{url}: the server wants its ops token (set ops_token / MECM_OPS_TOKEN "
+                          "here to the server's)")
+    if response.status_code != 200:
+        raise ConfigError(f"cannot read {url}: HTTP {response.status_code}")
+    return response.json()["carriers"]
+
+
+def _from_this_machines_worker(settings: Settings) -> list[dict[str, Any]] | None:
+    """The carriers' status from the delivery worker of this machine, asked on its status socket
+    (delivery/worker_link.py), as an API process of this machine asks it; None if none answers."""
+    import asyncio
+
+    from mecm.delivery import worker_link
+
+    address = worker_link.address(worker_link.link_key(settings.database_url), "status", settings.var_path)
+    return asyncio.run(worker_link.read_status(address))
 
 
 def _status_row(status: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 INDEX: dict[tuple[str, ...], dict[str, Any]] = {
-    (): {'help': 'mecm: Mobile Engagement Campaign Manager. Settings come from MECM_CONFIG or the nearest mecm.toml in this folder or above, then MECM_* variables; without them, state is kept in ~/.local/share/mecm. mecm init creates the database.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['serve', 'api', 'worker', 'demo', 'init', 'smsc-sim', 'db', 'admin', 'send', 'mo', 'message']},
+    (): {'help': 'mecm: Mobile Engagement Campaign Manager. Settings come from MECM_CONFIG or the nearest mecm.toml in this folder or above, then MECM_* variables; without them, state is kept in ~/.local/share/mecm. mecm init creates the database.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['serve', 'api', 'worker', 'demo', 'init', 'new-secrets', 'smsc-sim', 'db', 'admin', 'send', 'mo', 'message']},
     ('serve',): {'help': 'Run the API, and the dispatcher with the carrier connectors (in a worker process it starts).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('api',): {'help': 'Run API processes only (stateless: they accept and store); mecm worker delivers.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('worker',): {'help': 'Run the dispatcher and the carrier connectors, no API (mecm serve starts one by itself).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('demo',): {'help': 'Create the demo workspace once (idempotent) and print its credentials and a ready example.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('init',): {'help': "Create the database (a SQLite file, or mecm's schema in an empty PostgreSQL database), the var\ndir and the master key; on an existing database, only bring its schema to the latest migration.", 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
+    ('new-secrets',): {'help': 'Print a new master key and admin token, as lines for an EnvironmentFile shared by every node\n(MECM_MASTER_KEY, MECM_ADMIN_TOKEN). Reads and writes nothing: keep the output secret.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('smsc-sim',): {'help': 'Run a simulated SMSC (SMPP 3.4 server) with an HTTP control interface.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('db',): {'help': 'Database schema.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['upgrade']},
     ('db', 'upgrade'): {'help': 'Bring the database schema to the latest migration (also done at every start); mecm init\ncreates a database that does not exist.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},

@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
     app.command()(worker)
     app.command()(demo)
     app.command()(init)
+    app.command("new-secrets")(new_secrets)
     app.add_typer(db_app, name="db", help="Database schema.")
 
 
@@ -121,6 +122,17 @@ def worker() -> None:
         worker_process.worker_settings(settings)  # checks node_id before anything starts
         open_store(settings)[0].dispose()  # refuse a missing database before anything starts
     uvloop.run(worker_process.run(settings))
+
+
+def new_secrets(as_json: bool = JsonOption) -> None:
+    """Print a new master key and admin token, as lines for an EnvironmentFile shared by every node
+    (MECM_MASTER_KEY, MECM_ADMIN_TOKEN). Reads and writes nothing: keep the output secret."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    made = {"MECM_MASTER_KEY": Fernet.generate_key().decode(), "MECM_ADMIN_TOKEN": secrets.token_urlsafe(32)}
+    emit(made, as_json, "\n".join(f"{name}={value}" for name, value in made.items()))
 
 
 def configure_logging(settings: Settings) -> None:
