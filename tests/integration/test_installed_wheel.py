@@ -38,7 +38,9 @@ def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``bin`` folder of a fresh virtual environment with the wheel installed in it."""
     work = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"), str(REPO)])
+    # An sdist, then the wheel built from it (python -m build's default): the checkout gets no
+    # build/ folder, and the wheel holds only what the sdist ships.
+    run([sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(REPO)])
     (wheel,) = (work / "dist").glob("mecm-*.whl")
     run([sys.executable, "-m", "venv", str(work / "venv")])
     run([str(work / "venv" / "bin" / "pip"), "install", "--quiet", str(wheel)])

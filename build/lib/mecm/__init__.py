@@ -1,3 +1,0 @@
-"""mecm: Mobile Engagement Campaign Manager."""
-
-__version__ = "0.1.0"

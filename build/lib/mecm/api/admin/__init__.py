@@ -1,1 +1,0 @@
-"""The admin JSON API under /admin/api (routes.py), documented by openapi.py."""
