@@ -6,7 +6,9 @@ everything queued, runs it in one transaction, commits, then wakes all the waite
 load a commit carries hundreds of messages; idle, a lone write commits at once (no timer, no delay).
 
 If a grouped transaction fails, the writer rolls it back and replays each write in a transaction of
-its own, so one bad write fails alone and the others still commit.
+its own, so one bad write fails alone and the others still commit. A transaction whose connection
+was found gone before its COMMIT (PostgreSQL restarted since the last write) committed nothing: it
+is run once more on a new connection, rather than failing the first writes after every outage.
 
 A writer may ``gather_s``: after a first write that ``can_wait`` (the delivery worker's claims and
 outcome records: no client waits on them) it waits that long for more, so it commits, and takes the
@@ -119,6 +121,7 @@ class _Pending:
 
 
 _STOP = object()
+READER_THREADS = 4
 
 
 class _LostBeforeCommit(Exception):
@@ -135,8 +138,6 @@ def _connection_lost(connection: Connection, error: Exception) -> bool:
         return False
     connection.invalidate()
     return True
-
-READER_THREADS = 4
 
 
 class GroupCommitWriter:
