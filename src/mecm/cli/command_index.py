@@ -45,7 +45,7 @@ INDEX: dict[tuple[str, ...], dict[str, Any]] = {
     ('admin', 'carrier', 'enable'): {'help': 'Take messages again; those that waited are sent.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'carrier', 'delete'): {'help': 'Delete a carrier nothing uses (the refusal names what does); its messages keep its name.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'carrier', 'list'): {'help': 'Every carrier with its connector, prefixes and settings (no passwords).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
-    ('admin', 'carrier', 'status'): {'help': 'Binds, window, rate and counters of each carrier, as the running server sees them.', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
+    ('admin', 'carrier', 'status'): {'help': 'Binds, window, rate and counters of each carrier, as the running server sees them (on a\nworker node, with no server: as the delivery worker of this machine sees them).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'campaign'): {'help': 'Keyword campaigns.', 'short_help': None, 'hidden': False, 'no_args_is_help': True, 'commands': ['add', 'list', 'edit', 'pause', 'resume', 'archive']},
     ('admin', 'campaign', 'add'): {'help': 'Add an active campaign (refused, naming the option, when it would collide with another).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
     ('admin', 'campaign', 'list'): {'help': 'The campaigns, active and paused (with --all, the archived ones too).', 'short_help': None, 'hidden': False, 'no_args_is_help': False, 'commands': None},
