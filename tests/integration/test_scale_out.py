@@ -25,6 +25,7 @@ import pytest
 
 from mecm.domain.b64 import encode as b64
 from tests.integration.test_crash_recovery import FINAL
+from tests.integration.test_worker_process import alive, children
 from tests.support.databases import on_postgresql
 from tests.support.server import MECM, Server, answers, kill_process, make_server, stop_process
 from tests.support.smsc import SmscSim, smsc_sim
@@ -175,21 +176,8 @@ def test_a_worker_whose_lease_session_ends_stops_rather_than_share_its_node_id(t
         kill_process(worker)
 
 
-def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]
-
-
-def _at_least(count: int, found: list[int]) -> list[int] | None:
+def _at_least(count: int, found: set[int]) -> set[int] | None:
     return found if len(found) >= count else None
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for its parent to read its exit."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_killed_mecm_api_takes_its_processes_with_it(tmp_path: Path) -> None:
@@ -198,10 +186,10 @@ def test_a_killed_mecm_api_takes_its_processes_with_it(tmp_path: Path) -> None:
     with processes(server, "api") as started:
         parent = started["api"]
         # uvicorn's two processes (and multiprocessing's resource tracker, which goes too).
-        serving = wait_for(lambda: _at_least(2, _children(parent.pid)), STARTUP_S, "two API processes")
+        serving = wait_for(lambda: _at_least(2, children(parent.pid)), STARTUP_S, "two API processes")
         parent.kill()
         parent.wait(10)
-        wait_for(lambda: not any(map(_alive, serving)), 10, "the API processes exit with their parent")
+        wait_for(lambda: not any(map(alive, serving)), 10, "the API processes exit with their parent")
         assert not answers(server.url)
 
 
