@@ -100,12 +100,20 @@ def make_engine(database_url: str, synchronous: str = "FULL", pool_size: int = 8
     return engine
 
 
+# How long a new PostgreSQL connection may take before it fails (libpq's connect_timeout), unless
+# the URL sets its own (``?connect_timeout=N``). libpq's default is to wait for ever: a database
+# behind a firewall that drops packets hung ``mecm serve`` at start, and each new connection after.
+CONNECT_TIMEOUT_S = 10
+
+
 def _postgresql_engine(database_url: str, pool_size: int) -> Engine:
     """psycopg 3; a pool sized for the writer threads and the readers of one process."""
     scheme, rest = database_url.split("://", 1)
     if "+" not in scheme:
         database_url = f"postgresql+psycopg://{rest}"
-    return create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args = {} if "connect_timeout=" in rest else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         connect_args=connect_args)
 
 
 def mark_writer(connection: Connection, writer: bool = True) -> None:

@@ -35,3 +35,22 @@ def test_a_database_that_refuses_connections_is_one_line(tmp_path: Path, args: l
     assert lines[0].startswith("error: cannot use the database postgresql://mecm:***@127.0.0.1:")
     assert "Connection refused" in lines[0] and "hunter2" not in done.stderr
     assert done.stdout == ""
+
+
+def test_a_database_that_never_answers_is_one_line_after_the_connect_timeout(tmp_path: Path) -> None:
+    # A listener that takes the connection and never says a word: as a host behind a firewall that
+    # drops packets, where libpq alone would wait for ever.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
+        env.update({"MECM_DATABASE_URL": f"postgresql://mecm@127.0.0.1:{silent.getsockname()[1]}/mecm",
+                    "MECM_VAR_DIR": str(tmp_path / "var"), "MECM_CONFIG": str(tmp_path / "mecm.toml"),
+                    "COLUMNS": "300"})
+        (tmp_path / "mecm.toml").write_text("")
+        done = subprocess.run([*MECM, "admin", "workspace", "list"], env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("error: cannot use the database postgresql://mecm@127.0.0.1:")
+    assert "timeout" in done.stderr
