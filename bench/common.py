@@ -22,8 +22,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -75,6 +76,20 @@ def wait_http(url: str, child: subprocess.Popen, timeout: float = 30) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     sys.exit(f"{url} did not answer within {timeout} s")
+
+
+T = TypeVar("T")
+
+
+def wait_until(find: Callable[[], T | None], timeout_s: float, failure: str) -> T:
+    """What ``find`` returns once it returns something true, asked every 0.1 s (the poll of a wait
+    for a condition, not a wait); the benchmark stops with ``failure`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := find()):
+        if time.monotonic() > deadline:
+            sys.exit(failure)
+        time.sleep(0.1)
+    return found
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -29,13 +29,12 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from bench import postgres
-from bench.common import MECM, demo, free_port, mecm_env, process, wait_http
+from bench.common import MECM, demo, free_port, mecm_env, process, wait_http, wait_until
 from mecm.domain.ids import EPOCH_MS, first_id_at
 from mecm.services.admin.dashboard import RECOUNT_AFTER_MS
 
@@ -158,24 +157,16 @@ def _run(database: Path | str, statement: str) -> int | None:
         return cursor.fetchone()[0] if cursor.description else None
 
 
-def _wait_until(done: Callable[[], bool], timeout_s: float, failure: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise SystemExit(failure)
-        time.sleep(0.1)
-
-
 def _wait_indexed(database: Path | str, up_to_ms: int) -> None:
     """Wait until the worker has indexed the seeded messages by number up to ``up_to_ms``."""
-    _wait_until(lambda: _run(database, "SELECT COALESCE(MAX(end_id), 0) FROM number_pieces") >= first_id_at(up_to_ms),
-                600, "the worker did not index the seeded messages by number")
+    wait_until(lambda: _run(database, "SELECT COALESCE(MAX(end_id), 0) FROM number_pieces") >= first_id_at(up_to_ms),
+               600, "the worker did not index the seeded messages by number")
 
 
 def _wait_kept(database: Path | str) -> None:
     """Wait until the worker has kept the counts of the seeded week's closed hours (services/dashboard_keeper.py)."""
-    _wait_until(lambda: _run(database, "SELECT count(*) FROM dashboard_hours") >= 7 * 24 - 2,
-                600, "the worker did not keep the seeded week's hours")
+    wait_until(lambda: _run(database, "SELECT count(*) FROM dashboard_hours") >= 7 * 24 - 2,
+               600, "the worker did not keep the seeded week's hours")
 
 
 def _age_kept_hours(database: Path | str) -> None:

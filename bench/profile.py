@@ -15,9 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import (
@@ -30,6 +28,7 @@ from bench.common import (
     process,
     run_wrk,
     wait_http,
+    wait_until,
     worker_pid,
     write_paths,
 )
@@ -68,16 +67,6 @@ def summarise(raw: Path) -> tuple[int, Counter[str], Counter[str]]:
     return samples, own, total
 
 
-def wait_until_found(find: Callable[[], int | None], timeout_s: float = 60.0) -> int:
-    """What ``find`` returns once it returns something (the worker starts after serve answers)."""
-    deadline = time.monotonic() + timeout_s
-    while (found := find()) is None:
-        if time.monotonic() > deadline:
-            sys.exit(f"not found within {timeout_s:.0f} s")
-        time.sleep(0.05)
-    return found
-
-
 def main() -> None:
     if PROCESS not in ("api", "worker"):
         sys.exit("PROFILE_PROCESS must be api or worker")
@@ -98,7 +87,8 @@ def main() -> None:
         raw = work / "profile.txt"
         with process([*MECM, "serve"], env, work / "server.log") as server:
             wait_http(f"http://127.0.0.1:{port}/healthz", server)
-            profiled = server.pid if PROCESS == "api" else wait_until_found(lambda: worker_pid(server.pid))
+            profiled = server.pid if PROCESS == "api" else \
+                wait_until(lambda: worker_pid(server.pid), 60, "mecm serve started no worker")
             spy = subprocess.Popen([py_spy, "record", "--format", "raw", "--rate", "100", "--duration",
                                     str(DURATION_S), "--pid", str(profiled), "--output", str(raw), "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -10,7 +10,6 @@ by carrier). Like every /admin route, these belong on an address only operators 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
 from typing import Any
@@ -30,8 +29,10 @@ request_counts: Counter[tuple[str, str]] = Counter()
 
 async def metrics(request: Request) -> Response:
     runtime = request.app.state.runtime
-    node_counts = request.app.state.node_counts  # every API process of the node (api/node_counts.py)
-    counts = await asyncio.to_thread(node_counts.node_total) if node_counts is not None else request_counts
+    # Every API process of the node (api/node_counts.py): a few small files, read on the event loop,
+    # which is also the only place this process's counts change (a thread would read them mid-change).
+    node_counts = request.app.state.node_counts
+    counts = node_counts.node_total() if node_counts is not None else request_counts
     queue, jobs = await runtime.writer.read(queue_and_outbox)
     carriers = await runtime.read_carrier_status() or []
     refreshes = await runtime.read_catalog_refreshes()
