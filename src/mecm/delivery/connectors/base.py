@@ -13,6 +13,7 @@ import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +66,10 @@ class Outcome:
 
 # (carrier name, [(carrier message id, final status, detail)]); returns once the receipts are stored.
 ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
-# (message, its outcome): called by submit_each as each outcome is known.
-OutcomeCallback = Callable[[Claimed, Outcome], None]
+# (message, its outcome): called by submit_each as each outcome is known. It may return a future
+# that is done once that outcome is recorded (committed, or its write failed and was logged):
+# the default submit_each holds the message's slot until then (see ``unrecorded_limit``).
+OutcomeCallback = Callable[[Claimed, Outcome], "asyncio.Future[None] | None"]
 # Asked right before each submit of submit_each: an outcome to report instead of submitting the
 # message (the dispatcher withholds a paused broadcast's messages), or None to submit it.
 Withhold = Callable[[Claimed], "Outcome | None"]
@@ -77,6 +80,9 @@ MOSink = Callable[[str, str, str, str], Awaitable[None]]
 # Returns once the part is stored (and, when it was the last one, the whole MO): only then may the
 # carrier be answered.
 MOPartSink = Callable[[MOPart], Awaitable[None]]
+
+
+_NO_BOUND: AbstractAsyncContextManager[Any] = nullcontext()
 
 
 def _as_outcome(carrier: str, message: Claimed, error: Exception) -> Outcome:
@@ -103,6 +109,12 @@ class Connector(abc.ABC):
 
     # How many of a batch's messages are submitted at once by the default submit_each; None: all.
     submit_concurrency: int | None = None
+    # Slots the default submit_each holds, one per message, from before the message is sent until
+    # its outcome is recorded, across every batch in flight; None: no bound. The messages holding
+    # one are what a crash of the worker can leave sent and unrecorded, to be settled as in doubt at
+    # the next start (over SMPP: resent, so they may reach the carrier twice). The SMPP connector
+    # gives as many slots as its window, so that number never exceeds the window.
+    unrecorded: AbstractAsyncContextManager[Any] | None = None
 
     async def submit_each(self, messages: Sequence[Claimed], on_outcome: OutcomeCallback,
                           withhold: Withhold | None = None) -> None:
@@ -110,23 +122,29 @@ class Connector(abc.ABC):
         soon as it is known, so the dispatcher records it at once (a crash then finds few accepted
         submits unrecorded). By default ``submit_concurrency`` workers take the messages in order and
         submit them (a window or rate limit inside ``submit`` paces them: a connector with a window
-        of N needs N workers, not a task per message), and a submit that raised is retried later. A
-        connector that can take a batch for less than the sum of its messages (one durable write, as
-        the simulator does) overrides this. ``withhold`` is asked about each message when its turn
-        comes (a paced batch takes seconds): the outcome it gives is reported, and nothing sent."""
+        of N needs N workers, not a task per message), and a submit that raised is retried later.
+        Each message holds one of the ``unrecorded`` slots from before it is sent until the future
+        ``on_outcome`` returned for it is done. A connector that can take a batch for less than the
+        sum of its messages (one durable write, as the simulator does) overrides this. ``withhold``
+        is asked about each message when its turn comes (a paced batch takes seconds): the outcome it
+        gives is reported, and nothing sent."""
         pending = iter(messages)  # shared: each worker takes the next message
+        slots = self.unrecorded or _NO_BOUND
 
         async def worker() -> None:
             for message in pending:
-                withheld = withhold(message) if withhold is not None else None
-                if withheld is not None:
-                    on_outcome(message, withheld)
-                    continue
-                try:
-                    outcome = await self.submit(message)
-                except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
-                    outcome = _as_outcome(self.name, message, error)
-                on_outcome(message, outcome)
+                async with slots:
+                    withheld = withhold(message) if withhold is not None else None
+                    if withheld is not None:
+                        on_outcome(message, withheld)
+                        continue
+                    try:
+                        outcome = await self.submit(message)
+                    except Exception as error:  # noqa: BLE001 - a bug in one submit must not lose the others'
+                        outcome = _as_outcome(self.name, message, error)
+                    recorded = on_outcome(message, outcome)
+                    if recorded is not None and self.unrecorded is not None:
+                        await recorded
 
         workers = len(messages) if self.submit_concurrency is None else min(len(messages), self.submit_concurrency)
         await asyncio.gather(*(worker() for _ in range(workers)))

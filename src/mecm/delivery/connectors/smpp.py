@@ -70,6 +70,11 @@ class SmppConnector(Connector):
         self._bound = {role: asyncio.Event() for role in self._roles}
         self._window = Window(config.window)
         self.submit_concurrency = config.window  # one submit outstanding per worker fills the window
+        # A message keeps its place in the window until its outcome is committed, not only until its
+        # answer comes: so a worker killed at any moment has at most `window` messages sent whose
+        # outcome it has not recorded, the ones a restart resends (issue 16 counted 40 twice with
+        # window 10 when the window was freed on the answer).
+        self.unrecorded = Window(config.window)
         self._bucket = TokenBucket(config.tps)
         self._meter = RateMeter()
         self._latencies = Latencies()
@@ -358,6 +363,7 @@ class SmppConnector(Connector):
             "bind": self.config.bind,
             "sessions": {role: (s.state if s is not None else "down") for role, s in self._sessions.items()},
             "window_in_use": self._window.in_use,
+            "unrecorded": self.unrecorded.in_use,  # begun, outcome not committed yet: at most the window
             "window": self.config.window,
             "tps": self.config.tps,
             "current_tps": self._meter.rate(),
