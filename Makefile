@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench profile install clean assets screenshots
+.PHONY: run test bench profile install clean assets screenshots ops-trial
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,15 @@ PG_XDIST := -n $(PG_TEST_WORKERS) --dist loadfile
 CHROMIUM := command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	(echo "the browser tests need Debian's chromium; install it with: sudo apt-get install chromium" && exit 1)
 
+# The operations trial (tools/operations_trial.py, run by the PostgreSQL run's tests) puts Debian's
+# nginx in front of two API nodes: installed here when missing.
+NGINX := (command -v nginx || test -x /usr/sbin/nginx) >/dev/null || \
+	(apt-get update -qq && apt-get install -y -qq nginx openssl >/dev/null) || \
+	(echo "the operations trial needs Debian's nginx; install it with: sudo apt-get install nginx" && exit 1)
+
 test: $(STAMP)
 	@$(CHROMIUM)
+	@$(NGINX)
 	@mkdir -p var; \
 	MECM_TEST_DATABASE=postgresql $(BIN)/pytest -q -p no:cacheprovider --durations=25 $(PG_XDIST) \
 		--basetemp=var/pytest-postgresql $(PG_TESTS) > $(PG_LOG) 2>&1 & postgresql=$$!; \
@@ -65,6 +72,11 @@ profile: $(STAMP)
 		(echo "make profile needs wrk (Debian package 'wrk')" && exit 1)
 	$(BIN)/pip install --quiet -e '.[profile]'
 	$(BIN)/python -m bench.profile
+
+# docs/operations.md followed on this machine: PostgreSQL, nginx, two API nodes, a worker, smsc-sim.
+ops-trial: $(STAMP)
+	@$(NGINX)
+	$(BIN)/python tools/operations_trial.py
 
 # The console's front-end files (htmx) from the npm registry at the versions pinned in
 # src/mecm/console/static/vendor/assets.json; they are committed, so only a version change needs this.
