@@ -180,8 +180,14 @@ class Runtime:
             receipts = Receipts(self.receipt_writer)
             self.mo_parts = MOParts(self.writer, self.receive_mo)
             self.receipts = receipts
+            # Submit outcomes too: an SMPP message keeps its place in the carrier's window until its
+            # outcome is committed (delivery/connectors/base.py, ``unrecorded``), so that commit must
+            # not queue behind a claim of 500 rows. Measured on make bench's scale-out scenario
+            # (PostgreSQL): 3,783-3,968 delivered/s with a writer of their own, 3,150-3,536 sharing.
+            self.outcome_writer = self._new_writer(0.0) if self.role == "worker" else self.writer
             self.dispatcher = Dispatcher(self.settings, self.writer, self.connectors,
-                                         node=self.ids.node, leases=self.leases, unseal=self.vault.open_sealed)
+                                         node=self.ids.node, leases=self.leases, unseal=self.vault.open_sealed,
+                                         outcome_writer=self.outcome_writer)
             self.outbox = Outbox(self.settings, self.writer, lambda: self.catalog, self.sending)
             self._supervisor = ConnectorSupervisor(
                 self.connectors, self.dispatcher.unavailable, lambda: self.catalog, self.leases,
@@ -346,7 +352,8 @@ class Runtime:
             self._opt_out_sender.close()
         if self._opt_out_signal is not None:
             self._opt_out_signal.close()
-        writers = {"writer": self.writer, "receipt writer": getattr(self, "receipt_writer", None)}
+        writers = {"writer": self.writer, "receipt writer": getattr(self, "receipt_writer", None),
+                   "outcome writer": getattr(self, "outcome_writer", None)}
         for name, writer in writers.items():
             if writer is None or (name != "writer" and writer is self.writer):
                 continue

@@ -70,14 +70,16 @@ class Dispatcher:
     def __init__(self, settings: Settings, writer: GroupCommitWriter, connectors: dict[str, Connector],
                  node: int = 0, leases: Leases | None = None,
                  unseal: Callable[[str], str] | None = None, *, clock: Callable[[], float] = time.time,
-                 idle_poll_s: float | None = None) -> None:
+                 idle_poll_s: float | None = None, outcome_writer: GroupCommitWriter | None = None) -> None:
         """``unseal``: opens a PIN message's sealed text (the master key's Vault.open_sealed).
         ``clock`` (seconds) times the sweeps; ``idle_poll_s`` overrides how often an idle
-        dispatcher looks for work (tests)."""
+        dispatcher looks for work (tests). ``outcome_writer`` records submit outcomes (the worker
+        gives them a writer of their own, runtime.py); by default ``writer`` does."""
         self._settings = settings
         self._clock = clock
         self._unseal = unseal
         self._writer = writer
+        self._outcome_writer = outcome_writer or writer
         self.connectors = connectors
         self._node = node
         self._leases = leases
@@ -442,7 +444,7 @@ class _Recording:
             entries, self._waiting = self._waiting, []
             record = self._dispatcher._recorder([e.message for e in entries], [e.outcome for e in entries])
             try:
-                await self._dispatcher._writer.write(record, can_wait=not any(e.waited_on for e in entries))
+                await self._dispatcher._outcome_writer.write(record, can_wait=not any(e.waited_on for e in entries))
             except Exception:  # noqa: BLE001 - they stay SENDING: settle_stale takes them up later
                 log.exception("recording %d outcomes failed", len(entries))
             finally:

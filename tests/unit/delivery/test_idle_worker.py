@@ -27,7 +27,7 @@ async def test_an_idle_worker_commits_nothing_over_its_idle_polls(engine: Engine
         dispatcher = runtime.dispatcher
         assert dispatcher is not None
         await wait_until_async(lambda: dispatcher.idle_polls >= 1, timeout=60)  # past its start
-        writers = [runtime.writer, runtime.receipt_writer]
+        writers = [runtime.writer, runtime.receipt_writer, runtime.outcome_writer]
         commits = [w.commits for w in writers]
         polls = dispatcher.idle_polls
         # 3 s of idle polls at 0.5 s each
