@@ -192,6 +192,7 @@ class Deployment:
     nginx_conf: Path | None = None
     creds: dict[str, Any] = field(default_factory=dict)
     sim_control: str = ""
+    upstream_as_written: str | None = None  # conf.d/mecm.conf before any node was marked down
 
     # step 1
     def create_database(self) -> str:
@@ -319,13 +320,17 @@ http {{
         return children(master.pid)
 
     def mark_down(self, index: int, down: bool) -> None:
-        """Rolling restart, steps 1 and 4: ``down`` on the node's upstream line, ``nginx -s reload``,
-        and wait until nginx runs the new configuration alone: the reload returns at once, and the
-        old worker processes go on with the old one until their requests are answered."""
+        """Rolling restart, steps 1 and 4: ``down`` on the node's upstream line (or the line as the
+        document has it), ``nginx -s reload``, and wait until nginx runs the new configuration
+        alone: the reload returns at once, and the old worker processes go on with the old one
+        until their requests are answered."""
         conf_path = self.work / "nginx" / "conf.d" / "mecm.conf"
-        line = f"server 127.0.0.1:{self.api_ports[index - 1]}"
-        conf = conf_path.read_text()
-        conf = re.sub(rf"{re.escape(line)}[^;]*;", f"{line}{' down' if down else ' max_fails=2 fail_timeout=5s'};", conf)
+        if self.upstream_as_written is None:
+            self.upstream_as_written = conf_path.read_text()
+        conf = self.upstream_as_written
+        if down:
+            line = f"server 127.0.0.1:{self.api_ports[index - 1]}"
+            conf = re.sub(rf"{re.escape(line)}[^;]*;", f"{line} down;", conf)
         conf_path.write_text(conf)
         before = self.nginx_workers()
         self.nginx_signal("reload")
@@ -339,9 +344,10 @@ http {{
             "smsc-sim", [*MECM, "smsc-sim", "--port", "0", "--control-port", "0", "--password", "trial8pw",
                          "--db-path", str(sim_home / "smsc.db"), "--receipt-delay-ms", "20", "--json"],
             {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}, sim_home / "smsc-sim.log")
-        log = open(sim_home / "listening.json", "wb")
         node = self.nodes["smsc-sim"]
-        node.process = subprocess.Popen(node.argv, env=node.env, stdout=log, stderr=subprocess.DEVNULL)
+        # its first line on stdout says where it listens; its log goes to stderr
+        with open(sim_home / "listening.json", "wb") as listening_file, open(node.log_path, "ab") as log:
+            node.process = subprocess.Popen(node.argv, env=node.env, stdout=listening_file, stderr=log)
         listening = wait_until("smsc-sim listening", lambda: read_json_line(sim_home / "listening.json"))
         self.sim_control = listening["control_url"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
@@ -566,13 +572,15 @@ def trial(work: Path) -> list[str]:
 
 
 def request_ids_logged(work: Path) -> set[str]:
-    """The request ids of the API nodes' request log lines (JSON, MECM_LOG_FORMAT=json)."""
+    """The request ids of the API nodes' request log lines for sendSMS (JSON, MECM_LOG_FORMAT=json):
+    the trial's own /readyz polls go to the nodes directly, not through nginx."""
     ids = set()
     for log in (work / "api-1.log", work / "api-2.log"):
         for line in log.read_text().splitlines():
             if line.startswith("{"):
                 record = json.loads(line)
-                if record.get("logger") == "mecm.requests" and record.get("request_id"):
+                if (record.get("logger") == "mecm.requests" and record.get("request_id")
+                        and record.get("message", "").startswith("sendSMS ")):
                     ids.add(record["request_id"])
     return ids
 

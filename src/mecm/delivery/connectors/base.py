@@ -68,7 +68,7 @@ class Outcome:
 ReceiptSink = Callable[[str, Sequence[tuple[str, str, str | None]]], Awaitable[None]]
 # (message, its outcome): called by submit_each as each outcome is known. It may return a future
 # that is done once that outcome is recorded (committed, or its write failed and was logged):
-# the default submit_each holds the message's slot until then (see ``unrecorded_limit``).
+# the default submit_each holds the message's slot until then (see ``Connector.unrecorded``).
 OutcomeCallback = Callable[[Claimed, Outcome], "asyncio.Future[None] | None"]
 # Asked right before each submit of submit_each: an outcome to report instead of submitting the
 # message (the dispatcher withholds a paused broadcast's messages), or None to submit it.
