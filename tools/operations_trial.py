@@ -252,8 +252,8 @@ class Deployment:
             self.nodes[name] = Node(name, [*MECM, *args], self.node_env(name), self.work / f"{name}.log")
         self.nodes["worker-1"] = Node("worker-1", [*MECM, *self.doc.worker_args], self.node_env("worker-1"),
                                       self.work / "worker-1.log")
-        for node in self.nodes.values():
-            node.start()
+        for name in ("api-1", "api-2", "worker-1"):  # smsc-sim, started earlier, is not a service
+            self.nodes[name].start()
         for index, port in enumerate(self.api_ports, 1):
             wait_until(f"api-{index} ready", lambda p=port: ready(p))
 
