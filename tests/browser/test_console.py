@@ -59,7 +59,9 @@ def test_sign_in_see_the_workspaces_and_messages_then_sign_out(page, server: Ser
     shots(page, "sign-in")
     sign_in(page, "ana")
     page.get_by_role("link", name="demo").click()
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    # expect waits for the page the click opens; is_visible() looked once, and on a loaded machine
+    # once found the URL changed and the heading not rendered yet
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.get_by_role("link", name="Messages").click()
     page.wait_for_url(re.compile(r"/w/1/messages$"))
     assert page.get_by_role("heading", name="Messages").is_visible()
@@ -195,7 +197,8 @@ def test_a_10000_member_csv_with_a_bad_line_is_named_then_a_broadcast_reaches_10
     assert "Imported 10,000 numbers" in page.get_by_role("status").inner_text()
     shots(page, "lists")
     page.get_by_role("link", name="customers").click()
-    assert page.get_by_text("10,000 members").is_visible() and page.get_by_text("page 1 of 100").is_visible()
+    expect(page.get_by_text("10,000 members")).to_be_visible()
+    expect(page.get_by_text("page 1 of 100")).to_be_visible()
     page.goto("/w/1/lists")
     # a broadcast to a small list of its own: its progress is watched on screen to the end
     page.get_by_label("Name").fill("team")
