@@ -229,12 +229,10 @@ class Deployment:
     def node_env(self, name: str) -> dict[str, str]:
         var = self.work / name / "var"
         var.mkdir(parents=True, exist_ok=True, mode=0o700)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
-        return {**base, **self.env, "MECM_VAR_DIR": str(var)}
+        return {**without_mecm_settings(), **self.env, "MECM_VAR_DIR": str(var)}
 
     def mecm(self, *args: str) -> Any:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
-        done = subprocess.run([*MECM, *args], env={**env, **self.env}, capture_output=True, text=True,
+        done = subprocess.run([*MECM, *args], env={**without_mecm_settings(), **self.env}, capture_output=True, text=True,
                               timeout=300, cwd=self.work)
         if done.returncode != 0:
             raise TrialFailed(f"mecm {' '.join(args)}: exit {done.returncode}: {done.stdout}{done.stderr}")
@@ -343,18 +341,17 @@ http {{
         self.nodes["smsc-sim"] = Node(
             "smsc-sim", [*MECM, "smsc-sim", "--port", "0", "--control-port", "0", "--password", "trial8pw",
                          "--db-path", str(sim_home / "smsc.db"), "--receipt-delay-ms", "20", "--json"],
-            {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}, sim_home / "smsc-sim.log")
+            without_mecm_settings(), sim_home / "smsc-sim.log")
         node = self.nodes["smsc-sim"]
         # its first line on stdout says where it listens; its log goes to stderr
         with open(sim_home / "listening.json", "wb") as listening_file, open(node.log_path, "ab") as log:
             node.process = subprocess.Popen(node.argv, env=node.env, stdout=listening_file, stderr=log)
         listening = wait_until("smsc-sim listening", lambda: read_json_line(sim_home / "listening.json"))
         self.sim_control = listening["control_url"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
         added = subprocess.run(
             [*MECM, "admin", "carrier", "add", "--name", "smsc", "--connector", "smpp", "--host", listening["host"],
              "--port", str(listening["port"]), "--system-id", "mecm", "--window", str(WINDOW), "--json"],
-            env={**env, **self.env, "MECM_SMPP_PASSWORD": "trial8pw"}, capture_output=True, text=True, cwd=self.work)
+            env={**without_mecm_settings(), **self.env, "MECM_SMPP_PASSWORD": "trial8pw"}, capture_output=True, text=True, cwd=self.work)
         if added.returncode != 0:
             raise TrialFailed(f"mecm admin carrier add: {added.stdout}{added.stderr}")
 
@@ -371,6 +368,11 @@ http {{
         for node in reversed(list(self.nodes.values())):
             with contextlib.suppress(Exception):
                 node.stop(timeout_s=30)
+
+
+def without_mecm_settings() -> dict[str, str]:
+    """This process's environment without MECM_ settings: each node gets the guide's alone."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MECM_")}
 
 
 def nginx() -> str:
@@ -475,7 +477,11 @@ class Load(threading.Thread):
                     if root.findtext("status") != "OK":
                         self.failures.append(f"{root.findtext('status')}: {root.findtext('description')}")
                         continue
-                    self.ok.append(int(root.findtext("result/messages/message/id") or 0))
+                    message_id = root.findtext("result/messages/message/id")
+                    if not message_id:
+                        self.failures.append("OK without a message id")
+                        continue
+                    self.ok.append(int(message_id))
 
             await asyncio.gather(*(sender(i) for i in range(SENDERS)))
 

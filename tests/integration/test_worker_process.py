@@ -161,8 +161,8 @@ def test_on_a_worker_node_carrier_status_asks_the_worker_itself(tmp_path: Path) 
     from tests.support.server import MECM
 
     server = make_server(tmp_path)  # its port: nothing listens there
-    log = open(tmp_path / "worker.log", "ab")
-    worker = subprocess.Popen([*MECM, "worker"], env=server.env, stdout=log, stderr=log)
+    with open(tmp_path / "worker.log", "ab") as log:
+        worker = subprocess.Popen([*MECM, "worker"], env=server.env, stdout=log, stderr=log)
     try:
         def status() -> list | None:
             done = run_mecm(["admin", "carrier", "status", "--json"], env=server.env)

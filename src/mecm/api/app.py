@@ -28,7 +28,7 @@ from mecm.api.carrier_status import carrier_status
 from mecm.api.metrics import metrics, readyz, request_counts
 from mecm.api.node_counts import of_this_node
 from mecm.api.ogangi import PREFIX, OgangiApi
-from mecm.api.request_log import RequestLog, client_of
+from mecm.api.request_log import RequestLog
 from mecm.api.ops_guard import guarded
 from mecm.config import Settings
 from mecm.console import console_routes
@@ -95,7 +95,7 @@ def create_app(settings: Settings, *, delivery: str = "process") -> Any:
                     await starlette(scope, receive, answer.send)
                 finally:
                     requests.answered(f"{scope['method']} {scope['path']}", f"HTTP {answer.status}",
-                                      answer.status >= 400, started, client_of(scope))
+                                      answer.status >= 400, started, scope)
         finally:
             REQUEST_ID.reset(token)
 

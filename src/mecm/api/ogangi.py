@@ -22,7 +22,7 @@ from mecm.api import dry_run
 from mecm.api.methods import METHODS, Call
 from mecm.api.metrics import request_counts
 from mecm.api.reads import ReadShare
-from mecm.api.request_log import RequestLog, client_of
+from mecm.api.request_log import RequestLog
 from mecm.api.render import render_json, render_xml
 from mecm.domain.idempotency import HEADER as IDEMPOTENCY_KEY
 from mecm.domain.signature import verify
@@ -96,7 +96,7 @@ class OgangiApi:
         body_out = render(method_name, status, description, result)
         if not self.runtime.settings.http_error_codes:
             http_status = 200
-        self.requests.answered(counted_as, status, status != "OK", started, client_of(scope))
+        self.requests.answered(counted_as, status, status != "OK", started, scope)
         content_type = b"application/json" if wants_json else b"application/xml; charset=utf-8"
         headers = [
             (b"content-type", content_type),

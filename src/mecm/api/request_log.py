@@ -25,8 +25,10 @@ class RequestLog:
         self._every = every
         self._succeeded = 0
 
-    def answered(self, what: str, outcome: str, failed: bool, started: float, client: str | None) -> None:
-        """``what`` was answered ``outcome``; ``started``: its ``time.perf_counter()`` on arrival."""
+    def answered(self, what: str, outcome: str, failed: bool, started: float, scope: dict) -> None:
+        """``what`` was answered ``outcome``; ``started``: its ``time.perf_counter()`` on arrival;
+        ``scope``: the request's ASGI scope, read only when a line is written (every request passes
+        here)."""
         if not failed:
             if not self._every:
                 return
@@ -34,10 +36,10 @@ class RequestLog:
             if self._succeeded % self._every:
                 return
         log.info("%s %s in %.1f ms from %s", what, outcome, (time.perf_counter() - started) * 1000,
-                 client or "unknown")
+                 _client_of(scope))
 
 
-def client_of(scope: dict) -> str | None:
+def _client_of(scope: dict) -> str:
     """The client's address (the proxy's X-Forwarded-For, where uvicorn trusts the proxy)."""
     client = scope.get("client")
-    return client[0] if client else None
+    return client[0] if client else "unknown"

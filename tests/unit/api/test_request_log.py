@@ -20,9 +20,9 @@ def test_one_success_in_every_is_logged_and_every_failure(caplog: pytest.LogCapt
     caplog.set_level(logging.INFO, logger="mecm.requests")
     log = RequestLog(every)
     for i in range(10):
-        log.answered("sendSMS", "OK", False, time.perf_counter(), "127.0.0.1")
+        log.answered("sendSMS", "OK", False, time.perf_counter(), {"client": ("127.0.0.1", 5000)})
         if i % 5 == 0:
-            log.answered("sendSMS", "RATE_LIMITED", True, time.perf_counter(), None)
+            log.answered("sendSMS", "RATE_LIMITED", True, time.perf_counter(), {})
     found = lines(caplog)
     assert sum(" OK in " in line for line in found) == successes_logged
     assert [line for line in found if "RATE_LIMITED" in line] == [
